@@ -1,0 +1,38 @@
+/*
+ * transport — HTTPS/1.1 client over mbedTLS (the agent's only network code). The server is
+ * verified against a CA file; the host name is always checked (mbedtls_ssl_set_hostname). One
+ * connection is kept alive across requests and reopened when the server closes it.
+ * Plain http:// is allowed only to loopback addresses.
+ */
+#ifndef TRANSPORT_H
+#define TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct transport transport;
+
+struct http_response {
+	int status;
+	char content_type[128];
+	char replay_nonce[80];
+	char location[512];
+	char retry_after[64]; /* raw header value, "" if absent */
+	int64_t date;         /* server Date header as Unix time, 0 if absent */
+	char *body;           /* malloc'd, NUL-terminated (may contain NULs for DER) */
+	size_t body_len;
+};
+
+/* base_url: "https://host:port" (any path part is ignored). ca_file: PEM trust anchors (required
+ * for https). timeout_ms: per connect/read/write. */
+int transport_new(const char *base_url, const char *ca_file, int timeout_ms, transport **out);
+void transport_free(transport *t);
+
+/* One request. url is absolute and must be on the transport's origin. body may be NULL.
+ * Returns 0 with resp filled (any HTTP status), or CF_ETLS / CF_EVERIFY / CF_ETIMEOUT /
+ * CF_EPROTO. Response bodies are capped at 1 MiB. */
+int transport_request(transport *t, const char *method, const char *url, const char *content_type,
+		      const void *body, size_t body_len, struct http_response *resp);
+void http_response_clear(struct http_response *resp);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * cf_crypto — keys, signatures, digests, randomness and secret hygiene. mbedTLS lives here (and
+ * in the CA module and the agent's TLS transport through cf_crypto_mbedtls.h); no other module
+ * names an mbedTLS type. A second backend (OpenSSL's libcrypto, mbedTLS 3.6) is a second file
+ * behind this header.
+ *
+ * Thread safety: all functions may be called from any thread. The CSPRNG is a CTR-DRBG per
+ * thread, seeded from the OS entropy source.
+ */
+#ifndef CF_CRYPTO_H
+#define CF_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cf_json.h"
+
+typedef struct cf_key cf_key; /* a public key, or a key pair */
+
+enum cf_key_type { CF_KEY_P256 = 1, CF_KEY_P384, CF_KEY_RSA };
+enum cf_alg { CF_ALG_ES256 = 1, CF_ALG_RS256, CF_ALG_ES384 };
+
+/* Fill buf with len octets from the CSPRNG. 0 or CF_ECRYPTO. */
+int cf_random(void *buf, size_t len);
+
+/* Wipe memory in a way the compiler cannot drop. Safe on NULL. */
+void cf_zeroize(void *buf, size_t len);
+/* Wipe the NUL-terminated s, then free it. Safe on NULL. */
+void cf_free_secret(char *s);
+/* Constant-time comparison of a and b (len octets): 1 if equal, 0 if not. */
+int cf_ct_equal(const void *a, const void *b, size_t len);
+
+int cf_sha256(const void *msg, size_t len, uint8_t out[32]);
+int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len,
+		   uint8_t out[32]);
+
+/* New key pair: CF_KEY_P256/P384 (bits ignored) or CF_KEY_RSA with 2048..4096 bits. */
+int cf_key_generate(enum cf_key_type type, unsigned bits, cf_key **out);
+/* Private or public key from PEM or DER text (NUL-terminated PEM, or DER of len). */
+int cf_key_parse(const uint8_t *buf, size_t len, cf_key **out);
+/* Read a key file (PEM); the buffer is wiped after parsing. CF_EIO, CF_EBADKEY. */
+int cf_key_load(const char *path, cf_key **out);
+/* Write the private key as PEM to path with mode 0600, atomically (temp file, fsync, rename,
+ * fsync of the directory). CF_EIO on any failure, leaving any old file untouched. */
+int cf_key_save(const cf_key *key, const char *path);
+void cf_key_free(cf_key *key);
+
+enum cf_key_type cf_key_type(const cf_key *key);
+unsigned cf_key_bits(const cf_key *key);
+/* The JWS algorithm this key signs with (ES256 for P-256, ES384 for P-384, RS256 for RSA). */
+enum cf_alg cf_key_alg(const cf_key *key);
+/* 1 if a and b hold the same public key. */
+int cf_key_public_equal(const cf_key *a, const cf_key *b);
+
+/* Public key as a JWK object (members in RFC 7638 order). */
+int cf_key_to_jwk(const cf_key *key, cf_json **out);
+/* Public key from a JWK: kty EC (crv P-256/P-384, x, y on the curve) or RSA (n ≥ 2048 bits ≤ 4096,
+ * e). A JWK with private members (d, p, q, dp, dq, qi, k) or other kty → CF_EBADKEY/CF_EMALFORMED. */
+int cf_key_from_jwk(const cf_json *jwk, cf_key **out);
+/* RFC 7638 thumbprint, base64url of SHA-256 (43 characters + NUL). */
+int cf_key_thumbprint(const cf_key *key, char out[44]);
+/* SubjectPublicKeyInfo DER, malloc'd. */
+int cf_key_spki_der(const cf_key *key, uint8_t **der, size_t *len);
+
+/* JWS signature of msg: ES256/ES384 as raw r||s (64/96 octets), RS256 as PKCS#1 v1.5.
+ * sig_cap ≥ 512. alg must fit the key (CF_EBADALG otherwise). */
+int cf_sign(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, uint8_t *sig,
+	    size_t sig_cap, size_t *sig_len);
+/* 0 if sig is a valid signature by key under alg, CF_EBADSIG if not, CF_EBADALG on mismatch. */
+int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, const uint8_t *sig,
+	      size_t sig_len);
+
+/* PKCS#10 CSR (DER, malloc'd) for key with subject "CN=<cn>" (cn may be NULL: empty subject). */
+int cf_csr_create(const cf_key *key, const char *cn, uint8_t **der, size_t *len);
+
+/* Name ↔ enum: "ES256" → CF_ALG_ES256; 0 if unknown. */
+enum cf_alg cf_alg_from_name(const char *name);
+const char *cf_alg_name(enum cf_alg alg);
+
+#endif

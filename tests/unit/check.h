@@ -1,0 +1,61 @@
+/*
+ * check.h — the one tiny assertion helper of the unit tests. A failed CHECK prints the file,
+ * line and expression and marks the test failed; the test goes on so one run shows every failure.
+ * main() ends with `return check_done();`.
+ */
+#ifndef CHECK_H
+#define CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int check_failures;
+static int check_count;
+
+#define CHECK(expr)                                                                          \
+	do {                                                                                 \
+		check_count++;                                                               \
+		if (!(expr)) {                                                               \
+			check_failures++;                                                    \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr); \
+		}                                                                            \
+	} while (0)
+
+#define CHECK_EQ_INT(a, b)                                                                     \
+	do {                                                                                   \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b);                \
+		check_count++;                                                                 \
+		if (check_a_ != check_b_) {                                                    \
+			check_failures++;                                                      \
+			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,   \
+				__LINE__, #a, #b, check_a_, check_b_);                         \
+		}                                                                              \
+	} while (0)
+
+#define CHECK_EQ_STR(a, b)                                                                     \
+	do {                                                                                   \
+		const char *check_a_ = (a), *check_b_ = (b);                                   \
+		check_count++;                                                                 \
+		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {               \
+			check_failures++;                                                      \
+			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, \
+				__LINE__, #a, #b, check_a_ ? check_a_ : "(null)",              \
+				check_b_ ? check_b_ : "(null)");                               \
+		}                                                                              \
+	} while (0)
+
+/* Run one test function, printing its name. */
+#define RUN(fn)                                                                  \
+	do {                                                                     \
+		int check_before_ = check_failures;                              \
+		fn();                                                            \
+		printf("%s %s\n", check_failures == check_before_ ? "ok  " : "FAIL", #fn); \
+	} while (0)
+
+static inline int check_done(void)
+{
+	printf("%d checks, %d failed\n", check_count, check_failures);
+	return check_failures ? 1 : 0;
+}
+
+#endif
