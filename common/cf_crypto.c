@@ -1,0 +1,663 @@
+/*
+ * cf_crypto — randomness, digests, secret hygiene, keys, JWS signatures and CSRs on mbedTLS.
+ * (JWK conversion and thumbprints are in cf_jwk.c.)
+ *
+ * The CSPRNG is one CTR-DRBG per thread, seeded from mbedtls_entropy (the OS source) on first
+ * use and reseeded in a child after fork(), so no two threads or processes share a stream.
+ * cf_rng_mbedtls always uses the calling thread's generator, whatever p_rng it is given, so an
+ * f_rng/p_rng pair registered once (e.g. on an ssl config) stays safe on every thread.
+ * Only keys that fit the protocol exist as cf_key: P-256, P-384, RSA 2048..4096 bits with a
+ * public exponent that is odd and fits in 32 bits. Secrets never leave here unwiped.
+ */
+#include "cf_crypto_compat.h"
+
+#include "cf_crypto.h"
+#include "cf_err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/md.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/rsa.h>
+#include <mbedtls/x509_csr.h>
+
+#define KEY_FILE_MAX (64 * 1024)
+#define PEM_KEY_MAX 8192 /* PEM of an RSA-4096 private key is about 3.3 KB */
+
+/* ---- CSPRNG ---------------------------------------------------------------------------- */
+
+struct rng_state {
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	unsigned fork_gen;
+};
+
+static pthread_once_t rng_once = PTHREAD_ONCE_INIT;
+static pthread_key_t rng_key;
+static atomic_uint rng_fork_gen;
+
+static void rng_state_free(void *p)
+{
+	struct rng_state *st = p;
+
+	mbedtls_ctr_drbg_free(&st->drbg);
+	mbedtls_entropy_free(&st->entropy);
+	mbedtls_platform_zeroize(st, sizeof(*st));
+	free(st);
+}
+
+static void rng_after_fork(void)
+{
+	atomic_fetch_add(&rng_fork_gen, 1);
+}
+
+static void rng_init_once(void)
+{
+	pthread_key_create(&rng_key, rng_state_free);
+	pthread_atfork(NULL, NULL, rng_after_fork);
+}
+
+/* The calling thread's generator, created and seeded on first use; NULL on failure. */
+static struct rng_state *rng_get(void)
+{
+	static const char pers[] = "certflow ctr-drbg";
+	struct rng_state *st;
+
+	pthread_once(&rng_once, rng_init_once);
+	st = pthread_getspecific(rng_key);
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	mbedtls_entropy_init(&st->entropy);
+	mbedtls_ctr_drbg_init(&st->drbg);
+	st->fork_gen = atomic_load(&rng_fork_gen);
+	if (mbedtls_ctr_drbg_seed(&st->drbg, mbedtls_entropy_func, &st->entropy,
+				  (const unsigned char *)pers, sizeof(pers) - 1) != 0 ||
+	    pthread_setspecific(rng_key, st) != 0) {
+		rng_state_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+int cf_rng_mbedtls(void *p_rng, unsigned char *out, size_t len)
+{
+	struct rng_state *st = rng_get();
+	unsigned gen = atomic_load(&rng_fork_gen);
+	int ret;
+
+	(void)p_rng;
+	if (!st)
+		return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+	/* a forked child must not replay its parent's stream */
+	if (st->fork_gen != gen) {
+		ret = mbedtls_ctr_drbg_reseed(&st->drbg, NULL, 0);
+		if (ret != 0)
+			return ret;
+		st->fork_gen = gen;
+	}
+	while (len > 0) {
+		size_t n = len < MBEDTLS_CTR_DRBG_MAX_REQUEST ? len : MBEDTLS_CTR_DRBG_MAX_REQUEST;
+		ret = mbedtls_ctr_drbg_random(&st->drbg, out, n);
+		if (ret != 0)
+			return ret;
+		out += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void *cf_rng_ctx(void)
+{
+	return rng_get();
+}
+
+int cf_random(void *buf, size_t len)
+{
+	return cf_rng_mbedtls(NULL, buf, len) == 0 ? 0 : CF_ECRYPTO;
+}
+
+/* ---- secrets and digests ----------------------------------------------------------------- */
+
+void cf_zeroize(void *buf, size_t len)
+{
+	if (buf)
+		mbedtls_platform_zeroize(buf, len);
+}
+
+void cf_free_secret(char *s)
+{
+	if (!s)
+		return;
+	mbedtls_platform_zeroize(s, strlen(s));
+	free(s);
+}
+
+int cf_ct_equal(const void *a, const void *b, size_t len)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t diff = 0;
+
+	for (size_t i = 0; i < len; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+int cf_sha256(const void *msg, size_t len, uint8_t out[32])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+
+	return mbedtls_md(md, msg, len, out) == 0 ? 0 : CF_ECRYPTO;
+}
+
+int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len, uint8_t out[32])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+
+	return mbedtls_md_hmac(md, key, key_len, msg, len, out) == 0 ? 0 : CF_ECRYPTO;
+}
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+static int pk_is_ec(const mbedtls_pk_context *pk)
+{
+	mbedtls_pk_type_t t = mbedtls_pk_get_type(pk);
+	return t == MBEDTLS_PK_ECKEY || t == MBEDTLS_PK_ECDSA;
+}
+
+/* The protocol's key policy (see the top of this file). */
+static int pk_check_policy(const mbedtls_pk_context *pk)
+{
+	if (pk_is_ec(pk)) {
+		mbedtls_ecp_group_id id = mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(grp).id;
+		return id == MBEDTLS_ECP_DP_SECP256R1 || id == MBEDTLS_ECP_DP_SECP384R1
+			   ? 0
+			   : CF_EBADKEY;
+	}
+	if (mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA) {
+		size_t bits = mbedtls_pk_get_bitlen(pk);
+		mbedtls_mpi e;
+		int ok;
+
+		mbedtls_mpi_init(&e);
+		ok = bits >= 2048 && bits <= 4096 &&
+		     mbedtls_rsa_export(mbedtls_pk_rsa(*pk), NULL, NULL, NULL, NULL, &e) == 0 &&
+		     mbedtls_mpi_get_bit(&e, 0) == 1 && mbedtls_mpi_bitlen(&e) >= 2 &&
+		     mbedtls_mpi_bitlen(&e) <= 32;
+		mbedtls_mpi_free(&e);
+		return ok ? 0 : CF_EBADKEY;
+	}
+	return CF_EBADKEY;
+}
+
+int cf_key_from_pk(mbedtls_pk_context *pk, cf_key **out)
+{
+	cf_key *key;
+	int ret = pk_check_policy(pk);
+
+	if (ret != 0)
+		return ret;
+	key = malloc(sizeof(*key));
+	if (!key)
+		return CF_ENOMEM;
+	if (pthread_mutex_init(&key->first_use, NULL) != 0) {
+		free(key);
+		return CF_ENOMEM;
+	}
+	atomic_init(&key->ready, 0);
+	key->pk = *pk;
+	mbedtls_pk_init(pk);
+	*out = key;
+	return 0;
+}
+
+void cf_key_free(cf_key *key)
+{
+	if (!key)
+		return;
+	mbedtls_pk_free(&key->pk);
+	pthread_mutex_destroy(&key->first_use);
+	free(key);
+}
+
+int cf_key_generate(enum cf_key_type type, unsigned bits, cf_key **out)
+{
+	mbedtls_pk_context pk;
+	mbedtls_pk_type_t pkt = type == CF_KEY_RSA ? MBEDTLS_PK_RSA : MBEDTLS_PK_ECKEY;
+	int ret = CF_ECRYPTO;
+
+	if (type != CF_KEY_P256 && type != CF_KEY_P384 && type != CF_KEY_RSA)
+		return CF_EBADKEY;
+	if (type == CF_KEY_RSA && (bits < 2048 || bits > 4096))
+		return CF_EBADKEY;
+	mbedtls_pk_init(&pk);
+	if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(pkt)) != 0)
+		goto out;
+	if (type == CF_KEY_RSA)
+		ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), cf_rng_mbedtls, NULL, bits, 65537);
+	else
+		ret = mbedtls_ecp_gen_key(type == CF_KEY_P256 ? MBEDTLS_ECP_DP_SECP256R1
+							      : MBEDTLS_ECP_DP_SECP384R1,
+					  mbedtls_pk_ec(pk), cf_rng_mbedtls, NULL);
+	ret = ret == 0 ? cf_key_from_pk(&pk, out) : CF_ECRYPTO;
+out:
+	mbedtls_pk_free(&pk);
+	return ret;
+}
+
+int cf_key_parse(const uint8_t *buf, size_t len, cf_key **out)
+{
+	mbedtls_pk_context pk;
+	uint8_t *pem = NULL;
+	const uint8_t *data = buf;
+	size_t data_len = len;
+	int ret = CF_EBADKEY;
+
+	if (!buf || len == 0)
+		return CF_EBADKEY;
+	mbedtls_pk_init(&pk);
+	/* mbedTLS takes PEM only with its NUL counted in the length: give it a terminated copy */
+	if (memmem(buf, len, "-----BEGIN ", 11)) {
+		pem = malloc(len + 1);
+		if (!pem) {
+			ret = CF_ENOMEM;
+			goto out;
+		}
+		memcpy(pem, buf, len);
+		pem[len] = '\0';
+		data = pem;
+		data_len = strlen((char *)pem) + 1;
+	}
+	if (CF_PK_PARSE_KEY(&pk, data, data_len) != 0) {
+		mbedtls_pk_free(&pk);
+		mbedtls_pk_init(&pk);
+		if (mbedtls_pk_parse_public_key(&pk, data, data_len) != 0)
+			goto out;
+	}
+	ret = cf_key_from_pk(&pk, out);
+out:
+	if (pem) {
+		mbedtls_platform_zeroize(pem, len + 1);
+		free(pem);
+	}
+	mbedtls_pk_free(&pk);
+	return ret;
+}
+
+int cf_key_load(const char *path, cf_key **out)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int ret = CF_EIO;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return CF_EIO;
+	buf = malloc(KEY_FILE_MAX + 1);
+	if (!buf) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	while (len <= KEY_FILE_MAX) {
+		n = read(fd, buf + len, KEY_FILE_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > KEY_FILE_MAX)
+		goto out;
+	ret = cf_key_parse(buf, len, out);
+out:
+	if (buf) {
+		mbedtls_platform_zeroize(buf, KEY_FILE_MAX + 1);
+		free(buf);
+	}
+	close(fd);
+	return ret;
+}
+
+static int key_has_private(const cf_key *key)
+{
+	mbedtls_mpi d;
+	int has;
+
+	if (pk_is_ec(&key->pk))
+		return mbedtls_mpi_cmp_int(&mbedtls_pk_ec(key->pk)->MBEDTLS_PRIVATE(d), 0) != 0;
+	mbedtls_mpi_init(&d);
+	has = mbedtls_rsa_export(mbedtls_pk_rsa(key->pk), NULL, NULL, NULL, &d, NULL) == 0 &&
+	      mbedtls_mpi_cmp_int(&d, 0) != 0;
+	mbedtls_mpi_free(&d);
+	return has;
+}
+
+/* Write all of buf to fd. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return CF_EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsync the directory that holds path, so that a rename in it is durable. */
+static int fsync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, ret;
+
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == path)
+		strcpy(dir, "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return CF_EIO;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return CF_EIO;
+	ret = fsync(fd) == 0 ? 0 : CF_EIO;
+	close(fd);
+	return ret;
+}
+
+int cf_key_save(const cf_key *key, const char *path)
+{
+	unsigned char pem[PEM_KEY_MAX];
+	char tmp[PATH_MAX];
+	int fd = -1, created = 0, ret = CF_EIO;
+
+	if (!key || !path || !key_has_private(key))
+		return CF_EBADKEY;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return CF_EIO;
+	if (mbedtls_pk_write_key_pem((mbedtls_pk_context *)&key->pk, pem, sizeof(pem)) != 0) {
+		ret = CF_ECRYPTO;
+		goto out;
+	}
+	/* mkstemp creates the file 0600 in the target's directory (same file system) */
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		goto out;
+	created = 1;
+	if (fchmod(fd, 0600) != 0 || write_all(fd, pem, strlen((char *)pem)) != 0 || fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto out;
+	created = 0;
+	ret = fsync_parent(path);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(tmp);
+	mbedtls_platform_zeroize(pem, sizeof(pem));
+	return ret;
+}
+
+enum cf_key_type cf_key_type(const cf_key *key)
+{
+	if (pk_is_ec(&key->pk))
+		return mbedtls_pk_ec(key->pk)->MBEDTLS_PRIVATE(grp).id == MBEDTLS_ECP_DP_SECP256R1
+			   ? CF_KEY_P256
+			   : CF_KEY_P384;
+	return CF_KEY_RSA;
+}
+
+unsigned cf_key_bits(const cf_key *key)
+{
+	return (unsigned)mbedtls_pk_get_bitlen(&key->pk);
+}
+
+enum cf_alg cf_key_alg(const cf_key *key)
+{
+	static const enum cf_alg algs[] = {[CF_KEY_P256] = CF_ALG_ES256,
+					   [CF_KEY_P384] = CF_ALG_ES384,
+					   [CF_KEY_RSA] = CF_ALG_RS256};
+	return algs[cf_key_type(key)];
+}
+
+/* ---- signatures ------------------------------------------------------------------------------ */
+
+/* Digest of msg for alg; sets the md type and length. */
+static int alg_digest(enum cf_alg alg, const void *msg, size_t len, uint8_t hash[48],
+		      mbedtls_md_type_t *md, size_t *hlen)
+{
+	*md = alg == CF_ALG_ES384 ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256;
+	*hlen = alg == CF_ALG_ES384 ? 48 : 32;
+	if (len > 0 && !msg)
+		return CF_EINTERNAL;
+	return mbedtls_md(mbedtls_md_info_from_type(*md), msg, len, hash) == 0 ? 0 : CF_ECRYPTO;
+}
+
+/* Octets of one of r, s for an EC key (32 for P-256, 48 for P-384). */
+static size_t ec_coord_len(const cf_key *key)
+{
+	return cf_key_type(key) == CF_KEY_P256 ? 32 : 48;
+}
+
+/* One ECDSA operation: sign (sig written) or verify (sig read), raw r||s of 2 × n octets.
+ * The key's own group is used (not mbedTLS's pk_sign/pk_verify, which copy it on each call),
+ * so the base-point table is computed once per key instead of once per signature. */
+struct ecdsa_op {
+	int sign;
+	const uint8_t *hash;
+	size_t hlen;
+	mbedtls_md_type_t md;
+	uint8_t *sig;
+	size_t n;
+};
+
+static int ecdsa_run(const cf_key *key, const struct ecdsa_op *op)
+{
+	mbedtls_ecp_keypair *ec = mbedtls_pk_ec(key->pk);
+	mbedtls_mpi r, s;
+	int ret = CF_EBADSIG;
+
+	mbedtls_mpi_init(&r);
+	mbedtls_mpi_init(&s);
+	if (op->sign) {
+		ret = CF_ECRYPTO;
+		if (mbedtls_ecdsa_sign_det_ext(&ec->MBEDTLS_PRIVATE(grp), &r, &s,
+					       &ec->MBEDTLS_PRIVATE(d), op->hash, op->hlen, op->md,
+					       cf_rng_mbedtls, NULL) == 0 &&
+		    mbedtls_mpi_write_binary(&r, op->sig, op->n) == 0 &&
+		    mbedtls_mpi_write_binary(&s, op->sig + op->n, op->n) == 0)
+			ret = 0;
+	} else if (mbedtls_mpi_read_binary(&r, op->sig, op->n) == 0 &&
+		   mbedtls_mpi_read_binary(&s, op->sig + op->n, op->n) == 0) {
+		/* verify also refuses r or s outside [1, n-1] */
+		ret = mbedtls_ecdsa_verify(&ec->MBEDTLS_PRIVATE(grp), op->hash, op->hlen,
+					   &ec->MBEDTLS_PRIVATE(Q), &r, &s) == 0
+			  ? 0
+			  : CF_EBADSIG;
+	}
+	mbedtls_mpi_free(&r);
+	mbedtls_mpi_free(&s);
+	return ret;
+}
+
+/* mbedTLS caches the base-point table in the group on first use (a write to the shared key):
+ * let one thread do that under the key's lock; once it is there, every thread only reads it. */
+static int ecdsa(const cf_key *key, const struct ecdsa_op *op)
+{
+	cf_key *k = (cf_key *)key;
+	int ret;
+
+	if (atomic_load_explicit(&k->ready, memory_order_acquire))
+		return ecdsa_run(key, op);
+	pthread_mutex_lock(&k->first_use);
+	ret = ecdsa_run(key, op);
+	if (mbedtls_pk_ec(k->pk)->MBEDTLS_PRIVATE(grp).MBEDTLS_PRIVATE(T) != NULL)
+		atomic_store_explicit(&k->ready, 1, memory_order_release);
+	pthread_mutex_unlock(&k->first_use);
+	return ret;
+}
+
+int cf_sign(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, uint8_t *sig,
+	    size_t sig_cap, size_t *sig_len)
+{
+	uint8_t hash[48], buf[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+	struct ecdsa_op op = {.sign = 1, .hash = hash, .sig = sig};
+	size_t n = 0;
+	int ret;
+
+	if (cf_key_alg(key) != alg)
+		return CF_EBADALG;
+	ret = alg_digest(alg, msg, len, hash, &op.md, &op.hlen);
+	if (ret != 0)
+		return ret;
+	if (alg != CF_ALG_RS256) {
+		op.n = ec_coord_len(key);
+		if (2 * op.n > sig_cap)
+			return CF_EINTERNAL;
+		ret = ecdsa(key, &op);
+		if (ret == 0)
+			*sig_len = 2 * op.n;
+		return ret;
+	}
+	/* RSA: PKCS#1 v1.5; the context's own mutex guards its blinding values */
+	if (CF_PK_SIGN((mbedtls_pk_context *)&key->pk, op.md, hash, op.hlen, buf, sizeof(buf),
+		       &n) != 0)
+		return CF_ECRYPTO;
+	if (n > sig_cap)
+		return CF_EINTERNAL;
+	memcpy(sig, buf, n);
+	*sig_len = n;
+	return 0;
+}
+
+int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, const uint8_t *sig,
+	      size_t sig_len)
+{
+	uint8_t hash[48];
+	struct ecdsa_op op = {.sign = 0, .hash = hash, .sig = (uint8_t *)sig};
+	mbedtls_pk_context *pk = (mbedtls_pk_context *)&key->pk;
+	int ret;
+
+	if (cf_key_alg(key) != alg)
+		return CF_EBADALG;
+	if (!sig)
+		return CF_EBADSIG;
+	ret = alg_digest(alg, msg, len, hash, &op.md, &op.hlen);
+	if (ret != 0)
+		return ret;
+	if (alg == CF_ALG_RS256) {
+		if (sig_len != mbedtls_pk_get_len(pk))
+			return CF_EBADSIG;
+		return mbedtls_pk_verify(pk, op.md, hash, op.hlen, sig, sig_len) == 0 ? 0
+										      : CF_EBADSIG;
+	}
+	op.n = ec_coord_len(key);
+	if (sig_len != 2 * op.n)
+		return CF_EBADSIG;
+	return ecdsa(key, &op);
+}
+
+/* ---- CSR ------------------------------------------------------------------------------------- */
+
+/* A common name we can put in "CN=<cn>" without mbedTLS reading it as more than one value. */
+static int cn_ok(const char *cn)
+{
+	size_t len = strlen(cn);
+
+	if (len == 0 || len > 64)
+		return 0;
+	for (const char *c = cn; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || strchr(",=+\\\"<>;#", *c))
+			return 0;
+	return 1;
+}
+
+int cf_csr_create(const cf_key *key, const char *cn, uint8_t **der, size_t *len)
+{
+	mbedtls_x509write_csr csr;
+	unsigned char buf[4096];
+	char subject[3 + 64 + 1];
+	uint8_t *copy;
+	int n, ret = CF_ECRYPTO;
+
+	if (!key || !key_has_private(key))
+		return CF_EBADKEY;
+	if (cn && !cn_ok(cn))
+		return CF_EMALFORMED;
+	mbedtls_x509write_csr_init(&csr);
+	mbedtls_x509write_csr_set_key(&csr, (mbedtls_pk_context *)&key->pk);
+	mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
+	if (cn) {
+		snprintf(subject, sizeof(subject), "CN=%s", cn);
+		if (mbedtls_x509write_csr_set_subject_name(&csr, subject) != 0)
+			goto out;
+	}
+	/* the DER is written at the end of buf */
+	n = mbedtls_x509write_csr_der(&csr, buf, sizeof(buf), cf_rng_mbedtls, NULL);
+	if (n <= 0)
+		goto out;
+	copy = malloc((size_t)n);
+	if (!copy) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	memcpy(copy, buf + sizeof(buf) - (size_t)n, (size_t)n);
+	*der = copy;
+	*len = (size_t)n;
+	ret = 0;
+out:
+	mbedtls_x509write_csr_free(&csr);
+	return ret;
+}
+
+/* ---- algorithm names ------------------------------------------------------------------------- */
+
+static const char *const alg_names[] = {
+    [CF_ALG_ES256] = "ES256", [CF_ALG_RS256] = "RS256", [CF_ALG_ES384] = "ES384"};
+
+enum cf_alg cf_alg_from_name(const char *name)
+{
+	for (int a = CF_ALG_ES256; name && a <= CF_ALG_ES384; a++)
+		if (strcmp(name, alg_names[a]) == 0)
+			return (enum cf_alg)a;
+	return 0;
+}
+
+const char *cf_alg_name(enum cf_alg alg)
+{
+	if (alg < CF_ALG_ES256 || alg > CF_ALG_ES384)
+		return "unknown";
+	return alg_names[alg];
+}
