@@ -5,8 +5,13 @@
  * Every state change is one write transaction: store_write runs fn inside a transaction and
  * commits it durably (fsync) before returning 0, or aborts it and returns fn's error. fn may be
  * run more than once (after the map is grown on MDB_MAP_FULL), so it must not have side effects
- * outside the transaction other than filling its ctx. If the map cannot grow, store_write
- * returns CF_ESTOREFULL and nothing was written.
+ * outside the transaction other than filling its ctx, and must set every ctx field it fills on
+ * each run. If the map cannot grow, store_write returns CF_ESTOREFULL and nothing was written.
+ * fn (and a store_read fn) must be short, must not block, and must not call store_read,
+ * store_write or store_backup (that deadlocks). With group_commit, fn may run on another
+ * caller's thread, in a nested transaction that shares one commit with other callers' fns.
+ * A txn handle is valid only inside its fn; records passed to list callbacks only inside the
+ * callback.
  *
  * Records are self-describing, versioned values; secondary indexes are kept in the same
  * transaction as their record. Getters copy into the caller's struct (out written on success
@@ -24,6 +29,7 @@ typedef struct store_txn store_txn;
 struct store_opts {
 	size_t map_size;     /* initial map size in bytes (default 64 MiB when 0) */
 	size_t map_size_max; /* growth limit (default 16 GiB when 0) */
+	int group_commit;    /* 1: concurrent store_write calls share one commit (see above) */
 };
 
 #define STORE_ID_LEN 32     /* ids: 26 Crockford base32 characters + NUL fit */
@@ -91,7 +97,9 @@ struct store_cert {
 	size_t der_len;
 };
 
-/* Open (creating dir's files if needed, mode 0600) and clear stale readers. */
+/* Open (creating dir 0700 and its files 0600 if needed) and clear stale readers. One store per
+ * directory per process; do not use it in a forked child. CF_EIO if the files cannot be opened
+ * (or were written by a newer schema). */
 int store_open(const char *dir, const struct store_opts *opts, store **out);
 void store_close(store *st);
 
@@ -100,7 +108,8 @@ int store_read(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);
 int store_write(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);
 
 /* Hot backup with compaction (mdb_env_copy2 + MDB_CP_COMPACT) into the new directory path
- * (created; must not exist or be empty). */
+ * (created 0700; must not exist or be empty, else CF_ECONFLICT); the copy is fsynced and opens
+ * with store_open. Runs while readers and writers go on; a map resize waits for it. */
 int store_backup(store *st, const char *path);
 
 /* Records. put = insert or replace (indexes updated). List callbacks stop the walk when they

@@ -1,0 +1,922 @@
+/*
+ * store_lmdb — store.h on LMDB; the only file of certflow that includes lmdb.h.
+ *
+ * One environment per process, opened with MDB_NOTLS so that any CivetWeb worker thread may run
+ * a transaction. Every write is durable (no MDB_NOSYNC) before store_write returns. The map grows
+ * on MDB_MAP_FULL; LMDB allows a resize only while no transaction of this process is open, so
+ * every transaction holds map_lock shared and a resize holds it exclusive.
+ *
+ * Records are encoded by store_codec; each secondary index is a DBI whose entries are written in
+ * the same transaction as the record. Never log a secret: keys are references, ids and serials.
+ */
+#include "store.h"
+#include "store_codec.h"
+#include "store_group.h"
+
+#include "cf_err.h"
+#include "cf_log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAP_SIZE ((size_t)64 << 20)
+#define DEFAULT_MAP_SIZE_MAX ((size_t)16 << 30)
+#define MAX_READERS 256
+#define SCHEMA_VERSION 1
+#define WRITE_ATTEMPTS 64 /* re-runs of one store_write after map growth */
+
+enum {
+	DBI_ENROLMENTS,
+	DBI_ACCOUNTS,
+	DBI_ACCOUNT_THUMB, /* thumbprint → account id (unique) */
+	DBI_CREDENTIALS,
+	DBI_CRED_BY_ACCOUNT, /* account_id NUL created serial-order id → "" */
+	DBI_CERTS,
+	DBI_CERTS_BY_CRED, /* credential_id NUL not_before serial → "" */
+	DBI_CERTS_REVOKED, /* serial → "" while revoked or suspended */
+	DBI_META,	   /* "schema", "counter/<name>" */
+	DBI_COUNT
+};
+
+static const char *const dbi_names[DBI_COUNT] = {
+    [DBI_ENROLMENTS] = "enrolments",
+    [DBI_ACCOUNTS] = "accounts",
+    [DBI_ACCOUNT_THUMB] = "account_thumb",
+    [DBI_CREDENTIALS] = "credentials",
+    [DBI_CRED_BY_ACCOUNT] = "cred_by_account",
+    [DBI_CERTS] = "certs",
+    [DBI_CERTS_BY_CRED] = "certs_by_cred",
+    [DBI_CERTS_REVOKED] = "certs_revoked",
+    [DBI_META] = "meta",
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[DBI_COUNT];
+	pthread_rwlock_t map_lock; /* shared: an open txn of this process; exclusive: resize */
+	size_t map_size;	   /* written only under map_lock exclusive */
+	size_t map_size_max;
+	size_t page_size;
+	struct store_group *group; /* NULL: every store_write commits alone */
+};
+
+struct store_txn {
+	store *st;
+	MDB_txn *txn;
+	/* an LMDB call hit MDB_MAP_FULL: the txn is dead and store_write re-runs fn */
+	int map_full;
+};
+
+union rec_any {
+	struct store_enrolment e;
+	struct store_account a;
+	struct store_credential c;
+	struct store_cert x;
+};
+
+/* ---- errors ---- */
+
+static int map_err(store_txn *t, int rc, const char *what)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return CF_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return CF_ECONFLICT;
+	case MDB_MAP_FULL:
+		if (t)
+			t->map_full = 1;
+		return CF_ESTOREFULL;
+	case ENOMEM:
+		return CF_ENOMEM;
+	case MDB_READERS_FULL: /* more concurrent readers than MAX_READERS: try later */
+		cf_warn("store: %s: %s", what, mdb_strerror(rc));
+		return CF_EUNAVAILABLE;
+	case EACCES: /* a put in a read-only txn */
+		cf_error("store: %s: write in a read-only transaction", what);
+		return CF_EINTERNAL;
+	default:
+		cf_error("store: %s: %s", what, mdb_strerror(rc));
+		return CF_EIO;
+	}
+}
+
+/* ---- map size ---- */
+
+/* Grow the map after a txn that ran with map size seen hit MDB_MAP_FULL (adopt = 0), or take
+ * the size another process set (adopt = 1, after MDB_MAP_RESIZED). The caller holds no txn. */
+static int map_grow(store *st, size_t seen, int adopt)
+{
+	int ret = CF_EINTERNAL, rc, dead = 0;
+	size_t want = 0;
+	MDB_envinfo info;
+
+	pthread_rwlock_wrlock(&st->map_lock);
+	if (st->map_size != seen) { /* another thread has resized meanwhile */
+		ret = 0;
+		goto out;
+	}
+	if (!adopt) {
+		/* a reader that a crashed process left pins old pages: free them first */
+		if (mdb_reader_check(st->env, &dead) == 0 && dead > 0) {
+			cf_warn("store: cleared %d stale reader(s)", dead);
+			ret = 0; /* retry in the same map */
+			goto out;
+		}
+		want = seen > st->map_size_max / 2 ? st->map_size_max : seen * 2;
+		want -= want % st->page_size;
+		if (want <= seen) {
+			cf_warn("store: map full at its limit of %zu bytes", seen);
+			ret = CF_ESTOREFULL;
+			goto out;
+		}
+	}
+	if ((rc = mdb_env_set_mapsize(st->env, want)) != 0) {
+		ret = map_err(NULL, rc, "resize");
+		goto out;
+	}
+	mdb_env_info(st->env, &info);
+	st->map_size = info.me_mapsize;
+	cf_info("store: map resized from %zu to %zu bytes", seen, st->map_size);
+	ret = 0;
+out:
+	pthread_rwlock_unlock(&st->map_lock);
+	return ret;
+}
+
+/* Begin a top-level txn; on success map_lock is held shared and *seen is the map size. */
+static int txn_begin(store *st, unsigned flags, store_txn *t, size_t *seen)
+{
+	int ret, rc;
+
+	for (int i = 0; i < WRITE_ATTEMPTS; i++) {
+		pthread_rwlock_rdlock(&st->map_lock);
+		*seen = st->map_size;
+		rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&st->map_lock);
+		if (rc != MDB_MAP_RESIZED)
+			return map_err(NULL, rc, "begin");
+		if ((ret = map_grow(st, *seen, 1)) != 0)
+			return ret;
+	}
+	return CF_EIO;
+}
+
+/* ---- open, close, backup ---- */
+
+static int make_dir(const char *dir)
+{
+	struct stat sb;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno == EEXIST && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
+	cf_error("store: cannot create %s: %s", dir, strerror(errno));
+	return CF_EIO;
+}
+
+/* Open every DBI and check (or write) the schema version, in one write txn. */
+static int open_dbis(store *st)
+{
+	int ret = CF_EINTERNAL, rc;
+	MDB_txn *txn = NULL;
+	MDB_val k = {6, "schema"}, v;
+	uint8_t ver = SCHEMA_VERSION;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return map_err(NULL, rc, "begin");
+	for (int i = 0; i < DBI_COUNT; i++) {
+		if ((rc = mdb_dbi_open(txn, dbi_names[i], MDB_CREATE, &st->dbi[i])) != 0) {
+			ret = map_err(NULL, rc, dbi_names[i]);
+			goto out;
+		}
+	}
+	rc = mdb_get(txn, st->dbi[DBI_META], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		v.mv_size = 1;
+		v.mv_data = &ver;
+		rc = mdb_put(txn, st->dbi[DBI_META], &k, &v, 0);
+	} else if (rc == 0 && (v.mv_size != 1 || *(uint8_t *)v.mv_data != SCHEMA_VERSION)) {
+		cf_error("store: unknown schema version (this build reads %d)", SCHEMA_VERSION);
+		ret = CF_EIO;
+		goto out;
+	}
+	if (rc) {
+		ret = map_err(NULL, rc, "schema");
+		goto out;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	ret = map_err(NULL, rc, "commit");
+out:
+	if (txn)
+		mdb_txn_abort(txn);
+	return ret;
+}
+
+static int env_open(store *st, const char *dir, const struct store_opts *opts)
+{
+	int ret = CF_EINTERNAL, rc, dead = 0;
+	size_t size = opts && opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE;
+	MDB_envinfo info;
+
+	size += st->page_size - 1;
+	size -= size % st->page_size;
+	if ((rc = mdb_env_create(&st->env)) != 0)
+		return map_err(NULL, rc, "create");
+	if ((rc = mdb_env_set_maxdbs(st->env, DBI_COUNT + 4)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(st->env, MAX_READERS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->env, size)) != 0 ||
+	    (rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0) {
+		ret = map_err(NULL, rc, dir);
+		goto out;
+	}
+	/* readers left by crashed processes pin old pages until cleared */
+	if ((rc = mdb_reader_check(st->env, &dead)) != 0) {
+		ret = map_err(NULL, rc, "reader check");
+		goto out;
+	}
+	if (dead > 0)
+		cf_warn("store: cleared %d stale reader(s) in %s", dead, dir);
+	mdb_env_info(st->env, &info);
+	st->map_size = info.me_mapsize;
+	ret = open_dbis(st);
+out:
+	return ret;
+}
+
+int store_open(const char *dir, const struct store_opts *opts, store **out)
+{
+	int ret = CF_EINTERNAL;
+	pthread_rwlockattr_t attr;
+	store *st = NULL;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	if (!dir || !out)
+		return CF_EINTERNAL;
+	if ((ret = make_dir(dir)) != 0)
+		return ret;
+	if (!(st = calloc(1, sizeof(*st))))
+		return CF_ENOMEM;
+	st->page_size = pg > 0 ? (size_t)pg : 4096;
+	st->map_size_max = opts && opts->map_size_max ? opts->map_size_max : DEFAULT_MAP_SIZE_MAX;
+	/* prefer the resizer, so that a stream of readers cannot starve it */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	ret = pthread_rwlock_init(&st->map_lock, &attr) ? CF_ENOMEM : 0;
+	pthread_rwlockattr_destroy(&attr);
+	if (ret) {
+		free(st);
+		return ret;
+	}
+	if ((opts && opts->group_commit && (ret = store_group_new(&st->group)) != 0) ||
+	    (ret = env_open(st, dir, opts)) != 0) {
+		store_close(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+void store_close(store *st)
+{
+	if (!st)
+		return;
+	if (st->env)
+		mdb_env_close(st->env);
+	store_group_free(st->group);
+	pthread_rwlock_destroy(&st->map_lock);
+	free(st);
+}
+
+static int dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = 1;
+
+	if (!d)
+		return 0;
+	while (empty && (e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = 0;
+	closedir(d);
+	return empty;
+}
+
+int store_backup(store *st, const char *path)
+{
+	int ret = CF_EINTERNAL, rc, fd = -1, dfd = -1, made = 0;
+	char file[4096];
+
+	if (!st || !path)
+		return CF_EINTERNAL;
+	if (mkdir(path, 0700) == 0)
+		made = 1;
+	else if (errno != EEXIST || !dir_is_empty(path))
+		return errno == EEXIST ? CF_ECONFLICT : CF_EIO;
+	if ((size_t)snprintf(file, sizeof(file), "%s/data.mdb", path) >= sizeof(file))
+		goto out;
+	/* our own open: the copy is 0600 like the original */
+	if ((fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		ret = CF_EIO;
+		goto out;
+	}
+	/* the copy runs in a read txn, which a resize must wait for */
+	pthread_rwlock_rdlock(&st->map_lock);
+	rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&st->map_lock);
+	if ((ret = map_err(NULL, rc, "backup")) != 0)
+		goto out;
+	ret = CF_EIO;
+	if (fsync(fd) != 0 || (dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    fsync(dfd) != 0)
+		goto out;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (ret && fd >= 0)
+		unlink(file);
+	if (ret && made)
+		rmdir(path);
+	if (ret)
+		cf_error("store: backup to %s failed: %s", path, cf_strerror(ret));
+	return ret;
+}
+
+/* ---- transactions ---- */
+
+int store_read(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx)
+{
+	store_txn t = {.st = st};
+	size_t seen;
+	int ret;
+
+	if (!st || !fn)
+		return CF_EINTERNAL;
+	if ((ret = txn_begin(st, MDB_RDONLY, &t, &seen)) != 0)
+		return ret;
+	ret = fn(&t, ctx);
+	mdb_txn_abort(t.txn);
+	pthread_rwlock_unlock(&st->map_lock);
+	return ret;
+}
+
+/* Run fn once in a write txn; *full tells whether the map was full (so fn is worth re-running
+ * after growth). */
+static int write_once(store *st, int (*fn)(store_txn *, void *), void *ctx, size_t *seen, int *full)
+{
+	store_txn t = {.st = st};
+	int ret, rc;
+
+	if ((ret = txn_begin(st, 0, &t, seen)) != 0)
+		return ret;
+	ret = fn(&t, ctx);
+	if (t.map_full || ret) {
+		mdb_txn_abort(t.txn);
+		if (t.map_full)
+			ret = CF_ESTOREFULL;
+	} else {
+		rc = mdb_txn_commit(t.txn);
+		if (rc == MDB_MAP_FULL)
+			t.map_full = 1;
+		ret = map_err(NULL, rc, "commit");
+	}
+	pthread_rwlock_unlock(&st->map_lock);
+	*full = t.map_full;
+	return ret;
+}
+
+int store_lmdb_write_one(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx)
+{
+	int ret = CF_EINTERNAL, full;
+	size_t seen;
+
+	for (int i = 0; i < WRITE_ATTEMPTS; i++) {
+		full = 0;
+		ret = write_once(st, fn, ctx, &seen, &full);
+		if (!full)
+			return ret;
+		if ((ret = map_grow(st, seen, 0)) != 0)
+			return ret;
+	}
+	return CF_ESTOREFULL;
+}
+
+/* One fn in a nested txn of parent; *full as in write_once. */
+static int run_nested(store *st, MDB_txn *parent, struct store_req *r, int *full)
+{
+	store_txn t = {.st = st};
+	int ret, rc;
+
+	if ((rc = mdb_txn_begin(st->env, parent, 0, &t.txn)) != 0) {
+		ret = map_err(&t, rc, "begin nested");
+		*full = t.map_full;
+		return ret;
+	}
+	ret = r->fn(&t, r->ctx);
+	if (t.map_full || ret) {
+		mdb_txn_abort(t.txn); /* only this fn's changes go */
+		*full = t.map_full;
+		return ret;
+	}
+	rc = mdb_txn_commit(t.txn); /* into the parent */
+	*full = rc == MDB_MAP_FULL;
+	return map_err(NULL, rc, "commit nested");
+}
+
+int store_lmdb_batch(store *st, struct store_req *const *reqs, size_t n)
+{
+	store_txn top = {.st = st};
+	size_t seen;
+	int ret, rc, full = 0;
+
+	if ((ret = txn_begin(st, 0, &top, &seen)) != 0) {
+		for (size_t i = 0; i < n; i++)
+			reqs[i]->ret = ret;
+		return 0;
+	}
+	for (size_t i = 0; i < n && !full; i++)
+		reqs[i]->ret = run_nested(st, top.txn, reqs[i], &full);
+	if (full) {
+		mdb_txn_abort(top.txn);
+		pthread_rwlock_unlock(&st->map_lock);
+		return CF_ESTOREFULL;
+	}
+	rc = mdb_txn_commit(top.txn);
+	pthread_rwlock_unlock(&st->map_lock);
+	if (rc == MDB_MAP_FULL)
+		return CF_ESTOREFULL;
+	if ((ret = map_err(NULL, rc, "commit")) != 0)
+		for (size_t i = 0; i < n; i++)
+			if (reqs[i]->ret == 0)
+				reqs[i]->ret = ret;
+	return 0;
+}
+
+int store_write(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx)
+{
+	if (!st || !fn)
+		return CF_EINTERNAL;
+	if (st->group)
+		return store_group_write(st->group, st, fn, ctx);
+	return store_lmdb_write_one(st, fn, ctx);
+}
+
+/* ---- keys and values ---- */
+
+static int key_ok(const char *s, size_t cap)
+{
+	return s && s[0] && strnlen(s, cap) < cap;
+}
+
+static MDB_val str_val(const char *s)
+{
+	MDB_val v = {strlen(s), (void *)s};
+	return v;
+}
+
+/* Index key: prefix NUL order(8 octets, big-endian, sign flipped so memcmp sorts) suffix. */
+struct ikey {
+	uint8_t b[STORE_ID_LEN + 64 + 9 + STORE_SERIAL_LEN];
+	size_t len;
+};
+
+static void ikey_make(struct ikey *k, const char *prefix, int64_t order, const char *suffix)
+{
+	size_t p = strlen(prefix), s = strlen(suffix);
+	uint64_t u = (uint64_t)order ^ ((uint64_t)1 << 63);
+
+	memcpy(k->b, prefix, p + 1);
+	for (int i = 0; i < 8; i++)
+		k->b[p + 1 + i] = (uint8_t)(u >> (56 - 8 * i));
+	memcpy(k->b + p + 9, suffix, s);
+	k->len = p + 9 + s;
+}
+
+static int db_put(store_txn *t, int dbi, MDB_val *k, MDB_val *v, unsigned flags)
+{
+	return map_err(t, mdb_put(t->txn, t->st->dbi[dbi], k, v, flags), dbi_names[dbi]);
+}
+
+/* Delete; absent is fine. */
+static int db_del(store_txn *t, int dbi, MDB_val *k)
+{
+	int rc = mdb_del(t->txn, t->st->dbi[dbi], k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : map_err(t, rc, dbi_names[dbi]);
+}
+
+static const MDB_val empty_val = {0, ""};
+
+static int idx_put(store_txn *t, int dbi, const struct ikey *ik)
+{
+	MDB_val k = {ik->len, (void *)ik->b}, v = empty_val;
+	return db_put(t, dbi, &k, &v, 0);
+}
+
+static int idx_del(store_txn *t, int dbi, const struct ikey *ik)
+{
+	MDB_val k = {ik->len, (void *)ik->b};
+	return db_del(t, dbi, &k);
+}
+
+/* Decode value v of the record stored under key k into rec. */
+static int rec_decode(const struct codec_desc *d, int dbi, const MDB_val *k, const MDB_val *v,
+		      void *rec)
+{
+	const char *key;
+
+	if (codec_decode(d, v->mv_data, v->mv_size, rec) == 0) {
+		key = codec_key(d, rec);
+		if (strlen(key) == k->mv_size && memcmp(key, k->mv_data, k->mv_size) == 0)
+			return 0;
+	}
+	cf_error("store: corrupt record in %s (key %.*s)", dbi_names[dbi], (int)k->mv_size,
+		 (const char *)k->mv_data);
+	return CF_EINTERNAL;
+}
+
+/* Get by raw key into rec (written on success only). */
+static int rec_get_raw(store_txn *t, int dbi, const struct codec_desc *d, MDB_val *k, void *rec)
+{
+	union rec_any tmp;
+	MDB_val v;
+	int ret;
+
+	if ((ret = map_err(t, mdb_get(t->txn, t->st->dbi[dbi], k, &v), "get")) != 0)
+		return ret;
+	if ((ret = rec_decode(d, dbi, k, &v, &tmp)) != 0)
+		return ret;
+	memcpy(rec, &tmp, codec_rec_size(d));
+	return 0;
+}
+
+static int rec_get(store_txn *t, int dbi, const struct codec_desc *d, const char *key, size_t cap,
+		   void *out)
+{
+	MDB_val k;
+
+	if (!t || !out)
+		return CF_EINTERNAL;
+	if (!key_ok(key, cap))
+		return CF_ENOTFOUND;
+	k = str_val(key);
+	return rec_get_raw(t, dbi, d, &k, out);
+}
+
+/* Encode rec straight into the map (MDB_RESERVE). rec has passed codec_size. */
+static int rec_put(store_txn *t, int dbi, const struct codec_desc *d, const void *rec, size_t size,
+		   unsigned flags)
+{
+	MDB_val k = str_val(codec_key(d, rec)), v = {size, NULL};
+	int ret;
+
+	if ((ret = db_put(t, dbi, &k, &v, flags | MDB_RESERVE)) != 0)
+		return ret;
+	return codec_encode(d, rec, v.mv_data, size);
+}
+
+/* ---- walks ---- */
+
+struct visit {
+	const struct codec_desc *d;
+	int dbi; /* where the records are */
+	union {
+		int (*enrolment)(const struct store_enrolment *e, void *ctx);
+		int (*credential)(const struct store_credential *c, void *ctx);
+		int (*cert)(const struct store_cert *c, void *ctx);
+	} cb;
+	void *ctx;
+};
+
+static int visit_call(const struct visit *vi, const union rec_any *r)
+{
+	if (vi->d == &codec_enrolment)
+		return vi->cb.enrolment(&r->e, vi->ctx);
+	if (vi->d == &codec_credential)
+		return vi->cb.credential(&r->c, vi->ctx);
+	return vi->cb.cert(&r->x, vi->ctx);
+}
+
+/* Walk dbi from its first key starting with prefix (all keys if plen is 0). Index walks
+ * (dbi != vi->dbi) take the record key from the index key after skip octets. */
+static int walk(store_txn *t, int dbi, const void *prefix, size_t plen, size_t skip,
+		const struct visit *vi)
+{
+	int ret = CF_EINTERNAL, rc;
+	MDB_cursor *cur = NULL;
+	MDB_val k = {plen, (void *)prefix}, v, rk;
+	MDB_cursor_op op = plen ? MDB_SET_RANGE : MDB_FIRST;
+	union rec_any tmp;
+
+	if (!t)
+		return CF_EINTERNAL;
+	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[dbi], &cur)) != 0)
+		return map_err(t, rc, "cursor");
+	for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+			break;
+		if (dbi == vi->dbi) {
+			ret = rec_decode(vi->d, dbi, &k, &v, &tmp);
+		} else if (k.mv_size <= skip) {
+			cf_error("store: corrupt key in %s", dbi_names[dbi]);
+			ret = CF_EINTERNAL;
+		} else {
+			rk.mv_size = k.mv_size - skip;
+			rk.mv_data = (uint8_t *)k.mv_data + skip;
+			ret = rec_get_raw(t, vi->dbi, vi->d, &rk, &tmp);
+			if (ret == CF_ENOTFOUND) {
+				cf_error("store: %s names a missing record", dbi_names[dbi]);
+				ret = CF_EINTERNAL;
+			}
+		}
+		if (ret || (ret = visit_call(vi, &tmp)) != 0)
+			goto out;
+	}
+	ret = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(t, rc, "cursor");
+out:
+	mdb_cursor_close(cur);
+	return ret;
+}
+
+/* Walk the index entries "prefix NUL order suffix" of one owner. */
+static int walk_owner(store_txn *t, int dbi, const char *owner, size_t cap, const struct visit *vi)
+{
+	size_t n;
+
+	if (!key_ok(owner, cap))
+		return owner ? 0 : CF_EINTERNAL;
+	n = strlen(owner) + 1; /* the NUL ends the prefix: "a" does not match "ab" */
+	return walk(t, dbi, owner, n, n + 8, vi);
+}
+
+/* ---- enrolments ---- */
+
+int store_enrolment_get(store_txn *txn, const char *reference, struct store_enrolment *out)
+{
+	return rec_get(txn, DBI_ENROLMENTS, &codec_enrolment, reference, STORE_REF_LEN, out);
+}
+
+int store_enrolment_put(store_txn *txn, const struct store_enrolment *e)
+{
+	size_t n;
+	int ret;
+
+	if (!txn || !e)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_enrolment, e, &n)) != 0)
+		return ret;
+	return rec_put(txn, DBI_ENROLMENTS, &codec_enrolment, e, n, 0);
+}
+
+int store_enrolment_list(store_txn *txn, int (*cb)(const struct store_enrolment *e, void *ctx),
+			 void *ctx)
+{
+	struct visit vi = {&codec_enrolment, DBI_ENROLMENTS, {.enrolment = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk(txn, DBI_ENROLMENTS, NULL, 0, 0, &vi);
+}
+
+/* ---- accounts ---- */
+
+int store_account_get(store_txn *txn, const char *id, struct store_account *out)
+{
+	return rec_get(txn, DBI_ACCOUNTS, &codec_account, id, sizeof(out->id), out);
+}
+
+int store_account_by_thumbprint(store_txn *txn, const char *thumbprint, struct store_account *out)
+{
+	MDB_val k, v;
+	int ret;
+
+	if (!txn || !out)
+		return CF_EINTERNAL;
+	if (!key_ok(thumbprint, sizeof(out->thumbprint)))
+		return CF_ENOTFOUND;
+	k = str_val(thumbprint);
+	if ((ret = map_err(txn, mdb_get(txn->txn, txn->st->dbi[DBI_ACCOUNT_THUMB], &k, &v),
+			   "get")) != 0)
+		return ret;
+	ret = rec_get_raw(txn, DBI_ACCOUNTS, &codec_account, &v, out);
+	return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret; /* a dangling index entry */
+}
+
+int store_account_put(store_txn *txn, const struct store_account *a)
+{
+	struct store_account old;
+	MDB_val k, v, id;
+	size_t n;
+	int ret;
+
+	if (!txn || !a)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_account, a, &n)) != 0)
+		return ret;
+	if (!a->thumbprint[0])
+		return CF_EMALFORMED;
+	id = str_val(a->id);
+	/* the thumbprint must be free or already ours */
+	k = str_val(a->thumbprint);
+	ret = map_err(txn, mdb_get(txn->txn, txn->st->dbi[DBI_ACCOUNT_THUMB], &k, &v), "get");
+	if (ret == 0 && (v.mv_size != id.mv_size || memcmp(v.mv_data, id.mv_data, id.mv_size)))
+		return CF_ECONFLICT;
+	if (ret && ret != CF_ENOTFOUND)
+		return ret;
+	/* a key change frees the old thumbprint */
+	ret = store_account_get(txn, a->id, &old);
+	if (ret == 0 && strcmp(old.thumbprint, a->thumbprint) != 0) {
+		k = str_val(old.thumbprint);
+		if ((ret = db_del(txn, DBI_ACCOUNT_THUMB, &k)) != 0)
+			return ret;
+	} else if (ret && ret != CF_ENOTFOUND) {
+		return ret;
+	}
+	k = str_val(a->thumbprint);
+	if ((ret = db_put(txn, DBI_ACCOUNT_THUMB, &k, &id, 0)) != 0)
+		return ret;
+	return rec_put(txn, DBI_ACCOUNTS, &codec_account, a, n, 0);
+}
+
+/* ---- credentials ---- */
+
+#define ACCOUNT_ID_CAP sizeof(((struct store_credential *)0)->account_id)
+
+int store_credential_get(store_txn *txn, const char *id, struct store_credential *out)
+{
+	return rec_get(txn, DBI_CREDENTIALS, &codec_credential, id, STORE_ID_LEN, out);
+}
+
+int store_credential_put(store_txn *txn, const struct store_credential *c)
+{
+	struct store_credential old;
+	struct ikey ik;
+	size_t n;
+	int ret;
+
+	if (!txn || !c)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_credential, c, &n)) != 0)
+		return ret;
+	ret = store_credential_get(txn, c->id, &old);
+	if (ret == 0 &&
+	    (strcmp(old.account_id, c->account_id) != 0 || old.created_at != c->created_at)) {
+		ikey_make(&ik, old.account_id, old.created_at, old.id);
+		if ((ret = idx_del(txn, DBI_CRED_BY_ACCOUNT, &ik)) != 0)
+			return ret;
+	} else if (ret && ret != CF_ENOTFOUND) {
+		return ret;
+	}
+	ikey_make(&ik, c->account_id, c->created_at, c->id);
+	if ((ret = idx_put(txn, DBI_CRED_BY_ACCOUNT, &ik)) != 0)
+		return ret;
+	return rec_put(txn, DBI_CREDENTIALS, &codec_credential, c, n, 0);
+}
+
+int store_credential_list(store_txn *txn, int (*cb)(const struct store_credential *c, void *ctx),
+			  void *ctx)
+{
+	struct visit vi = {&codec_credential, DBI_CREDENTIALS, {.credential = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk(txn, DBI_CREDENTIALS, NULL, 0, 0, &vi);
+}
+
+int store_credential_list_by_account(store_txn *txn, const char *account_id,
+				     int (*cb)(const struct store_credential *c, void *ctx),
+				     void *ctx)
+{
+	struct visit vi = {&codec_credential, DBI_CREDENTIALS, {.credential = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_owner(txn, DBI_CRED_BY_ACCOUNT, account_id, ACCOUNT_ID_CAP, &vi);
+}
+
+/* ---- certificates ---- */
+
+static int cert_is_revoked(const struct store_cert *c)
+{
+	return c->status == CERT_REVOKED || c->status == CERT_SUSPENDED;
+}
+
+int store_cert_get(store_txn *txn, const char *serial, struct store_cert *out)
+{
+	return rec_get(txn, DBI_CERTS, &codec_cert, serial, STORE_SERIAL_LEN, out);
+}
+
+int store_cert_put(store_txn *txn, const struct store_cert *c, int insert_only)
+{
+	struct store_cert *old = NULL;
+	struct ikey ik;
+	MDB_val k;
+	size_t n;
+	int ret, had;
+
+	if (!txn || !c)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_cert, c, &n)) != 0)
+		return ret;
+	if (!(old = malloc(sizeof(*old))))
+		return CF_ENOMEM;
+	ret = store_cert_get(txn, c->serial, old);
+	if (ret && ret != CF_ENOTFOUND)
+		goto out;
+	had = ret == 0;
+	if (had && insert_only) {
+		ret = CF_ECONFLICT;
+		goto out;
+	}
+	if (had && (strcmp(old->credential_id, c->credential_id) != 0 ||
+		    old->not_before != c->not_before)) {
+		ikey_make(&ik, old->credential_id, old->not_before, old->serial);
+		if ((ret = idx_del(txn, DBI_CERTS_BY_CRED, &ik)) != 0)
+			goto out;
+	}
+	ikey_make(&ik, c->credential_id, c->not_before, c->serial);
+	if ((ret = idx_put(txn, DBI_CERTS_BY_CRED, &ik)) != 0)
+		goto out;
+	k = str_val(c->serial);
+	if (cert_is_revoked(c)) {
+		MDB_val v = empty_val;
+		ret = db_put(txn, DBI_CERTS_REVOKED, &k, &v, 0);
+	} else if (had && cert_is_revoked(old)) {
+		ret = db_del(txn, DBI_CERTS_REVOKED, &k);
+	}
+	if (ret)
+		goto out;
+	ret = rec_put(txn, DBI_CERTS, &codec_cert, c, n, 0);
+out:
+	free(old);
+	return ret;
+}
+
+int store_cert_list_by_credential(store_txn *txn, const char *credential_id,
+				  int (*cb)(const struct store_cert *c, void *ctx), void *ctx)
+{
+	struct visit vi = {&codec_cert, DBI_CERTS, {.cert = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_owner(txn, DBI_CERTS_BY_CRED, credential_id, STORE_ID_LEN, &vi);
+}
+
+int store_cert_list_revoked(store_txn *txn, int (*cb)(const struct store_cert *c, void *ctx),
+			    void *ctx)
+{
+	struct visit vi = {&codec_cert, DBI_CERTS, {.cert = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk(txn, DBI_CERTS_REVOKED, NULL, 0, 0, &vi);
+}
+
+/* ---- counters ---- */
+
+int store_counter_next(store_txn *txn, const char *name, uint64_t *out)
+{
+	char key[80];
+	uint8_t b[8];
+	uint64_t cur = 0;
+	MDB_val k, v;
+	int ret, n;
+
+	if (!txn || !out || !key_ok(name, 64))
+		return CF_EINTERNAL;
+	n = snprintf(key, sizeof(key), "counter/%s", name);
+	k.mv_size = (size_t)n;
+	k.mv_data = key;
+	ret = map_err(txn, mdb_get(txn->txn, txn->st->dbi[DBI_META], &k, &v), "get");
+	if (ret == 0) {
+		if (v.mv_size != 8)
+			return CF_EINTERNAL;
+		for (int i = 0; i < 8; i++)
+			cur = cur << 8 | ((const uint8_t *)v.mv_data)[i];
+	} else if (ret != CF_ENOTFOUND) {
+		return ret;
+	}
+	if (cur == UINT64_MAX)
+		return CF_EINTERNAL;
+	cur++;
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(cur >> (56 - 8 * i));
+	v.mv_size = 8;
+	v.mv_data = b;
+	if ((ret = db_put(txn, DBI_META, &k, &v, 0)) != 0)
+		return ret;
+	*out = cur;
+	return 0;
+}
