@@ -27,6 +27,10 @@ struct client_problem {
 int client_new(const char *server_url, const char *ca_file, client **out);
 void client_free(client *c);
 
+/* Fetch the directory now (a no-op once fetched): 0, or a negative code with prob filled (prob
+ * may be NULL). client_dir_url/client_dir_meta call it and answer NULL on failure. */
+int client_directory(client *c, struct client_problem *prob);
+
 /* URL of a directory member ("activate", "renew", ...) or NULL. */
 const char *client_dir_url(client *c, const char *name);
 /* The directory's meta object (valid while c lives) or NULL. */

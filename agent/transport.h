@@ -35,4 +35,11 @@ int transport_request(transport *t, const char *method, const char *url, const c
 		      const void *body, size_t body_len, struct http_response *resp);
 void http_response_clear(struct http_response *resp);
 
+/* 1 if url (absolute) is on t's origin (same scheme, host and port), 0 if not or malformed. */
+int transport_same_origin(const transport *t, const char *url);
+
+/* One line saying why the last transport_new/transport_request failed (host, reason; never a
+ * request body), or NULL. Valid until the next call on t. */
+const char *transport_last_error(const transport *t);
+
 #endif

@@ -1,0 +1,237 @@
+/*
+ * enrol — `certflow-agent enrol` (spec/cli.md, spec/protocol.md §9): activate an enrolment code
+ * with a key made here, and install the credential.
+ *
+ * Never: take the activation code from the command line, print it, or keep it in memory longer
+ * than the request needs (every buffer that held it is wiped). The code is sent as typed (only
+ * surrounding white space is removed): the server normalises dashes and case.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cf_err.h"
+#include "client.h"
+
+#define CODE_MAX 256
+
+/* Read up to the first newline or the end of fd into code (NUL-terminated). */
+static int read_line_fd(int fd, char *code, size_t cap)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		ssize_t k = read(fd, code + n, 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return CF_EIO;
+		if (k == 0 || code[n] == '\n')
+			break;
+		n++;
+	}
+	code[n] = '\0';
+	return n + 1 < cap ? 0 : CF_ETOOLARGE;
+}
+
+/* The activation code from path ("-": standard input, not echoed on a terminal). */
+static int read_code(const char *path, char *code, size_t cap)
+{
+	struct termios old, quiet;
+	int fd = 0, tty = 0, ret;
+	size_t b, e;
+
+	if (strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return CF_EIO;
+	if (fd == 0 && isatty(0) && tcgetattr(0, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tty = tcsetattr(0, TCSAFLUSH, &quiet) == 0;
+		fputs("activation code: ", stderr);
+	}
+	ret = read_line_fd(fd, code, cap);
+	if (tty) {
+		(void)tcsetattr(0, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (fd != 0)
+		close(fd);
+	if (ret != 0)
+		return ret;
+	e = strlen(code);
+	while (e > 0 && strchr(" \t\r\n", code[e - 1]))
+		code[--e] = '\0';
+	b = strspn(code, " \t");
+	memmove(code, code + b, e - b + 1);
+	return code[0] ? 0 : CF_EMALFORMED;
+}
+
+/* "1234-5678-9012" or "123456789012" → 12 digits (the reference is public). */
+static int normalise_reference(const char *in, char out[13])
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		if (*in == '-' || *in == ' ')
+			continue;
+		if (*in < '0' || *in > '9' || n == 12)
+			return CF_EUSAGE;
+		out[n++] = *in;
+	}
+	out[n] = '\0';
+	return n == 12 ? 0 : CF_EUSAGE;
+}
+
+/* The activate payload; the caller wipes and frees it. Non-ASCII octets pass as they are. */
+static char *activate_payload(const char *reference, const char *code, const char *csr)
+{
+	size_t cap = strlen(code) * 6 + strlen(csr) + 96, o;
+	char *p = malloc(cap);
+
+	if (!p)
+		return NULL;
+	o = (size_t)snprintf(p, cap, "{\"reference\":\"%s\",\"activationCode\":\"", reference);
+	for (const unsigned char *s = (const unsigned char *)code; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			o += (size_t)snprintf(p + o, cap - o, "\\%c", *s);
+		else if (*s < 0x20 || *s == 0x7f)
+			o += (size_t)snprintf(p + o, cap - o, "\\u%04x", *s);
+		else
+			p[o++] = (char)*s;
+	}
+	snprintf(p + o, cap - o, "\",\"csr\":\"%s\"}", csr);
+	return p;
+}
+
+/* The account and credential of the activation response, saved at once so that a failed
+ * installation can still be repaired with `renew --force`. */
+static int save_account(const char *dir, struct account *a, const cf_json *resp)
+{
+	const char *kid = NULL, *id = NULL;
+	int ret;
+
+	if (cf_json_get_str(resp, "account", sizeof(a->kid) - 1, &kid) != 0 ||
+	    cf_json_get_str(cf_json_get(resp, "credential"), "id", sizeof(a->credential) - 1,
+			    &id) != 0) {
+		agent_err("the server's response names no account and credential");
+		return AGENT_FAIL;
+	}
+	snprintf(a->kid, sizeof(a->kid), "%s", kid);
+	snprintf(a->credential, sizeof(a->credential), "%s", id);
+	if ((ret = account_save(dir, a)) != 0) {
+		agent_err("cannot write %s/account.json: %s", dir, cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	return AGENT_OK;
+}
+
+/* Everything the request needs, made before the code is read from its file. */
+static int prepare(const struct agent_opts *o, struct account *a, cf_key **akey, cf_key **key,
+		   char **csr)
+{
+	int ret;
+
+	if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
+		agent_err("cannot create %s: %s", o->dir, strerror(errno));
+		return AGENT_FAIL;
+	}
+	if ((ret = agent_account_key(o->dir, 1, akey)) != 0) {
+		agent_err("account key %s/account.key: %s", o->dir, cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	if ((ret = cf_key_generate(o->key_type, o->key_bits, key)) != 0 ||
+	    (ret = agent_csr_b64(*key, csr)) != 0) {
+		agent_err("cannot make the key and CSR: %s", cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	snprintf(a->server, sizeof(a->server), "%s", o->server);
+	return AGENT_OK;
+}
+
+static int activate(const struct agent_opts *o, client *c, const cf_key *akey, const char *ref,
+		    const char *csr, cf_json **resp)
+{
+	struct client_problem prob;
+	char code[CODE_MAX], *payload = NULL;
+	const char *url;
+	int ret;
+
+	if ((ret = client_directory(c, &prob)) != 0) {
+		agent_err("cannot reach %s: %s", o->server, prob.detail);
+		return AGENT_FAIL;
+	}
+	if (!(url = client_dir_url(c, "activate"))) {
+		agent_err("the directory of %s has no activate URL", o->server);
+		return AGENT_FAIL;
+	}
+	ret = read_code(o->code_file, code, sizeof(code));
+	if (ret == 0 && !(payload = activate_payload(ref, code, csr)))
+		ret = CF_ENOMEM;
+	cf_zeroize(code, sizeof(code));
+	if (ret != 0) {
+		agent_err("no activation code from %s: %s",
+			  strcmp(o->code_file, "-") ? o->code_file : "standard input",
+			  ret == CF_EMALFORMED ? "empty" : cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	ret = client_post(c, url, akey, NULL, payload, resp, NULL, &prob);
+	cf_free_secret(payload);
+	if (ret != 0) {
+		agent_err("activation failed: %s", prob.detail);
+		return AGENT_FAIL;
+	}
+	return AGENT_OK;
+}
+
+int agent_enrol(const struct agent_opts *o)
+{
+	struct account a;
+	char ref[13], *csr = NULL;
+	cf_key *akey = NULL, *key = NULL;
+	client *c = NULL;
+	cf_json *resp = NULL;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	if (normalise_reference(o->reference, ref) != 0) {
+		agent_err("the reference number must be 12 digits (dashes allowed)");
+		return AGENT_USAGE;
+	}
+	if (!realpath(o->ca, a.ca)) {
+		agent_err("CA file %s: %s", o->ca, strerror(errno));
+		return AGENT_FAIL;
+	}
+	if ((ret = prepare(o, &a, &akey, &key, &csr)) != AGENT_OK)
+		goto out;
+	if ((ret = client_new(o->server, a.ca, &c)) != 0) {
+		agent_err("cannot use server %s: %s", o->server,
+			  ret == CF_EUSAGE ? "not an https:// URL (http:// only on loopback)"
+					   : cf_strerror(ret));
+		ret = ret == CF_EUSAGE ? AGENT_USAGE : AGENT_FAIL;
+		goto out;
+	}
+	if ((ret = activate(o, c, akey, ref, csr, &resp)) != AGENT_OK)
+		goto out;
+	if (!resp) {
+		agent_err("the server's response is not JSON");
+		ret = AGENT_FAIL;
+		goto out;
+	}
+	if ((ret = save_account(o->dir, &a, resp)) == AGENT_OK)
+		ret = agent_finish(o->dir, &a, key, resp, "enrolled");
+out:
+	cf_json_free(resp);
+	client_free(c);
+	free(csr);
+	cf_key_free(key);
+	cf_key_free(akey);
+	return ret;
+}

@@ -1,0 +1,35 @@
+/*
+ * install — put a new key, certificate and chain into the agent's directory so that a reader
+ * never sees a key and a certificate that do not belong together, even after a crash.
+ *
+ * Layout of DIR (every name below is relative to DIR):
+ *   sets/<serial>/{key.pem,cert.pem,chain.pem}   one complete set per certificate
+ *   live -> sets/<serial>                         the current set (a symlink)
+ *   previous -> sets/<serial>                     the set before it, if any
+ *   key.pem, cert.pem, chain.pem -> live/...      the stable paths that services read
+ *   key.pem.prev, cert.pem.prev, chain.pem.prev -> previous/...
+ */
+#ifndef INSTALL_H
+#define INSTALL_H
+
+#include <stddef.h>
+
+#include "cf_crypto.h"
+
+/* Write key (0600), cert_pem and chain_pem as a new set in dir, check from the files written that
+ * the key is the certificate's and that certificate + chain verify to a trust anchor of ca_file,
+ * then switch "live" to it, keeping the old live set as "previous". serial (lower-case hex) names
+ * the set. Returns 0, or CF_EVERIFY / CF_EBADKEY / CF_EMALFORMED (nothing changed in dir), CF_EIO
+ * (why says which step). */
+int install_credential(const char *dir, const cf_key *key, const char *cert_pem,
+		       const char *chain_pem, const char *ca_file, const char *serial, char *why,
+		       size_t why_len);
+
+/* 0 if the certificate in cert_pem holds key's public key and cert_pem + chain_pem (intermediates,
+ * may include the root) verify to a trust anchor in ca_file. Validity times are not checked (the
+ * server just issued the certificate; the device clock may be wrong). CF_EBADKEY (key mismatch),
+ * CF_EVERIFY (chain), CF_EMALFORMED (unparsable), CF_EIO (ca_file); why says what failed. */
+int certcheck_verify(const char *cert_pem, const char *chain_pem, const cf_key *key,
+		     const char *ca_file, char *why, size_t why_len);
+
+#endif

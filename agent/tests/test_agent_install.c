@@ -1,0 +1,285 @@
+/*
+ * test_agent_install — the agent's atomic credential installation (agent/install.c) and its
+ * account file. The test PKI is made here with mbedTLS, never committed.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/x509_crt.h>
+
+#include "agent.h"
+#include "cf_crypto_mbedtls.h"
+#include "cf_err.h"
+#include "check.h"
+#include "install.h"
+
+static char tmpdir[1024];
+
+/* A certificate for subject's key signed by issuer (PEM, malloc'd). */
+static char *make_cert(const cf_key *subject, const char *subject_dn, const cf_key *issuer,
+		       const char *issuer_dn, int is_ca, int serial)
+{
+	mbedtls_x509write_cert crt;
+	mbedtls_mpi sn;
+	unsigned char buf[4096];
+	char *pem = NULL;
+
+	mbedtls_x509write_crt_init(&crt);
+	mbedtls_mpi_init(&sn);
+	mbedtls_mpi_lset(&sn, serial);
+	mbedtls_x509write_crt_set_subject_key(&crt, (mbedtls_pk_context *)&subject->pk);
+	mbedtls_x509write_crt_set_issuer_key(&crt, (mbedtls_pk_context *)&issuer->pk);
+	mbedtls_x509write_crt_set_md_alg(&crt, MBEDTLS_MD_SHA256);
+	if (mbedtls_x509write_crt_set_subject_name(&crt, subject_dn) == 0 &&
+	    mbedtls_x509write_crt_set_issuer_name(&crt, issuer_dn) == 0 &&
+	    mbedtls_x509write_crt_set_serial(&crt, &sn) == 0 &&
+	    mbedtls_x509write_crt_set_validity(&crt, "20240101000000", "20440101000000") == 0 &&
+	    mbedtls_x509write_crt_set_basic_constraints(&crt, is_ca, -1) == 0 &&
+	    mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), cf_rng_mbedtls, cf_rng_ctx()) == 0)
+		pem = strdup((char *)buf);
+	mbedtls_mpi_free(&sn);
+	mbedtls_x509write_crt_free(&crt);
+	return pem;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	static char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+static char *slurp(const char *path)
+{
+	char *s = NULL;
+	size_t len;
+	return agent_read_file(path, 1 << 20, &s, &len) == 0 ? s : NULL;
+}
+
+static int count_sets(const char *dir)
+{
+	char cmd[PATH_MAX + 64];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s/sets' | wc -l", dir);
+	if ((f = popen(cmd, "r"))) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		pclose(f);
+	}
+	return n;
+}
+
+struct pki {
+	cf_key *root, *other_root;
+	char *root_pem, *other_pem;
+	char ca_file[PATH_MAX];
+};
+
+static struct pki pki;
+
+static void pki_make(void)
+{
+	FILE *f;
+
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &pki.root) == 0);
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &pki.other_root) == 0);
+	pki.root_pem = make_cert(pki.root, "CN=Root", pki.root, "CN=Root", 1, 1);
+	pki.other_pem = make_cert(pki.other_root, "CN=Other", pki.other_root, "CN=Other", 1, 1);
+	CHECK(pki.root_pem && pki.other_pem);
+	snprintf(pki.ca_file, sizeof(pki.ca_file), "%s/root.pem", tmpdir);
+	f = fopen(pki.ca_file, "w");
+	CHECK(f && fputs(pki.root_pem, f) >= 0 && fclose(f) == 0);
+}
+
+static char *new_dir(const char *name)
+{
+	static char d[PATH_MAX];
+	snprintf(d, sizeof(d), "%s/%s", tmpdir, name);
+	CHECK(mkdir(d, 0700) == 0);
+	return d;
+}
+
+/* Install a fresh key with a certificate under root; returns the key (caller frees). */
+static cf_key *install_one(const char *dir, const char *serial, int serial_no, int *ret)
+{
+	cf_key *key = NULL;
+	char why[256], *cert;
+
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &key) == 0);
+	cert = make_cert(key, "CN=device", pki.root, "CN=Root", 0, serial_no);
+	*ret =
+	    install_credential(dir, key, cert, pki.root_pem, pki.ca_file, serial, why, sizeof(why));
+	free(cert);
+	return key;
+}
+
+static void test_install_makes_matching_set_live(void)
+{
+	const char *dir = new_dir("first");
+	struct stat st;
+	cf_key *key, *back = NULL;
+	int ret;
+
+	key = install_one(dir, "0a", 10, &ret);
+	CHECK_EQ_INT(ret, 0);
+	CHECK(stat(path_in(dir, "key.pem"), &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(lstat(path_in(dir, "key.pem"), &st) == 0 && S_ISLNK(st.st_mode));
+	CHECK(cf_key_load(path_in(dir, "key.pem"), &back) == 0 && cf_key_public_equal(key, back));
+	CHECK(access(path_in(dir, "cert.pem"), R_OK) == 0);
+	CHECK(access(path_in(dir, "chain.pem"), R_OK) == 0);
+	CHECK(lstat(path_in(dir, "key.pem.prev"), &st) != 0);
+	CHECK_EQ_INT(count_sets(dir), 1);
+	cf_key_free(back);
+	cf_key_free(key);
+}
+
+static void test_second_install_keeps_previous_set(void)
+{
+	const char *dir = new_dir("renewals");
+	cf_key *k1, *k2, *k3, *back = NULL;
+	int ret;
+
+	k1 = install_one(dir, "1", 1, &ret);
+	CHECK_EQ_INT(ret, 0);
+	k2 = install_one(dir, "2", 2, &ret);
+	CHECK_EQ_INT(ret, 0);
+	CHECK(cf_key_load(path_in(dir, "key.pem.prev"), &back) == 0 &&
+	      cf_key_public_equal(k1, back));
+	cf_key_free(back);
+	back = NULL;
+	CHECK(cf_key_load(path_in(dir, "key.pem"), &back) == 0 && cf_key_public_equal(k2, back));
+	cf_key_free(back);
+	k3 = install_one(dir, "3", 3, &ret);
+	CHECK_EQ_INT(ret, 0);
+	CHECK_EQ_INT(count_sets(dir), 2); /* the oldest set is collected */
+	cf_key_free(k1);
+	cf_key_free(k2);
+	cf_key_free(k3);
+}
+
+static void test_install_refuses_certificate_for_another_key(void)
+{
+	const char *dir = new_dir("mismatch");
+	cf_key *k1, *key = NULL, *other = NULL;
+	char why[256], *cert, *before, *after;
+	int ret;
+
+	k1 = install_one(dir, "1", 1, &ret);
+	before = slurp(path_in(dir, "cert.pem"));
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &key) == 0);
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &other) == 0);
+	cert = make_cert(other, "CN=device", pki.root, "CN=Root", 0, 2);
+	ret = install_credential(dir, key, cert, pki.root_pem, pki.ca_file, "2", why, sizeof(why));
+	CHECK_EQ_INT(ret, CF_EBADKEY);
+	CHECK(why[0] != '\0');
+	after = slurp(path_in(dir, "cert.pem"));
+	CHECK(before && after && strcmp(before, after) == 0);
+	CHECK_EQ_INT(count_sets(dir), 1);
+	free(cert);
+	free(before);
+	free(after);
+	cf_key_free(k1);
+	cf_key_free(key);
+	cf_key_free(other);
+}
+
+static void test_install_refuses_chain_to_another_root(void)
+{
+	const char *dir = new_dir("foreign");
+	cf_key *key = NULL;
+	char why[256], *cert;
+	struct stat st;
+
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &key) == 0);
+	cert = make_cert(key, "CN=device", pki.other_root, "CN=Other", 0, 5);
+	CHECK_EQ_INT(
+	    install_credential(dir, key, cert, pki.other_pem, pki.ca_file, "5", why, sizeof(why)),
+	    CF_EVERIFY);
+	CHECK(lstat(path_in(dir, "live"), &st) != 0);
+	CHECK(lstat(path_in(dir, "key.pem"), &st) != 0);
+	free(cert);
+	cf_key_free(key);
+}
+
+static void test_install_refuses_serial_that_is_not_hex(void)
+{
+	const char *dir = new_dir("serial");
+	cf_key *key;
+	int ret;
+
+	key = install_one(dir, "../../etc", 7, &ret);
+	CHECK_EQ_INT(ret, CF_EMALFORMED);
+	cf_key_free(key);
+	key = install_one(dir, "ABC", 7, &ret);
+	CHECK_EQ_INT(ret, CF_EMALFORMED);
+	cf_key_free(key);
+}
+
+static void test_install_reports_write_failure(void)
+{
+	const char *dir = new_dir("broken");
+	FILE *f = fopen(path_in(dir, "sets"), "w"); /* a file where the sets directory belongs */
+	struct stat st;
+	cf_key *key;
+	int ret;
+
+	CHECK(f && fclose(f) == 0);
+	key = install_one(dir, "9", 9, &ret);
+	CHECK_EQ_INT(ret, CF_EIO);
+	CHECK(lstat(path_in(dir, "live"), &st) != 0);
+	cf_key_free(key);
+}
+
+static void test_account_file_round_trips(void)
+{
+	const char *dir = new_dir("account");
+	struct account a = {0}, b;
+
+	snprintf(a.server, sizeof(a.server), "https://127.0.0.1:8443");
+	snprintf(a.ca, sizeof(a.ca), "/etc/ca \"quoted\".pem");
+	snprintf(a.kid, sizeof(a.kid), "https://127.0.0.1:8443/v1/account/abc");
+	snprintf(a.credential, sizeof(a.credential), "c1");
+	CHECK_EQ_INT(account_save(dir, &a), 0);
+	memset(&b, 0x55, sizeof(b));
+	CHECK_EQ_INT(account_load(dir, &b), 0);
+	CHECK_EQ_STR(b.ca, a.ca);
+	CHECK_EQ_STR(b.kid, a.kid);
+	CHECK_EQ_STR(b.credential, "c1");
+	CHECK_EQ_STR(b.renewal_info, "");
+}
+
+int main(void)
+{
+	const char *base = getenv("CERTFLOW_TEST_TMP");
+	char cmd[PATH_MAX + 16];
+
+	if (!base || (mkdir(base, 0700) != 0 && access(base, W_OK) != 0))
+		base = "/tmp";
+	snprintf(tmpdir, sizeof(tmpdir), "%s/agent-install-XXXXXX", base);
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	pki_make();
+	RUN(test_install_makes_matching_set_live);
+	RUN(test_second_install_keeps_previous_set);
+	RUN(test_install_refuses_certificate_for_another_key);
+	RUN(test_install_refuses_chain_to_another_root);
+	RUN(test_install_refuses_serial_that_is_not_hex);
+	RUN(test_install_reports_write_failure);
+	RUN(test_account_file_round_trips);
+	cf_key_free(pki.root);
+	cf_key_free(pki.other_root);
+	free(pki.root_pem);
+	free(pki.other_pem);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (check_failures == 0 && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return check_done();
+}

@@ -1,0 +1,270 @@
+/*
+ * util — the agent's small shared pieces: error lines, whole-file reads, atomic writes, the
+ * account file and key, and the common tail of enrol and renew (install + summary).
+ *
+ * Never: print a secret (activation code, private key) or leave a half-written file where a
+ * reader could take it for a whole one.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cf_b64.h"
+#include "cf_err.h"
+#include "install.h"
+
+#define ACCOUNT_MAX (64 * 1024)
+
+void agent_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("certflow-agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int agent_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	char *buf = NULL;
+	size_t n;
+	int ret = CF_EIO;
+
+	if (!f)
+		return CF_EIO;
+	if (!(buf = malloc(max + 1))) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	n = fread(buf, 1, max + 1, f);
+	if (ferror(f))
+		goto out;
+	if (n > max) {
+		ret = CF_ETOOLARGE;
+		goto out;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	ret = 0;
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+int agent_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return CF_EIO;
+	ret = fsync(fd) == 0 ? 0 : CF_EIO;
+	close(fd);
+	return ret;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return CF_EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int agent_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	int fd = -1, ret = CF_EIO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
+		return CF_EIO;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	else
+		strcpy(dir, ".");
+	if ((fd = mkstemp(tmp)) < 0)
+		return CF_EIO;
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0)
+		goto out;
+	ret = close(fd) == 0 ? 0 : CF_EIO;
+	fd = -1;
+	if (ret == 0 && rename(tmp, path) != 0)
+		ret = CF_EIO;
+	if (ret == 0)
+		ret = agent_fsync_dir(dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret != 0)
+		unlink(tmp); /* fails harmlessly once renamed */
+	return ret;
+}
+
+/* ---- account.json ---- */
+
+static int copy_member(const cf_json *doc, const char *key, int required, char *dst, size_t cap)
+{
+	const char *s = NULL;
+	int ret = required ? cf_json_get_str(doc, key, cap - 1, &s)
+			   : cf_json_get_str_opt(doc, key, cap - 1, &s);
+
+	if (ret != 0)
+		return ret;
+	snprintf(dst, cap, "%s", s ? s : "");
+	return 0;
+}
+
+int account_load(const char *dir, struct account *a)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len;
+	cf_json *doc = NULL;
+	struct account tmp;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/account.json", dir);
+	if ((ret = agent_read_file(path, ACCOUNT_MAX, &text, &len)) != 0)
+		return ret;
+	memset(&tmp, 0, sizeof(tmp));
+	if ((ret = cf_json_parse(text, len, &doc)) == 0 &&
+	    (ret = copy_member(doc, "server", 1, tmp.server, sizeof(tmp.server))) == 0 &&
+	    (ret = copy_member(doc, "ca", 1, tmp.ca, sizeof(tmp.ca))) == 0 &&
+	    (ret = copy_member(doc, "kid", 1, tmp.kid, sizeof(tmp.kid))) == 0 &&
+	    (ret = copy_member(doc, "credential", 1, tmp.credential, sizeof(tmp.credential))) == 0)
+		ret =
+		    copy_member(doc, "renewalInfo", 0, tmp.renewal_info, sizeof(tmp.renewal_info));
+	if (ret == 0)
+		*a = tmp;
+	cf_json_free(doc);
+	free(text);
+	return ret;
+}
+
+int account_save(const char *dir, const struct account *a)
+{
+	char path[PATH_MAX], *text = NULL;
+	cf_json *doc = cf_json_new_object();
+	int ret = CF_ENOMEM;
+
+	if (!doc)
+		return CF_ENOMEM;
+	if (cf_json_add_str(doc, "server", a->server) != 0 ||
+	    cf_json_add_str(doc, "ca", a->ca) != 0 || cf_json_add_str(doc, "kid", a->kid) != 0 ||
+	    cf_json_add_str(doc, "credential", a->credential) != 0 ||
+	    (a->renewal_info[0] && cf_json_add_str(doc, "renewalInfo", a->renewal_info) != 0) ||
+	    !(text = cf_json_print(doc)))
+		goto out;
+	snprintf(path, sizeof(path), "%s/account.json", dir);
+	ret = agent_write_atomic(path, text, strlen(text), 0644);
+out:
+	free(text);
+	cf_json_free(doc);
+	return ret;
+}
+
+int agent_account_key(const char *dir, int create, cf_key **out)
+{
+	char path[PATH_MAX];
+	cf_key *key = NULL;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/account.key", dir);
+	if (access(path, F_OK) == 0 || !create)
+		return cf_key_load(path, out);
+	/* A separate P-256 key for the account: the certificate key changes at every renewal. */
+	if ((ret = cf_key_generate(CF_KEY_P256, 0, &key)) != 0)
+		return ret;
+	if ((ret = cf_key_save(key, path)) != 0) {
+		cf_key_free(key);
+		return ret;
+	}
+	*out = key;
+	return 0;
+}
+
+int agent_csr_b64(const cf_key *key, char **out)
+{
+	uint8_t *der = NULL;
+	size_t len;
+	int ret;
+
+	/* The server takes the names from the enrolment and ignores the CSR's, but mbedTLS 2.28
+	 * cannot parse a CSR with an empty subject: a fixed CN it is. */
+	if ((ret = cf_csr_create(key, "certflow-agent", &der, &len)) != 0)
+		return ret;
+	*out = cf_b64url_encode_alloc(der, len);
+	free(der);
+	return *out ? 0 : CF_ENOMEM;
+}
+
+/* ---- the common tail of enrol and renew ---- */
+
+struct issued {
+	const char *serial, *not_after, *pem, *chain, *renewal_info;
+};
+
+static int issued_decode(const cf_json *resp, struct issued *is)
+{
+	const cf_json *cert = cf_json_get(resp, "certificate");
+
+	memset(is, 0, sizeof(*is));
+	if (cf_json_get_str(cert, "serial", 64, &is->serial) != 0 ||
+	    cf_json_get_str(cert, "notAfter", 32, &is->not_after) != 0 ||
+	    cf_json_get_str(cert, "pem", CF_JSON_MAX_STRING, &is->pem) != 0 ||
+	    cf_json_get_str(resp, "chain", CF_JSON_MAX_STRING, &is->chain) != 0 ||
+	    cf_json_get_str_opt(cert, "renewalInfo", 511, &is->renewal_info) != 0)
+		return CF_EPROTO;
+	return 0;
+}
+
+int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
+		 const char *verb)
+{
+	struct issued is;
+	char why[256] = "";
+	int ret;
+
+	if (!resp || issued_decode(resp, &is) != 0) {
+		agent_err("the server's response holds no certificate and chain");
+		return AGENT_FAIL;
+	}
+	ret = install_credential(dir, key, is.pem, is.chain, a->ca, is.serial, why, sizeof(why));
+	if (ret != 0) {
+		agent_err("certificate %s not installed: %s", is.serial,
+			  why[0] ? why : cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	snprintf(a->renewal_info, sizeof(a->renewal_info), "%s",
+		 is.renewal_info ? is.renewal_info : "");
+	if ((ret = account_save(dir, a)) != 0) {
+		agent_err("cannot write %s/account.json: %s", dir, cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	printf("certflow-agent: %s: serial %s, valid until %s\n", verb, is.serial, is.not_after);
+	if (fflush(stdout) != 0)
+		return AGENT_FAIL;
+	return AGENT_OK;
+}

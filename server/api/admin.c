@@ -1,0 +1,321 @@
+/*
+ * admin — POST /v1/admin/<operation> (§12), signed by the admin account (checked by the
+ * envelope). The activation code is returned once, by enrolment-create, then wiped.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cf_crypto.h"
+#include "cf_err.h"
+
+static const cf_json *payload(const struct http_req *req)
+{
+	return req->payload; /* NULL for POST-as-GET; the getters then fail as malformed */
+}
+
+/* Admin operations all take a payload, {} at least (§4): POST-as-GET is malformed. */
+static int need_payload(const struct http_req *req, struct http_resp *resp)
+{
+	if (req->payload)
+		return 0;
+	snprintf(resp->detail, sizeof(resp->detail), "admin operations need a JSON payload");
+	return CF_EMALFORMED;
+}
+
+#define MAX_SUBJECT 64
+#define MAX_DNS_NAMES 4 /* slots of a stored enrolment */
+
+/* 1..64 octets, no control characters. */
+static int subject_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return s[0] && strlen(s) <= MAX_SUBJECT;
+}
+
+/* A DNS name: dot-separated labels of letters, digits and inner hyphens, 1..63 each. */
+static int dns_name_ok(const char *s)
+{
+	size_t label = 0;
+	const char *p;
+
+	for (p = s; *p; p++) {
+		if (*p == '.') {
+			if (label == 0 || p[-1] == '-')
+				return 0;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			   (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)) {
+			if (++label > 63)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return label > 0 && p[-1] != '-';
+}
+
+/* local@domain, no white space, one '@'. */
+static int email_ok(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (!at || at == s || !at[1] || strchr(at + 1, '@'))
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int decode_enrol(const cf_json *p, struct core_enrol_req *er, char *detail, size_t cap)
+{
+	const cf_json *dns;
+	size_t i, n;
+
+	memset(er, 0, sizeof(*er));
+	if (!p || cf_json_get_str(p, "subject", 4 * MAX_SUBJECT, &er->subject) != 0 ||
+	    !subject_ok(er->subject)) {
+		snprintf(detail, cap, "subject must be 1 to 64 characters without control characters");
+		return CF_EMALFORMED;
+	}
+	if (cf_json_get_str_opt(p, "profile", 32, &er->profile) != 0) {
+		snprintf(detail, cap, "profile must be a string");
+		return CF_EMALFORMED;
+	}
+	if (cf_json_get_str_opt(p, "email", STORE_NAME_LEN - 1, &er->email) != 0 ||
+	    (er->email && !email_ok(er->email))) {
+		snprintf(detail, cap, "email must be an address of at most %d characters",
+			 STORE_NAME_LEN - 1);
+		return CF_EMALFORMED;
+	}
+	if (er->profile && !core_profile_known(er->profile)) {
+		snprintf(detail, cap, "profile must be \"device\" or \"signing\"");
+		return CF_EMALFORMED;
+	}
+	dns = cf_json_get(p, "dnsNames");
+	n = cf_json_array_size(dns);
+	if (dns && (!cf_json_is_array(dns) || n > MAX_DNS_NAMES)) {
+		snprintf(detail, cap, "dnsNames must be an array of at most %d names", MAX_DNS_NAMES);
+		return CF_EMALFORMED;
+	}
+	for (i = 0; i < n; i++) {
+		if (cf_json_str(cf_json_array_item(dns, i), STORE_NAME_LEN - 1, &er->dns_names[i]) ||
+		    !dns_name_ok(er->dns_names[i])) {
+			snprintf(detail, cap, "dnsNames[%zu] is not a DNS name of at most %d characters",
+				 i, STORE_NAME_LEN - 1);
+			return CF_EMALFORMED;
+		}
+	}
+	return 0;
+}
+
+int api_admin_enrolment_create(const struct http_req *req, struct http_resp *resp)
+{
+	struct core_enrol_req er;
+	struct store_enrolment e;
+	char code[25];
+	cf_json *doc;
+	int ret;
+
+	ret = decode_enrol(payload(req), &er, resp->detail, sizeof(resp->detail));
+	if (ret != 0)
+		return ret;
+	ret = core_enrolment_create(req->core, &er, &e, code);
+	if (ret != 0)
+		return ret;
+	doc = api_enrolment_json(&e);
+	if (!doc || cf_json_add_str(doc, "activationCode", code) != 0) {
+		cf_zeroize(code, sizeof(code));
+		cf_json_free(doc);
+		return CF_ENOMEM;
+	}
+	cf_zeroize(code, sizeof(code));
+	return http_resp_json(resp, 201, doc);
+}
+
+static int push_enrolment(const struct store_enrolment *e, void *ctx)
+{
+	cf_json *o = api_enrolment_json(e);
+	return o ? cf_json_push(ctx, o) : CF_ENOMEM;
+}
+
+/* {"<member>": [...]} from a list walk. */
+static int list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret)
+{
+	cf_json *doc = cf_json_new_object();
+
+	if (ret != 0 || !doc || !arr) {
+		cf_json_free(arr);
+		cf_json_free(doc);
+		return ret ? ret : CF_ENOMEM;
+	}
+	if (cf_json_add(doc, member, arr) != 0) {
+		cf_json_free(doc);
+		return CF_ENOMEM;
+	}
+	return http_resp_json(resp, 200, doc);
+}
+
+int api_admin_enrolment_list(const struct http_req *req, struct http_resp *resp)
+{
+	cf_json *arr;
+	int ret = need_payload(req, resp);
+
+	if (ret != 0)
+		return ret;
+	arr = cf_json_new_array();
+	ret = arr ? core_enrolment_list(req->core, push_enrolment, arr) : CF_ENOMEM;
+	return list_answer(resp, "enrolments", arr, ret);
+}
+
+int api_admin_enrolment_cancel(const struct http_req *req, struct http_resp *resp)
+{
+	struct store_enrolment e;
+	const char *ref;
+	cf_json *doc;
+	int ret;
+
+	if (!payload(req) || cf_json_get_str(payload(req), "reference", STORE_REF_LEN - 1, &ref)) {
+		snprintf(resp->detail, sizeof(resp->detail), "reference is required");
+		return CF_EMALFORMED;
+	}
+	ret = core_enrolment_cancel(req->core, ref, &e);
+	if (ret == CF_ENOTFOUND)
+		snprintf(resp->detail, sizeof(resp->detail), "no such enrolment");
+	else if (ret == CF_ECONFLICT)
+		snprintf(resp->detail, sizeof(resp->detail), "only a live enrolment can be cancelled");
+	if (ret != 0)
+		return ret;
+	doc = api_enrolment_json(&e);
+	return doc ? http_resp_json(resp, 200, doc) : CF_ENOMEM;
+}
+
+struct cred_list {
+	const struct http_req *req;
+	cf_json *arr;
+};
+
+static int push_credential(const struct store_credential *cr, void *ctx)
+{
+	struct cred_list *cl = ctx;
+	cf_json *o = NULL;
+	int ret = api_credential_json(cl->req, cr, 0, &o);
+
+	return ret ? ret : cf_json_push(cl->arr, o);
+}
+
+int api_admin_credential_list(const struct http_req *req, struct http_resp *resp)
+{
+	struct cred_list cl = {.req = req};
+	int ret = need_payload(req, resp);
+
+	if (ret != 0)
+		return ret;
+	cl.arr = cf_json_new_array();
+	ret = cl.arr ? core_credential_list(req->core, push_credential, &cl) : CF_ENOMEM;
+	return list_answer(resp, "credentials", cl.arr, ret);
+}
+
+int api_admin_credential_show(const struct http_req *req, struct http_resp *resp)
+{
+	struct store_credential cr;
+	const char *id;
+	cf_json *doc = NULL;
+	int ret;
+
+	if (!payload(req) || cf_json_get_str(payload(req), "id", STORE_ID_LEN - 1, &id) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "id is required");
+		return CF_EMALFORMED;
+	}
+	ret = core_credential_get(req->core, id, &cr);
+	if (ret == CF_ENOTFOUND)
+		snprintf(resp->detail, sizeof(resp->detail), "no such credential");
+	if (ret == 0)
+		ret = api_credential_json(req, &cr, 1, &doc);
+	return ret ? ret : http_resp_json(resp, 200, doc);
+}
+
+static int get_serial(const struct http_req *req, struct http_resp *resp, const char **serial)
+{
+	if (!payload(req) ||
+	    cf_json_get_str(payload(req), "serial", STORE_SERIAL_LEN - 1, serial) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "serial is required");
+		return CF_EMALFORMED;
+	}
+	return 0;
+}
+
+static int answer_cert(const struct http_req *req, struct http_resp *resp,
+		       const struct store_cert *cert, int ret)
+{
+	cf_json *doc;
+
+	if (ret == CF_ENOTFOUND)
+		snprintf(resp->detail, sizeof(resp->detail), "no such certificate");
+	if (ret != 0)
+		return ret;
+	doc = api_cert_json(req, cert);
+	return doc ? http_resp_json(resp, 200, doc) : CF_ENOMEM;
+}
+
+/* The store_cert record holds the DER inline (8 KiB): keep it off the worker's stack. */
+typedef int (*cert_op)(struct core *c, const char *serial, struct store_cert *out);
+
+static int cert_action(const struct http_req *req, struct http_resp *resp, cert_op op)
+{
+	struct store_cert *cert = calloc(1, sizeof(*cert));
+	const char *serial;
+	int ret = get_serial(req, resp, &serial);
+
+	if (ret == 0)
+		ret = cert ? op(req->core, serial, cert) : CF_ENOMEM;
+	if (ret == 0 || ret == CF_ENOTFOUND)
+		ret = answer_cert(req, resp, cert, ret);
+	free(cert);
+	return ret;
+}
+
+int api_admin_certificate_show(const struct http_req *req, struct http_resp *resp)
+{
+	return cert_action(req, resp, core_cert_get);
+}
+
+int api_admin_suspend(const struct http_req *req, struct http_resp *resp)
+{
+	return cert_action(req, resp, core_suspend);
+}
+
+int api_admin_reinstate(const struct http_req *req, struct http_resp *resp)
+{
+	return cert_action(req, resp, core_reinstate);
+}
+
+int api_admin_revoke(const struct http_req *req, struct http_resp *resp)
+{
+	struct store_cert *cert;
+	const char *serial;
+	int64_t reason = 0;
+	int ret = get_serial(req, resp, &serial);
+
+	if (ret != 0)
+		return ret;
+	if (cf_json_get_int(payload(req), "reason", INT32_MIN, INT32_MAX, &reason) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "reason must be an integer");
+		return CF_EMALFORMED;
+	}
+	cert = calloc(1, sizeof(*cert));
+	if (!cert)
+		return CF_ENOMEM;
+	ret = core_revoke(req->core, serial, (int)reason, cert);
+	if (ret == CF_EBADREASON)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "reason must be 0, 1, 2, 3, 4, 5, 9 or 10 (6 is suspend, 8 reinstate)");
+	ret = answer_cert(req, resp, cert, ret);
+	free(cert);
+	return ret;
+}

@@ -1,0 +1,90 @@
+/* directory — GET /v1/directory (§2) and the new-nonce resource (§3; the nonce itself is added
+ * to every response by the HTTP layer). */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "cf_err.h"
+
+static int add_url(cf_json *o, const struct http_req *req, const char *name, const char *path)
+{
+	char url[HTTP_MAX_URL + 64];
+
+	snprintf(url, sizeof(url), "%s%s", req->base_url, path);
+	return cf_json_add_str(o, name, url);
+}
+
+static cf_json *profile(int days, const char *renewal)
+{
+	cf_json *p = cf_json_new_object();
+
+	if (p && (cf_json_add_int(p, "validityDays", days) != 0 ||
+		  cf_json_add_str(p, "renewal", renewal) != 0)) {
+		cf_json_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static cf_json *meta(const struct http_req *req)
+{
+	const struct core_config *cfg = &req->core->cfg;
+	cf_json *m = cf_json_new_object(), *algs = cf_json_new_array(), *profs = cf_json_new_object();
+	char signing[64];
+	int ret = 0;
+
+	if (!m || !algs || !profs)
+		goto fail;
+	snprintf(signing, sizeof(signing), "%d-days-before-expiry", cfg->signing_renewal_days);
+	ret |= cf_json_add_str(m, "protocolVersion", "1");
+	ret |= cf_json_push_str(algs, "ES256");
+	ret |= cf_json_push_str(algs, "RS256");
+	ret |= cf_json_add(m, "algorithms", algs);
+	algs = NULL;
+	ret |= cf_json_add_str(m, "caFingerprint", ca_root_fingerprint(req->core->ca));
+	ret |= cf_json_add_int(m, "enrolmentCodeLifetimeDays", cfg->enrolment_code_days);
+	ret |= cf_json_add_int(m, "maxActivationAttempts", cfg->max_activation_attempts);
+	ret |= cf_json_add(profs, "device", profile(cfg->device_validity_days, "last-third"));
+	ret |= cf_json_add(profs, "signing", profile(cfg->signing_validity_days, signing));
+	ret |= cf_json_add(m, "profiles", profs);
+	profs = NULL;
+	if (ret == 0)
+		return m;
+fail:
+	cf_json_free(algs);
+	cf_json_free(profs);
+	cf_json_free(m);
+	return NULL;
+}
+
+int api_directory(const struct http_req *req, struct http_resp *resp)
+{
+	static const char *const rows[][2] = {
+		{"newNonce", "/v1/new-nonce"},      {"activate", "/v1/activate"},
+		{"renew", "/v1/renew"},             {"keyChange", "/v1/key-change"},
+		{"renewalInfo", "/v1/renewal-info"}, {"caChain", "/v1/ca/chain"},
+		{"crl", "/v1/crl"},                 {"admin", "/v1/admin"},
+	};
+	cf_json *o = cf_json_new_object(), *m;
+	int ret = 0;
+	size_t i;
+
+	if (!o)
+		return CF_ENOMEM;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		ret |= add_url(o, req, rows[i][0], rows[i][1]);
+	m = meta(req);
+	ret |= m ? cf_json_add(o, "meta", m) : CF_ENOMEM;
+	if (ret != 0) {
+		cf_json_free(o);
+		return CF_ENOMEM;
+	}
+	return http_resp_json(resp, 200, o);
+}
+
+int api_new_nonce(const struct http_req *req, struct http_resp *resp)
+{
+	/* HEAD → 200, GET → 204 (RFC 8555 §7.2); the Replay-Nonce header is added for us. */
+	resp->status = strcmp(req->method, "HEAD") == 0 ? 200 : 204;
+	return 0;
+}

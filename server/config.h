@@ -1,0 +1,36 @@
+/*
+ * config — certflowd's settings: defaults, the config file (`key = value` lines, `#` comments;
+ * see certflowd.conf.example), then command-line overrides applied by main.c.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+#include "core.h"
+
+#define CONFIG_PATH_MAX 1024
+
+struct config {
+	char data[CONFIG_PATH_MAX];   /* data directory, default ./certflow-data */
+	char listen[128];             /* ADDR:PORT, default 127.0.0.1:8443 */
+	char hostname[200];           /* default localhost */
+	int hostname_set;             /* given in the file or on the command line */
+	struct core_config core;
+	int threads;                  /* CivetWeb worker threads, default 32 */
+	size_t nonce_capacity;        /* default 65536 */
+};
+
+void config_defaults(struct config *cfg);
+
+/* Read path into cfg. On an unknown key, a bad value or an unreadable file: CF_EUSAGE and one
+ * line in err ("FILE:LINE: ..."). */
+int config_load(const char *path, struct config *cfg, char *err, size_t cap);
+
+/* Set one key from text (used by config_load; exposed for tests). CF_EUSAGE with err. */
+int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t cap);
+
+/* Cross-key checks (signing_renewal_days < signing_validity_days ...). CF_EUSAGE with err. */
+int config_check(const struct config *cfg, char *err, size_t cap);
+
+#endif

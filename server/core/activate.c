@@ -1,0 +1,236 @@
+/*
+ * activate — an agent's first certificate for an enrolment code (spec/protocol.md §9).
+ *
+ * The LMDB write lock is never held while signing: (1) the CSR is checked, (2) a read
+ * transaction prechecks the enrolment and the code, (3) the CA signs outside any transaction,
+ * (4) one write transaction re-checks everything and commits enrolment, account, credential and
+ * certificate together. Concurrent activations of one code all sign, but only the first commit
+ * wins; the others see the enrolment used. A wrong code skips signing and goes straight to a write
+ * transaction that counts the failure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_clock.h"
+#include "cf_crypto.h"
+#include "cf_err.h"
+#include "cf_log.h"
+#include "core_internal.h"
+#include "proof.h"
+
+struct act_ctx {
+	struct core *c;
+	const struct core_activate_req *req;
+	const struct proof_method *proof;
+	uint8_t verifier[PROOF_VERIFIER_MAX];
+	size_t verifier_len;
+	int derive_ret;   /* 0, or CF_EBADCODE when the code cannot be right */
+	char thumbprint[44];
+	int64_t now;
+	const struct ca_issued *issued; /* NULL: no certificate (precheck, wrong code) */
+	int serial_conflict;
+	char credential_id[STORE_ID_LEN];
+	/* filled by the transactions */
+	int code_wrong;
+	int result; /* answer of a committed failure count */
+	struct store_enrolment e;
+	struct core_issue_result *res;
+};
+
+/* The enrolment is live, not expired, not locked. Writes a->e. */
+static int enrolment_usable(struct act_ctx *a, store_txn *txn)
+{
+	int ret = store_enrolment_get(txn, a->req->reference, &a->e);
+
+	if (ret == CF_ENOTFOUND)
+		return CF_EBADCODE; /* same answer as a wrong code: references are guessable */
+	if (ret != 0)
+		return ret;
+	if (a->e.state == ENROL_USED)
+		return CF_EUSED;
+	if (a->e.state == ENROL_CANCELLED)
+		return CF_ECANCELLED;
+	if (a->e.state == ENROL_LOCKED || a->e.failures >= a->c->cfg.max_activation_attempts)
+		return CF_ELOCKED;
+	if (a->now >= a->e.expires_at)
+		return CF_EEXPIRED;
+	return 0;
+}
+
+static int code_matches(const struct act_ctx *a)
+{
+	return a->derive_ret == 0 && a->proof->check(a->verifier, a->verifier_len, a->e.code_mac,
+						      sizeof(a->e.code_mac)) == 0;
+}
+
+/* An existing account of the key must be valid. CF_ENOTFOUND when there is none. */
+static int key_account(struct act_ctx *a, store_txn *txn, struct store_account *acct)
+{
+	int ret = store_account_by_thumbprint(txn, a->thumbprint, acct);
+
+	if (ret == 0 && acct->status != ACCOUNT_VALID)
+		return CF_EDEACTIVATED;
+	return ret;
+}
+
+static int precheck_txn(store_txn *txn, void *ctx)
+{
+	struct act_ctx *a = ctx;
+	struct store_account acct;
+	int ret;
+
+	ret = enrolment_usable(a, txn);
+	if (ret != 0)
+		return ret;
+	a->code_wrong = !code_matches(a);
+	if (a->code_wrong)
+		return 0;
+	ret = key_account(a, txn, &acct);
+	return ret == CF_ENOTFOUND ? 0 : ret;
+}
+
+static int count_failure(struct act_ctx *a, store_txn *txn)
+{
+	a->result = proof_count_failure(&a->e.failures, a->c->cfg.max_activation_attempts);
+	if (a->result == CF_ELOCKED)
+		a->e.state = ENROL_LOCKED;
+	return store_enrolment_put(txn, &a->e);
+}
+
+static int bind_account(struct act_ctx *a, store_txn *txn)
+{
+	struct store_account *acct = &a->res->account;
+	int ret = key_account(a, txn, acct);
+
+	a->res->account_created = 0;
+	if (ret != CF_ENOTFOUND)
+		return ret;
+	memset(acct, 0, sizeof(*acct));
+	snprintf(acct->id, sizeof(acct->id), "%s", a->thumbprint);
+	snprintf(acct->thumbprint, sizeof(acct->thumbprint), "%s", a->thumbprint);
+	if (strlen(a->req->account_jwk) >= sizeof(acct->jwk))
+		return CF_EBADKEY;
+	strcpy(acct->jwk, a->req->account_jwk);
+	acct->status = ACCOUNT_VALID;
+	acct->role = ROLE_HOLDER;
+	acct->created_at = a->now;
+	a->res->account_created = 1;
+	return store_account_put(txn, acct);
+}
+
+static int activate_txn(store_txn *txn, void *ctx)
+{
+	struct act_ctx *a = ctx;
+	struct store_credential *cr = &a->res->credential;
+	int ret;
+
+	a->result = 0;
+	ret = enrolment_usable(a, txn);
+	if (ret != 0)
+		return ret;
+	if (!code_matches(a))
+		return count_failure(a, txn); /* commits the count; a->result is the answer */
+	if (!a->issued)
+		return CF_EINTERNAL;
+	ret = bind_account(a, txn);
+	if (ret != 0)
+		return ret;
+	ret = core_cert_record(a->issued, a->credential_id, &a->res->cert);
+	if (ret == 0)
+		ret = store_cert_put(txn, &a->res->cert, 1);
+	a->serial_conflict = ret == CF_ECONFLICT; /* the caller issues again */
+	if (ret != 0)
+		return ret;
+	memset(cr, 0, sizeof(*cr));
+	snprintf(cr->id, sizeof(cr->id), "%s", a->credential_id);
+	snprintf(cr->account_id, sizeof(cr->account_id), "%s", a->res->account.id);
+	snprintf(cr->subject, sizeof(cr->subject), "%s", a->e.subject);
+	snprintf(cr->profile, sizeof(cr->profile), "%s", a->e.profile);
+	snprintf(cr->reference, sizeof(cr->reference), "%s", a->e.reference);
+	snprintf(cr->current_serial, sizeof(cr->current_serial), "%s", a->issued->serial);
+	cr->status = CRED_ACTIVE;
+	cr->created_at = a->now;
+	ret = store_credential_put(txn, cr);
+	if (ret != 0)
+		return ret;
+	a->e.state = ENROL_USED;
+	snprintf(a->e.credential_id, sizeof(a->e.credential_id), "%s", a->credential_id);
+	return store_enrolment_put(txn, &a->e);
+}
+
+/* Sign, then commit; a serial conflict (two random 64-bit serials colliding) is retried once. */
+static int issue_and_commit(struct act_ctx *a, const cf_key *subject_key)
+{
+	struct ca_issued is;
+	int ret = CF_EINTERNAL, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		memset(&is, 0, sizeof(is));
+		ret = core_issue_for(a->c, &a->e, subject_key, a->now, &is);
+		if (ret != 0)
+			return ret;
+		a->issued = &is;
+		a->serial_conflict = 0;
+		ret = store_write(a->c->st, activate_txn, a);
+		a->issued = NULL;
+		free(is.der);
+		if (!a->serial_conflict)
+			break;
+		cf_warn("activation of %s: serial conflict, issuing again", a->req->reference);
+	}
+	return ret;
+}
+
+int core_activate(struct core *c, const struct core_activate_req *req,
+		  struct core_issue_result *out)
+{
+	struct act_ctx *a;
+	cf_key *csr_key = NULL;
+	int ret = CF_EINTERNAL;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return CF_ENOMEM;
+	a->c = c;
+	a->req = req;
+	a->res = out;
+	a->now = cf_now();
+	a->proof = &proof_activation_code;
+	ret = ca_csr_check(req->csr, req->csr_len, &csr_key);
+	if (ret != 0)
+		goto out;
+	ret = cf_key_thumbprint(req->account_key, a->thumbprint);
+	if (ret != 0)
+		goto out;
+	ret = core_random_id(a->credential_id);
+	if (ret != 0)
+		goto out;
+	/* The HMAC is computed once, outside every transaction. */
+	a->derive_ret = a->proof->derive(c->secret, sizeof(c->secret), req->code, a->verifier,
+					 &a->verifier_len);
+	if (a->derive_ret != 0 && a->derive_ret != CF_EBADCODE) {
+		ret = a->derive_ret;
+		goto out;
+	}
+	ret = store_read(c->st, precheck_txn, a);
+	if (ret != 0)
+		goto out;
+	if (a->code_wrong)
+		ret = store_write(c->st, activate_txn, a); /* counts the failure, signs nothing */
+	else
+		ret = issue_and_commit(a, csr_key);
+	if (ret == 0)
+		ret = a->result;
+	if (ret == 0)
+		cf_info("enrolment %s activated: credential %s, certificate %s", req->reference,
+			a->credential_id, out->cert.serial);
+	else if (ret == CF_EBADCODE || ret == CF_ELOCKED)
+		cf_info("enrolment %s: wrong activation code (%d failures)", req->reference,
+			a->e.failures);
+out:
+	cf_key_free(csr_key);
+	cf_zeroize(a, sizeof(*a));
+	free(a);
+	return ret;
+}

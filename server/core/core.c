@@ -1,0 +1,234 @@
+/*
+ * core — set-up, profiles and renewal windows, status names, and plain reads. The journeys that
+ * change state are in the other files of this directory.
+ */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_clock.h"
+#include "cf_crypto.h"
+#include "cf_err.h"
+
+#define DAY 86400
+
+void core_config_defaults(struct core_config *cfg)
+{
+	cfg->enrolment_code_days = 15;
+	cfg->max_activation_attempts = 5;
+	cfg->device_validity_days = 365;
+	cfg->signing_validity_days = 1095;
+	cfg->signing_renewal_days = 90;
+}
+
+int core_init(struct core *c, store *st, ca *authority, const struct core_config *cfg,
+	      const uint8_t secret[32])
+{
+	memset(c, 0, sizeof(*c));
+	c->st = st;
+	c->ca = authority;
+	c->cfg = *cfg;
+	memcpy(c->secret, secret, sizeof(c->secret));
+	c->crl_dirty = 1;
+	if (pthread_mutex_init(&c->crl_lock, NULL) != 0)
+		return CF_EINTERNAL;
+	return 0;
+}
+
+void core_fini(struct core *c)
+{
+	if (!c || !c->st)
+		return;
+	cf_zeroize(c->secret, sizeof(c->secret));
+	pthread_mutex_destroy(&c->crl_lock);
+	free(c->crl_der);
+	c->crl_der = NULL;
+	c->st = NULL;
+}
+
+int core_profile_known(const char *profile)
+{
+	return profile && (strcmp(profile, "device") == 0 || strcmp(profile, "signing") == 0);
+}
+
+int core_profile_validity(const struct core_config *cfg, const char *profile, int64_t *secs)
+{
+	if (profile && strcmp(profile, "device") == 0)
+		*secs = (int64_t)cfg->device_validity_days * DAY;
+	else if (profile && strcmp(profile, "signing") == 0)
+		*secs = (int64_t)cfg->signing_validity_days * DAY;
+	else
+		return CF_EMALFORMED;
+	return 0;
+}
+
+int core_renewal_window(const struct core_config *cfg, const char *profile, int64_t not_before,
+			int64_t not_after, int64_t *start, int64_t *end)
+{
+	int64_t s;
+
+	if (not_after < not_before)
+		return CF_EINTERNAL;
+	if (profile && strcmp(profile, "device") == 0)
+		s = not_after - (not_after - not_before) / 3;
+	else if (profile && strcmp(profile, "signing") == 0)
+		s = not_after - (int64_t)cfg->signing_renewal_days * DAY;
+	else
+		return CF_EMALFORMED;
+	if (s < not_before)
+		s = not_before;
+	*start = s;
+	*end = not_after;
+	return 0;
+}
+
+const char *core_enrolment_status(const struct store_enrolment *e, int64_t now)
+{
+	switch (e->state) {
+	case ENROL_USED:
+		return "used";
+	case ENROL_LOCKED:
+		return "locked";
+	case ENROL_CANCELLED:
+		return "cancelled";
+	default:
+		return now >= e->expires_at ? "expired" : "live";
+	}
+}
+
+const char *core_cert_status(const struct store_cert *cert, int64_t now)
+{
+	if (cert->status == CERT_REVOKED)
+		return "revoked";
+	if (cert->status == CERT_SUSPENDED)
+		return "suspended";
+	return now >= cert->not_after ? "expired" : "valid";
+}
+
+const char *core_credential_status(const struct store_credential *cr, int64_t cur_not_after,
+				   int64_t now)
+{
+	if (cr->status == CRED_REVOKED)
+		return "revoked";
+	if (cr->status == CRED_SUSPENDED)
+		return "suspended";
+	return cur_not_after && now >= cur_not_after ? "expired" : "active";
+}
+
+/* ---- reads ---------------------------------------------------------------------------- */
+
+struct get_ctx {
+	const char *key;
+	void *out;
+};
+
+static int account_get_txn(store_txn *txn, void *ctx)
+{
+	struct get_ctx *g = ctx;
+	return store_account_get(txn, g->key, g->out);
+}
+
+int core_account_get(struct core *c, const char *id, struct store_account *out)
+{
+	struct store_account a;
+	struct get_ctx g = {.key = id, .out = &a};
+	int ret = store_read(c->st, account_get_txn, &g);
+
+	if (ret == 0)
+		*out = a;
+	return ret;
+}
+
+static int credential_get_txn(store_txn *txn, void *ctx)
+{
+	struct get_ctx *g = ctx;
+	return store_credential_get(txn, g->key, g->out);
+}
+
+int core_credential_get(struct core *c, const char *id, struct store_credential *out)
+{
+	struct store_credential cr;
+	struct get_ctx g = {.key = id, .out = &cr};
+	int ret = store_read(c->st, credential_get_txn, &g);
+
+	if (ret == 0)
+		*out = cr;
+	return ret;
+}
+
+static int cert_get_txn(store_txn *txn, void *ctx)
+{
+	struct get_ctx *g = ctx;
+	return store_cert_get(txn, g->key, g->out);
+}
+
+int core_cert_get(struct core *c, const char *serial, struct store_cert *out)
+{
+	struct get_ctx g = {.key = serial, .out = out};
+
+	/* store_cert_get writes out only on success */
+	return store_read(c->st, cert_get_txn, &g);
+}
+
+struct list_ctx {
+	const char *key;
+	union {
+		int (*enrol)(const struct store_enrolment *e, void *ctx);
+		int (*cred)(const struct store_credential *cr, void *ctx);
+		int (*cert)(const struct store_cert *cert, void *ctx);
+	} cb;
+	void *ctx;
+};
+
+static int account_creds_txn(store_txn *txn, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	return store_credential_list_by_account(txn, l->key, l->cb.cred, l->ctx);
+}
+
+int core_account_credentials(struct core *c, const char *account_id,
+			     int (*cb)(const struct store_credential *cr, void *ctx), void *ctx)
+{
+	struct list_ctx l = {.key = account_id, .cb.cred = cb, .ctx = ctx};
+	return store_read(c->st, account_creds_txn, &l);
+}
+
+static int cred_list_txn(store_txn *txn, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	return store_credential_list(txn, l->cb.cred, l->ctx);
+}
+
+int core_credential_list(struct core *c, int (*cb)(const struct store_credential *cr, void *ctx),
+			 void *ctx)
+{
+	struct list_ctx l = {.cb.cred = cb, .ctx = ctx};
+	return store_read(c->st, cred_list_txn, &l);
+}
+
+static int cred_certs_txn(store_txn *txn, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	return store_cert_list_by_credential(txn, l->key, l->cb.cert, l->ctx);
+}
+
+int core_credential_certs(struct core *c, const char *id,
+			  int (*cb)(const struct store_cert *cert, void *ctx), void *ctx)
+{
+	struct list_ctx l = {.key = id, .cb.cert = cb, .ctx = ctx};
+	return store_read(c->st, cred_certs_txn, &l);
+}
+
+static int enrol_list_txn(store_txn *txn, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	return store_enrolment_list(txn, l->cb.enrol, l->ctx);
+}
+
+int core_enrolment_list(struct core *c, int (*cb)(const struct store_enrolment *e, void *ctx),
+			void *ctx)
+{
+	struct list_ctx l = {.cb.enrol = cb, .ctx = ctx};
+	return store_read(c->st, enrol_list_txn, &l);
+}

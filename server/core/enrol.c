@@ -1,0 +1,148 @@
+/*
+ * enrol — enrolment codes: creation (unique reference, random activation code whose HMAC alone is
+ * stored) and cancellation. The activation code leaves this file only towards the operator who
+ * created it; it is never stored, logged or returned again.
+ */
+#include <string.h>
+
+#include "cf_clock.h"
+#include "cf_crypto.h"
+#include "cf_err.h"
+#include "cf_log.h"
+#include "core.h"
+#include "proof.h"
+
+#define DAY 86400
+#define REFERENCE_DIGITS 12
+#define REFERENCE_TRIES 16
+
+/* 12 uniformly random decimal digits. */
+static int random_reference(char out[REFERENCE_DIGITS + 1])
+{
+	uint8_t buf[32];
+	size_t n = 0, i;
+
+	while (n < REFERENCE_DIGITS) {
+		if (cf_random(buf, sizeof(buf)) != 0)
+			return CF_ECRYPTO;
+		/* reject 250..255 so that every digit is equally likely */
+		for (i = 0; i < sizeof(buf) && n < REFERENCE_DIGITS; i++)
+			if (buf[i] < 250)
+				out[n++] = (char)('0' + buf[i] % 10);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+struct create_ctx {
+	struct store_enrolment e; /* filled but for the reference */
+};
+
+static int create_txn(store_txn *txn, void *ctx)
+{
+	struct create_ctx *cc = ctx;
+	struct store_enrolment old;
+	int ret, i;
+
+	/* A reference is public and must name one enrolment: draw until it is new. */
+	for (i = 0; i < REFERENCE_TRIES; i++) {
+		ret = random_reference(cc->e.reference);
+		if (ret != 0)
+			return ret;
+		ret = store_enrolment_get(txn, cc->e.reference, &old);
+		if (ret == CF_ENOTFOUND)
+			return store_enrolment_put(txn, &cc->e);
+		if (ret != 0)
+			return ret;
+	}
+	return CF_EINTERNAL;
+}
+
+static int copy_field(char *dst, size_t cap, const char *src)
+{
+	if (!src)
+		src = "";
+	if (strlen(src) >= cap)
+		return CF_EMALFORMED;
+	strcpy(dst, src);
+	return 0;
+}
+
+int core_enrolment_create(struct core *c, const struct core_enrol_req *req,
+			  struct store_enrolment *out, char code[25])
+{
+	struct create_ctx cc;
+	char display[PROOF_CODE_DISPLAY + 1];
+	int64_t now = cf_now();
+	int ret = CF_EINTERNAL, i;
+
+	memset(&cc, 0, sizeof(cc));
+	if (!req->subject || !req->subject[0])
+		return CF_EMALFORMED;
+	if (req->profile && !core_profile_known(req->profile))
+		return CF_EMALFORMED;
+	if (copy_field(cc.e.subject, sizeof(cc.e.subject), req->subject) != 0 ||
+	    copy_field(cc.e.profile, sizeof(cc.e.profile), req->profile ? req->profile : "device") ||
+	    copy_field(cc.e.email, sizeof(cc.e.email), req->email) != 0)
+		return CF_EMALFORMED;
+	for (i = 0; i < 4 && req->dns_names[i]; i++)
+		if (copy_field(cc.e.dns_names[i], sizeof(cc.e.dns_names[i]), req->dns_names[i]) != 0)
+			return CF_EMALFORMED;
+	if (i == 4 && req->dns_names[4])
+		return CF_EMALFORMED;
+	cc.e.state = ENROL_LIVE;
+	cc.e.failures = 0;
+	cc.e.created_at = now;
+	cc.e.expires_at = now + (int64_t)c->cfg.enrolment_code_days * DAY;
+
+	ret = proof_code_generate(c->secret, sizeof(c->secret), display, cc.e.code_mac);
+	if (ret != 0)
+		goto out;
+	ret = store_write(c->st, create_txn, &cc);
+	if (ret != 0)
+		goto out;
+	cf_info("enrolment %s created for subject %s (%s)", cc.e.reference, cc.e.subject,
+		cc.e.profile);
+	memcpy(code, display, sizeof(display));
+	*out = cc.e;
+	memset(out->code_mac, 0, sizeof(out->code_mac));
+out:
+	cf_zeroize(display, sizeof(display));
+	cf_zeroize(cc.e.code_mac, sizeof(cc.e.code_mac));
+	return ret;
+}
+
+struct cancel_ctx {
+	const char *reference;
+	int64_t now;
+	struct store_enrolment e;
+};
+
+static int cancel_txn(store_txn *txn, void *ctx)
+{
+	struct cancel_ctx *cc = ctx;
+	int ret;
+
+	ret = store_enrolment_get(txn, cc->reference, &cc->e);
+	if (ret != 0)
+		return ret;
+	/* Only a live enrolment can be cancelled (§12): used, locked, cancelled and expired ones
+	 * are final already. */
+	if (cc->e.state != ENROL_LIVE || cc->now >= cc->e.expires_at)
+		return CF_ECONFLICT;
+	cc->e.state = ENROL_CANCELLED;
+	return store_enrolment_put(txn, &cc->e);
+}
+
+int core_enrolment_cancel(struct core *c, const char *reference, struct store_enrolment *out)
+{
+	struct cancel_ctx cc = {.reference = reference, .now = cf_now()};
+	int ret;
+
+	ret = store_write(c->st, cancel_txn, &cc);
+	if (ret == 0) {
+		cf_info("enrolment %s cancelled", reference);
+		*out = cc.e;
+	}
+	return ret;
+}

@@ -1,0 +1,166 @@
+/*
+ * renew — a new certificate for an active credential inside its renewal window (§10). Same shape
+ * as activation: precheck in a read transaction, sign outside, re-check and commit in one write
+ * transaction. The previous certificate stays valid until it expires.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_clock.h"
+#include "cf_crypto.h"
+#include "cf_err.h"
+#include "cf_log.h"
+#include "core_internal.h"
+
+struct renew_ctx {
+	struct core *c;
+	const char *account_id;
+	const char *credential_id;
+	const uint8_t *spki; /* the CSR key's SubjectPublicKeyInfo */
+	size_t spki_len;
+	int64_t now;
+	const struct ca_issued *issued;
+	int serial_conflict;
+	char prev_serial[STORE_SERIAL_LEN]; /* current certificate seen by the precheck */
+	struct store_enrolment e;
+	struct core_issue_result *res;
+};
+
+static int spki_in_cert(const struct store_cert *cert, const uint8_t *spki, size_t len)
+{
+	/* A certificate's DER holds its SubjectPublicKeyInfo verbatim. */
+	return memmem(cert->der, cert->der_len, spki, len) != NULL;
+}
+
+/* Credential of this account, usable for renewal now. Fills res->credential and res->cert. */
+static int renewable(struct renew_ctx *r, store_txn *txn)
+{
+	struct store_credential *cr = &r->res->credential;
+	struct store_cert *cert = &r->res->cert;
+	int64_t start, end;
+	int ret;
+
+	ret = store_credential_get(txn, r->credential_id, cr);
+	if (ret != 0)
+		return ret;
+	if (strcmp(cr->account_id, r->account_id) != 0)
+		return CF_EUNAUTHORIZED;
+	if (cr->status == CRED_REVOKED)
+		return CF_EREVOKED;
+	if (cr->status == CRED_SUSPENDED)
+		return CF_ESUSPENDED;
+	ret = store_cert_get(txn, cr->current_serial, cert);
+	if (ret != 0)
+		return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
+	if (cert->status == CERT_REVOKED)
+		return CF_EREVOKED;
+	if (cert->status == CERT_SUSPENDED)
+		return CF_ESUSPENDED;
+	ret = core_renewal_window(&r->c->cfg, cr->profile, cert->not_before, cert->not_after,
+				  &start, &end);
+	if (ret != 0)
+		return ret;
+	if (r->now < start) {
+		r->res->retry_at = start;
+		return CF_ENOTWINDOW;
+	}
+	if (spki_in_cert(cert, r->spki, r->spki_len))
+		return CF_EBADCSR;
+	return 0;
+}
+
+static int precheck_txn(store_txn *txn, void *ctx)
+{
+	struct renew_ctx *r = ctx;
+	int ret = renewable(r, txn);
+
+	if (ret != 0)
+		return ret;
+	snprintf(r->prev_serial, sizeof(r->prev_serial), "%s", r->res->credential.current_serial);
+	/* The certificate's names come from the enrolment, as at activation. */
+	ret = store_enrolment_get(txn, r->res->credential.reference, &r->e);
+	return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
+}
+
+static int renew_txn(store_txn *txn, void *ctx)
+{
+	struct renew_ctx *r = ctx;
+	struct store_credential *cr = &r->res->credential;
+	int ret;
+
+	ret = renewable(r, txn);
+	if (ret != 0)
+		return ret;
+	if (strcmp(cr->current_serial, r->prev_serial) != 0)
+		return CF_ECONFLICT; /* renewed by a concurrent request meanwhile */
+	ret = store_account_get(txn, r->account_id, &r->res->account);
+	if (ret != 0)
+		return ret;
+	ret = core_cert_record(r->issued, cr->id, &r->res->cert);
+	if (ret == 0)
+		ret = store_cert_put(txn, &r->res->cert, 1);
+	r->serial_conflict = ret == CF_ECONFLICT;
+	if (ret != 0)
+		return ret;
+	snprintf(cr->current_serial, sizeof(cr->current_serial), "%s", r->issued->serial);
+	return store_credential_put(txn, cr);
+}
+
+static int issue_and_commit(struct renew_ctx *r, const cf_key *key)
+{
+	struct ca_issued is;
+	int ret = CF_EINTERNAL, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		memset(&is, 0, sizeof(is));
+		ret = core_issue_for(r->c, &r->e, key, r->now, &is);
+		if (ret != 0)
+			return ret;
+		r->issued = &is;
+		r->serial_conflict = 0;
+		ret = store_write(r->c->st, renew_txn, r);
+		r->issued = NULL;
+		free(is.der);
+		if (!r->serial_conflict)
+			break; /* else two random serials collided: issue again once */
+	}
+	return ret;
+}
+
+int core_renew(struct core *c, const char *account_id, const char *credential_id,
+	       const uint8_t *csr, size_t csr_len, struct core_issue_result *out)
+{
+	struct renew_ctx *r;
+	cf_key *key = NULL;
+	uint8_t *spki = NULL;
+	size_t spki_len = 0;
+	int ret = CF_EINTERNAL;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return CF_ENOMEM;
+	r->c = c;
+	r->account_id = account_id;
+	r->credential_id = credential_id;
+	r->now = cf_now();
+	r->res = out;
+	ret = ca_csr_check(csr, csr_len, &key);
+	if (ret != 0)
+		goto out;
+	ret = cf_key_spki_der(key, &spki, &spki_len);
+	if (ret != 0)
+		goto out;
+	r->spki = spki;
+	r->spki_len = spki_len;
+	ret = store_read(c->st, precheck_txn, r);
+	if (ret == 0)
+		ret = issue_and_commit(r, key);
+	if (ret == 0)
+		cf_info("credential %s renewed: certificate %s", credential_id, out->cert.serial);
+out:
+	cf_key_free(key);
+	free(spki);
+	free(r);
+	return ret;
+}

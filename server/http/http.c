@@ -1,0 +1,309 @@
+/*
+ * http — CivetWeb glue, the only file that includes civetweb.h. One catch-all handler per
+ * request: framing rules → route table → media type → body (bounded) → JWS envelope → handler →
+ * one mg_write of the whole response with a fresh Replay-Nonce. CivetWeb never serves files
+ * (no document_root) and its form handling is never used.
+ */
+#include "http.h"
+
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_err.h"
+#include "cf_log.h"
+#include "envelope.h"
+#include "nonce.h"
+#include "problem.h"
+
+struct http_server {
+	struct mg_context *mg;
+	const struct http_route *routes;
+	nonce_store *nonces;
+	struct core *core;
+	char base_url[HTTP_MAX_URL];
+	int ready; /* read and written with __atomic builtins */
+};
+
+/* The whole body, Content-Length framed (len ≥ 0) or chunked (len < 0; CivetWeb decodes it), at
+ * most HTTP_MAX_BODY octets: CF_ETOOLARGE beyond, CF_EMALFORMED if the peer stops short. */
+static int read_body(struct mg_connection *conn, long long len, char **out, size_t *out_len)
+{
+	size_t want = len >= 0 ? (size_t)len : HTTP_MAX_BODY + 1, got = 0;
+	char *buf = malloc(want + 1);
+	int n;
+
+	if (!buf)
+		return CF_ENOMEM;
+	while (got < want) {
+		n = mg_read(conn, buf + got, want - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if ((len >= 0 && got != want) || (len < 0 && got > HTTP_MAX_BODY)) {
+		free(buf);
+		return len < 0 && got > HTTP_MAX_BODY ? CF_ETOOLARGE : CF_EMALFORMED;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*out_len = got;
+	return 0;
+}
+
+/* A JWS route: media type, body, envelope, handler. */
+static int serve_jws(struct http_server *srv, struct mg_connection *conn,
+		     const struct mg_request_info *ri, const struct http_route *route,
+		     struct http_req *req, struct http_resp *resp)
+{
+	struct envelope *env;
+	char *body = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!http_is_jose_json(mg_get_header(conn, "Content-Type"))) {
+		snprintf(resp->detail, sizeof(resp->detail), "Content-Type must be "
+							     "application/jose+json");
+		return CF_EMEDIATYPE;
+	}
+	ret = read_body(conn, ri->content_length, &body, &len);
+	if (ret != 0) {
+		resp->close = 1;
+		return ret;
+	}
+	if (len == 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "the request body is empty");
+		free(body);
+		return CF_EMALFORMED;
+	}
+	env = malloc(sizeof(*env));
+	if (!env) {
+		free(body);
+		return CF_ENOMEM;
+	}
+	ret = envelope_check(body, len, route->auth, srv->base_url,
+			     req->path, srv->nonces, srv->core, env, resp->detail,
+			     sizeof(resp->detail));
+	if (ret == 0) {
+		req->jws = &env->jws;
+		req->payload = env->payload;
+		if (route->auth != HTTP_AUTH_JWK) {
+			req->account = &env->account;
+			req->account_url = env->account_url;
+		}
+		ret = route->fn(req, resp);
+	}
+	envelope_clear(env);
+	free(env);
+	free(body);
+	return ret;
+}
+
+static int dispatch(struct http_server *srv, struct mg_connection *conn,
+		    const struct mg_request_info *ri, struct http_resp *resp, int *status)
+{
+	const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
+	const struct http_route *route = NULL;
+	struct http_req req;
+	char param[HTTP_MAX_URL];
+	const char *p = NULL;
+	size_t plen = 0;
+	int ret;
+
+	*status = 0;
+	if (!__atomic_load_n(&srv->ready, __ATOMIC_ACQUIRE))
+		return CF_EUNAVAILABLE;
+	ret = http_check_framing(ri->request_method, ri->content_length,
+				 mg_get_header(conn, "Transfer-Encoding"), status);
+	if (ret != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "%s",
+			 ret == CF_ETOOLARGE ? "the request body is larger than 64 KiB"
+					     : "the request body is not framed by Content-Length "
+					       "or chunked encoding alone");
+		resp->close = 1;
+		return ret;
+	}
+	if (!path || strlen(path) >= HTTP_MAX_URL)
+		return CF_ENOTFOUND;
+	ret = http_route_find(srv->routes, ri->request_method, path, &route, &p, &plen);
+	if (ret == CF_EMETHOD)
+		http_route_allow(srv->routes, path, resp->allow, sizeof(resp->allow));
+	if (ret != 0)
+		return ret;
+	memcpy(param, p, plen);
+	param[plen] = '\0';
+	memset(&req, 0, sizeof(req));
+	req.method = ri->request_method;
+	req.path = path;
+	req.param = param;
+	req.core = srv->core;
+	req.base_url = srv->base_url;
+	resp->head_only = strcmp(ri->request_method, "HEAD") == 0;
+	if (route->auth == HTTP_AUTH_NONE)
+		return route->fn(&req, resp);
+	return serve_jws(srv, conn, ri, route, &req, resp);
+}
+
+static void send_resp(struct http_server *srv, struct mg_connection *conn, struct http_resp *resp)
+{
+	char nonce[NONCE_LEN + 1];
+	char *wire = NULL;
+	size_t len = 0;
+
+	if (nonce_issue(srv->nonces, nonce) != 0)
+		nonce[0] = '\0';
+	if (http_build_response(resp, nonce[0] ? nonce : NULL, &wire, &len) != 0) {
+		static const char fail[] = "HTTP/1.1 500 Internal Server Error\r\n"
+					   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+		mg_write(conn, fail, sizeof(fail) - 1);
+		return;
+	}
+	mg_write(conn, wire, len); /* one write: headers and body together */
+	free(wire);
+}
+
+/* Read and drop what is left of a body that fitted the framing rules, so that the connection
+ * can carry the next request. */
+static void drain(struct mg_connection *conn, const struct mg_request_info *ri)
+{
+	char scratch[4096];
+	long long left = ri->content_length;
+
+	if (left < 0 && mg_get_header(conn, "Transfer-Encoding"))
+		left = HTTP_MAX_BODY; /* chunked (the framing rules let nothing else through) */
+
+	while (left > 0 && left <= HTTP_MAX_BODY) {
+		int n = mg_read(conn, scratch, sizeof(scratch));
+		if (n <= 0)
+			break;
+		left -= n;
+	}
+}
+
+static int on_request(struct mg_connection *conn, void *cbdata)
+{
+	struct http_server *srv = cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct http_resp resp;
+	int ret, status = 0, head;
+
+	memset(&resp, 0, sizeof(resp));
+	ret = dispatch(srv, conn, ri, &resp, &status);
+	if (!resp.close)
+		drain(conn, ri);
+	if (ret != 0) {
+		head = resp.head_only;
+		if (problem_fill(&resp, ret, status, resp.detail, resp.retry_at) != 0) {
+			free(resp.body);
+			resp.body = NULL;
+			resp.body_len = 0;
+			resp.status = 500;
+		}
+		resp.head_only = head;
+	}
+	send_resp(srv, conn, &resp);
+	cf_debug("%s %s %d", ri->request_method, ri->local_uri ? ri->local_uri : "?",
+		 resp.status ? resp.status : 200);
+	free(resp.body);
+	return resp.status ? resp.status : 200;
+}
+
+static int on_log(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	cf_warn("civetweb: %s", message);
+	return 1;
+}
+
+/* "ADDR:PORT" → CivetWeb's listening_ports ("ADDR:PORT" or "[v6]:PORT", 's' for TLS). */
+static int listen_spec(const char *listen, int tls, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s%s", listen, tls ? "s" : "");
+	return n > 0 && (size_t)n < cap ? 0 : CF_EUSAGE;
+}
+
+int http_start(const struct http_opts *opts, http_server **out, int *port)
+{
+	struct mg_callbacks cb;
+	struct mg_server_port ports[4];
+	struct http_server *srv;
+	char lp[128], threads[16], timeout[16];
+	const char *options[32];
+	int i = 0, n;
+
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return CF_ENOMEM;
+	srv->routes = opts->routes;
+	srv->nonces = opts->nonces;
+	srv->core = opts->core;
+	if (listen_spec(opts->listen, opts->cert_pem != NULL, lp, sizeof(lp)) != 0) {
+		free(srv);
+		return CF_EUSAGE;
+	}
+	snprintf(threads, sizeof(threads), "%d", opts->threads > 0 ? opts->threads : 32);
+	snprintf(timeout, sizeof(timeout), "%d",
+		 opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 30000);
+	options[i++] = "listening_ports";
+	options[i++] = lp;
+	options[i++] = "num_threads";
+	options[i++] = threads;
+	options[i++] = "tcp_nodelay";
+	options[i++] = "1";
+	options[i++] = "enable_keep_alive";
+	options[i++] = "yes";
+	options[i++] = "keep_alive_timeout_ms";
+	options[i++] = "1000";
+	options[i++] = "request_timeout_ms";
+	options[i++] = timeout;
+	options[i++] = "decode_url";
+	options[i++] = "no";
+	if (opts->cert_pem) {
+		options[i++] = "ssl_certificate";
+		options[i++] = opts->cert_pem;
+		/* 4 = TLS 1.2 and 1.3 only */
+		options[i++] = "ssl_protocol_version";
+		options[i++] = "4";
+		options[i++] = "ssl_cipher_list";
+		options[i++] = "ECDHE+AESGCM:ECDHE+CHACHA20";
+	}
+	options[i] = NULL;
+
+	mg_init_library(opts->cert_pem ? MG_FEATURES_TLS : 0);
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = on_log;
+	srv->mg = mg_start(&cb, srv, options);
+	if (!srv->mg) {
+		fprintf(stderr, "certflowd: cannot listen on %s%s\n", opts->listen,
+			opts->cert_pem ? " (HTTPS)" : "");
+		free(srv);
+		return CF_EIO;
+	}
+	mg_set_request_handler(srv->mg, "/", on_request, srv);
+	n = mg_get_server_ports(srv->mg, 4, ports);
+	if (n < 1) {
+		http_stop(srv);
+		return CF_EIO;
+	}
+	*port = ports[0].port;
+	*out = srv;
+	return 0;
+}
+
+void http_set_ready(http_server *srv, const char *base_url, struct core *core)
+{
+	snprintf(srv->base_url, sizeof(srv->base_url), "%s", base_url);
+	srv->core = core;
+	__atomic_store_n(&srv->ready, 1, __ATOMIC_RELEASE);
+}
+
+void http_stop(http_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->mg)
+		mg_stop(srv->mg);
+	mg_exit_library();
+	free(srv);
+}

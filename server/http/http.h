@@ -1,0 +1,115 @@
+/*
+ * http — certflowd's HTTP(S) front end: CivetWeb inside (http.c is the only file that includes
+ * civetweb.h), one catch-all handler that applies the framing rules, routes through a table
+ * {method, path pattern, auth, handler}, checks the JWS envelope, and sends each whole response
+ * with one write. Handlers know nothing of CivetWeb: they get a struct http_req and fill a
+ * struct http_resp.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cf_json.h"
+#include "cf_jws.h"
+#include "store.h"
+
+struct core;
+typedef struct nonce_store nonce_store;
+
+#define HTTP_MAX_BODY (64 * 1024)
+#define HTTP_MAX_URL 256
+
+enum http_auth {
+	HTTP_AUTH_NONE = 0, /* no JWS (GET, HEAD) */
+	HTTP_AUTH_JWK,      /* JWS with jwk (activate) */
+	HTTP_AUTH_KID,      /* JWS with kid of a valid account */
+	HTTP_AUTH_ADMIN,    /* JWS with kid of a valid account whose role is admin */
+};
+
+struct http_req {
+	const char *method;
+	const char *path;  /* path of the request, without query */
+	const char *param; /* the segment matched by '*' in the pattern, "" if none */
+	struct core *core;
+	const char *base_url; /* "https://host:port", no trailing slash */
+	/* JWS requests only (auth != NONE): */
+	const struct cf_jws *jws;
+	const cf_json *payload; /* NULL for POST-as-GET */
+	const struct store_account *account; /* the kid's account (KID/ADMIN), else NULL */
+	const char *account_url;            /* its URL */
+};
+
+struct http_resp {
+	int status;               /* 200 when left 0 */
+	const char *content_type; /* default application/json */
+	char *body;               /* malloc'd, freed by http; may be NULL */
+	size_t body_len;
+	char location[HTTP_MAX_URL + 128]; /* "" = no Location header */
+	char allow[64];           /* "" = no Allow header (set for methodNotAllowed) */
+	int64_t retry_after;      /* seconds for a Retry-After header, 0 = none */
+	const char *cache_control; /* NULL = "no-store" */
+	int head_only;            /* HEAD: headers (with the body's length) but no body */
+	int close;                /* send Connection: close (request body left unread) */
+	/* When the handler fails: */
+	char detail[256];         /* problem detail ("" = the code's title); never a secret */
+	int64_t retry_at;         /* problem "retryAfter" time (Unix), 0 = none */
+};
+
+typedef int (*http_handler)(const struct http_req *req, struct http_resp *resp);
+
+struct http_route {
+	const char *method;  /* "GET", "HEAD", "POST" */
+	const char *pattern; /* exact path, or ending in "/ *" (no space): one segment */
+	enum http_auth auth;
+	http_handler fn;
+};
+
+/* Route lookup (exposed for tests). Returns the route for method+path and sets *param to the
+ * matched segment (points into path; *param_len its length); CF_ENOTFOUND if no pattern matches
+ * the path, CF_EMETHOD if one does but not for this method. */
+int http_route_find(const struct http_route *routes, const char *method, const char *path,
+		    const struct http_route **out, const char **param, size_t *param_len);
+/* The methods routed for path, as an Allow header value ("GET, HEAD"), into out. */
+void http_route_allow(const struct http_route *routes, const char *path, char *out, size_t cap);
+
+/* Framing rules of spec/protocol.md §1.1 on the request headers (exposed for tests):
+ * content_length -1 if absent, transfer_encoding NULL if absent. Returns 0 (a chunked body is
+ * fine: its decoded size is checked while reading), CF_EMALFORMED (both Content-Length and
+ * Transfer-Encoding; a Transfer-Encoding other than chunked; a POST with neither, whose body is
+ * empty), or CF_ETOOLARGE (Content-Length over HTTP_MAX_BODY). *status is the HTTP status. */
+int http_check_framing(const char *method, long long content_length, const char *transfer_encoding,
+		       int *status);
+
+/* 1 if the Content-Type value is application/jose+json (parameters ignored, case-insensitive). */
+int http_is_jose_json(const char *content_type);
+
+/* Fill resp with a JSON body (takes ownership of doc, frees it). CF_ENOMEM. */
+int http_resp_json(struct http_resp *resp, int status, cf_json *doc);
+
+/* Build the wire form of a whole response (status line, headers, body) into a malloc'd buffer.
+ * nonce may be NULL. A failed handler's problem is built by problem.c first. */
+int http_build_response(const struct http_resp *resp, const char *nonce, char **out,
+			size_t *out_len);
+
+struct http_opts {
+	const char *listen;       /* "ADDR:PORT" */
+	const char *cert_pem;     /* NULL → plain HTTP */
+	int threads;              /* worker threads, default 32 */
+	int request_timeout_ms;   /* default 30000 */
+	const struct http_route *routes;
+	struct core *core;
+	nonce_store *nonces;
+};
+
+typedef struct http_server http_server;
+
+/* Start listening (CivetWeb threads run from here on) and report the bound port. Requests get
+ * 503 serviceUnavailable until http_set_ready. CF_EIO with a line on stderr on failure. */
+int http_start(const struct http_opts *opts, http_server **out, int *port);
+/* Base URL for url checks and links; requests are served from now on. base_url is copied. */
+void http_set_ready(http_server *srv, const char *base_url, struct core *core);
+void http_stop(http_server *srv);
+
+#endif

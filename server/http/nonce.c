@@ -1,0 +1,193 @@
+/*
+ * nonce — replay nonces in bounded memory. Entries live in a fixed pool; each live entry is on
+ * two doubly linked lists: its hash bucket (for O(1) lookup) and the FIFO of issue order (for
+ * O(1) eviction of the oldest). Consuming unlinks from both, so a used nonce frees its slot at
+ * once. The nonce text is never logged (it is not a secret, but there is no reason to).
+ */
+#include "nonce.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cf_b64.h"
+#include "cf_clock.h"
+#include "cf_crypto.h"
+#include "cf_err.h"
+
+#define NIL UINT32_MAX
+
+struct nonce_entry {
+	uint8_t raw[16];
+	int64_t issued;
+	uint32_t hprev, hnext; /* bucket chain */
+	uint32_t fprev, fnext; /* FIFO: fprev is older, fnext is newer; free list uses fnext */
+};
+
+struct nonce_store {
+	pthread_mutex_t lock;
+	struct nonce_entry *pool;
+	uint32_t *buckets;
+	uint32_t nbuckets; /* power of two */
+	uint32_t capacity;
+	uint32_t count;
+	uint32_t oldest, newest, free_list;
+};
+
+static uint32_t bucket_of(const nonce_store *ns, const uint8_t raw[16])
+{
+	uint32_t h;
+	/* The octets are uniformly random (we made them): any four of them are a good hash. */
+	memcpy(&h, raw, sizeof(h));
+	return h & (ns->nbuckets - 1);
+}
+
+int nonce_store_new(size_t capacity, nonce_store **out)
+{
+	nonce_store *ns;
+	uint32_t i;
+
+	if (capacity == 0)
+		capacity = NONCE_DEFAULT_CAPACITY;
+	if (capacity > (1u << 24))
+		return CF_EMALFORMED;
+	ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return CF_ENOMEM;
+	ns->capacity = (uint32_t)capacity;
+	for (ns->nbuckets = 16; ns->nbuckets < ns->capacity; ns->nbuckets <<= 1)
+		;
+	ns->pool = calloc(ns->capacity, sizeof(*ns->pool));
+	ns->buckets = malloc(ns->nbuckets * sizeof(*ns->buckets));
+	if (!ns->pool || !ns->buckets) {
+		nonce_store_free(ns);
+		return CF_ENOMEM;
+	}
+	for (i = 0; i < ns->nbuckets; i++)
+		ns->buckets[i] = NIL;
+	for (i = 0; i < ns->capacity; i++)
+		ns->pool[i].fnext = i + 1 < ns->capacity ? i + 1 : NIL;
+	ns->free_list = 0;
+	ns->oldest = ns->newest = NIL;
+	pthread_mutex_init(&ns->lock, NULL);
+	*out = ns;
+	return 0;
+}
+
+void nonce_store_free(nonce_store *ns)
+{
+	if (!ns)
+		return;
+	if (ns->pool)
+		pthread_mutex_destroy(&ns->lock);
+	free(ns->pool);
+	free(ns->buckets);
+	free(ns);
+}
+
+/* Unlink entry i from its bucket and from the FIFO, and put it on the free list. */
+static void entry_remove(nonce_store *ns, uint32_t i)
+{
+	struct nonce_entry *e = &ns->pool[i];
+
+	if (e->hprev != NIL)
+		ns->pool[e->hprev].hnext = e->hnext;
+	else
+		ns->buckets[bucket_of(ns, e->raw)] = e->hnext;
+	if (e->hnext != NIL)
+		ns->pool[e->hnext].hprev = e->hprev;
+
+	if (e->fprev != NIL)
+		ns->pool[e->fprev].fnext = e->fnext;
+	else
+		ns->oldest = e->fnext;
+	if (e->fnext != NIL)
+		ns->pool[e->fnext].fprev = e->fprev;
+	else
+		ns->newest = e->fprev;
+
+	memset(e, 0, sizeof(*e));
+	e->fnext = ns->free_list;
+	ns->free_list = i;
+	ns->count--;
+}
+
+static void expire_old(nonce_store *ns, int64_t now)
+{
+	while (ns->oldest != NIL && now - ns->pool[ns->oldest].issued >= NONCE_LIFETIME_SECS)
+		entry_remove(ns, ns->oldest);
+}
+
+int nonce_issue(nonce_store *ns, char out[NONCE_LEN + 1])
+{
+	uint8_t raw[16];
+	struct nonce_entry *e;
+	int64_t now = cf_now();
+	uint32_t i, b;
+	size_t len;
+	int ret;
+
+	ret = cf_random(raw, sizeof(raw));
+	if (ret != 0)
+		return ret;
+	pthread_mutex_lock(&ns->lock);
+	expire_old(ns, now);
+	if (ns->free_list == NIL)
+		entry_remove(ns, ns->oldest); /* full: forget the oldest */
+	i = ns->free_list;
+	e = &ns->pool[i];
+	ns->free_list = e->fnext;
+	memcpy(e->raw, raw, sizeof(raw));
+	e->issued = now;
+	b = bucket_of(ns, raw);
+	e->hprev = NIL;
+	e->hnext = ns->buckets[b];
+	if (e->hnext != NIL)
+		ns->pool[e->hnext].hprev = i;
+	ns->buckets[b] = i;
+	e->fprev = ns->newest;
+	e->fnext = NIL;
+	if (ns->newest != NIL)
+		ns->pool[ns->newest].fnext = i;
+	else
+		ns->oldest = i;
+	ns->newest = i;
+	ns->count++;
+	pthread_mutex_unlock(&ns->lock);
+	return cf_b64url_encode(raw, sizeof(raw), out, NONCE_LEN + 1, &len);
+}
+
+int nonce_consume(nonce_store *ns, const char *nonce)
+{
+	uint8_t raw[16];
+	size_t len = 0;
+	uint32_t i;
+	int ret = CF_EBADNONCE;
+	int64_t now = cf_now();
+
+	if (!nonce || strlen(nonce) != NONCE_LEN ||
+	    cf_b64url_decode(nonce, NONCE_LEN, raw, sizeof(raw), &len) != 0 || len != sizeof(raw))
+		return CF_EBADNONCE;
+	pthread_mutex_lock(&ns->lock);
+	for (i = ns->buckets[bucket_of(ns, raw)]; i != NIL; i = ns->pool[i].hnext) {
+		if (memcmp(ns->pool[i].raw, raw, sizeof(raw)) != 0)
+			continue;
+		/* A clock moved backwards (test clock) must not make a nonce live for ever. */
+		if (now - ns->pool[i].issued < NONCE_LIFETIME_SECS && now >= ns->pool[i].issued - 60)
+			ret = 0;
+		entry_remove(ns, i);
+		break;
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return ret;
+}
+
+size_t nonce_count(nonce_store *ns)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ns->lock);
+	n = ns->count;
+	pthread_mutex_unlock(&ns->lock);
+	return n;
+}

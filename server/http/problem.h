@@ -1,0 +1,15 @@
+/*
+ * problem — RFC 7807 problem documents (application/problem+json) from CF_E* codes:
+ * type urn:certflow:error:<name>, title, detail, status, and for renewal timing retryAfter plus a
+ * Retry-After header. A detail never carries a secret.
+ */
+#ifndef PROBLEM_H
+#define PROBLEM_H
+
+#include "http.h"
+
+/* Replace resp's body with the problem of code (detail "" → the code's title; retry_at 0 → none).
+ * status overrides the code's status when non-zero (e.g. 400 for framing errors). */
+int problem_fill(struct http_resp *resp, int code, int status, const char *detail, int64_t retry_at);
+
+#endif

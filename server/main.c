@@ -1,0 +1,488 @@
+/*
+ * certflowd — the certflow server (spec/cli.md). Start-up order: data directory (0700) →
+ * secret.key → CA → server.pem → store → admin account → HTTP; then one "listening" line, the url
+ * and ready files, and a wait for SIGTERM/SIGINT, which stop the server cleanly (exit 0).
+ * Start-up errors print one line on stderr and exit 1; usage errors exit 2.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "ca.h"
+#include "cf_clock.h"
+#include "cf_crypto.h"
+#include "cf_err.h"
+#include "cf_log.h"
+#include "config.h"
+#include "core.h"
+#include "http.h"
+#include "nonce.h"
+#include "store.h"
+#include "tls_cert.h"
+
+#define DAY 86400
+#define SERVER_CERT_MARGIN (30 * DAY)
+
+struct opts {
+	struct config cfg;
+	const char *config_file, *ready_file, *test_clock;
+	const char *data, *listen, *hostname; /* command-line overrides */
+	int plain_http, verbose;
+};
+
+struct server {
+	char path[CONFIG_PATH_MAX + 32];
+	uint8_t secret[32];
+	ca *ca;
+	store *st;
+	struct core core;
+	int core_ready;
+	nonce_store *nonces;
+	http_server *http;
+	char base_url[HTTP_MAX_URL];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: certflowd [--data DIR] [--config FILE] [--listen ADDR:PORT] [--hostname NAME]\n"
+		"                 [--ready-file PATH] [--test-clock FILE] [--plain-http] [-v]\n"
+		"                 [--help] [--version]\n"
+		"       certflowd backup --data DIR DEST\n"
+		"\n"
+		"  --data DIR         data directory (default ./certflow-data)\n"
+		"  --config FILE      config file (key = value; see certflowd.conf.example)\n"
+		"  --listen ADDR:PORT address to listen on (default 127.0.0.1:8443; port 0 = any)\n"
+		"  --hostname NAME    name in the TLS certificate and in published URLs\n"
+		"  --ready-file PATH  write the base URL there once ready\n"
+		"  --test-clock FILE  \"now\" is the Unix time in FILE (tests only)\n"
+		"  --plain-http       HTTP without TLS (loopback addresses only)\n"
+		"  -v                 verbose logging (twice: debug)\n"
+		"  backup             hot, compacted copy of the database into the new directory DEST\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+		{"data", required_argument, 0, 'd'},       {"config", required_argument, 0, 'c'},
+		{"listen", required_argument, 0, 'l'},     {"hostname", required_argument, 0, 'H'},
+		{"ready-file", required_argument, 0, 'r'}, {"test-clock", required_argument, 0, 't'},
+		{"plain-http", no_argument, 0, 'p'},       {"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, 'V'},          {0, 0, 0, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "v", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->data = optarg; break;
+		case 'c': o->config_file = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'H': o->hostname = optarg; break;
+		case 'r': o->ready_file = optarg; break;
+		case 't': o->test_clock = optarg; break;
+		case 'p': o->plain_http = 1; break;
+		case 'v': o->verbose++; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("certflowd %s\n", CERTFLOW_VERSION); exit(0);
+		default: usage(stderr); return CF_EUSAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "certflowd: unexpected argument \"%s\"\n", argv[optind]);
+		return CF_EUSAGE;
+	}
+	return 0;
+}
+
+/* Config file first, then the command line over it. */
+static int settle_config(struct opts *o)
+{
+	char err[600];
+	int ret = 0;
+
+	config_defaults(&o->cfg);
+	if (o->config_file)
+		ret = config_load(o->config_file, &o->cfg, err, sizeof(err));
+	if (ret == 0 && o->data)
+		ret = config_set(&o->cfg, "data", o->data, err, sizeof(err));
+	if (ret == 0 && o->listen)
+		ret = config_set(&o->cfg, "listen", o->listen, err, sizeof(err));
+	if (ret == 0 && o->hostname)
+		ret = config_set(&o->cfg, "hostname", o->hostname, err, sizeof(err));
+	if (ret == 0)
+		ret = config_check(&o->cfg, err, sizeof(err));
+	if (ret != 0)
+		fprintf(stderr, "certflowd: %s\n", err);
+	return ret;
+}
+
+/* Host part of ADDR:PORT ("[::1]:0" → "::1") and the port. */
+static int split_listen(const char *listen, char *host, size_t cap, int *port)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *h = listen;
+	size_t n;
+	char *end;
+	long p;
+
+	if (!colon)
+		return CF_EUSAGE;
+	n = (size_t)(colon - listen);
+	if (*h == '[' && n >= 2 && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= cap)
+		return CF_EUSAGE;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || p < 0 || p > 65535)
+		return CF_EUSAGE;
+	*port = (int)p;
+	return 0;
+}
+
+static int is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return strcmp(host, "localhost") == 0;
+}
+
+/* Write data to path atomically (temp file, fsync, rename) with mode. */
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[CONFIG_PATH_MAX + 64];
+	int fd, ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return CF_EIO;
+	ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return CF_EIO;
+	}
+	return 0;
+}
+
+static int load_secret(struct server *s, const char *data)
+{
+	int fd, ret = CF_EIO;
+	ssize_t n;
+
+	snprintf(s->path, sizeof(s->path), "%s/secret.key", data);
+	fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (cf_random(s->secret, sizeof(s->secret)) != 0)
+			return CF_ECRYPTO;
+		return write_atomic(s->path, s->secret, sizeof(s->secret), 0600);
+	}
+	if (fd < 0)
+		return CF_EIO;
+	n = read(fd, s->secret, sizeof(s->secret));
+	if (n == (ssize_t)sizeof(s->secret) && read(fd, &(char){0}, 1) == 0)
+		ret = 0;
+	close(fd);
+	return ret;
+}
+
+static int is_ipv4(const char *s)
+{
+	struct in_addr a;
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+/* server.pem for the hostname, "localhost" and 127.0.0.1 (and the listen address): made when
+ * missing, expiring within 30 days, or not naming the hostname. */
+static int ensure_server_pem(struct server *s, const struct config *cfg, const char *listen_host)
+{
+	const char *dns[3] = {NULL}, *ips[4] = {NULL};
+	const char *check[2] = {NULL};
+	int64_t not_after = 0, now = cf_now();
+	int nd = 0, ni = 0, has = 0;
+
+	if (is_ipv4(cfg->hostname)) {
+		ips[ni++] = cfg->hostname;
+	} else {
+		dns[nd++] = cfg->hostname;
+		check[0] = cfg->hostname;
+	}
+	if (strcmp(cfg->hostname, "localhost") != 0)
+		dns[nd++] = "localhost";
+	if (strcmp(cfg->hostname, "127.0.0.1") != 0)
+		ips[ni++] = "127.0.0.1";
+	if (is_ipv4(listen_host) && strcmp(listen_host, "127.0.0.1") != 0 &&
+	    strcmp(listen_host, "0.0.0.0") != 0 && strcmp(listen_host, cfg->hostname) != 0)
+		ips[ni++] = listen_host;
+	snprintf(s->path, sizeof(s->path), "%s/server.pem", cfg->data);
+	if (tls_cert_inspect(s->path, check, &not_after, &has) == 0 && has &&
+	    not_after - now > SERVER_CERT_MARGIN)
+		return 0;
+	cf_info("writing a new TLS certificate for %s", cfg->hostname);
+	return ca_write_server_pem(s->ca, dns, ips, now, s->path);
+}
+
+static int open_ca(struct server *s, const char *data, const char *crl_url)
+{
+	struct ca_opts co = {.name = NULL, .crl_url = crl_url};
+
+	snprintf(s->path, sizeof(s->path), "%s/ca", data);
+	return ca_open(s->path, &co, &s->ca);
+}
+
+static int open_store(struct server *s, const char *data)
+{
+	struct store_opts so = {0};
+
+	snprintf(s->path, sizeof(s->path), "%s/db", data);
+	if (mkdir(s->path, 0700) != 0 && errno != EEXIST)
+		return CF_EIO;
+	return store_open(s->path, &so, &s->st);
+}
+
+static int ensure_admin(struct server *s, const char *data)
+{
+	cf_key *key = NULL;
+	int ret;
+
+	snprintf(s->path, sizeof(s->path), "%s/admin.key", data);
+	if (access(s->path, F_OK) != 0) {
+		ret = cf_key_generate(CF_KEY_P256, 0, &key);
+		if (ret == 0)
+			ret = cf_key_save(key, s->path);
+	} else {
+		ret = cf_key_load(s->path, &key);
+	}
+	if (ret == 0)
+		ret = core_admin_ensure(&s->core, key);
+	cf_key_free(key);
+	return ret;
+}
+
+/* Base URL: the configured host name when one was given, else the listen address. */
+static void make_base_url(struct server *s, const struct opts *o, const char *listen_host,
+			  int port)
+{
+	const char *host = listen_host;
+	int v6 = strchr(listen_host, ':') != NULL;
+
+	if (o->cfg.hostname_set || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+		host = o->cfg.hostname;
+		v6 = strchr(host, ':') != NULL;
+	}
+	snprintf(s->base_url, sizeof(s->base_url), "%s://%s%s%s:%d",
+		 o->plain_http ? "http" : "https", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+static void print_ready(const struct server *s, const struct opts *o)
+{
+	char abs[PATH_MAX];
+	const char *data = realpath(o->cfg.data, abs) ? abs : o->cfg.data;
+
+	printf("certflowd: listening on %s\n", s->base_url);
+	printf("certflowd: enrol an agent:\n");
+	printf("  certflow-admin --data %s enrol create --subject NAME\n", data);
+	printf("  certflow-agent enrol --server %s --ca %s/ca/root.pem --reference REFERENCE "
+	       "--dir AGENT_DIR\n",
+	       s->base_url, data);
+	fflush(stdout);
+}
+
+static int fail(const char *what, int ret)
+{
+	fprintf(stderr, "certflowd: %s: %s\n", what, cf_strerror(ret));
+	return 1;
+}
+
+/* Listen (requests get 503 until ready), learn the port, settle the URLs, then serve. */
+static int start_http(struct server *s, const struct opts *o, const char *listen_host)
+{
+	struct http_opts ho = {0};
+	char pem[CONFIG_PATH_MAX + 32], crl_url[HTTP_MAX_URL + 16];
+	int port = 0, ret;
+	ca *old;
+
+	snprintf(pem, sizeof(pem), "%s/server.pem", o->cfg.data);
+	ho.listen = o->cfg.listen;
+	ho.cert_pem = o->plain_http ? NULL : pem;
+	ho.threads = o->cfg.threads;
+	ho.routes = api_routes;
+	ho.core = &s->core;
+	ho.nonces = s->nonces;
+	ret = http_start(&ho, &s->http, &port);
+	if (ret != 0)
+		return ret;
+	make_base_url(s, o, listen_host, port);
+	/* With port 0 the CRL URL was unknown when the CA was opened: reopen it with the URL. */
+	snprintf(crl_url, sizeof(crl_url), "%s/v1/crl", s->base_url);
+	old = s->ca;
+	s->ca = NULL;
+	ret = open_ca(s, o->cfg.data, crl_url);
+	if (ret != 0) {
+		s->ca = old;
+		return ret;
+	}
+	ca_free(old);
+	s->core.ca = s->ca;
+	http_set_ready(s->http, s->base_url, &s->core);
+	return 0;
+}
+
+static int write_url_files(const struct server *s, const struct opts *o)
+{
+	char path[CONFIG_PATH_MAX + 32];
+	size_t len = strlen(s->base_url);
+
+	snprintf(path, sizeof(path), "%s/url", o->cfg.data);
+	if (write_atomic(path, s->base_url, len, 0644) != 0)
+		return CF_EIO;
+	if (o->ready_file && write_atomic(o->ready_file, s->base_url, len, 0644) != 0)
+		return CF_EIO;
+	return 0;
+}
+
+static int run(struct opts *o, sigset_t *sigs)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	char host[128];
+	int port = 0, ret, sig = 0, rc = 1;
+
+	if (!s)
+		return fail("start", CF_ENOMEM);
+	if (split_listen(o->cfg.listen, host, sizeof(host), &port) != 0) {
+		fprintf(stderr, "certflowd: --listen must be ADDR:PORT\n");
+		free(s);
+		return 2;
+	}
+	if (o->plain_http && !is_loopback(host)) {
+		fprintf(stderr, "certflowd: --plain-http is only allowed on a loopback address\n");
+		free(s);
+		return 2;
+	}
+	if (mkdir(o->cfg.data, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "certflowd: %s: %s\n", o->cfg.data, strerror(errno));
+		goto out;
+	}
+	if ((ret = load_secret(s, o->cfg.data)) != 0) {
+		fail("secret.key", ret);
+		goto out;
+	}
+	if ((ret = open_ca(s, o->cfg.data, NULL)) != 0) {
+		fail("CA", ret);
+		goto out;
+	}
+	if (!o->plain_http && (ret = ensure_server_pem(s, &o->cfg, host)) != 0) {
+		fail("server.pem", ret);
+		goto out;
+	}
+	if ((ret = open_store(s, o->cfg.data)) != 0) {
+		fail("database", ret);
+		goto out;
+	}
+	if ((ret = core_init(&s->core, s->st, s->ca, &o->cfg.core, s->secret)) != 0) {
+		fail("core", ret);
+		goto out;
+	}
+	s->core_ready = 1;
+	if ((ret = ensure_admin(s, o->cfg.data)) != 0) {
+		fail("admin account", ret);
+		goto out;
+	}
+	if ((ret = nonce_store_new(o->cfg.nonce_capacity, &s->nonces)) != 0 ||
+	    (ret = start_http(s, o, host)) != 0) {
+		fail("HTTP", ret);
+		goto out;
+	}
+	if ((ret = write_url_files(s, o)) != 0) {
+		fail("url file", ret);
+		goto out;
+	}
+	print_ready(s, o);
+	sigwait(sigs, &sig);
+	cf_info("signal %d: stopping", sig);
+	rc = 0;
+out:
+	http_stop(s->http);
+	nonce_store_free(s->nonces);
+	if (s->core_ready)
+		core_fini(&s->core);
+	store_close(s->st);
+	ca_free(s->ca);
+	cf_zeroize(s->secret, sizeof(s->secret));
+	free(s);
+	return rc;
+}
+
+static int backup(int argc, char **argv)
+{
+	char path[CONFIG_PATH_MAX + 8];
+	const char *data = NULL, *dest = NULL;
+	store *st = NULL;
+	int i, ret;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+			data = argv[++i];
+		else if (strncmp(argv[i], "--data=", 7) == 0)
+			data = argv[i] + 7;
+		else if (!dest && argv[i][0] != '-')
+			dest = argv[i];
+		else
+			data = dest = NULL, i = argc;
+	}
+	if (!data || !dest) {
+		fprintf(stderr, "usage: certflowd backup --data DIR DEST\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/db", data);
+	ret = store_open(path, &(struct store_opts){0}, &st);
+	if (ret == 0)
+		ret = store_backup(st, dest);
+	store_close(st);
+	if (ret != 0)
+		return fail("backup", ret);
+	printf("certflowd: database copied to %s\n", dest);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	sigset_t sigs;
+
+	memset(&o, 0, sizeof(o));
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return backup(argc, argv);
+	if (parse_args(argc, argv, &o) != 0 || settle_config(&o) != 0)
+		return 2;
+	cf_log_set_level(o.verbose >= 2 ? CF_LOG_DEBUG : o.verbose ? CF_LOG_INFO : CF_LOG_WARN);
+	if (o.test_clock)
+		cf_clock_set_file(o.test_clock);
+	/* Block the stop signals before any thread starts, so that all inherit the mask and only
+	 * sigwait sees them; SIGPIPE from a closed client connection must not kill the server. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return run(&o, &sigs);
+}

@@ -1,0 +1,79 @@
+"""Directory, nonces, CA chain (spec/protocol.md §1.1–§3, §11)."""
+import hashlib
+
+from cryptography.hazmat.primitives import serialization
+
+import cfbase
+from cfbase import CONFIG, ConformanceTest, der, pem_certs
+
+
+def root_cert():
+    with open(CONFIG["ca"], "rb") as f:
+        return pem_certs(f.read())[0]
+
+
+class TestDirectory(ConformanceTest):
+    def test_directory_matches_schema_and_names_this_root_ca(self):
+        r = self.client.get(self.client.server + "/v1/directory")
+        doc = self.expect(r, 200, "directory")
+        fp = "sha256:" + hashlib.sha256(der(root_cert())).hexdigest()
+        self.assertEqual(doc["meta"]["caFingerprint"], fp, "caFingerprint is the SHA-256 of the --ca root")
+
+    def test_directory_resources_are_the_v1_paths_of_one_origin(self):
+        origin = self.client.origin
+        paths = {"newNonce": "/v1/new-nonce", "activate": "/v1/activate", "renew": "/v1/renew",
+                 "keyChange": "/v1/key-change", "renewalInfo": "/v1/renewal-info", "caChain": "/v1/ca/chain",
+                 "crl": "/v1/crl", "admin": "/v1/admin"}
+        for member, path in paths.items():
+            self.assertEqual(self.dir[member], origin + path, member)
+
+    def test_ca_chain_is_issuing_ca_then_the_root(self):
+        certs = pem_certs(self.fetch_chain())
+        self.assertEqual(len(certs), 2)
+        self.assertEqual(der(certs[1]), der(root_cert()), "second certificate of the chain is the --ca root")
+        self.assertEqual(certs[0].issuer, certs[1].subject)
+        d = self.tmpdir()
+        root = self.write(d, "root.pem", root_cert().public_bytes(serialization.Encoding.PEM))
+        iss = self.write(d, "issuing.pem", certs[0].public_bytes(serialization.Encoding.PEM))
+        rc, out = self.run_openssl("verify", "-CAfile", root, iss)
+        self.assertEqual(rc, 0, out)
+
+
+class TestNonces(ConformanceTest):
+    def test_head_new_nonce_is_200_with_a_nonce_and_no_store(self):
+        r = self.client.http("HEAD", self.dir["newNonce"])
+        self.expect(r, 200)
+        self.assertIn("no-store", (r.header("cache-control") or "").lower())
+
+    def test_get_new_nonce_is_204_with_a_nonce_and_no_store(self):
+        r = self.client.http("GET", self.dir["newNonce"])
+        self.expect(r, 204)
+        self.assertEqual(r.body, b"")
+        self.assertIn("no-store", (r.header("cache-control") or "").lower())
+
+    def test_nonces_are_all_different(self):
+        nonces = {self.client.new_nonce() for _ in range(8)}
+        self.assertEqual(len(nonces), 8)
+
+    def test_problem_responses_carry_a_fresh_nonce(self):
+        r = self.client.get(self.client.origin + "/v1/no-such-resource")
+        self.expect(r, 404, problem="notFound")
+
+    def test_nonce_is_single_use(self):
+        key = self.client.admin_key
+        url = self.client.admin_kid
+        nonce = self.client.new_nonce()
+        first = self.client.post_body(url, cfbase.cfclient.jws(key, url, None, nonce=nonce, kid=url))
+        self.expect(first, 200, "account")
+        again = self.client.post_body(url, cfbase.cfclient.jws(key, url, None, nonce=nonce, kid=url))
+        self.expect(again, 400, problem="badNonce")
+        # the client retries once with the nonce of the badNonce response
+        retry = self.client.post_body(url, cfbase.cfclient.jws(key, url, None, nonce=again.header("replay-nonce"), kid=url))
+        self.expect(retry, 200, "account")
+
+    def test_nonce_from_any_response_is_usable(self):
+        r = self.client.get(self.client.server + "/v1/directory")
+        url = self.client.admin_kid
+        key = self.client.admin_key
+        ok = self.client.post_body(url, cfbase.cfclient.jws(key, url, None, nonce=r.header("replay-nonce"), kid=url))
+        self.expect(ok, 200, "account")

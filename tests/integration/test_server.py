@@ -1,0 +1,186 @@
+"""certflowd as a program: first start, data directory, plain HTTP, backup, --help/--version."""
+
+import json
+import os
+import re
+import shutil
+import unittest
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from harness import (CertflowTestCase, Clock, Server, child_env, file_mode, load_cert, program,
+                     project_version, run, sanitizer_lines)
+
+KEY_FILES = ("ca/root.key", "ca/issuing.key", "server.pem", "secret.key", "admin.key")
+
+
+def public_der(key):
+    return key.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class FirstStart(CertflowTestCase):
+    def test_first_start_creates_ca_keys_0600_and_prints_enrol_instructions(self):
+        srv = self.start_server()
+        data = srv.data
+        self.assertEqual(file_mode(data), 0o700, "data directory mode")
+
+        # Every key file exists, is 0600, and none of them is inside the LMDB directory.
+        for rel in KEY_FILES:
+            path = os.path.join(data, rel)
+            self.assertTrue(os.path.isfile(path), f"{rel} missing")
+            self.assertEqual(file_mode(path), 0o600, f"mode of {rel}")
+        db = os.path.join(data, "db")
+        self.assertTrue(os.path.isfile(os.path.join(db, "data.mdb")), "db/data.mdb missing")
+        self.assertLessEqual(set(os.listdir(db)), {"data.mdb", "lock.mdb"},
+                             "only LMDB files belong in db/")
+        for rel in ("ca/root.pem", "ca/issuing.pem", "url"):
+            self.assertTrue(os.path.isfile(os.path.join(data, rel)), f"{rel} missing")
+
+        # The CA: a self-signed P-256 root whose key is root.key; an issuing CA under it.
+        root = load_cert(os.path.join(data, "ca", "root.pem"))
+        issuing = load_cert(os.path.join(data, "ca", "issuing.pem"))
+        with open(os.path.join(data, "ca", "root.key"), "rb") as f:
+            root_key = serialization.load_pem_private_key(f.read(), password=None)
+        self.assertEqual(public_der(root_key.public_key()), public_der(root.public_key()))
+        self.assertIsInstance(root.public_key(), ec.EllipticCurvePublicKey)
+        self.assertEqual(root.public_key().curve.name, "secp256r1")
+        self.assertTrue(root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+        self.assertEqual(issuing.issuer, root.subject)
+        bc = issuing.extensions.get_extension_for_class(x509.BasicConstraints).value
+        self.assertTrue(bc.ca)
+        self.assertEqual(bc.path_length, 0)
+
+        # Ready: the ready file, the url file and the stdout line agree on the base URL.
+        self.assertRegex(srv.url, r"^https://127\.0\.0\.1:[1-9][0-9]*$")
+        with open(os.path.join(data, "url")) as f:
+            self.assertEqual(f.read().strip(), srv.url)
+        self.assertIn(f"certflowd: listening on {srv.url}", srv.stdout.splitlines())
+        # First start tells the operator how to enrol an agent.
+        self.assertIn("certflow-admin", srv.stdout)
+        self.assertIn("enrol create", srv.stdout)
+
+        # HTTPS works with a stock TLS client that checks the chain and the host name, and the
+        # directory names the root's fingerprint.
+        d = srv.directory()
+        self.assertEqual(d["meta"]["caFingerprint"], "sha256:" + srv.root_fingerprint())
+        self.assertEqual(d["meta"]["protocolVersion"], "1")
+        self.assertEqual(d["meta"]["enrolmentCodeLifetimeDays"], 15)
+        for member in ("newNonce", "activate", "renew", "renewalInfo", "caChain", "crl", "admin"):
+            self.assertTrue(d[member].startswith(srv.url + "/v1/"), member)
+
+        # A restart keeps the CA: nothing is regenerated.
+        before = {rel: open(os.path.join(data, rel), "rb").read()
+                  for rel in ("ca/root.pem", "ca/root.key", "ca/issuing.key", "secret.key",
+                              "admin.key")}
+        self.stop_server(srv)
+        srv.start()
+        for rel, content in before.items():
+            with open(os.path.join(data, rel), "rb") as f:
+                self.assertEqual(f.read(), content, f"{rel} changed on restart")
+        self.assertEqual(srv.directory()["meta"]["caFingerprint"],
+                         "sha256:" + srv.root_fingerprint())
+
+
+class PlainHttp(CertflowTestCase):
+    def test_plain_http_refused_on_non_loopback(self):
+        work = os.path.join(self.tmp, "w")
+        os.makedirs(work)
+        clock = Clock(os.path.join(work, "clock"))
+        ready = os.path.join(work, "ready")
+        r = self.run_prog([program("certflowd"), "--data", os.path.join(work, "data"),
+                           "--plain-http", "--listen", "0.0.0.0:0", "--ready-file", ready,
+                           "--test-clock", clock.path], timeout=20, cwd=work)
+        self.assertIn(r.rc, (1, 2), f"{r!r}")
+        self.assertFalse(os.path.exists(ready), "a refused server must not announce readiness")
+        self.assertNotIn("listening", r.out)
+        msg = r.err.strip()
+        self.assertTrue(msg, "no message on stderr")
+        self.assertRegex(msg.lower(), r"loopback|plain", f"unclear message: {msg}")
+
+    def test_plain_http_allowed_on_loopback(self):
+        srv = self.start_server(extra_args=["--plain-http"])
+        self.assertRegex(srv.url, r"^http://127\.0\.0\.1:[1-9][0-9]*$")
+        self.assertEqual(srv.directory()["meta"]["protocolVersion"], "1")
+
+
+class Backup(CertflowTestCase):
+    def test_backup_restores_to_a_working_server(self):
+        srv = self.start_server()
+        d = self.enrolled_agent(srv, subject="backup-device")
+        serial = self.cert_serial(d)
+
+        # Hot backup while the server runs.
+        dest = os.path.join(self.tmp, "backup-db")
+        r = self.run_prog([program("certflowd"), "backup", "--data", srv.data, dest], timeout=60)
+        self.assertEqual(r.rc, 0, f"backup failed: {r!r}")
+        self.assertTrue(os.path.isfile(os.path.join(dest, "data.mdb")), "no data.mdb in backup")
+        self.assertTrue(srv.running(), "backup must not disturb the running server")
+        self.admin_ok(srv, "cert", "show", serial)
+        self.stop_server(srv)
+
+        # Restore: a copy of the data directory whose db/ is the backup.
+        restored = os.path.join(self.tmp, "restored")
+        shutil.copytree(srv.data, restored, ignore=shutil.ignore_patterns("db"))
+        shutil.copytree(dest, os.path.join(restored, "db"))
+        srv2 = self.start_server(name="srv2", data=restored, clock=srv.clock)
+        shown = self.admin_ok(srv2, "cert", "show", serial, json_out=True)
+        self.assertEqual(shown.get("serial"), serial)
+        self.assertEqual(shown.get("status"), "valid")
+        # The restored server still works: it issues a new certificate.
+        d2 = self.enrolled_agent(srv2, subject="after-restore", name="agent2")
+        self.assert_chain_verifies(srv2, d2, srv2.clock.now)
+
+    def test_backup_into_existing_directory_or_bad_data_fails_cleanly(self):
+        srv = self.start_server()
+        existing = os.path.join(self.tmp, "exists")
+        os.makedirs(existing)
+        with open(os.path.join(existing, "data.mdb"), "wb") as f:
+            f.write(b"precious")
+        r = self.run_prog([program("certflowd"), "backup", "--data", srv.data, existing],
+                          timeout=60)
+        self.assertNotEqual(r.rc, 0, "backup must not overwrite an existing database")
+        with open(os.path.join(existing, "data.mdb"), "rb") as f:
+            self.assertEqual(f.read(), b"precious")
+        r = self.run_prog([program("certflowd"), "backup", "--data",
+                           os.path.join(self.tmp, "no-such-data"),
+                           os.path.join(self.tmp, "dest2")], timeout=60)
+        self.assertEqual(r.rc, 1, f"{r!r}")
+        self.assertTrue(r.err.strip())
+
+
+class HelpAndVersion(CertflowTestCase):
+    def test_help_and_version_of_each_program(self):
+        version = project_version()
+        self.assertTrue(version)
+        cwd = os.path.join(self.tmp, "cwd")
+        os.makedirs(cwd)
+        for name in ("certflowd", "certflow-admin", "certflow-agent"):
+            with self.subTest(program=name):
+                h = self.run_prog([program(name), "--help"], timeout=20, cwd=cwd)
+                self.assertEqual(h.rc, 0, f"{h!r}")
+                self.assertRegex(h.out.lower(), r"usage", f"{h!r}")
+                self.assertIn(name, h.out)
+                v = self.run_prog([program(name), "--version"], timeout=20, cwd=cwd)
+                self.assertEqual(v.rc, 0, f"{v!r}")
+                self.assertIn(version, v.out)
+                self.assertEqual(len(v.out.strip().splitlines()), 1, f"{v!r}")
+                u = self.run_prog([program(name), "--no-such-option"], timeout=20, cwd=cwd)
+                self.assertEqual(u.rc, 2, f"usage error must exit 2: {u!r}")
+                self.assertTrue(u.err.strip(), "usage error without a message")
+        # --help/--version/usage errors never start a server or create a data directory.
+        self.assertEqual(os.listdir(cwd), [])
+        # The documented commands are in the help texts.
+        self.assertIn("backup", self.run_prog([program("certflowd"), "--help"]).out)
+        agent_help = self.run_prog([program("certflow-agent"), "--help"]).out
+        for word in ("enrol", "renew", "--code-file", "--reference"):
+            self.assertIn(word, agent_help)
+        admin_help = self.run_prog([program("certflow-admin"), "--help"]).out
+        for word in ("enrol", "revoke", "suspend", "reinstate", "credential", "cert"):
+            self.assertIn(word, admin_help)
+
+
+if __name__ == "__main__":
+    unittest.main()

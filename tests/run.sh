@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# tests/run.sh — the one test command of certflow (CI runs it through .ci/run).
+#
+#   sudo bash tests/run.sh        (or as root: bash tests/run.sh)
+#
+# 1. installs the Debian packages it needs when any is missing (root only);
+# 2. builds build/ (RelWithDebInfo) and build-asan/ (ASan + UBSan);
+# 3. runs ctest in both, tests/spec/*.py, the integration tests against both builds,
+#    the agent under valgrind, and tests/conformance/run.py (if present) against a fresh server
+#    of each build;
+# 4. prints a summary and exits non-zero if any step failed.
+# Every step runs under `timeout`. Logs are kept in build-logs/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=/usr/bin/python3 # Debian's Python with python3-cryptography, never another one on PATH
+JOBS=$(nproc 2>/dev/null || echo 2)
+LOGS=$ROOT/build-logs
+mkdir -p "$LOGS"
+
+PACKAGES=(build-essential cmake pkg-config libmbedtls-dev libcivetweb-dev libcjson-dev
+	liblmdb-dev lmdb-utils libqrencode-dev libssl-dev openssl zbar-tools librsvg2-bin clang
+	valgrind faketime python3 python3-cryptography python3-jsonschema)
+
+NAMES=()
+STATUS=()
+note() { printf '\n=== %s\n' "$*"; }
+record() { NAMES+=("$1"); STATUS+=("$2"); printf -- '--- %s: %s\n' "$1" "$2"; }
+
+# step NAME SECONDS CMD... — run CMD under timeout, log to build-logs/NAME.log and the terminal.
+step() {
+	local name=$1 secs=$2
+	shift 2
+	note "$name"
+	local log="$LOGS/${name//[^A-Za-z0-9_.-]/_}.log"
+	timeout --kill-after=30 "$secs" "$@" 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	if [ "$rc" -eq 0 ]; then
+		record "$name" PASS
+	elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		record "$name" "FAIL (timed out after ${secs}s)"
+	else
+		record "$name" "FAIL (exit $rc)"
+	fi
+	return "$rc"
+}
+skip() { note "$1"; record "$1" "SKIP ($2)"; }
+
+# --- 1. packages -------------------------------------------------------------------------------
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
+		missing+=("$p")
+	fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "tests/run.sh: missing Debian packages: ${missing[*]}" >&2
+		echo "tests/run.sh: run as root (sudo bash tests/run.sh) to install them" >&2
+		exit 1
+	fi
+	echo "tests/run.sh: installing ${missing[*]}"
+	# apt-get update only when the install fails (stale or missing package lists).
+	if ! step install 1800 env DEBIAN_FRONTEND=noninteractive bash -c \
+		'apt-get install -y --no-install-recommends "$@" ||
+		{ apt-get update && apt-get install -y --no-install-recommends "$@"; }' _ "${missing[@]}"; then
+		echo "tests/run.sh: could not install: ${missing[*]}" >&2
+		exit 1
+	fi
+else
+	echo "tests/run.sh: all Debian packages present"
+fi
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export PYTHONDONTWRITEBYTECODE=1
+
+# --- 2. builds ---------------------------------------------------------------------------------
+declare -A BUILT
+for tree in build build-asan; do
+	flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	[ "$tree" = build-asan ] && flags+=(-DCERTFLOW_SANITIZE=ON)
+	if step "configure $tree" 600 cmake -S "$ROOT" -B "$ROOT/$tree" "${flags[@]}" &&
+		step "build $tree" 2400 cmake --build "$ROOT/$tree" -j"$JOBS"; then
+		BUILT[$tree]=1
+	fi
+done
+
+# --- 3. unit tests (ctest) ---------------------------------------------------------------------
+for tree in build build-asan; do
+	if [ -n "${BUILT[$tree]:-}" ]; then
+		step "ctest $tree" 1200 ctest --test-dir "$ROOT/$tree" --output-on-failure \
+			-j"$JOBS" --timeout 300
+	else
+		skip "ctest $tree" "build failed"
+	fi
+done
+
+# --- 4. spec checks ----------------------------------------------------------------------------
+shopt -s nullglob
+specs=("$ROOT"/tests/spec/*.py)
+shopt -u nullglob
+if [ "${#specs[@]}" -gt 0 ]; then
+	for s in "${specs[@]}"; do
+		step "spec $(basename "$s")" 300 "$PY" "$s"
+	done
+else
+	skip "spec" "no tests/spec/*.py"
+fi
+
+# --- 5. integration tests ----------------------------------------------------------------------
+for tree in build build-asan; do
+	if [ -n "${BUILT[$tree]:-}" ]; then
+		step "integration $tree" 2400 env CERTFLOW_BUILD="$ROOT/$tree" "$PY" -m unittest \
+			discover -v -s "$ROOT/tests/integration" -t "$ROOT/tests/integration" -p 'test_*.py'
+	else
+		skip "integration $tree" "build failed"
+	fi
+done
+
+# --- 6. valgrind: the agent's enrol and renew (normal build) -----------------------------------
+if [ -n "${BUILT[build]:-}" ]; then
+	step "valgrind agent" 1500 env CERTFLOW_BUILD="$ROOT/build" CERTFLOW_VALGRIND=1 \
+		"$PY" -m unittest discover -v -s "$ROOT/tests/integration" \
+		-t "$ROOT/tests/integration" -p 'test_valgrind.py'
+else
+	skip "valgrind agent" "build failed"
+fi
+
+# --- 7. conformance suite against a fresh server of each build --------------------------------
+if [ -f "$ROOT/tests/conformance/run.py" ]; then
+	for tree in build build-asan; do
+		if [ -n "${BUILT[$tree]:-}" ]; then
+			step "conformance $tree" 1200 "$PY" "$ROOT/tests/integration/harness.py" with-server \
+				--build "$ROOT/$tree" -- "$PY" "$ROOT/tests/conformance/run.py"
+		else
+			skip "conformance $tree" "build failed"
+		fi
+	done
+else
+	skip "conformance" "tests/conformance/run.py not written yet"
+fi
+
+# --- summary -----------------------------------------------------------------------------------
+passed=0 failed=0 skipped=0
+note "summary"
+for i in "${!NAMES[@]}"; do
+	printf '  %-28s %s\n' "${NAMES[$i]}" "${STATUS[$i]}"
+	case ${STATUS[$i]} in
+	PASS) passed=$((passed + 1)) ;;
+	SKIP*) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1)) ;;
+	esac
+done
+echo "logs: $LOGS"
+echo "steps: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""Every JSON Schema in spec/schemas has an example in spec/examples that validates, every
+example names an existing schema, and every inline example of spec/protocol.md that is marked
+<!-- example: NAME --> equals spec/examples/NAME.example.json.
+
+Example files are named <schema>.example.json or <schema>.<variant>.example.json.
+Inline examples may abbreviate a string: a string that ends with "…" matches any string that
+starts with the text before the "…".
+Run: /usr/bin/python3 tests/spec/check_examples.py [-v]
+"""
+import json
+import os
+import re
+import sys
+import unittest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
+import cfschema  # noqa: E402  (shared with the conformance suite)
+
+EXAMPLES = os.path.join(ROOT, "spec", "examples")
+INLINE_RE = re.compile(r"<!--\s*example:\s*([\w.-]+)\s*-->\s*\n```json\n(.*?)\n```", re.S)
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def matches(inline, full, path="$"):
+    """inline equals full, except that a string ending in '…' is a prefix."""
+    if isinstance(inline, str) and inline.endswith("…") and isinstance(full, str):
+        return None if full.startswith(inline[:-1]) else path
+    if isinstance(inline, dict) and isinstance(full, dict):
+        if set(inline) != set(full):
+            return "%s: members differ: %s" % (path, sorted(set(inline) ^ set(full)))
+        for k in inline:
+            r = matches(inline[k], full[k], path + "." + k)
+            if r:
+                return r
+        return None
+    if isinstance(inline, list) and isinstance(full, list):
+        if len(inline) != len(full):
+            return path + ": lengths differ"
+        for i, (a, b) in enumerate(zip(inline, full)):
+            r = matches(a, b, "%s[%d]" % (path, i))
+            if r:
+                return r
+        return None
+    return None if inline == full and type(inline) is type(full) else path
+
+
+class ExamplesAgree(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.schemas = cfschema.Schemas(os.path.join(ROOT, "spec", "schemas"))
+        cls.examples = sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".example.json"))
+
+    def test_all_schemas_are_valid_json_schemas(self):
+        for name in self.schemas.names():
+            with self.subTest(schema=name):
+                self.schemas.check_schema(name)
+
+    def test_every_schema_has_an_example(self):
+        have = {f.split(".", 1)[0] for f in self.examples}
+        missing = [n for n in self.schemas.names() if n != "defs" and n not in have]
+        self.assertEqual(missing, [], "schemas without an example")
+
+    def test_every_example_names_a_schema_and_validates(self):
+        for f in self.examples:
+            with self.subTest(example=f):
+                name = f.split(".", 1)[0]
+                self.assertIn(name, self.schemas.names(), "no schema for example " + f)
+                doc = read_json(os.path.join(EXAMPLES, f))
+                errs = self.schemas.errors(name, doc)
+                self.assertEqual(errs, [], "%s does not validate" % f)
+
+    def test_inline_examples_of_protocol_md_match_the_example_files(self):
+        with open(os.path.join(ROOT, "spec", "protocol.md"), encoding="utf-8") as f:
+            text = f.read()
+        found = INLINE_RE.findall(text)
+        self.assertGreaterEqual(len(found), 5, "marked inline examples in protocol.md")
+        for name, block in found:
+            with self.subTest(inline=name):
+                inline = json.loads(block)
+                full = read_json(os.path.join(EXAMPLES, name + ".example.json"))
+                self.assertIsNone(matches(inline, full), "protocol.md inline example %s differs" % name)
+
+    def test_schemas_reject_obvious_violations(self):
+        # a few negative vectors, so that a schema that accepts everything cannot pass
+        bad = [
+            ("problem", {"type": "urn:certflow:error:nope", "detail": "x", "status": 400}),
+            ("certificate", dict(self.load("certificate"), serial="00ab")),
+            ("certificate", dict(self.load("certificate"), serial="ABCD")),
+            ("certificate", dict(self.load("certificate"), notAfter="2026-11-21T10:00:00+00:00")),
+            ("certificate", dict(self.load("certificate"), status="revoked")),  # no reason/revokedAt
+            ("enrolment", dict(self.load("enrolment"), activationCode="ABCD-EFGH-JKMN-PQRS-TVWX")),
+            ("enrolment", dict(self.load("enrolment"), reference="1234-5678-9012")),
+            ("jws", dict(self.load("jws"), signature=self.load("jws")["signature"] + "=")),
+            ("jws", dict(self.load("jws"), payload="a+b")),
+            ("jws-protected-header", dict(self.load("jws-protected-header"), kid="https://ca.example/v1/account/x")),
+            ("jws-protected-header", dict(self.load("jws-protected-header"),
+                                          jwk=dict(self.load("jws-protected-header")["jwk"], d="AAAA"))),
+            ("activate-request", dict(self.load("activate-request"), activationCode="ABCD-EFGH-JKMN-PQRS-TVWU")),
+            ("directory", dict(self.load("directory"), meta=dict(self.load("directory")["meta"], algorithms=["RS256"]))),
+            ("admin-revoke-request", {"serial": "5f1c", "reason": 7}),
+        ]
+        for name, doc in bad:
+            with self.subTest(schema=name):
+                self.assertNotEqual(self.schemas.errors(name, doc), [], "%s accepted an invalid document" % name)
+
+    def load(self, name):
+        return read_json(os.path.join(EXAMPLES, name + ".example.json"))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,89 @@
+/*
+ * bench — internals of certflow-bench, the load generator that measures certflowd's issuance
+ * rate over HTTPS keep-alive against the crypto-bound limit of the same machine.
+ *
+ * Every loop is bounded by a count and by the deadline. Client-side work that is not the
+ * server's (key generation, CSRs) is done before the timed phases. Activation codes live only in
+ * memory and are wiped at the end; the admin key is only used to sign.
+ */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "cf_crypto.h"
+
+#define BENCH_MAX_CLIENTS 256
+#define BENCH_MAX_ACTIVATIONS 100000
+#define BENCH_MAX_RENEWALS 16
+
+struct bench_opts {
+	const char *server, *ca, *admin_key, *clock_file;
+	int clients, activations, renewals, json;
+	long server_pid; /* 0: no server CPU figures */
+	int timeout_s;	 /* deadline for the whole run */
+};
+
+/* One enrolment code and the credential activated with it. */
+struct bench_item {
+	char ref[16];
+	char code[32]; /* secret */
+	cf_key *account;
+	char **csr;    /* renewals + 1 CSRs (base64url DER), each for a new key */
+	char kid[512]; /* account URL, after activation */
+	char cred[128];
+	int64_t not_before, not_after; /* of the current certificate */
+};
+
+struct bench;
+typedef int (*bench_step)(struct bench *b, int worker, size_t i, double *ms);
+
+struct bench {
+	struct bench_opts o;
+	struct bench_item *items;
+	size_t n_items;
+	client *cl[BENCH_MAX_CLIENTS]; /* one connection per worker, kept across phases */
+	cf_key *admin;
+	char admin_kid[768], admin_url[512], activate_url[512], renew_url[512];
+	int round;   /* renewal round: which CSR to use */
+	double *lat; /* latency of each step of the current phase, ms */
+	/* Work sharing of a phase. */
+	bench_step step;
+	size_t n_steps;
+	atomic_size_t next, done;
+	atomic_int stop;
+	int64_t deadline_ms; /* CLOCK_MONOTONIC */
+	pthread_mutex_t err_lock;
+	int err;
+	char err_text[600];
+};
+
+/* Run step for i = 0..n-1 on o.clients threads, each with its own connection; stops at the first
+ * failure or the deadline. 0 or the first error (its text in b->err_text). *secs: wall time. */
+int bench_phase(struct bench *b, bench_step step, size_t n, double *secs);
+/* Record the first failure of a phase (later ones are dropped) and stop the phase. */
+void bench_fail(struct bench *b, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The steps. */
+int bench_prepare_step(struct bench *b, int worker, size_t i, double *ms);
+int bench_enrol_step(struct bench *b, int worker, size_t i, double *ms);
+int bench_activate_step(struct bench *b, int worker, size_t i, double *ms);
+int bench_renew_step(struct bench *b, int worker, size_t i, double *ms);
+
+/* Monotonic milliseconds. */
+double bench_now_ms(void);
+/* utime + stime of pid in milliseconds from /proc/PID/stat; CF_EIO if unreadable. */
+int bench_proc_cpu_ms(long pid, double *ms);
+/* Per-operation time of P-256 sign and verify with cf_sign/cf_verify, in ms (bounded loops). */
+int bench_crypto_times(double *sign_ms, double *verify_ms);
+/* The q-quantile (0..1) of v[0..n) (sorts v). 0 when n is 0. */
+double bench_quantile(double *v, size_t n, double q);
+/* Write t (Unix seconds) into path atomically (temp file + rename). */
+int bench_clock_write(const char *path, int64_t t);
+
+#endif

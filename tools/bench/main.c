@@ -1,0 +1,464 @@
+/*
+ * certflow-bench — measures how many certificates a running certflowd issues per second over
+ * HTTPS keep-alive, and compares it with the crypto-bound limit of the same machine
+ * (DESIGN.md "Performance principles"). Options and phases are described in usage() below.
+ */
+#include "bench.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cf_clock.h"
+#include "cf_err.h"
+
+#define PROG "certflow-bench"
+
+static const char usage_text[] =
+    "usage: certflow-bench [--data DIR | --server URL --ca FILE --admin-key FILE]\n"
+    "                      [--clients N] [--activations N] [--renewals N --clock-file FILE]\n"
+    "                      [--server-pid PID] [--timeout SECONDS] [--json]\n"
+    "\n"
+    "Load generator for a running certflowd over HTTPS keep-alive (one connection per client).\n"
+    "\n"
+    "  --data DIR          the server's data directory: DIR/url, DIR/ca/root.pem, DIR/admin.key\n"
+    "  --server URL        base URL of the server;  --ca FILE  its trust anchors (PEM)\n"
+    "  --admin-key FILE    the admin account's key (creates the enrolment codes)\n"
+    "  --clients N         client threads, each with its own connection (default 8, max 256)\n"
+    "  --activations N     certificates to issue by activation, in total (default 200,\n"
+    "                      max 100000)\n"
+    "  --renewals N        renewals per credential after the activations (default 0, max 16);\n"
+    "                      needs --clock-file: the server must run with --test-clock FILE, and\n"
+    "                      the bench moves that clock into each renewal window itself\n"
+    "  --clock-file FILE   the server's --test-clock file (set to the wall clock at the start)\n"
+    "  --server-pid PID    read the server's CPU time (/proc/PID/stat) around timed phases\n"
+    "  --timeout SECONDS   deadline for the whole run (default 600)\n"
+    "  --json              print the figures as one JSON line\n"
+    "\n"
+    "Phases: (0) untimed: every client key pair, device key and CSR is made in advance, so the\n"
+    "timed phases measure the server, not key generation; (1) untimed: the admin creates the\n"
+    "enrolment codes; (2) timed: the clients activate them (the client still signs each JWS,\n"
+    "since the nonce is known only then: one P-256 signature per request on this machine);\n"
+    "(3) timed, with --renewals: each round moves the test clock into the renewal window and\n"
+    "renews every credential with a new key.\n"
+    "\n"
+    "Figures: issuances/s, latency p50/p99, server CPU ms per certificate (--server-pid), bench\n"
+    "CPU ms per certificate, and the crypto-bound limit measured here with cf_sign/cf_verify:\n"
+    "per certificate the server makes one P-256 signature and two verifications, so\n"
+    "limit = cores / (t_sign + 2 t_verify); the ratio is achieved / limit. When the bench runs\n"
+    "on the server's machine its own signing takes CPU from the server: read the ratio with the\n"
+    "bench CPU figure beside it.\n"
+    "\n"
+    "Exit status: 0 done, 1 failed (the first error is printed), 2 usage error.\n";
+
+struct fig {
+	size_t n;
+	double secs, srv_cpu, cli_cpu, p50, p99;
+	int have_srv;
+};
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static int int_arg(const char *s, int min, int max, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (end == s || *end || v < min || v > max)
+		return fail(CF_EUSAGE, "bad number '%s' (see certflow-bench --help)", s);
+	*out = (int)v;
+	return 0;
+}
+
+struct paths {
+	const char *data;
+	char url[512], ca[PATH_MAX], key[PATH_MAX];
+};
+
+static int resolve_data(struct bench_opts *o, struct paths *p)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	size_t n;
+
+	if (!p->data)
+		return 0;
+	if (!o->server) {
+		snprintf(path, sizeof(path), "%s/url", p->data);
+		f = fopen(path, "r");
+		n = f ? fread(p->url, 1, sizeof(p->url) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		while (n && (p->url[n - 1] == '\n' || p->url[n - 1] == ' '))
+			n--;
+		p->url[n] = '\0';
+		if (!n)
+			return fail(CF_EIO, "cannot read a URL from %s", path);
+		o->server = p->url;
+	}
+	snprintf(p->ca, sizeof(p->ca), "%s/ca/root.pem", p->data);
+	snprintf(p->key, sizeof(p->key), "%s/admin.key", p->data);
+	o->ca = o->ca ? o->ca : p->ca;
+	o->admin_key = o->admin_key ? o->admin_key : p->key;
+	return 0;
+}
+
+static int parse_opt(int c, const char *arg, struct bench_opts *o, struct paths *p)
+{
+	int v = 0, ret = 0;
+
+	switch (c) {
+	case 'd':
+		p->data = arg;
+		break;
+	case 's':
+		o->server = arg;
+		break;
+	case 'c':
+		o->ca = arg;
+		break;
+	case 'k':
+		o->admin_key = arg;
+		break;
+	case 'f':
+		o->clock_file = arg;
+		break;
+	case 'j':
+		o->json = 1;
+		break;
+	case 'n':
+		ret = int_arg(arg, 1, BENCH_MAX_CLIENTS, &o->clients);
+		break;
+	case 'a':
+		ret = int_arg(arg, 1, BENCH_MAX_ACTIVATIONS, &o->activations);
+		break;
+	case 'r':
+		ret = int_arg(arg, 0, BENCH_MAX_RENEWALS, &o->renewals);
+		break;
+	case 't':
+		ret = int_arg(arg, 1, 86400, &o->timeout_s);
+		break;
+	case 'p':
+		ret = int_arg(arg, 1, INT_MAX, &v), o->server_pid = v;
+		break;
+	default:
+		ret = fail(CF_EUSAGE, "bad option '%s' (see certflow-bench --help)", arg);
+	}
+	return ret;
+}
+
+/* 0 to run, 1 when --help was answered, CF_EUSAGE/CF_EIO after a message. */
+static int parse(int argc, char **argv, struct bench_opts *o, struct paths *p)
+{
+	static const struct option lo[] = {
+	    {"data", required_argument, NULL, 'd'},
+	    {"server", required_argument, NULL, 's'},
+	    {"ca", required_argument, NULL, 'c'},
+	    {"admin-key", required_argument, NULL, 'k'},
+	    {"clients", required_argument, NULL, 'n'},
+	    {"activations", required_argument, NULL, 'a'},
+	    {"renewals", required_argument, NULL, 'r'},
+	    {"clock-file", required_argument, NULL, 'f'},
+	    {"server-pid", required_argument, NULL, 'p'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, ret;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 1;
+		}
+		ret = parse_opt(c, c == '?' ? argv[optind - 1] : optarg, o, p);
+		if (ret)
+			return ret;
+	}
+	if (optind < argc)
+		return fail(CF_EUSAGE, "unexpected argument '%s'", argv[optind]);
+	if (resolve_data(o, p))
+		return CF_EIO;
+	if (!o->server || !o->ca || !o->admin_key)
+		return fail(CF_EUSAGE, "%s",
+			    "give --data DIR, or --server URL --ca FILE --admin-key FILE");
+	if (o->renewals && !o->clock_file)
+		return fail(
+		    CF_EUSAGE, "%s",
+		    "--renewals needs --clock-file (a server started with --test-clock FILE)");
+	return 0;
+}
+
+static int dir_url(struct bench *b, const char *name, char *out, size_t cap)
+{
+	struct client_problem prob;
+	const char *u;
+	int ret;
+
+	memset(&prob, 0, sizeof(prob));
+	ret = client_directory(b->cl[0], &prob);
+	if (ret)
+		return fail(ret, "cannot read the directory of %s: %s", b->o.server,
+			    prob.detail[0] ? prob.detail : cf_strerror(ret));
+	u = client_dir_url(b->cl[0], name);
+	if (!u || strlen(u) >= cap)
+		return fail(CF_EPROTO, "the directory has no usable '%s' URL", name);
+	strcpy(out, u);
+	return 0;
+}
+
+static int setup(struct bench *b)
+{
+	char tp[44];
+	size_t n;
+	int ret = cf_key_load(b->o.admin_key, &b->admin);
+
+	if (ret)
+		return fail(ret, "cannot load the admin key %s", b->o.admin_key);
+	for (int w = 0; w < b->o.clients; w++) {
+		ret = client_new(b->o.server, b->o.ca, &b->cl[w]);
+		if (ret)
+			return fail(ret, "cannot use server %s", b->o.server);
+	}
+	if ((ret = dir_url(b, "admin", b->admin_url, sizeof(b->admin_url))) ||
+	    (ret = dir_url(b, "activate", b->activate_url, sizeof(b->activate_url))) ||
+	    (ret = dir_url(b, "renew", b->renew_url, sizeof(b->renew_url))))
+		return ret;
+	ret = cf_key_thumbprint(b->admin, tp);
+	if (ret)
+		return fail(ret, "%s", "cannot compute the admin key's thumbprint");
+	/* The admin account's URL sits beside the admin URL: "…/v1/admin" → "…/v1/account/<tp>". */
+	n = strlen(b->admin_url);
+	if (n > 6 && strcmp(b->admin_url + n - 6, "/admin") == 0)
+		snprintf(b->admin_kid, sizeof(b->admin_kid), "%.*s/account/%s", (int)(n - 6),
+			 b->admin_url, tp);
+	else
+		snprintf(b->admin_kid, sizeof(b->admin_kid), "%s/v1/account/%s", b->o.server, tp);
+	if (b->o.clock_file && bench_clock_write(b->o.clock_file, (int64_t)time(NULL)))
+		return fail(CF_EIO, "cannot write the clock file %s", b->o.clock_file);
+	b->n_items = (size_t)b->o.activations;
+	b->items = calloc(b->n_items, sizeof(*b->items));
+	if (!b->items)
+		return fail(CF_ENOMEM, "%s", "out of memory");
+	return 0;
+}
+
+static double self_cpu_ms(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
+/* One timed phase over every item; adds its time, CPU and count to f. */
+static int timed(struct bench *b, bench_step step, double *lat, struct fig *f)
+{
+	double c0 = 0, c1 = 0, u0 = self_cpu_ms(), secs = 0;
+	int have = b->o.server_pid && bench_proc_cpu_ms(b->o.server_pid, &c0) == 0;
+	int ret;
+
+	b->lat = lat;
+	ret = bench_phase(b, step, b->n_items, &secs);
+	b->lat = NULL;
+	have = have && bench_proc_cpu_ms(b->o.server_pid, &c1) == 0;
+	f->have_srv = (f->n == 0 || f->have_srv) && have;
+	f->srv_cpu += c1 - c0;
+	f->cli_cpu += self_cpu_ms() - u0;
+	f->secs += secs;
+	f->n += b->n_items;
+	return ret;
+}
+
+/* Move the server's test clock just inside the renewal window of every current certificate
+ * (device profile: the last third of the validity, spec/protocol.md §10). */
+static int move_clock(struct bench *b)
+{
+	int64_t target = 0, limit = INT64_MAX;
+
+	for (size_t i = 0; i < b->n_items; i++) {
+		const struct bench_item *it = &b->items[i];
+		int64_t start = it->not_after - (it->not_after - it->not_before) / 3;
+		target = start > target ? start : target;
+		limit = it->not_after < limit ? it->not_after : limit;
+	}
+	target += 3600;
+	if (target >= limit)
+		return fail(CF_EINTERNAL, "%s", "the certificates' renewal windows do not overlap");
+	if (bench_clock_write(b->o.clock_file, target))
+		return fail(CF_EIO, "cannot write the clock file %s", b->o.clock_file);
+	return 0;
+}
+
+static int run_phases(struct bench *b, struct fig *act, struct fig *ren)
+{
+	double *lat = calloc(b->n_items * (size_t)(b->o.renewals + 1), sizeof(double));
+	double secs;
+	int ret = lat ? 0 : CF_ENOMEM;
+
+	if (!ret && !b->o.json)
+		fprintf(stderr, PROG ": preparing %zu key pairs and CSRs, %zu enrolment codes\n",
+			b->n_items, b->n_items);
+	ret = ret ? ret : bench_phase(b, bench_prepare_step, b->n_items, &secs);
+	ret = ret ? ret : bench_phase(b, bench_enrol_step, b->n_items, &secs);
+	ret = ret ? ret : timed(b, bench_activate_step, lat, act);
+	for (int r = 1; !ret && r <= b->o.renewals; r++) {
+		ret = move_clock(b);
+		b->round = r;
+		ret = ret ? ret : timed(b, bench_renew_step, lat + b->n_items * (size_t)r, ren);
+	}
+	if (ret && b->err)
+		fail(ret, "%s", b->err_text);
+	else if (ret == CF_ENOMEM)
+		fail(ret, "%s", "out of memory");
+	if (!ret) {
+		act->p50 = bench_quantile(lat, act->n, 0.50);
+		act->p99 = bench_quantile(lat, act->n, 0.99);
+		ren->p50 = bench_quantile(lat + b->n_items, ren->n, 0.50);
+		ren->p99 = bench_quantile(lat + b->n_items, ren->n, 0.99);
+	}
+	free(lat);
+	return ret;
+}
+
+struct limit {
+	double sign_ms, verify_ms, per_core, total;
+	long cores;
+};
+
+static double rate(const struct fig *f)
+{
+	return f->secs > 0 ? (double)f->n / f->secs : 0;
+}
+
+static void print_fig(const char *what, const struct fig *f, const struct limit *l)
+{
+	printf("%19s/s: %.1f (%zu in %.3f s)\n", what, rate(f), f->n, f->secs);
+	printf("%19s: %.1f / %.1f ms\n", "latency p50/p99", f->p50, f->p99);
+	if (f->have_srv)
+		printf("%19s: %.2f ms\n", "server CPU/cert", f->srv_cpu / (double)f->n);
+	printf("%19s: %.2f ms\n", "bench CPU/cert", f->cli_cpu / (double)f->n);
+	printf("%19s: %.2f\n", "achieved/limit", l->total > 0 ? rate(f) / l->total : 0);
+}
+
+static void print_human(const struct bench *b, const struct fig *act, const struct fig *ren,
+			const struct limit *l)
+{
+	printf("certflow-bench: %s, %d clients, %zu activations, %d renewals each\n", b->o.server,
+	       b->o.clients, b->n_items, b->o.renewals);
+	print_fig("issuances", act, l);
+	printf("%19s: %.1f/s = %ld cores / (sign %.3f ms + 2 x verify %.3f ms)\n", "crypto limit",
+	       l->total, l->cores, l->sign_ms, l->verify_ms);
+	if (ren->n)
+		print_fig("renewals", ren, l);
+}
+
+static void json_fig(const char *prefix, const struct fig *f, const struct limit *l)
+{
+	printf("\"%sCount\":%zu,\"%sSeconds\":%.4f,\"%sPerSec\":%.2f,\"%sP50Ms\":%.3f,"
+	       "\"%sP99Ms\":%.3f,\"%sBenchCpuMsPerCert\":%.3f,\"%sRatio\":%.4f,",
+	       prefix, f->n, prefix, f->secs, prefix, rate(f), prefix, f->p50, prefix, f->p99,
+	       prefix, f->n ? f->cli_cpu / (double)f->n : 0, prefix,
+	       l->total > 0 ? rate(f) / l->total : 0);
+	if (f->have_srv)
+		printf("\"%sServerCpuMsPerCert\":%.3f,", prefix, f->srv_cpu / (double)f->n);
+	else
+		printf("\"%sServerCpuMsPerCert\":null,", prefix);
+}
+
+static void print_json(const struct bench *b, const struct fig *act, const struct fig *ren,
+		       const struct limit *l)
+{
+	/* The server URL is ours (a file or the command line) and holds no '"' or '\\'. */
+	printf("{\"server\":\"%s\",\"clients\":%d,\"renewalsPerCredential\":%d,", b->o.server,
+	       b->o.clients, b->o.renewals);
+	json_fig("issuance", act, l);
+	json_fig("renewal", ren, l);
+	printf("\"signMs\":%.4f,\"verifyMs\":%.4f,\"cores\":%ld,\"limitPerCorePerSec\":%.2f,"
+	       "\"limitPerSec\":%.2f}\n",
+	       l->sign_ms, l->verify_ms, l->cores, l->per_core, l->total);
+}
+
+static void cleanup(struct bench *b)
+{
+	for (size_t i = 0; b->items && i < b->n_items; i++) {
+		struct bench_item *it = &b->items[i];
+		cf_zeroize(it->code, sizeof(it->code));
+		cf_key_free(it->account);
+		for (int r = 0; it->csr && r <= b->o.renewals; r++)
+			free(it->csr[r]);
+		free(it->csr);
+	}
+	free(b->items);
+	for (int w = 0; w < b->o.clients; w++)
+		client_free(b->cl[w]);
+	cf_key_free(b->admin);
+}
+
+static int run(struct bench *b)
+{
+	struct fig act = {0}, ren = {0};
+	struct limit l = {0};
+	int ret = setup(b);
+
+	if (ret)
+		return ret;
+	b->deadline_ms = (int64_t)bench_now_ms() + (int64_t)b->o.timeout_s * 1000;
+	ret = run_phases(b, &act, &ren);
+	if (ret)
+		return ret;
+	/* The limit is measured after the load, with the server idle, in this process. */
+	ret = bench_crypto_times(&l.sign_ms, &l.verify_ms);
+	if (ret)
+		return fail(ret, "%s", "cannot measure cf_sign/cf_verify");
+	l.cores = sysconf(_SC_NPROCESSORS_ONLN);
+	l.cores = l.cores > 0 ? l.cores : 1;
+	l.per_core = 1000.0 / (l.sign_ms + 2 * l.verify_ms);
+	l.total = l.per_core * (double)l.cores;
+	if (b->o.json)
+		print_json(b, &act, &ren, &l);
+	else
+		print_human(b, &act, &ren, &l);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench b = {.err_lock = PTHREAD_MUTEX_INITIALIZER};
+	struct paths p = {0};
+	int ret;
+
+	b.o = (struct bench_opts){.clients = 8, .activations = 200, .timeout_s = 600};
+	ret = parse(argc, argv, &b.o, &p);
+	if (ret == 1)
+		return 0;
+	if (ret)
+		return ret == CF_EUSAGE ? 2 : 1;
+	ret = run(&b);
+	cleanup(&b);
+	if (fflush(stdout) != 0 && !ret)
+		ret = fail(CF_EIO, "%s", "cannot write the output");
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,76 @@
+#!/bin/sh
+# run.sh — benchmark a fresh certflowd on this machine and print the figures.
+#
+#   tools/bench/run.sh [BUILD_DIR] [certflow-bench options...]
+#
+# Starts $CERTFLOWD (default BUILD_DIR/server/certflowd) on 127.0.0.1:0 with a temporary data
+# directory and a test clock, waits for its --ready-file, runs certflow-bench (default
+# BUILD_DIR/tools/certflow-bench, or $CERTFLOW_BENCH) with --server-pid and --clock-file, stops the
+# server and removes the directory. BUILD_DIR defaults to ./build. Bounded: the server gets
+# $BENCH_START_TIMEOUT seconds (default 30) to start, the bench $BENCH_TIMEOUT (default 600).
+# Example: tools/bench/run.sh /tmp/build-tools --clients 8 --activations 1000 --renewals 1
+set -eu
+
+build=./build
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+	build=$1
+	shift
+fi
+certflowd=${CERTFLOWD:-$build/server/certflowd}
+bench=${CERTFLOW_BENCH:-$build/tools/certflow-bench}
+start_timeout=${BENCH_START_TIMEOUT:-30}
+bench_timeout=${BENCH_TIMEOUT:-600}
+
+for prog in "$certflowd" "$bench"; do
+	if [ ! -x "$prog" ]; then
+		echo "run.sh: $prog is not an executable (give the build directory or set CERTFLOWD)" >&2
+		exit 2
+	fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/certflow-bench.XXXXXX")
+pid=
+cleanup() {
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		# Bounded wait for a clean stop, then force.
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+date +%s >"$tmp/clock"
+"$certflowd" --data "$tmp/data" --listen 127.0.0.1:0 --ready-file "$tmp/ready" \
+	--test-clock "$tmp/clock" >"$tmp/server.log" 2>&1 &
+pid=$!
+
+i=0
+while [ ! -s "$tmp/ready" ]; do
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "run.sh: certflowd exited during start-up:" >&2
+		cat "$tmp/server.log" >&2
+		exit 1
+	fi
+	if [ $i -ge $((start_timeout * 10)) ]; then
+		echo "run.sh: certflowd not ready after ${start_timeout} s" >&2
+		exit 1
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+
+status=0
+timeout -k 5 "$bench_timeout" "$bench" --data "$tmp/data" --server-pid "$pid" \
+	--clock-file "$tmp/clock" --timeout "$bench_timeout" "$@" || status=$?
+if [ $status -ne 0 ]; then
+	echo "run.sh: certflow-bench failed (exit $status); server log:" >&2
+	tail -n 20 "$tmp/server.log" >&2
+fi
+exit $status

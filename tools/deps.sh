@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# deps.sh [build|test] — install the Debian 12 packages certflow needs, only those missing.
+# "build": what the programs need to build and run; "test": that plus the test tools.
+# Sourced or run; as root it installs, otherwise it names what is missing and fails.
+set -euo pipefail
+
+certflow_deps() {
+	local what=${1:-build}
+	local pkgs=(build-essential cmake pkg-config libmbedtls-dev libcivetweb-dev libcjson-dev
+		liblmdb-dev libqrencode-dev libssl-dev openssl)
+	if [ "$what" = test ]; then
+		pkgs+=(lmdb-utils zbar-tools librsvg2-bin clang valgrind faketime strace
+			python3 python3-cryptography python3-jsonschema)
+	fi
+	local missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "certflow: missing Debian packages (run as root to install): ${missing[*]}" >&2
+		return 1
+	fi
+	echo "certflow: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	certflow_deps "${1:-build}"
+fi
