@@ -25,6 +25,15 @@ static const struct field enrol_cols[] = {
 };
 #define N_ENROL_COLS (sizeof(enrol_cols) / sizeof(enrol_cols[0]))
 
+/* One enrolment: the columns and what is too wide for a row. */
+static const struct field enrol_fields[] = {
+    {"reference", "reference", F_REF}, {"subject", "subject", F_TEXT},
+    {"profile", "profile", F_TEXT},    {"status", "status", F_TEXT},
+    {"created", "created", F_TEXT},    {"expires", "expires", F_TEXT},
+    {"failures", "failures", F_TEXT},  {"email", "email", F_TEXT},
+    {"dns names", "dnsNames", F_TEXT},
+};
+
 /* "1234-5678-9012" or "123456789012" → 12 digits in out[13]; CF_EUSAGE (reported) otherwise. */
 static int reference_norm(const char *in, char out[13])
 {
@@ -319,7 +328,7 @@ int cmd_enrol_cancel(struct admin *ad, int argc, char **argv)
 	if (ad->json)
 		out_raw(&raw);
 	else
-		out_object(resp, enrol_cols, N_ENROL_COLS);
+		out_object(resp, enrol_fields, sizeof(enrol_fields) / sizeof(enrol_fields[0]));
 out:
 	http_response_clear(&raw);
 	cf_json_free(resp);

@@ -229,12 +229,15 @@ static int dir_url(struct bench *b, const char *name, char *out, size_t cap)
 
 static int setup(struct bench *b)
 {
+	double cpu;
 	char tp[44];
 	size_t n;
 	int ret = cf_key_load(b->o.admin_key, &b->admin);
 
 	if (ret)
 		return fail(ret, "cannot load the admin key %s", b->o.admin_key);
+	if (b->o.server_pid && bench_proc_cpu_ms(b->o.server_pid, &cpu) != 0)
+		return fail(CF_EIO, "cannot read /proc/%ld/stat (--server-pid)", b->o.server_pid);
 	for (int w = 0; w < b->o.clients; w++) {
 		ret = client_new(b->o.server, b->o.ca, &b->cl[w]);
 		if (ret)
@@ -353,13 +356,19 @@ static double rate(const struct fig *f)
 	return f->secs > 0 ? (double)f->n / f->secs : 0;
 }
 
-static void print_fig(const char *what, const struct fig *f, const struct limit *l)
+static void print_fig(const char *what, const char *unit, const struct fig *f,
+		      const struct limit *l)
 {
-	printf("%19s/s: %.1f (%zu in %.3f s)\n", what, rate(f), f->n, f->secs);
+	char label[64];
+
+	snprintf(label, sizeof(label), "%s/s", what);
+	printf("%19s: %.1f (%zu in %.3f s)\n", label, rate(f), f->n, f->secs);
 	printf("%19s: %.1f / %.1f ms\n", "latency p50/p99", f->p50, f->p99);
+	snprintf(label, sizeof(label), "server CPU/%s", unit);
 	if (f->have_srv)
-		printf("%19s: %.2f ms\n", "server CPU/cert", f->srv_cpu / (double)f->n);
-	printf("%19s: %.2f ms\n", "bench CPU/cert", f->cli_cpu / (double)f->n);
+		printf("%19s: %.2f ms\n", label, f->srv_cpu / (double)f->n);
+	snprintf(label, sizeof(label), "bench CPU/%s", unit);
+	printf("%19s: %.2f ms\n", label, f->cli_cpu / (double)f->n);
 	printf("%19s: %.2f\n", "achieved/limit", l->total > 0 ? rate(f) / l->total : 0);
 }
 
@@ -368,11 +377,11 @@ static void print_human(const struct bench *b, const struct fig *act, const stru
 {
 	printf("certflow-bench: %s, %d clients, %zu activations, %d renewals each\n", b->o.server,
 	       b->o.clients, b->n_items, b->o.renewals);
-	print_fig("issuances", act, l);
 	printf("%19s: %.1f/s = %ld cores / (sign %.3f ms + 2 x verify %.3f ms)\n", "crypto limit",
 	       l->total, l->cores, l->sign_ms, l->verify_ms);
+	print_fig("issuances", "cert", act, l);
 	if (ren->n)
-		print_fig("renewals", ren, l);
+		print_fig("renewals", "renewal", ren, l);
 }
 
 static void json_fig(const char *prefix, const struct fig *f, const struct limit *l)

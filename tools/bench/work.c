@@ -100,7 +100,7 @@ static int new_csr(char **out)
 	int ret = cf_key_generate(CF_KEY_P256, 0, &key);
 
 	if (!ret)
-		ret = cf_csr_create(key, NULL, &der, &len);
+		ret = cf_csr_create(key, "certflow-bench", &der, &len);
 	if (!ret) {
 		*out = cf_b64url_encode_alloc(der, len);
 		ret = *out ? 0 : CF_ENOMEM;
