@@ -77,3 +77,17 @@ class TestNonces(ConformanceTest):
         key = self.client.admin_key
         ok = self.client.post_body(url, cfbase.cfclient.jws(key, url, None, nonce=r.header("replay-nonce"), kid=url))
         self.expect(ok, 200, "account")
+
+
+class TestHttpFraming(ConformanceTest):
+    def test_a_valid_request_with_a_chunked_body_is_accepted(self):
+        import urllib.parse
+        from test_malformed import chunked
+
+        key, url = self.client.admin_key, self.client.admin_kid
+        body = cfbase.cfclient.jdump(cfbase.cfclient.jws(key, url, None, nonce=self.client.new_nonce(), kid=url))
+        u = urllib.parse.urlsplit(url)
+        head = ("POST %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Type: application/jose+json\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n" % (u.path, u.netloc)).encode()
+        r = self.client.transport.raw(u.hostname, head + chunked(body, 100))
+        self.expect(r, 200, "account")

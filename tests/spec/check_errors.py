@@ -18,7 +18,8 @@ ROW_RE = re.compile(r"^\|\s*`([A-Za-z]+)`\s*\|\s*(\d{3})\s*\|(.*)\|\s*([^|]*?)\s
 
 
 def parse_header(path):
-    text = open(path, encoding="utf-8").read()
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
     m = re.search(r"#define CF_ERRORS\(X\)(.*?)\n\s*\n", text, re.S)
     if not m:
         raise AssertionError("CF_ERRORS(X) list not found in " + path)
@@ -31,7 +32,9 @@ def parse_header(path):
 
 def parse_spec(path):
     rows = []
-    for line in open(path, encoding="utf-8"):
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    for line in lines:
         m = ROW_RE.match(line.strip())
         if m:
             rows.append((m.group(1), int(m.group(2)), m.group(4).strip()))
@@ -83,7 +86,8 @@ class ErrorTableAgrees(unittest.TestCase):
             self.assertRegex(retry, r"^(yes|no)\b", "Retry-After column of %s" % name)
 
     def test_problem_schema_enumerates_the_same_names(self):
-        schema = json.load(open(os.path.join(ROOT, "spec", "schemas", "problem.schema.json")))
+        with open(os.path.join(ROOT, "spec", "schemas", "problem.schema.json"), encoding="utf-8") as f:
+            schema = json.load(f)
         enum = {t.rsplit(":", 1)[1] for t in schema["properties"]["type"]["enum"]}
         self.assertEqual(enum, set(self.server_names()))
 
