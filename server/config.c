@@ -29,25 +29,33 @@ enum kind { K_STR, K_INT };
 struct key_row {
 	const char *name;
 	enum kind kind;
-	size_t off;   /* into struct config */
-	size_t size;  /* K_STR: buffer size; K_INT: sizeof the integer */
+	size_t off;  /* into struct config */
+	size_t size; /* K_STR: buffer size; K_INT: sizeof the integer */
 	long long min, max;
 };
 
-#define STR(name, field) {name, K_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0}
-#define INT(name, field, lo, hi) {name, K_INT, offsetof(struct config, field), sizeof(((struct config *)0)->field), lo, hi}
+#define STR(name, field)                                                                           \
+	{                                                                                          \
+		name, K_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field),  \
+		    0, 0                                                                           \
+	}
+#define INT(name, field, lo, hi)                                                                   \
+	{                                                                                          \
+		name, K_INT, offsetof(struct config, field), sizeof(((struct config *)0)->field),  \
+		    lo, hi                                                                         \
+	}
 
 static const struct key_row keys[] = {
-	STR("data", data),
-	STR("listen", listen),
-	STR("hostname", hostname),
-	INT("enrolment_code_days", core.enrolment_code_days, 1, 365),
-	INT("max_activation_attempts", core.max_activation_attempts, 1, 100),
-	INT("device_validity_days", core.device_validity_days, 1, 3650),
-	INT("signing_validity_days", core.signing_validity_days, 1, 3650),
-	INT("signing_renewal_days", core.signing_renewal_days, 1, 3649),
-	INT("threads", threads, 1, 1024),
-	INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
+    STR("data", data),
+    STR("listen", listen),
+    STR("hostname", hostname),
+    INT("enrolment_code_days", core.enrolment_code_days, 1, 365),
+    INT("max_activation_attempts", core.max_activation_attempts, 1, 100),
+    INT("device_validity_days", core.device_validity_days, 1, 3650),
+    INT("signing_validity_days", core.signing_validity_days, 1, 3650),
+    INT("signing_renewal_days", core.signing_renewal_days, 1, 3649),
+    INT("threads", threads, 1, 1024),
+    INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
 };
 
 static int set_int(const struct key_row *k, struct config *cfg, const char *value, char *err,
@@ -80,8 +88,8 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
 		if (k->kind == K_INT)
 			return set_int(k, cfg, value, err, cap);
 		if (!value[0] || strlen(value) >= k->size) {
-			snprintf(err, cap, "%s must be a non-empty string of at most %zu bytes", key,
-				 k->size - 1);
+			snprintf(err, cap, "%s must be a non-empty string of at most %zu bytes",
+				 key, k->size - 1);
 			return CF_EUSAGE;
 		}
 		memcpy((char *)cfg + k->off, value, strlen(value) + 1);

@@ -12,13 +12,13 @@
 #define CONFIG_PATH_MAX 1024
 
 struct config {
-	char data[CONFIG_PATH_MAX];   /* data directory, default ./certflow-data */
-	char listen[128];             /* ADDR:PORT, default 127.0.0.1:8443 */
-	char hostname[200];           /* default localhost */
-	int hostname_set;             /* given in the file or on the command line */
+	char data[CONFIG_PATH_MAX]; /* data directory, default ./certflow-data */
+	char listen[128];	    /* ADDR:PORT, default 127.0.0.1:8443 */
+	char hostname[200];	    /* default localhost */
+	int hostname_set;	    /* given in the file or on the command line */
 	struct core_config core;
-	int threads;                  /* CivetWeb worker threads, default 32 */
-	size_t nonce_capacity;        /* default 65536 */
+	int threads;	       /* CivetWeb worker threads, default 32 */
+	size_t nonce_capacity; /* default 65536 */
 };
 
 void config_defaults(struct config *cfg);

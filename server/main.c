@@ -54,47 +54,71 @@ struct server {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: certflowd [--data DIR] [--config FILE] [--listen ADDR:PORT] [--hostname NAME]\n"
-		"                 [--ready-file PATH] [--test-clock FILE] [--plain-http] [-v]\n"
-		"                 [--help] [--version]\n"
-		"       certflowd backup --data DIR DEST\n"
-		"\n"
-		"  --data DIR         data directory (default ./certflow-data)\n"
-		"  --config FILE      config file (key = value; see certflowd.conf.example)\n"
-		"  --listen ADDR:PORT address to listen on (default 127.0.0.1:8443; port 0 = any)\n"
-		"  --hostname NAME    name in the TLS certificate and in published URLs\n"
-		"  --ready-file PATH  write the base URL there once ready\n"
-		"  --test-clock FILE  \"now\" is the Unix time in FILE (tests only)\n"
-		"  --plain-http       HTTP without TLS (loopback addresses only)\n"
-		"  -v                 verbose logging (twice: debug)\n"
-		"  backup             hot, compacted copy of the database into the new directory DEST\n");
+	fprintf(
+	    f,
+	    "usage: certflowd [--data DIR] [--config FILE] [--listen ADDR:PORT] [--hostname NAME]\n"
+	    "                 [--ready-file PATH] [--test-clock FILE] [--plain-http] [-v]\n"
+	    "                 [--help] [--version]\n"
+	    "       certflowd backup --data DIR DEST\n"
+	    "\n"
+	    "  --data DIR         data directory (default ./certflow-data)\n"
+	    "  --config FILE      config file (key = value; see certflowd.conf.example)\n"
+	    "  --listen ADDR:PORT address to listen on (default 127.0.0.1:8443; port 0 = any)\n"
+	    "  --hostname NAME    name in the TLS certificate and in published URLs\n"
+	    "  --ready-file PATH  write the base URL there once ready\n"
+	    "  --test-clock FILE  \"now\" is the Unix time in FILE (tests only)\n"
+	    "  --plain-http       HTTP without TLS (loopback addresses only)\n"
+	    "  -v                 verbose logging (twice: debug)\n"
+	    "  backup             hot, compacted copy of the database into the new directory "
+	    "DEST\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
-		{"data", required_argument, 0, 'd'},       {"config", required_argument, 0, 'c'},
-		{"listen", required_argument, 0, 'l'},     {"hostname", required_argument, 0, 'H'},
-		{"ready-file", required_argument, 0, 'r'}, {"test-clock", required_argument, 0, 't'},
-		{"plain-http", no_argument, 0, 'p'},       {"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, 'V'},          {0, 0, 0, 0},
+	    {"data", required_argument, 0, 'd'},       {"config", required_argument, 0, 'c'},
+	    {"listen", required_argument, 0, 'l'},     {"hostname", required_argument, 0, 'H'},
+	    {"ready-file", required_argument, 0, 'r'}, {"test-clock", required_argument, 0, 't'},
+	    {"plain-http", no_argument, 0, 'p'},       {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},	       {0, 0, 0, 0},
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "v", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o->data = optarg; break;
-		case 'c': o->config_file = optarg; break;
-		case 'l': o->listen = optarg; break;
-		case 'H': o->hostname = optarg; break;
-		case 'r': o->ready_file = optarg; break;
-		case 't': o->test_clock = optarg; break;
-		case 'p': o->plain_http = 1; break;
-		case 'v': o->verbose++; break;
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("certflowd %s\n", CERTFLOW_VERSION); exit(0);
-		default: usage(stderr); return CF_EUSAGE;
+		case 'd':
+			o->data = optarg;
+			break;
+		case 'c':
+			o->config_file = optarg;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
+		case 'H':
+			o->hostname = optarg;
+			break;
+		case 'r':
+			o->ready_file = optarg;
+			break;
+		case 't':
+			o->test_clock = optarg;
+			break;
+		case 'p':
+			o->plain_http = 1;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("certflowd %s\n", CERTFLOW_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return CF_EUSAGE;
 		}
 	}
 	if (optind != argc) {
@@ -251,7 +275,7 @@ static int open_ca(struct server *s, const char *data, const char *crl_url)
 
 static int open_store(struct server *s, const char *data)
 {
-	struct store_opts so = {0};
+	struct store_opts so = {.group_commit = 1}; /* concurrent activations share fsyncs */
 
 	snprintf(s->path, sizeof(s->path), "%s/db", data);
 	if (mkdir(s->path, 0700) != 0 && errno != EEXIST)
@@ -279,8 +303,7 @@ static int ensure_admin(struct server *s, const char *data)
 }
 
 /* Base URL: the configured host name when one was given, else the listen address. */
-static void make_base_url(struct server *s, const struct opts *o, const char *listen_host,
-			  int port)
+static void make_base_url(struct server *s, const struct opts *o, const char *listen_host, int port)
 {
 	const char *host = listen_host;
 	int v6 = strchr(listen_host, ':') != NULL;
@@ -452,6 +475,11 @@ static int backup(int argc, char **argv)
 	if (!data || !dest) {
 		fprintf(stderr, "usage: certflowd backup --data DIR DEST\n");
 		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/db/data.mdb", data);
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "certflowd: backup: no database in %s\n", data);
+		return 1;
 	}
 	snprintf(path, sizeof(path), "%s/db", data);
 	ret = store_open(path, &(struct store_opts){0}, &st);

@@ -31,7 +31,8 @@ int api_account(const struct http_req *req, struct http_resp *resp)
 	if (strcmp(req->param, req->account->id) != 0) {
 		ret = core_account_get(req->core, req->param, &a);
 		snprintf(resp->detail, sizeof(resp->detail), "%s",
-			 ret == CF_ENOTFOUND ? "no such account" : "an account can only read itself");
+			 ret == CF_ENOTFOUND ? "no such account"
+					     : "an account can only read itself");
 		return ret == CF_ENOTFOUND ? CF_ENOTFOUND : CF_EUNAUTHORIZED;
 	}
 	if (req->payload && cf_json_get_str_opt(req->payload, "status", 32, &status) != 0)
@@ -57,7 +58,8 @@ static int check_inner(const struct http_req *req, struct cf_jws *inner, cf_key 
 	int ret = CF_EMALFORMED;
 
 	if (!inner->jwk || inner->kid[0] || inner->nonce[0]) {
-		snprintf(detail, cap, "the inner JWS must carry the new key as jwk, no kid, no nonce");
+		snprintf(detail, cap,
+			 "the inner JWS must carry the new key as jwk, no kid, no nonce");
 		return CF_EMALFORMED;
 	}
 	if (strcmp(inner->url, req->jws->url) != 0) {

@@ -65,10 +65,7 @@ static void issue_detail(int ret, struct http_resp *resp)
 		d = "too many wrong activation codes: the enrolment code is locked";
 		break;
 	case CF_EBADCSR:
-		d = "the CSR does not parse or its signature does not verify";
-		break;
-	case CF_EBADKEY:
-		d = "the CSR key must be P-256, P-384 or RSA 2048 to 4096 bits";
+		d = "the CSR must parse, verify, and hold a P-256, P-384 or RSA 2048-4096 key";
 		break;
 	}
 	if (d && !resp->detail[0])

@@ -80,7 +80,8 @@ static int decode_enrol(const cf_json *p, struct core_enrol_req *er, char *detai
 	memset(er, 0, sizeof(*er));
 	if (!p || cf_json_get_str(p, "subject", 4 * MAX_SUBJECT, &er->subject) != 0 ||
 	    !subject_ok(er->subject)) {
-		snprintf(detail, cap, "subject must be 1 to 64 characters without control characters");
+		snprintf(detail, cap,
+			 "subject must be 1 to 64 characters without control characters");
 		return CF_EMALFORMED;
 	}
 	if (cf_json_get_str_opt(p, "profile", 32, &er->profile) != 0) {
@@ -100,14 +101,17 @@ static int decode_enrol(const cf_json *p, struct core_enrol_req *er, char *detai
 	dns = cf_json_get(p, "dnsNames");
 	n = cf_json_array_size(dns);
 	if (dns && (!cf_json_is_array(dns) || n > MAX_DNS_NAMES)) {
-		snprintf(detail, cap, "dnsNames must be an array of at most %d names", MAX_DNS_NAMES);
+		snprintf(detail, cap, "dnsNames must be an array of at most %d names",
+			 MAX_DNS_NAMES);
 		return CF_EMALFORMED;
 	}
 	for (i = 0; i < n; i++) {
-		if (cf_json_str(cf_json_array_item(dns, i), STORE_NAME_LEN - 1, &er->dns_names[i]) ||
+		if (cf_json_str(cf_json_array_item(dns, i), STORE_NAME_LEN - 1,
+				&er->dns_names[i]) ||
 		    !dns_name_ok(er->dns_names[i])) {
-			snprintf(detail, cap, "dnsNames[%zu] is not a DNS name of at most %d characters",
-				 i, STORE_NAME_LEN - 1);
+			snprintf(detail, cap,
+				 "dnsNames[%zu] is not a DNS name of at most %d characters", i,
+				 STORE_NAME_LEN - 1);
 			return CF_EMALFORMED;
 		}
 	}
@@ -188,7 +192,8 @@ int api_admin_enrolment_cancel(const struct http_req *req, struct http_resp *res
 	if (ret == CF_ENOTFOUND)
 		snprintf(resp->detail, sizeof(resp->detail), "no such enrolment");
 	else if (ret == CF_ECONFLICT)
-		snprintf(resp->detail, sizeof(resp->detail), "only a live enrolment can be cancelled");
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "only a live enrolment can be cancelled");
 	if (ret != 0)
 		return ret;
 	doc = api_enrolment_json(&e);

@@ -29,7 +29,8 @@ static cf_json *profile(int days, const char *renewal)
 static cf_json *meta(const struct http_req *req)
 {
 	const struct core_config *cfg = &req->core->cfg;
-	cf_json *m = cf_json_new_object(), *algs = cf_json_new_array(), *profs = cf_json_new_object();
+	cf_json *m = cf_json_new_object(), *algs = cf_json_new_array(),
+		*profs = cf_json_new_object();
 	char signing[64];
 	int ret = 0;
 
@@ -60,10 +61,14 @@ fail:
 int api_directory(const struct http_req *req, struct http_resp *resp)
 {
 	static const char *const rows[][2] = {
-		{"newNonce", "/v1/new-nonce"},      {"activate", "/v1/activate"},
-		{"renew", "/v1/renew"},             {"keyChange", "/v1/key-change"},
-		{"renewalInfo", "/v1/renewal-info"}, {"caChain", "/v1/ca/chain"},
-		{"crl", "/v1/crl"},                 {"admin", "/v1/admin"},
+	    {"newNonce", "/v1/new-nonce"},
+	    {"activate", "/v1/activate"},
+	    {"renew", "/v1/renew"},
+	    {"keyChange", "/v1/key-change"},
+	    {"renewalInfo", "/v1/renewal-info"},
+	    {"caChain", "/v1/ca/chain"},
+	    {"crl", "/v1/crl"},
+	    {"admin", "/v1/admin"},
 	};
 	cf_json *o = cf_json_new_object(), *m;
 	int ret = 0;

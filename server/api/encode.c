@@ -183,8 +183,7 @@ fail:
 	return ret;
 }
 
-int api_issue_json(const struct http_req *req, const struct core_issue_result *res,
-		   cf_json **out)
+int api_issue_json(const struct http_req *req, const struct core_issue_result *res, cf_json **out)
 {
 	char url[HTTP_MAX_URL + 100];
 	cf_json *o = cf_json_new_object(), *cred = NULL, *cert;

@@ -35,7 +35,8 @@ int api_renew(const struct http_req *req, struct http_resp *resp)
 	if (ret == CF_ENOTWINDOW) {
 		char when[21];
 		cf_time_format(res->retry_at, when);
-		snprintf(resp->detail, sizeof(resp->detail), "the renewal window opens at %s", when);
+		snprintf(resp->detail, sizeof(resp->detail), "the renewal window opens at %s",
+			 when);
 		resp->retry_at = res->retry_at;
 	} else if (ret == CF_EBADCSR && !resp->detail[0]) {
 		snprintf(resp->detail, sizeof(resp->detail),

@@ -16,7 +16,8 @@ int api_renewal_info(const struct http_req *req, struct http_resp *resp)
 
 	ret = core_renewal_info(req->core, req->param, &start, &end);
 	if (ret == CF_EMALFORMED)
-		snprintf(resp->detail, sizeof(resp->detail), "certid must be b64u(AKI).b64u(serial)");
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "certid must be b64u(AKI).b64u(serial)");
 	else if (ret == CF_ENOTFOUND)
 		snprintf(resp->detail, sizeof(resp->detail), "no such certificate");
 	if (ret != 0)

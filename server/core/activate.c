@@ -25,7 +25,7 @@ struct act_ctx {
 	const struct proof_method *proof;
 	uint8_t verifier[PROOF_VERIFIER_MAX];
 	size_t verifier_len;
-	int derive_ret;   /* 0, or CF_EBADCODE when the code cannot be right */
+	int derive_ret; /* 0, or CF_EBADCODE when the code cannot be right */
 	char thumbprint[44];
 	int64_t now;
 	const struct ca_issued *issued; /* NULL: no certificate (precheck, wrong code) */
@@ -61,7 +61,7 @@ static int enrolment_usable(struct act_ctx *a, store_txn *txn)
 static int code_matches(const struct act_ctx *a)
 {
 	return a->derive_ret == 0 && a->proof->check(a->verifier, a->verifier_len, a->e.code_mac,
-						      sizeof(a->e.code_mac)) == 0;
+						     sizeof(a->e.code_mac)) == 0;
 }
 
 /* An existing account of the key must be valid. CF_ENOTFOUND when there is none. */
@@ -198,6 +198,8 @@ int core_activate(struct core *c, const struct core_activate_req *req,
 	a->now = cf_now();
 	a->proof = &proof_activation_code;
 	ret = ca_csr_check(req->csr, req->csr_len, &csr_key);
+	if (ret == CF_EBADKEY)
+		ret = CF_EBADCSR; /* the CSR's key is part of the CSR (spec/errors.md badCSR) */
 	if (ret != 0)
 		goto out;
 	ret = cf_key_thumbprint(req->account_key, a->thumbprint);

@@ -65,9 +65,9 @@ int core_renewal_window(const struct core_config *cfg, const char *profile, int6
 
 struct core_enrol_req {
 	const char *subject;
-	const char *profile;             /* "device" (default when NULL) or "signing" */
-	const char *email;               /* optional */
-	const char *dns_names[5];        /* optional, NULL-terminated, at most 4 */
+	const char *profile;	  /* "device" (default when NULL) or "signing" */
+	const char *email;	  /* optional */
+	const char *dns_names[5]; /* optional, NULL-terminated, at most 4 */
 };
 
 /* Create an enrolment code: unique 12-digit reference, 100-bit activation code. *code receives
@@ -94,8 +94,8 @@ struct core_issue_result {
 struct core_activate_req {
 	const cf_key *account_key; /* the jwk of the request */
 	const char *account_jwk;   /* its JSON text, stored with a new account */
-	const char *reference;     /* 12 digits */
-	const char *code;          /* activation code as typed (dashes, case ignored) */
+	const char *reference;	   /* 12 digits */
+	const char *code;	   /* activation code as typed (dashes, case ignored) */
 	const uint8_t *csr;
 	size_t csr_len;
 };

@@ -82,11 +82,13 @@ int core_enrolment_create(struct core *c, const struct core_enrol_req *req,
 	if (req->profile && !core_profile_known(req->profile))
 		return CF_EMALFORMED;
 	if (copy_field(cc.e.subject, sizeof(cc.e.subject), req->subject) != 0 ||
-	    copy_field(cc.e.profile, sizeof(cc.e.profile), req->profile ? req->profile : "device") ||
+	    copy_field(cc.e.profile, sizeof(cc.e.profile),
+		       req->profile ? req->profile : "device") ||
 	    copy_field(cc.e.email, sizeof(cc.e.email), req->email) != 0)
 		return CF_EMALFORMED;
 	for (i = 0; i < 4 && req->dns_names[i]; i++)
-		if (copy_field(cc.e.dns_names[i], sizeof(cc.e.dns_names[i]), req->dns_names[i]) != 0)
+		if (copy_field(cc.e.dns_names[i], sizeof(cc.e.dns_names[i]), req->dns_names[i]) !=
+		    0)
 			return CF_EMALFORMED;
 	if (i == 4 && req->dns_names[4])
 		return CF_EMALFORMED;

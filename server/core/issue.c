@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cf_crypto.h"
 #include "cf_err.h"
@@ -12,19 +13,45 @@
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/* Milliseconds of the wall clock, strictly increasing within the process. */
+static uint64_t monotonic_ms(void)
+{
+	static uint64_t last;
+	struct timespec ts;
+	uint64_t now, prev;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	prev = __atomic_load_n(&last, __ATOMIC_RELAXED);
+	do {
+		if (now <= prev)
+			now = prev + 1;
+	} while (
+	    !__atomic_compare_exchange_n(&last, &prev, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return now;
+}
+
+/* A ULID: 48 bits of milliseconds then 80 random bits, as 26 Crockford base32 characters, so
+ * that ids sort in creation order (the store lists an account's credentials by time, then id). */
 int core_random_id(char out[STORE_ID_LEN])
 {
-	uint8_t rnd[17] = {0};
+	uint8_t b[17] = {0};
+	uint64_t ms = monotonic_ms();
 	unsigned bit, v;
 	size_t i;
 
-	if (cf_random(rnd, 16) != 0)
+	for (i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	if (cf_random(b + 6, 10) != 0)
 		return CF_ECRYPTO;
-	for (i = 0, bit = 0; i < 26; i++, bit += 5) {
-		v = ((unsigned)rnd[bit / 8] << 8 | rnd[bit / 8 + 1]) >> (11 - bit % 8);
+	/* 128 bits in 26 characters: the first character carries the top 3 bits */
+	out[0] = crockford[b[0] >> 5];
+	for (i = 1, bit = 3; i < 26; i++, bit += 5) {
+		v = ((unsigned)b[bit / 8] << 8 | b[bit / 8 + 1]) >> (11 - bit % 8);
 		out[i] = crockford[v & 31];
 	}
 	out[26] = '\0';
+	cf_zeroize(b, sizeof(b));
 	return 0;
 }
 

@@ -146,6 +146,8 @@ int core_renew(struct core *c, const char *account_id, const char *credential_id
 	r->now = cf_now();
 	r->res = out;
 	ret = ca_csr_check(csr, csr_len, &key);
+	if (ret == CF_EBADKEY)
+		ret = CF_EBADCSR; /* the CSR's key is part of the CSR (spec/errors.md badCSR) */
 	if (ret != 0)
 		goto out;
 	ret = cf_key_spki_der(key, &spki, &spki_len);

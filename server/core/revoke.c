@@ -82,7 +82,7 @@ static int status_txn(store_txn *txn, void *ctx)
 	/* superseded: the certificate was replaced, the credential lives on */
 	if (s->op == OP_REVOKE && s->reason == REASON_SUPERSEDED)
 		return 0;
-	cr.status = s->op == OP_REVOKE ? CRED_REVOKED
+	cr.status = s->op == OP_REVOKE	  ? CRED_REVOKED
 		    : s->op == OP_SUSPEND ? CRED_SUSPENDED
 					  : CRED_ACTIVE;
 	return store_credential_put(txn, &cr);
@@ -105,7 +105,9 @@ static int change_status(struct core *c, const char *serial, enum status_op op, 
 	if (ret == 0) {
 		core_crl_invalidate(c);
 		cf_info("certificate %s %s", serial,
-			op == OP_REVOKE ? "revoked" : op == OP_SUSPEND ? "suspended" : "reinstated");
+			op == OP_REVOKE	   ? "revoked"
+			: op == OP_SUSPEND ? "suspended"
+					   : "reinstated");
 		*out = s->cert;
 	}
 	free(s);
@@ -197,8 +199,8 @@ static int crl_generate(struct core *c, int64_t now)
 		entries[i].revoked_at = cc.rows[i].revoked_at;
 		entries[i].reason = cc.rows[i].reason;
 	}
-	ret = ca_crl(c->ca, entries, cc.n, cc.number, now, CORE_CRL_NEXT_UPDATE_SECS, &der,
-		     &der_len);
+	ret =
+	    ca_crl(c->ca, entries, cc.n, cc.number, now, CORE_CRL_NEXT_UPDATE_SECS, &der, &der_len);
 	if (ret != 0)
 		goto out;
 	free(c->crl_der);

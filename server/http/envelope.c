@@ -92,8 +92,9 @@ int envelope_check(const char *body, size_t len, enum http_auth auth, const char
 	memset(env, 0, sizeof(*env));
 	ret = cf_jws_parse(body, len, 0, &env->jws); /* a missing nonce is badNonce, below */
 	if (ret != 0) {
-		snprintf(detail, cap, "%s", ret == CF_EBADALG ? "unsupported signature algorithm"
-							   : "not a valid flattened JWS");
+		snprintf(detail, cap, "%s",
+			 ret == CF_EBADALG ? "unsupported signature algorithm"
+					   : "not a valid flattened JWS");
 		goto out;
 	}
 	env->parsed = 1;
@@ -107,8 +108,9 @@ int envelope_check(const char *body, size_t len, enum http_auth auth, const char
 	}
 	ret = cf_jws_verify(&env->jws, key);
 	if (ret != 0) {
-		snprintf(detail, cap, "%s", ret == CF_EBADALG ? "alg does not fit the key"
-							   : "signature does not verify");
+		snprintf(detail, cap, "%s",
+			 ret == CF_EBADALG ? "alg does not fit the key"
+					   : "signature does not verify");
 		goto out;
 	}
 	if (env->jws.payload_len > 0) {

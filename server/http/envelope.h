@@ -17,7 +17,7 @@
 struct envelope {
 	struct cf_jws jws;
 	int parsed;
-	cf_json *payload; /* NULL for POST-as-GET */
+	cf_json *payload;	      /* NULL for POST-as-GET */
 	struct store_account account; /* KID/ADMIN */
 	char account_url[CF_JWS_MAX_URL + 1];
 };

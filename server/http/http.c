@@ -63,8 +63,9 @@ static int serve_jws(struct http_server *srv, struct mg_connection *conn,
 	int ret;
 
 	if (!http_is_jose_json(mg_get_header(conn, "Content-Type"))) {
-		snprintf(resp->detail, sizeof(resp->detail), "Content-Type must be "
-							     "application/jose+json");
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "Content-Type must be "
+			 "application/jose+json");
 		return CF_EMEDIATYPE;
 	}
 	ret = read_body(conn, ri->content_length, &body, &len);
@@ -82,9 +83,8 @@ static int serve_jws(struct http_server *srv, struct mg_connection *conn,
 		free(body);
 		return CF_ENOMEM;
 	}
-	ret = envelope_check(body, len, route->auth, srv->base_url,
-			     req->path, srv->nonces, srv->core, env, resp->detail,
-			     sizeof(resp->detail));
+	ret = envelope_check(body, len, route->auth, srv->base_url, req->path, srv->nonces,
+			     srv->core, env, resp->detail, sizeof(resp->detail));
 	if (ret == 0) {
 		req->jws = &env->jws;
 		req->payload = env->payload;
@@ -100,6 +100,21 @@ static int serve_jws(struct http_server *srv, struct mg_connection *conn,
 	return ret;
 }
 
+/* Content-Length as sent: -1 when absent, -2 when not a decimal number (CivetWeb would take
+ * "12x" for 12 and wait for a body that never comes). */
+static long long content_length(struct mg_connection *conn, const struct mg_request_info *ri)
+{
+	const char *cl = mg_get_header(conn, "Content-Length");
+	size_t n;
+
+	if (!cl)
+		return -1;
+	n = strspn(cl, "0123456789");
+	if (n == 0 || n > 18 || cl[n + strspn(cl + n, " \t")] != '\0')
+		return -2;
+	return ri->content_length >= 0 ? ri->content_length : 0;
+}
+
 static int dispatch(struct http_server *srv, struct mg_connection *conn,
 		    const struct mg_request_info *ri, struct http_resp *resp, int *status)
 {
@@ -109,13 +124,17 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	char param[HTTP_MAX_URL];
 	const char *p = NULL;
 	size_t plen = 0;
+	long long cl;
 	int ret;
 
 	*status = 0;
 	if (!__atomic_load_n(&srv->ready, __ATOMIC_ACQUIRE))
 		return CF_EUNAVAILABLE;
-	ret = http_check_framing(ri->request_method, ri->content_length,
-				 mg_get_header(conn, "Transfer-Encoding"), status);
+	/* The headers as sent: CivetWeb drops Content-Length in favour of chunked encoding. */
+	cl = content_length(conn, ri);
+	ret = cl == -2 ? (*status = 400, CF_EMALFORMED)
+		       : http_check_framing(ri->request_method, cl,
+					    mg_get_header(conn, "Transfer-Encoding"), status);
 	if (ret != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "%s",
 			 ret == CF_ETOOLARGE ? "the request body is larger than 64 KiB"

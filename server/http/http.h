@@ -23,8 +23,8 @@ typedef struct nonce_store nonce_store;
 
 enum http_auth {
 	HTTP_AUTH_NONE = 0, /* no JWS (GET, HEAD) */
-	HTTP_AUTH_JWK,      /* JWS with jwk (activate) */
-	HTTP_AUTH_KID,      /* JWS with kid of a valid account */
+	HTTP_AUTH_JWK,	    /* JWS with jwk (activate) */
+	HTTP_AUTH_KID,	    /* JWS with kid of a valid account */
 	HTTP_AUTH_ADMIN,    /* JWS with kid of a valid account whose role is admin */
 };
 
@@ -36,25 +36,25 @@ struct http_req {
 	const char *base_url; /* "https://host:port", no trailing slash */
 	/* JWS requests only (auth != NONE): */
 	const struct cf_jws *jws;
-	const cf_json *payload; /* NULL for POST-as-GET */
+	const cf_json *payload;		     /* NULL for POST-as-GET */
 	const struct store_account *account; /* the kid's account (KID/ADMIN), else NULL */
-	const char *account_url;            /* its URL */
+	const char *account_url;	     /* its URL */
 };
 
 struct http_resp {
-	int status;               /* 200 when left 0 */
+	int status;		  /* 200 when left 0 */
 	const char *content_type; /* default application/json */
-	char *body;               /* malloc'd, freed by http; may be NULL */
+	char *body;		  /* malloc'd, freed by http; may be NULL */
 	size_t body_len;
 	char location[HTTP_MAX_URL + 128]; /* "" = no Location header */
-	char allow[64];           /* "" = no Allow header (set for methodNotAllowed) */
-	int64_t retry_after;      /* seconds for a Retry-After header, 0 = none */
-	const char *cache_control; /* NULL = "no-store" */
-	int head_only;            /* HEAD: headers (with the body's length) but no body */
-	int close;                /* send Connection: close (request body left unread) */
+	char allow[64];			   /* "" = no Allow header (set for methodNotAllowed) */
+	int64_t retry_after;		   /* seconds for a Retry-After header, 0 = none */
+	const char *cache_control;	   /* NULL = "no-store" */
+	int head_only;			   /* HEAD: headers (with the body's length) but no body */
+	int close;			   /* send Connection: close (request body left unread) */
 	/* When the handler fails: */
-	char detail[256];         /* problem detail ("" = the code's title); never a secret */
-	int64_t retry_at;         /* problem "retryAfter" time (Unix), 0 = none */
+	char detail[256]; /* problem detail ("" = the code's title); never a secret */
+	int64_t retry_at; /* problem "retryAfter" time (Unix), 0 = none */
 };
 
 typedef int (*http_handler)(const struct http_req *req, struct http_resp *resp);
@@ -94,10 +94,10 @@ int http_build_response(const struct http_resp *resp, const char *nonce, char **
 			size_t *out_len);
 
 struct http_opts {
-	const char *listen;       /* "ADDR:PORT" */
-	const char *cert_pem;     /* NULL → plain HTTP */
-	int threads;              /* worker threads, default 32 */
-	int request_timeout_ms;   /* default 30000 */
+	const char *listen;	/* "ADDR:PORT" */
+	const char *cert_pem;	/* NULL → plain HTTP */
+	int threads;		/* worker threads, default 32 */
+	int request_timeout_ms; /* default 30000 */
 	const struct http_route *routes;
 	struct core *core;
 	nonce_store *nonces;

@@ -10,6 +10,7 @@
 
 /* Replace resp's body with the problem of code (detail "" → the code's title; retry_at 0 → none).
  * status overrides the code's status when non-zero (e.g. 400 for framing errors). */
-int problem_fill(struct http_resp *resp, int code, int status, const char *detail, int64_t retry_at);
+int problem_fill(struct http_resp *resp, int code, int status, const char *detail,
+		 int64_t retry_at);
 
 #endif

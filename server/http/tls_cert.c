@@ -44,8 +44,7 @@ static size_t b64_decode(const char *s, const char *end, uint8_t *out)
 }
 
 /* Read one TLV at *p (< end): tag, content start and length; advances *p past it. */
-static int der_next(const uint8_t **p, const uint8_t *end, int *tag, const uint8_t **c,
-		    size_t *len)
+static int der_next(const uint8_t **p, const uint8_t *end, int *tag, const uint8_t **c, size_t *len)
 {
 	const uint8_t *q = *p;
 	size_t l, k;
@@ -75,7 +74,8 @@ static int der_time(int tag, const uint8_t *c, size_t len, int64_t *out)
 	struct tm tm;
 	int y;
 
-	if ((tag == 0x17 && len != 13) || (tag == 0x18 && len != 15) || (tag != 0x17 && tag != 0x18))
+	if ((tag == 0x17 && len != 13) || (tag == 0x18 && len != 15) ||
+	    (tag != 0x17 && tag != 0x18))
 		return CF_EMALFORMED;
 	memcpy(buf, c, len);
 	buf[len] = '\0';
@@ -126,8 +126,7 @@ static int not_after_of(const uint8_t *der, size_t len, int64_t *out)
 	return ret ? ret : der_time(tag, c, l, out);
 }
 
-int tls_cert_inspect(const char *path, const char *const *names, int64_t *not_after,
-		     int *has_names)
+int tls_cert_inspect(const char *path, const char *const *names, int64_t *not_after, int *has_names)
 {
 	static const char begin[] = "-----BEGIN CERTIFICATE-----", stop[] = "-----END CERTIFICATE";
 	char *text = NULL, *b, *e;

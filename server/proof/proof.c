@@ -72,14 +72,14 @@ static int mac_check(const uint8_t *derived, size_t derived_len, const uint8_t *
 }
 
 const struct proof_method proof_activation_code = {
-	.name = "activation-code",
-	.derive = code_derive,
-	.check = mac_check,
-	.max_failures = 5,
+    .name = "activation-code",
+    .derive = code_derive,
+    .check = mac_check,
+    .max_failures = 5,
 };
 
 static const struct proof_method *const methods[] = {
-	&proof_activation_code,
+    &proof_activation_code,
 };
 
 const struct proof_method *proof_find(const char *name)
@@ -111,7 +111,8 @@ int proof_code_generate(const uint8_t *key, size_t key_len, char display[PROOF_C
 	}
 	for (i = 0; i < PROOF_CODE_CHARS; i++, bit += 5) {
 		/* 5 bits starting at bit, big-endian across the octets */
-		v = ((unsigned)rnd[bit / 8] << 8 | (bit / 8 + 1 < sizeof(rnd) ? rnd[bit / 8 + 1] : 0));
+		v = ((unsigned)rnd[bit / 8] << 8 |
+		     (bit / 8 + 1 < sizeof(rnd) ? rnd[bit / 8 + 1] : 0));
 		v = (v >> (11 - bit % 8)) & 31;
 		norm[i] = crockford[v];
 		if (i && i % 4 == 0)

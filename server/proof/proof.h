@@ -34,7 +34,7 @@ int proof_count_failure(int *failures, int max);
 
 /* ---- activation code ------------------------------------------------------------------- */
 
-#define PROOF_CODE_CHARS 20 /* Crockford base32, 100 bits */
+#define PROOF_CODE_CHARS 20   /* Crockford base32, 100 bits */
 #define PROOF_CODE_DISPLAY 24 /* 5 groups of 4 joined by '-' */
 
 extern const struct proof_method proof_activation_code;

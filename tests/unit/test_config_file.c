@@ -1,0 +1,107 @@
+/* test_config_file — certflowd's config file: defaults, keys, bounds, one clear error line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cf_err.h"
+#include "check.h"
+#include "config.h"
+
+static char path[512];
+static char example[1024]; /* argv[1] is tests/unit/data */
+
+static void write_file(const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_defaults_match_the_spec(void)
+{
+	struct config c;
+
+	config_defaults(&c);
+	CHECK_EQ_STR(c.data, "./certflow-data");
+	CHECK_EQ_STR(c.listen, "127.0.0.1:8443");
+	CHECK_EQ_STR(c.hostname, "localhost");
+	CHECK_EQ_INT(c.hostname_set, 0);
+	CHECK_EQ_INT(c.core.enrolment_code_days, 15);
+	CHECK_EQ_INT(c.core.max_activation_attempts, 5);
+	CHECK_EQ_INT(c.core.device_validity_days, 365);
+	CHECK_EQ_INT(c.core.signing_validity_days, 1095);
+	CHECK_EQ_INT(c.core.signing_renewal_days, 90);
+	CHECK_EQ_INT(c.threads, 32);
+	CHECK_EQ_INT(c.nonce_capacity, 65536);
+}
+
+static void test_file_sets_keys_and_ignores_comments(void)
+{
+	struct config c;
+	char err[256] = "";
+
+	config_defaults(&c);
+	write_file("# a comment\n\n  data = /srv/cf  \nlisten=0.0.0.0:9443\nhostname = ca.example\n"
+		   "enrolment_code_days = 3\nmax_activation_attempts = 7\nthreads = 8\n"
+		   "nonce_capacity = 1024\n");
+	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.data, "/srv/cf");
+	CHECK_EQ_STR(c.listen, "0.0.0.0:9443");
+	CHECK_EQ_STR(c.hostname, "ca.example");
+	CHECK_EQ_INT(c.hostname_set, 1);
+	CHECK_EQ_INT(c.core.enrolment_code_days, 3);
+	CHECK_EQ_INT(c.core.max_activation_attempts, 7);
+	CHECK_EQ_INT(c.threads, 8);
+	CHECK_EQ_INT(c.nonce_capacity, 1024);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
+}
+
+static void test_unknown_key_or_bad_value_is_one_clear_error(void)
+{
+	struct config c;
+	char err[256] = "";
+
+	config_defaults(&c);
+	write_file("data = x\nno_such_key = 1\n");
+	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), CF_EUSAGE);
+	CHECK(strstr(err, ":2: unknown key \"no_such_key\"") != NULL);
+	write_file("threads = many\n");
+	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), CF_EUSAGE);
+	CHECK(strstr(err, ":1: threads must be an integer") != NULL);
+	write_file("threads = 0\n");
+	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), CF_EUSAGE);
+	write_file("just words\n");
+	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), CF_EUSAGE);
+	CHECK(strstr(err, "expected key = value") != NULL);
+	CHECK_EQ_INT(config_load("/nonexistent/certflowd.conf", &c, err, sizeof(err)), CF_EUSAGE);
+	config_defaults(&c);
+	CHECK_EQ_INT(config_set(&c, "signing_renewal_days", "2000", err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), CF_EUSAGE);
+}
+
+static void test_example_file_in_the_tree_loads(void)
+{
+	struct config c;
+	char err[256] = "";
+
+	config_defaults(&c);
+	if (!example[0])
+		return;
+	CHECK_EQ_INT(config_load(example, &c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
+}
+
+int main(int argc, char **argv)
+{
+	snprintf(path, sizeof(path), "/tmp/certflowd-conf-%ld", (long)getpid());
+	if (argc > 1)
+		snprintf(example, sizeof(example), "%s/../../../server/certflowd.conf.example",
+			 argv[1]);
+	RUN(test_defaults_match_the_spec);
+	RUN(test_file_sets_keys_and_ignores_comments);
+	RUN(test_unknown_key_or_bad_value_is_one_clear_error);
+	RUN(test_example_file_in_the_tree_loads);
+	unlink(path);
+	return check_done();
+}
