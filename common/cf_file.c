@@ -1,0 +1,122 @@
+/*
+ * cf_file — durable atomic writes and bounded reads (see cf_file.h). Never logs paths' contents.
+ */
+#include "cf_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cf_err.h"
+
+int cf_file_read(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, ret = CF_EIO;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? CF_ENOTFOUND : CF_EIO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max)
+		goto out;
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return CF_EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cf_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return CF_EIO;
+	ret = fsync(fd) == 0 ? 0 : CF_EIO;
+	close(fd);
+	return ret;
+}
+
+int cf_fsync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return cf_fsync_dir(".");
+	if (slash == path)
+		return cf_fsync_dir("/");
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return CF_EIO;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	return cf_fsync_dir(dir);
+}
+
+int cf_file_write(const char *path, const void *data, size_t len, mode_t mode, int excl)
+{
+	char tmp[PATH_MAX];
+	int fd, ret = CF_EIO;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= sizeof(tmp))
+		return CF_EIO;
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		return CF_EIO;
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		close(fd);
+		goto out;
+	}
+	if (close(fd) != 0)
+		goto out;
+	if (excl) {
+		/* link() fails with EEXIST instead of replacing: no window where path is partial */
+		if (link(tmp, path) != 0) {
+			ret = errno == EEXIST ? CF_ECONFLICT : CF_EIO;
+			goto out;
+		}
+	} else if (rename(tmp, path) != 0) {
+		goto out;
+	}
+	ret = cf_fsync_parent(path);
+out:
+	unlink(tmp); /* after rename this fails harmlessly; after link it drops the temp name */
+	return ret;
+}
