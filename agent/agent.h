@@ -45,15 +45,6 @@ int account_save(const char *dir, const struct account *a);
 /* Print "certflow-agent: <message>" on stderr. */
 void agent_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Read a whole file (at most max bytes) into a NUL-terminated malloc'd buffer. CF_EIO, CF_ENOMEM,
- * CF_ETOOLARGE. */
-int agent_read_file(const char *path, size_t max, char **out, size_t *len);
-/* Write path atomically: temp file in the same directory, fsync, rename, fsync of the directory.
- * CF_EIO on any failure (the old file, if any, is left untouched). */
-int agent_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
-/* fsync a directory. */
-int agent_fsync_dir(const char *dir);
-
 /* The account key of DIR: loaded, or (create != 0) generated as P-256 and saved 0600 first. */
 int agent_account_key(const char *dir, int create, cf_key **out);
 

@@ -30,6 +30,7 @@
 
 #include "agent.h"
 #include "cf_err.h"
+#include "cf_file.h"
 
 #define PEM_MAX (256 * 1024)
 
@@ -136,7 +137,7 @@ static int set_link(const char *dir, const char *name, const char *target, char 
 
 static int sync_dir(const char *dir, char *why, size_t why_len)
 {
-	if (agent_fsync_dir(dir) != 0)
+	if (cf_fsync_dir(dir) != 0)
 		return io_fail(why, why_len, "cannot fsync directory", dir);
 	return 0;
 }
@@ -179,12 +180,12 @@ static int verify_set(const char *setdir, const char *ca_file, char *why, size_t
 		goto out;
 	}
 	(void)join(path, sizeof(path), setdir, "cert.pem");
-	if ((ret = agent_read_file(path, PEM_MAX, &cert, &len)) != 0) {
+	if ((ret = cf_file_read(path, PEM_MAX, &cert, &len)) != 0) {
 		snprintf(why, why_len, "cannot read back %s", path);
 		goto out;
 	}
 	(void)join(path, sizeof(path), setdir, "chain.pem");
-	if ((ret = agent_read_file(path, PEM_MAX, &chain, &len)) != 0) {
+	if ((ret = cf_file_read(path, PEM_MAX, &chain, &len)) != 0) {
 		snprintf(why, why_len, "cannot read back %s", path);
 		goto out;
 	}

@@ -1,6 +1,5 @@
 /*
- * util — the agent's small shared pieces: error lines, whole-file reads, atomic writes, the
- * account file and key, and the common tail of enrol and renew (install + summary).
+ * util — the agent's small shared pieces: error lines, the account file and key, and the common tail of enrol and renew (install + summary).
  *
  * Never: print a secret (activation code, private key) or leave a half-written file where a
  * reader could take it for a whole one.
@@ -19,6 +18,7 @@
 
 #include "cf_b64.h"
 #include "cf_err.h"
+#include "cf_file.h"
 #include "install.h"
 
 #define ACCOUNT_MAX (64 * 1024)
@@ -32,95 +32,6 @@ void agent_err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-int agent_read_file(const char *path, size_t max, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rbe");
-	char *buf = NULL;
-	size_t n;
-	int ret = CF_EIO;
-
-	if (!f)
-		return CF_EIO;
-	if (!(buf = malloc(max + 1))) {
-		ret = CF_ENOMEM;
-		goto out;
-	}
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f))
-		goto out;
-	if (n > max) {
-		ret = CF_ETOOLARGE;
-		goto out;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	ret = 0;
-out:
-	free(buf);
-	fclose(f);
-	return ret;
-}
-
-int agent_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return CF_EIO;
-	ret = fsync(fd) == 0 ? 0 : CF_EIO;
-	close(fd);
-	return ret;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return CF_EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int agent_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
-	int fd = -1, ret = CF_EIO;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return CF_EIO;
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash)
-		slash[slash == dir] = '\0';
-	else
-		strcpy(dir, ".");
-	if ((fd = mkstemp(tmp)) < 0)
-		return CF_EIO;
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0)
-		goto out;
-	ret = close(fd) == 0 ? 0 : CF_EIO;
-	fd = -1;
-	if (ret == 0 && rename(tmp, path) != 0)
-		ret = CF_EIO;
-	if (ret == 0)
-		ret = agent_fsync_dir(dir);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (ret != 0)
-		unlink(tmp); /* fails harmlessly once renamed */
-	return ret;
 }
 
 /* ---- account.json ---- */
@@ -146,7 +57,7 @@ int account_load(const char *dir, struct account *a)
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/account.json", dir);
-	if ((ret = agent_read_file(path, ACCOUNT_MAX, &text, &len)) != 0)
+	if ((ret = cf_file_read(path, ACCOUNT_MAX, &text, &len)) != 0)
 		return ret;
 	memset(&tmp, 0, sizeof(tmp));
 	if ((ret = cf_json_parse(text, len, &doc)) == 0 &&
@@ -178,7 +89,7 @@ int account_save(const char *dir, const struct account *a)
 	    !(text = cf_json_print(doc)))
 		goto out;
 	snprintf(path, sizeof(path), "%s/account.json", dir);
-	ret = agent_write_atomic(path, text, strlen(text), 0644);
+	ret = cf_file_write(path, text, strlen(text), 0644, 0);
 out:
 	free(text);
 	cf_json_free(doc);

@@ -22,6 +22,7 @@
 #include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
+#include "cf_file.h"
 #include "cf_log.h"
 #include "config.h"
 #include "core.h"
@@ -189,43 +190,32 @@ static int is_loopback(const char *host)
 	return strcmp(host, "localhost") == 0;
 }
 
-/* Write data to path atomically (temp file, fsync, rename) with mode. */
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[CONFIG_PATH_MAX + 64];
-	int fd, ok;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return CF_EIO;
-	ok = write(fd, data, len) == (ssize_t)len && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return CF_EIO;
-	}
-	return 0;
-}
-
+/* secret.key: 32 random octets made on first start (exclusively, so two processes starting at
+ * once agree on one key), read on later starts. */
 static int load_secret(struct server *s, const char *data)
 {
-	int fd, ret = CF_EIO;
-	ssize_t n;
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
 
 	snprintf(s->path, sizeof(s->path), "%s/secret.key", data);
-	fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	ret = cf_file_read(s->path, sizeof(s->secret), &buf, &len);
+	if (ret == CF_ENOTFOUND) {
 		if (cf_random(s->secret, sizeof(s->secret)) != 0)
 			return CF_ECRYPTO;
-		return write_atomic(s->path, s->secret, sizeof(s->secret), 0600);
+		ret = cf_file_write(s->path, s->secret, sizeof(s->secret), 0600, 1);
+		if (ret != CF_ECONFLICT)
+			return ret;
+		ret = cf_file_read(s->path, sizeof(s->secret), &buf, &len);
 	}
-	if (fd < 0)
-		return CF_EIO;
-	n = read(fd, s->secret, sizeof(s->secret));
-	if (n == (ssize_t)sizeof(s->secret) && read(fd, &(char){0}, 1) == 0)
-		ret = 0;
-	close(fd);
+	if (ret == 0 && len != sizeof(s->secret))
+		ret = CF_EIO;
+	if (ret == 0)
+		memcpy(s->secret, buf, len);
+	if (buf) {
+		cf_zeroize(buf, len);
+		free(buf);
+	}
 	return ret;
 }
 
@@ -376,9 +366,9 @@ static int write_url_files(const struct server *s, const struct opts *o)
 	size_t len = strlen(s->base_url);
 
 	snprintf(path, sizeof(path), "%s/url", o->cfg.data);
-	if (write_atomic(path, s->base_url, len, 0644) != 0)
+	if (cf_file_write(path, s->base_url, len, 0644, 0) != 0)
 		return CF_EIO;
-	if (o->ready_file && write_atomic(o->ready_file, s->base_url, len, 0644) != 0)
+	if (o->ready_file && cf_file_write(o->ready_file, s->base_url, len, 0644, 0) != 0)
 		return CF_EIO;
 	return 0;
 }

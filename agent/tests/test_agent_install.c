@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "cf_crypto_mbedtls.h"
 #include "cf_err.h"
+#include "cf_file.h"
 #include "check.h"
 #include "install.h"
 
@@ -57,7 +58,7 @@ static char *slurp(const char *path)
 {
 	char *s = NULL;
 	size_t len;
-	return agent_read_file(path, 1 << 20, &s, &len) == 0 ? s : NULL;
+	return cf_file_read(path, 1 << 20, &s, &len) == 0 ? s : NULL;
 }
 
 static int count_sets(const char *dir)
