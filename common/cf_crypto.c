@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
@@ -37,6 +38,7 @@
 
 #define KEY_FILE_MAX (64 * 1024)
 #define PEM_KEY_MAX 8192 /* PEM of an RSA-4096 private key is about 3.3 KB */
+#define CSR_DEFAULT_CN "certflow"
 
 /* ---- CSPRNG ---------------------------------------------------------------------------- */
 
@@ -216,23 +218,32 @@ int cf_key_from_pk(mbedtls_pk_context *pk, cf_key **out)
 	key = malloc(sizeof(*key));
 	if (!key)
 		return CF_ENOMEM;
-	if (pthread_mutex_init(&key->first_use, NULL) != 0) {
+	if (pthread_mutex_init(&key->lock, NULL) != 0) {
 		free(key);
 		return CF_ENOMEM;
 	}
-	atomic_init(&key->ready, 0);
+	atomic_init(&key->signer, NULL);
 	key->pk = *pk;
 	mbedtls_pk_init(pk);
 	*out = key;
 	return 0;
 }
 
+static void signer_free(mbedtls_pk_context *signer)
+{
+	if (!signer)
+		return;
+	mbedtls_pk_free(signer); /* wipes the private scalar */
+	free(signer);
+}
+
 void cf_key_free(cf_key *key)
 {
 	if (!key)
 		return;
+	signer_free(atomic_load(&key->signer));
 	mbedtls_pk_free(&key->pk);
-	pthread_mutex_destroy(&key->first_use);
+	pthread_mutex_destroy(&key->lock);
 	free(key);
 }
 
@@ -452,6 +463,62 @@ enum cf_alg cf_key_alg(const cf_key *key)
 	return algs[cf_key_type(key)];
 }
 
+/* ---- EC groups ------------------------------------------------------------------------------- */
+
+/*
+ * mbedTLS 2.28 keeps its table of multiples of the base point G in the group (grp->T): the first
+ * multiplication of G through a group computes it (about 0.35 ms on P-256, more than a whole
+ * signature with the table), later ones only read it. Every group loaded anew (each parsed JWK or
+ * CSR key, each copy pk_sign makes of a key) starts without it. So every ECDSA operation here runs
+ * on one long-lived group per curve, filled once under pthread_once, with the key's own Q or d:
+ * ecp_mul_comb writes grp->T only while it is NULL, and nothing else in an ECDSA sign or verify
+ * writes to the group, so once filled the two groups are shared read-only by all threads.
+ * They live as long as the process.
+ */
+static pthread_once_t groups_once = PTHREAD_ONCE_INIT;
+static mbedtls_ecp_group groups[2]; /* P-256, P-384 */
+static int groups_ok;
+
+/* Multiply G once through grp so that grp caches its table. */
+static int warm_table(mbedtls_ecp_group *grp)
+{
+	mbedtls_ecp_point r;
+	mbedtls_mpi one;
+	int ok;
+
+	mbedtls_ecp_point_init(&r);
+	mbedtls_mpi_init(&one);
+	ok = mbedtls_mpi_lset(&one, 1) == 0 &&
+	     mbedtls_ecp_mul(grp, &r, &one, &grp->G, cf_rng_mbedtls, NULL) == 0 &&
+	     grp->MBEDTLS_PRIVATE(T) != NULL;
+	mbedtls_ecp_point_free(&r);
+	mbedtls_mpi_free(&one);
+	return ok ? 0 : CF_ECRYPTO;
+}
+
+static void groups_init(void)
+{
+	static const mbedtls_ecp_group_id ids[2] = {MBEDTLS_ECP_DP_SECP256R1,
+						    MBEDTLS_ECP_DP_SECP384R1};
+	int ok = 1;
+
+	for (int i = 0; i < 2; i++) {
+		mbedtls_ecp_group_init(&groups[i]);
+		ok = ok && mbedtls_ecp_group_load(&groups[i], ids[i]) == 0 &&
+		     warm_table(&groups[i]) == 0;
+	}
+	groups_ok = ok;
+}
+
+/* The shared group of an EC key's curve, NULL if it could not be set up. */
+static mbedtls_ecp_group *curve_group(const cf_key *key)
+{
+	pthread_once(&groups_once, groups_init);
+	if (!groups_ok)
+		return NULL;
+	return &groups[cf_key_type(key) == CF_KEY_P256 ? 0 : 1];
+}
+
 /* ---- signatures ------------------------------------------------------------------------------ */
 
 /* Digest of msg for alg; sets the md type and length. */
@@ -471,89 +538,67 @@ static size_t ec_coord_len(const cf_key *key)
 	return cf_key_type(key) == CF_KEY_P256 ? 32 : 48;
 }
 
-/* One ECDSA operation: sign (sig written) or verify (sig read), raw r||s of 2 × n octets.
- * The key's own group is used (not mbedTLS's pk_sign/pk_verify, which copy it on each call),
- * so the base-point table is computed once per key instead of once per signature. */
-struct ecdsa_op {
-	int sign;
-	const uint8_t *hash;
-	size_t hlen;
-	mbedtls_md_type_t md;
-	uint8_t *sig;
-	size_t n;
-};
-
-static int ecdsa_run(const cf_key *key, const struct ecdsa_op *op)
+/* Deterministic ECDSA (RFC 6979) of hash by key, as raw r||s of 2 × n octets. */
+static int ecdsa_sign_raw(const cf_key *key, const uint8_t *hash, size_t hlen, mbedtls_md_type_t md,
+			  uint8_t *sig, size_t n)
 {
-	mbedtls_ecp_keypair *ec = mbedtls_pk_ec(key->pk);
+	mbedtls_ecp_group *grp = curve_group(key);
 	mbedtls_mpi r, s;
-	int ret = CF_EBADSIG;
+	int ret = CF_ECRYPTO;
 
+	if (!grp)
+		return CF_ECRYPTO;
 	mbedtls_mpi_init(&r);
 	mbedtls_mpi_init(&s);
-	if (op->sign) {
-		ret = CF_ECRYPTO;
-		if (mbedtls_ecdsa_sign_det_ext(&ec->MBEDTLS_PRIVATE(grp), &r, &s,
-					       &ec->MBEDTLS_PRIVATE(d), op->hash, op->hlen, op->md,
-					       cf_rng_mbedtls, NULL) == 0 &&
-		    mbedtls_mpi_write_binary(&r, op->sig, op->n) == 0 &&
-		    mbedtls_mpi_write_binary(&s, op->sig + op->n, op->n) == 0)
-			ret = 0;
-	} else if (mbedtls_mpi_read_binary(&r, op->sig, op->n) == 0 &&
-		   mbedtls_mpi_read_binary(&s, op->sig + op->n, op->n) == 0) {
-		/* verify also refuses r or s outside [1, n-1] */
-		ret = mbedtls_ecdsa_verify(&ec->MBEDTLS_PRIVATE(grp), op->hash, op->hlen,
-					   &ec->MBEDTLS_PRIVATE(Q), &r, &s) == 0
-			  ? 0
-			  : CF_EBADSIG;
-	}
+	if (mbedtls_ecdsa_sign_det_ext(grp, &r, &s, &mbedtls_pk_ec(key->pk)->MBEDTLS_PRIVATE(d),
+				       hash, hlen, md, cf_rng_mbedtls, NULL) == 0 &&
+	    mbedtls_mpi_write_binary(&r, sig, n) == 0 &&
+	    mbedtls_mpi_write_binary(&s, sig + n, n) == 0)
+		ret = 0;
 	mbedtls_mpi_free(&r);
 	mbedtls_mpi_free(&s);
 	return ret;
 }
 
-/* mbedTLS caches the base-point table in the group on first use (a write to the shared key):
- * let one thread do that under the key's lock; once it is there, every thread only reads it. */
-static int ecdsa(const cf_key *key, const struct ecdsa_op *op)
+/* 0 if (r, s) is an ECDSA signature of hash by key's Q; verify also refuses r or s outside
+ * [1, n-1] and a hash longer than the order is truncated, as for any ECDSA. */
+static int ecdsa_verify_rs(const cf_key *key, const uint8_t *hash, size_t hlen,
+			   const mbedtls_mpi *r, const mbedtls_mpi *s)
 {
-	cf_key *k = (cf_key *)key;
-	int ret;
+	mbedtls_ecp_group *grp = curve_group(key);
 
-	if (atomic_load_explicit(&k->ready, memory_order_acquire))
-		return ecdsa_run(key, op);
-	pthread_mutex_lock(&k->first_use);
-	ret = ecdsa_run(key, op);
-	if (mbedtls_pk_ec(k->pk)->MBEDTLS_PRIVATE(grp).MBEDTLS_PRIVATE(T) != NULL)
-		atomic_store_explicit(&k->ready, 1, memory_order_release);
-	pthread_mutex_unlock(&k->first_use);
-	return ret;
+	if (!grp)
+		return CF_ECRYPTO;
+	return mbedtls_ecdsa_verify(grp, hash, hlen, &mbedtls_pk_ec(key->pk)->MBEDTLS_PRIVATE(Q), r,
+				    s) == 0
+		   ? 0
+		   : CF_EBADSIG;
 }
 
 int cf_sign(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, uint8_t *sig,
 	    size_t sig_cap, size_t *sig_len)
 {
 	uint8_t hash[48], buf[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
-	struct ecdsa_op op = {.sign = 1, .hash = hash, .sig = sig};
-	size_t n = 0;
+	mbedtls_md_type_t md;
+	size_t hlen, n = 0;
 	int ret;
 
 	if (cf_key_alg(key) != alg)
 		return CF_EBADALG;
-	ret = alg_digest(alg, msg, len, hash, &op.md, &op.hlen);
+	ret = alg_digest(alg, msg, len, hash, &md, &hlen);
 	if (ret != 0)
 		return ret;
 	if (alg != CF_ALG_RS256) {
-		op.n = ec_coord_len(key);
-		if (2 * op.n > sig_cap)
+		n = ec_coord_len(key);
+		if (2 * n > sig_cap)
 			return CF_EINTERNAL;
-		ret = ecdsa(key, &op);
+		ret = ecdsa_sign_raw(key, hash, hlen, md, sig, n);
 		if (ret == 0)
-			*sig_len = 2 * op.n;
+			*sig_len = 2 * n;
 		return ret;
 	}
 	/* RSA: PKCS#1 v1.5; the context's own mutex guards its blinding values */
-	if (CF_PK_SIGN((mbedtls_pk_context *)&key->pk, op.md, hash, op.hlen, buf, sizeof(buf),
-		       &n) != 0)
+	if (CF_PK_SIGN((mbedtls_pk_context *)&key->pk, md, hash, hlen, buf, sizeof(buf), &n) != 0)
 		return CF_ECRYPTO;
 	if (n > sig_cap)
 		return CF_EINTERNAL;
@@ -566,27 +611,121 @@ int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, c
 	      size_t sig_len)
 {
 	uint8_t hash[48];
-	struct ecdsa_op op = {.sign = 0, .hash = hash, .sig = (uint8_t *)sig};
 	mbedtls_pk_context *pk = (mbedtls_pk_context *)&key->pk;
+	mbedtls_md_type_t md;
+	mbedtls_mpi r, s;
+	size_t hlen, n;
 	int ret;
 
 	if (cf_key_alg(key) != alg)
 		return CF_EBADALG;
 	if (!sig)
 		return CF_EBADSIG;
-	ret = alg_digest(alg, msg, len, hash, &op.md, &op.hlen);
+	ret = alg_digest(alg, msg, len, hash, &md, &hlen);
 	if (ret != 0)
 		return ret;
 	if (alg == CF_ALG_RS256) {
 		if (sig_len != mbedtls_pk_get_len(pk))
 			return CF_EBADSIG;
-		return mbedtls_pk_verify(pk, op.md, hash, op.hlen, sig, sig_len) == 0 ? 0
-										      : CF_EBADSIG;
+		return mbedtls_pk_verify(pk, md, hash, hlen, sig, sig_len) == 0 ? 0 : CF_EBADSIG;
 	}
-	op.n = ec_coord_len(key);
-	if (sig_len != 2 * op.n)
+	n = ec_coord_len(key);
+	if (sig_len != 2 * n)
 		return CF_EBADSIG;
-	return ecdsa(key, &op);
+	mbedtls_mpi_init(&r);
+	mbedtls_mpi_init(&s);
+	ret = CF_EBADSIG;
+	if (mbedtls_mpi_read_binary(&r, sig, n) == 0 &&
+	    mbedtls_mpi_read_binary(&s, sig + n, n) == 0)
+		ret = ecdsa_verify_rs(key, hash, hlen, &r, &s);
+	mbedtls_mpi_free(&r);
+	mbedtls_mpi_free(&s);
+	return ret;
+}
+
+/* The digest algorithm of a SHA-2 digest of hlen octets, MBEDTLS_MD_NONE for other lengths. */
+static mbedtls_md_type_t digest_md(size_t hlen)
+{
+	return hlen == 32   ? MBEDTLS_MD_SHA256
+	       : hlen == 48 ? MBEDTLS_MD_SHA384
+	       : hlen == 64 ? MBEDTLS_MD_SHA512
+			    : MBEDTLS_MD_NONE;
+}
+
+int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const uint8_t *sig,
+		     size_t sig_len)
+{
+	mbedtls_md_type_t md = digest_md(hlen);
+	unsigned char *p = (unsigned char *)sig;
+	const unsigned char *end = sig + sig_len;
+	mbedtls_mpi r, s;
+	size_t len;
+	int ret = CF_EBADSIG;
+
+	if (!key || !hash || md == MBEDTLS_MD_NONE)
+		return CF_EINTERNAL;
+	if (!sig || sig_len == 0)
+		return CF_EBADSIG;
+	if (!pk_is_ec(&key->pk))
+		return mbedtls_pk_verify((mbedtls_pk_context *)&key->pk, md, hash, hlen, sig,
+					 sig_len) == 0
+			   ? 0
+			   : CF_EBADSIG;
+	/* Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }, nothing after it */
+	mbedtls_mpi_init(&r);
+	mbedtls_mpi_init(&s);
+	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ==
+		0 &&
+	    p + len == end && mbedtls_asn1_get_mpi(&p, end, &r) == 0 &&
+	    mbedtls_asn1_get_mpi(&p, end, &s) == 0 && p == end)
+		ret = ecdsa_verify_rs(key, hash, hlen, &r, &s);
+	mbedtls_mpi_free(&r);
+	mbedtls_mpi_free(&s);
+	return ret;
+}
+
+/* A new ECDSA-typed copy of key's pair, with the base-point table of its group computed. */
+static int signer_new(const cf_key *key, mbedtls_pk_context **out)
+{
+	mbedtls_pk_context *pk = calloc(1, sizeof(*pk));
+
+	if (!pk)
+		return CF_ENOMEM;
+	mbedtls_pk_init(pk);
+	if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA)) != 0 ||
+	    mbedtls_ecdsa_from_keypair(mbedtls_pk_ec(*pk), mbedtls_pk_ec(key->pk)) != 0 ||
+	    warm_table(&mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(grp)) != 0) {
+		signer_free(pk);
+		return CF_ECRYPTO;
+	}
+	*out = pk;
+	return 0;
+}
+
+int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer)
+{
+	cf_key *k = (cf_key *)key;
+	mbedtls_pk_context *pk;
+	int ret = 0;
+
+	if (!key || !key_has_private(key))
+		return CF_EBADKEY;
+	if (!pk_is_ec(&key->pk)) {
+		*signer = &k->pk;
+		return 0;
+	}
+	/* made once, under the lock; published complete, so readers need no lock */
+	pk = atomic_load_explicit(&k->signer, memory_order_acquire);
+	if (!pk) {
+		pthread_mutex_lock(&k->lock);
+		pk = atomic_load_explicit(&k->signer, memory_order_relaxed);
+		if (!pk && (ret = signer_new(key, &pk)) == 0)
+			atomic_store_explicit(&k->signer, pk, memory_order_release);
+		pthread_mutex_unlock(&k->lock);
+	}
+	if (ret == 0)
+		*signer = pk;
+	return ret;
 }
 
 /* ---- CSR ------------------------------------------------------------------------------------- */
@@ -614,16 +753,17 @@ int cf_csr_create(const cf_key *key, const char *cn, uint8_t **der, size_t *len)
 
 	if (!key || !key_has_private(key))
 		return CF_EBADKEY;
-	if (cn && !cn_ok(cn))
+	/* mbedTLS 2.28 cannot parse a CSR with an empty subject, so there is always a CN */
+	if (!cn)
+		cn = CSR_DEFAULT_CN;
+	if (!cn_ok(cn))
 		return CF_EMALFORMED;
 	mbedtls_x509write_csr_init(&csr);
 	mbedtls_x509write_csr_set_key(&csr, (mbedtls_pk_context *)&key->pk);
 	mbedtls_x509write_csr_set_md_alg(&csr, MBEDTLS_MD_SHA256);
-	if (cn) {
-		snprintf(subject, sizeof(subject), "CN=%s", cn);
-		if (mbedtls_x509write_csr_set_subject_name(&csr, subject) != 0)
-			goto out;
-	}
+	snprintf(subject, sizeof(subject), "CN=%s", cn);
+	if (mbedtls_x509write_csr_set_subject_name(&csr, subject) != 0)
+		goto out;
 	/* the DER is written at the end of buf */
 	n = mbedtls_x509write_csr_der(&csr, buf, sizeof(buf), cf_rng_mbedtls, NULL);
 	if (n <= 0)

@@ -69,8 +69,16 @@ int cf_sign(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, uin
 /* 0 if sig is a valid signature by key under alg, CF_EBADSIG if not, CF_EBADALG on mismatch. */
 int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, const uint8_t *sig,
 	      size_t sig_len);
+/* 0 if sig, in the form X.509 and PKCS#10 use (a DER Ecdsa-Sig-Value for an EC key, PKCS#1 v1.5
+ * for RSA), is a valid signature by key over the SHA-256/384/512 digest hash (which one is
+ * told by hlen: 32, 48 or 64). CF_EBADSIG if not, CF_EINTERNAL for another hlen. */
+int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const uint8_t *sig,
+		     size_t sig_len);
 
-/* PKCS#10 CSR (DER, malloc'd) for key with subject "CN=<cn>" (cn may be NULL: empty subject). */
+/* PKCS#10 CSR (DER, malloc'd), SHA-256, for the key pair key with subject "CN=<cn>"; cn NULL means
+ * "CN=certflow" (never an empty subject, which mbedTLS 2.28 cannot parse: certflowd would refuse
+ * the CSR). cn: 1..64 characters without control characters or any of ,=+\"<>;# (CF_EMALFORMED).
+ * CF_EBADKEY for a public key. */
 int cf_csr_create(const cf_key *key, const char *cn, uint8_t **der, size_t *len);
 
 /* Name ↔ enum: "ES256" → CF_ALG_ES256; 0 if unknown. */

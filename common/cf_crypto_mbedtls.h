@@ -14,18 +14,28 @@
 #include "cf_crypto.h"
 
 /* Make keys with cf_key_from_pk (or the cf_key_* constructors) only: the lock must be set up.
- * first_use/ready: the first ECDSA operation through cf_sign/cf_verify caches mbedTLS's table
- * for the base point in pk's group; it runs under first_use, later ones read the table freely. */
+ * cf_sign/cf_verify never use pk's own EC group but one long-lived group per curve whose
+ * base-point table is computed once per process (see cf_crypto.c). signer: see cf_key_signer. */
 struct cf_key {
 	mbedtls_pk_context pk;
-	pthread_mutex_t first_use;
-	atomic_int ready;
+	pthread_mutex_t lock;		    /* guards the creation of signer */
+	mbedtls_pk_context *_Atomic signer; /* NULL until cf_key_signer's first call */
 };
 
 /* Wrap an initialised and filled pk context (moved into the new key; *pk is reset). The key
  * must be P-256, P-384 or RSA 2048..4096 (odd 32-bit exponent): CF_EBADKEY otherwise, and
  * *pk is left untouched on any failure. */
 int cf_key_from_pk(mbedtls_pk_context *pk, cf_key **out);
+
+/* The pk context that mbedTLS writers (mbedtls_x509write_crt_set_issuer_key, ...) should sign
+ * with, for a key pair. mbedTLS 2.28's signer for an ECKEY context copies the key into a new
+ * ECDSA context, whose group recomputes the table for the base point on every signature (more
+ * than the signature itself costs); for an EC key this is instead a long-lived ECDSA context made
+ * on the first call, with that table already computed. For RSA it is &key->pk. Valid while key
+ * lives; mbedtls_pk_sign on it is safe from many threads at once (it only reads the context).
+ * Never pass it where a public key is written (pk_write_* do not take ECDSA contexts).
+ * CF_EBADKEY for a public key, CF_ENOMEM or CF_ECRYPTO. */
+int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer);
 
 /* The calling thread's CTR-DRBG, as f_rng/p_rng pair for mbedTLS calls. cf_rng_mbedtls always
  * draws from the generator of the thread that calls it and ignores p_rng, so a pair registered

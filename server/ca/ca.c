@@ -112,7 +112,7 @@ static int create_crt(const struct level *lv, const struct level *parent, const 
 	    .subject_pk = &lv->key->pk,
 	    .subject = subject,
 	    .issuer = parent ? parent->name : NULL,
-	    .issuer_pk = parent ? &parent->key->pk : &lv->key->pk,
+	    .issuer_key = parent ? parent->key : lv->key,
 	    .aki = parent ? parent->ski : NULL,
 	    .aki_len = parent ? parent->ski_len : 0,
 	    .is_ca = 1,
@@ -258,12 +258,15 @@ static int open_levels(ca *c, const char *dir, const char *org)
 	struct level root = {.base = "root", .cn = "certflow Root CA", .crt = &root_crt};
 	struct level issuing = {
 	    .base = "issuing", .cn = "certflow Issuing CA", .crt = &c->issuing_crt};
+	mbedtls_pk_context *signer;
 	int ret;
 
 	mbedtls_x509_crt_init(&root_crt);
+	/* the issuing key's signing context is made here, not by the first request */
 	if ((ret = open_level(dir, org, NULL, &root)) != 0 ||
 	    (ret = open_level(dir, org, &root, &issuing)) != 0 ||
-	    (ret = check_chain(&root, &issuing)) != 0 || (ret = set_chain(c, &root_crt)) != 0)
+	    (ret = check_chain(&root, &issuing)) != 0 || (ret = set_chain(c, &root_crt)) != 0 ||
+	    (ret = cf_key_signer(issuing.key, &signer)) != 0)
 		goto out;
 	memcpy(c->issuer_name, issuing.name, sizeof(c->issuer_name));
 	memcpy(c->ski, issuing.ski, issuing.ski_len);

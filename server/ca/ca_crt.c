@@ -91,16 +91,22 @@ static int set_extensions(mbedtls_x509write_cert *w, const struct ca_crt_spec *s
 static int set_fields(mbedtls_x509write_cert *w, const struct ca_crt_spec *spec,
 		      const mbedtls_mpi *serial)
 {
+	mbedtls_pk_context *signer;
 	char nb[15], na[15];
+	int ret;
 
 	if (ca_time_x509(spec->not_before, nb) != 0 || ca_time_x509(spec->not_after, na) != 0 ||
 	    spec->not_after <= spec->not_before)
 		return CF_EMALFORMED;
+	/* Not the issuer's own pk: mbedTLS would sign with a fresh copy of it each time and
+	 * recompute the base-point table for every certificate. */
+	if ((ret = cf_key_signer(spec->issuer_key, &signer)) != 0)
+		return ret;
 	mbedtls_x509write_crt_set_version(w, MBEDTLS_X509_CRT_VERSION_3);
 	mbedtls_x509write_crt_set_md_alg(w, MBEDTLS_MD_SHA256);
 	/* x509write only reads the keys; its setters are not const-qualified. */
 	mbedtls_x509write_crt_set_subject_key(w, (mbedtls_pk_context *)spec->subject_pk);
-	mbedtls_x509write_crt_set_issuer_key(w, (mbedtls_pk_context *)spec->issuer_pk);
+	mbedtls_x509write_crt_set_issuer_key(w, signer);
 	if (mbedtls_x509write_crt_set_serial(w, serial) != 0 ||
 	    mbedtls_x509write_crt_set_validity(w, nb, na) != 0 ||
 	    mbedtls_x509write_crt_set_subject_name(w, spec->subject) != 0 ||

@@ -23,7 +23,7 @@
 #define CA_CRT_MAX (64 * 1024)
 
 struct ca {
-	cf_key *issuing_key;	      /* read-only after ca_open: safe to sign from many threads */
+	cf_key *issuing_key;	      /* one for all threads; its signer is made in ca_open */
 	mbedtls_x509_crt issuing_crt; /* subject_raw is the CRL issuer */
 	char issuer_name[512];	      /* issuing subject as an mbedTLS name string */
 	uint8_t ski[CA_SKI_MAX];      /* issuing CA's SKI = AKI of everything it signs */
@@ -39,10 +39,10 @@ struct ca {
 /* What one certificate needs beyond the subject key (ca.c builds CA and leaf certificates). */
 struct ca_crt_spec {
 	const mbedtls_pk_context *subject_pk;
-	const char *subject; /* mbedTLS name string, validated */
-	const char *issuer;  /* NULL: self-signed (issuer = subject) */
-	const mbedtls_pk_context *issuer_pk;
-	const uint8_t *aki; /* NULL: no AKI (self-signed root) */
+	const char *subject;	  /* mbedTLS name string, validated */
+	const char *issuer;	  /* NULL: self-signed (issuer = subject) */
+	const cf_key *issuer_key; /* signs through its long-lived cf_key_signer context */
+	const uint8_t *aki;	  /* NULL: no AKI (self-signed root) */
 	size_t aki_len;
 	int is_ca, max_pathlen;
 	unsigned key_usage;		  /* MBEDTLS_X509_KU_* */

@@ -68,7 +68,7 @@ int ca_issue(ca *c, const struct ca_issue_req *req, struct ca_issued *out)
 	    .subject_pk = &req->subject_key->pk,
 	    .subject = subject,
 	    .issuer = c->issuer_name,
-	    .issuer_pk = &c->issuing_key->pk,
+	    .issuer_key = c->issuing_key,
 	    .aki = c->ski,
 	    .aki_len = c->ski_len,
 	    .is_ca = 0,

@@ -11,6 +11,7 @@
 
 #include "cf_b64.h"
 #include "cf_crypto.h"
+#include "cf_crypto_mbedtls.h"
 #include "cf_err.h"
 #include "cf_json.h"
 
@@ -429,9 +430,9 @@ static void test_public_key_parses_from_der_and_cannot_be_saved(void)
 
 static void test_csr_is_self_signed_with_sha256(void)
 {
-	cf_key *keys[] = {p256, rsa};
+	cf_key *keys[] = {p256, p384, rsa};
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		mbedtls_x509_csr csr;
 		uint8_t *der = NULL, hash[32];
 		size_t len = 0;
@@ -448,18 +449,85 @@ static void test_csr_is_self_signed_with_sha256(void)
 		CHECK_EQ_INT(
 		    mbedtls_pk_verify(&csr.pk, MBEDTLS_MD_SHA256, hash, 32, csr.sig.p, csr.sig.len),
 		    0);
+		CHECK_EQ_INT(cf_verify_digest(keys[i], hash, 32, csr.sig.p, csr.sig.len), 0);
 		mbedtls_x509_csr_free(&csr);
 		free(der);
 	}
 }
 
-static void test_csr_without_cn_and_bad_cn(void)
+/* cf_verify_digest takes what X.509 carries: DER Ecdsa-Sig-Value, or PKCS#1 v1.5 for RSA. */
+static void test_verify_digest_refuses_tampering_and_bad_der(void)
 {
+	cf_key *keys[] = {p256, p384, rsa};
+
+	for (int i = 0; i < 3; i++) {
+		mbedtls_x509_csr csr;
+		uint8_t *der = NULL, hash[32], sig[600];
+		size_t len = 0, sig_len;
+
+		CHECK_EQ_INT(cf_csr_create(keys[i], "tamper", &der, &len), 0);
+		mbedtls_x509_csr_init(&csr);
+		CHECK_EQ_INT(mbedtls_x509_csr_parse_der(&csr, der, len), 0);
+		CHECK(csr.sig.len + 1 <= sizeof(sig));
+		sig_len = csr.sig.len;
+		memcpy(sig, csr.sig.p, sig_len);
+		CHECK_EQ_INT(cf_sha256(csr.cri.p, csr.cri.len, hash), 0);
+		CHECK_EQ_INT(cf_verify_digest(keys[i], hash, 32, sig, sig_len), 0);
+		/* another digest, another key, a digest length that is no SHA-2 */
+		hash[5] ^= 1;
+		CHECK_EQ_INT(cf_verify_digest(keys[i], hash, 32, sig, sig_len), CF_EBADSIG);
+		hash[5] ^= 1;
+		CHECK_EQ_INT(cf_verify_digest(keys[(i + 1) % 3], hash, 32, sig, sig_len),
+			     CF_EBADSIG);
+		CHECK_EQ_INT(cf_verify_digest(keys[i], hash, 20, sig, sig_len), CF_EINTERNAL);
+		/* an octet after the signature, a cut one, none at all */
+		sig[sig_len] = 0;
+		CHECK_EQ_INT(cf_verify_digest(keys[i], hash, 32, sig, sig_len + 1), CF_EBADSIG);
+		CHECK_EQ_INT(cf_verify_digest(keys[i], hash, 32, sig, sig_len - 1), CF_EBADSIG);
+		CHECK_EQ_INT(cf_verify_digest(keys[i], hash, 32, sig, 0), CF_EBADSIG);
+		mbedtls_x509_csr_free(&csr);
+		free(der);
+	}
+}
+
+/* The signing context for mbedTLS writers: made once per key pair, refused for a public key. */
+static void test_signer_is_long_lived_and_needs_a_private_key(void)
+{
+	mbedtls_pk_context *a = NULL, *b = NULL;
+	cf_key *pub = NULL;
 	uint8_t *der = NULL;
 	size_t len = 0;
 
+	CHECK_EQ_INT(cf_key_signer(p256, &a), 0);
+	CHECK_EQ_INT(cf_key_signer(p256, &b), 0);
+	CHECK(a != NULL && a == b);
+	CHECK(mbedtls_pk_can_do(a, MBEDTLS_PK_ECDSA));
+	CHECK_EQ_INT(cf_key_signer(rsa, &a), 0);
+	CHECK(a == &rsa->pk);
+	CHECK_EQ_INT(cf_key_spki_der(p384, &der, &len), 0);
+	CHECK_EQ_INT(cf_key_parse(der, len, &pub), 0);
+	a = NULL;
+	CHECK_EQ_INT(cf_key_signer(pub, &a), CF_EBADKEY);
+	CHECK(a == NULL);
+	cf_key_free(pub);
+	free(der);
+}
+
+static void test_csr_without_cn_and_bad_cn(void)
+{
+	mbedtls_x509_csr csr;
+	char subject[64] = "";
+	uint8_t *der = NULL;
+	size_t len = 0;
+
+	/* no CN asked for: "CN=certflow", since mbedTLS cannot parse an empty subject */
 	CHECK_EQ_INT(cf_csr_create(p256, NULL, &der, &len), 0);
 	CHECK(der && len > 64);
+	mbedtls_x509_csr_init(&csr);
+	CHECK_EQ_INT(mbedtls_x509_csr_parse_der(&csr, der, len), 0);
+	mbedtls_x509_dn_gets(subject, sizeof(subject), &csr.subject);
+	CHECK_EQ_STR(subject, "CN=certflow");
+	mbedtls_x509_csr_free(&csr);
 	free(der);
 	der = NULL;
 	CHECK_EQ_INT(cf_csr_create(p256, "a,O=evil", &der, &len), CF_EMALFORMED);
@@ -495,6 +563,8 @@ int main(int argc, char **argv)
 	RUN(test_public_key_parses_from_der_and_cannot_be_saved);
 	RUN(test_csr_is_self_signed_with_sha256);
 	RUN(test_csr_without_cn_and_bad_cn);
+	RUN(test_verify_digest_refuses_tampering_and_bad_der);
+	RUN(test_signer_is_long_lived_and_needs_a_private_key);
 	cf_key_free(p256);
 	cf_key_free(p384);
 	cf_key_free(rsa);
