@@ -13,17 +13,14 @@
 
 #include "cf_crypto.h"
 #include "cf_err.h"
+#include "cf_file.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <mbedtls/asn1.h>
 #include <mbedtls/ctr_drbg.h>
@@ -313,38 +310,15 @@ out:
 
 int cf_key_load(const char *path, cf_key **out)
 {
-	uint8_t *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
-	ssize_t n;
-	int ret = CF_EIO;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
 
-	if (fd < 0)
-		return CF_EIO;
-	buf = malloc(KEY_FILE_MAX + 1);
-	if (!buf) {
-		ret = CF_ENOMEM;
-		goto out;
-	}
-	while (len <= KEY_FILE_MAX) {
-		n = read(fd, buf + len, KEY_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > KEY_FILE_MAX)
-		goto out;
-	ret = cf_key_parse(buf, len, out);
-out:
-	if (buf) {
-		mbedtls_platform_zeroize(buf, KEY_FILE_MAX + 1);
-		free(buf);
-	}
-	close(fd);
+	if ((ret = cf_file_read(path, KEY_FILE_MAX, &buf, &len)) != 0)
+		return ret == CF_ENOMEM ? ret : CF_EIO;
+	ret = cf_key_parse((const uint8_t *)buf, len, out);
+	mbedtls_platform_zeroize(buf, len);
+	free(buf);
 	return ret;
 }
 
@@ -362,81 +336,17 @@ static int key_has_private(const cf_key *key)
 	return has;
 }
 
-/* Write all of buf to fd. */
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return CF_EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync the directory that holds path, so that a rename in it is durable. */
-static int fsync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, ret;
-
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == path)
-		strcpy(dir, "/");
-	else if ((size_t)(slash - path) < sizeof(dir))
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	else
-		return CF_EIO;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return CF_EIO;
-	ret = fsync(fd) == 0 ? 0 : CF_EIO;
-	close(fd);
-	return ret;
-}
-
 int cf_key_save(const cf_key *key, const char *path)
 {
 	unsigned char pem[PEM_KEY_MAX];
-	char tmp[PATH_MAX];
-	int fd = -1, created = 0, ret = CF_EIO;
+	int ret;
 
 	if (!key || !path || !key_has_private(key))
 		return CF_EBADKEY;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
-		return CF_EIO;
-	if (mbedtls_pk_write_key_pem((mbedtls_pk_context *)&key->pk, pem, sizeof(pem)) != 0) {
+	if (mbedtls_pk_write_key_pem((mbedtls_pk_context *)&key->pk, pem, sizeof(pem)) != 0)
 		ret = CF_ECRYPTO;
-		goto out;
-	}
-	/* mkstemp creates the file 0600 in the target's directory (same file system) */
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		goto out;
-	created = 1;
-	if (fchmod(fd, 0600) != 0 || write_all(fd, pem, strlen((char *)pem)) != 0 || fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto out;
-	created = 0;
-	ret = fsync_parent(path);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
+	else
+		ret = cf_file_write(path, pem, strlen((char *)pem), 0600, 0);
 	mbedtls_platform_zeroize(pem, sizeof(pem));
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include <mbedtls/x509.h>
 
 #include "cf_err.h"
+#include "cf_file.h"
 #include "cf_log.h"
 
 #define ROOT_VALIDITY ((int64_t)7305 * 86400)	 /* 20 years */
@@ -65,7 +66,7 @@ static int load_crt(const char *path, mbedtls_x509_crt *crt)
 	size_t len = 0;
 	int ret;
 
-	if ((ret = ca_file_read(path, CA_CRT_MAX, &buf, &len)) != 0)
+	if ((ret = cf_file_read(path, CA_CRT_MAX, &buf, &len)) != 0)
 		return ret;
 	ret = CF_EIO;
 	if (mbedtls_x509_crt_parse(crt, (unsigned char *)buf, len + 1) != 0 || crt->next ||
@@ -125,7 +126,7 @@ static int create_crt(const struct level *lv, const struct level *parent, const 
 	snprintf(subject, sizeof(subject), "CN=%s, O=%s", lv->cn, org);
 	if ((ret = ca_crt_write(&spec, serial, &der, &der_len)) != 0 ||
 	    (ret = ca_pem_encode("CERTIFICATE", der, der_len, &pem)) != 0 ||
-	    (ret = ca_file_write(path, pem, strlen(pem), 0644, 1)) != 0)
+	    (ret = cf_file_write(path, pem, strlen(pem), 0644, 1)) != 0)
 		goto out;
 	cf_info("ca: created %s (serial %s)", path, serial);
 out:

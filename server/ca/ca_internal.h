@@ -90,10 +90,6 @@ int ca_time_x509(int64_t t, char out[15]);
 
 /* ca_file.c — files of the CA directory */
 int ca_file_exists(const char *path);
-/* Whole file, NUL-terminated, at most max octets. CF_EIO. */
-int ca_file_read(const char *path, size_t max, char **buf, size_t *len);
-/* Temp file, fsync, then link (excl: never replaces path) or rename, then fsync of the dir. */
-int ca_file_write(const char *path, const void *data, size_t len, mode_t mode, int excl);
 int ca_file_lock(const char *dir, int *fd);
 void ca_file_unlock(int fd);
 

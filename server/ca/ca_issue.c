@@ -14,6 +14,7 @@
 #include <mbedtls/x509.h>
 
 #include "cf_err.h"
+#include "cf_file.h"
 
 #define CA_BACKDATE 60				  /* tolerate clients' clocks a minute behind */
 #define MAX_VALIDITY ((int64_t)100 * 366 * 86400) /* a sanity bound, not a policy */
@@ -152,7 +153,7 @@ int ca_write_server_pem(ca *c, const char *const *dns_names, const char *const *
 	if ((ret = ca_issue(c, &req, &crt)) != 0 ||
 	    (ret = server_pem(c, &crt, key, &pem, &len)) != 0)
 		goto out;
-	ret = ca_file_write(path, pem, len, 0600, 0);
+	ret = cf_file_write(path, pem, len, 0600, 0);
 out:
 	if (pem)
 		cf_zeroize(pem, len);
