@@ -39,6 +39,7 @@ static cf_json *meta(const struct http_req *req)
 	snprintf(signing, sizeof(signing), "%d-days-before-expiry", cfg->signing_renewal_days);
 	ret |= cf_json_add_str(m, "protocolVersion", "1");
 	ret |= cf_json_push_str(algs, "ES256");
+	ret |= cf_json_push_str(algs, "ES384");
 	ret |= cf_json_push_str(algs, "RS256");
 	ret |= cf_json_add(m, "algorithms", algs);
 	algs = NULL;

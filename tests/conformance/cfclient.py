@@ -48,7 +48,7 @@ def jdump(obj):
 
 
 class Key:
-    """A signing key: EC P-256/P-384 (ES256/ES384 header alg ES256 only for P-256) or RSA (RS256)."""
+    """A signing key: EC P-256 (ES256), P-384 (ES384) or RSA (RS256)."""
 
     def __init__(self, private_key):
         self.priv = private_key
@@ -74,7 +74,9 @@ class Key:
 
     @property
     def alg(self):
-        return "RS256" if isinstance(self.priv, rsa.RSAPrivateKey) else "ES256"
+        if isinstance(self.priv, rsa.RSAPrivateKey):
+            return "RS256"
+        return {256: "ES256", 384: "ES384", 521: "ES512"}.get(self.priv.curve.key_size, "ES256")
 
     def jwk(self):
         pub = self.priv.public_key()
@@ -98,7 +100,8 @@ class Key:
     def sign(self, data):
         if isinstance(self.priv, rsa.RSAPrivateKey):
             return self.priv.sign(data, padding.PKCS1v15(), hashes.SHA256())
-        r, s = decode_dss_signature(self.priv.sign(data, ec.ECDSA(hashes.SHA256())))
+        digest = {384: hashes.SHA384(), 521: hashes.SHA512()}.get(self.priv.curve.key_size, hashes.SHA256())
+        r, s = decode_dss_signature(self.priv.sign(data, ec.ECDSA(digest)))
         size = (self.priv.curve.key_size + 7) // 8
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 

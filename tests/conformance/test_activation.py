@@ -91,6 +91,15 @@ class TestActivation(ConformanceTest):
         acct = self.expect(self.client.post(a.kid, a.key, None, kid=a.kid), 200, "account")
         self.assertEqual(acct["credentials"], [a.credential["url"], b.credential["url"]])
 
+    def test_p384_account_key_signs_with_es384_when_the_directory_lists_it(self):
+        enrol, code = self.new_enrolment()
+        key = Key.generate("p384")
+        r = self.client.activate(key, enrol["reference"], code, make_csr(Key.generate()))
+        if "ES384" in self.dir["meta"]["algorithms"]:
+            self.expect(r, 201, schema="activate-response")
+        else:
+            self.expect(r, 400, problem="badSignatureAlgorithm")
+
     def test_p384_and_rsa2048_csr_keys_are_accepted(self):
         for kind in ("p384", "rsa2048"):
             with self.subTest(key=kind):

@@ -265,6 +265,7 @@ ROWS = [
     ("header_alg_none", lambda c: c.req(c.activation(c.act_header(alg="none"))), 400, "badSignatureAlgorithm", A),
     ("header_alg_HS256", lambda c: c.req(hs256(c)), 400, "badSignatureAlgorithm", A),
     ("header_alg_RS256_with_an_EC_key", lambda c: c.req(c.activation(c.act_header(alg="RS256"))), 400, "badSignatureAlgorithm", A),
+    ("header_alg_ES256_with_a_P384_key", lambda c: (lambda k: c.req(c.activation(c.act_header(alg="ES256", key=k), sign_key=k)))(Key.generate("p384")), 400, "badSignatureAlgorithm", A),
     ("header_with_both_jwk_and_kid", lambda c: c.req(c.activation(c.act_header(kid=c.acct.kid))), 400, "malformed", A),
     ("header_with_neither_jwk_nor_kid", lambda c: c.req(c.activation(c.act_header(jwk=DROP))), 400, "malformed", A),
     ("header_jwk_with_private_member_d",
