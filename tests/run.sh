@@ -81,7 +81,7 @@ for tree in build build-asan; do
 	flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
 	[ "$tree" = build-asan ] && flags+=(-DCERTFLOW_SANITIZE=ON)
 	if step "configure $tree" 600 cmake -S "$ROOT" -B "$ROOT/$tree" "${flags[@]}" &&
-		step "build $tree" 2400 cmake --build "$ROOT/$tree" -j"$JOBS"; then
+		step "build $tree" 1500 cmake --build "$ROOT/$tree" -j"$JOBS"; then
 		BUILT[$tree]=1
 	fi
 done
@@ -111,7 +111,7 @@ fi
 # --- 5. integration tests ----------------------------------------------------------------------
 for tree in build build-asan; do
 	if [ -n "${BUILT[$tree]:-}" ]; then
-		step "integration $tree" 2400 env CERTFLOW_BUILD="$ROOT/$tree" "$PY" -m unittest \
+		step "integration $tree" 1500 env CERTFLOW_BUILD="$ROOT/$tree" "$PY" -m unittest \
 			discover -v -s "$ROOT/tests/integration" -t "$ROOT/tests/integration" -p 'test_*.py'
 	else
 		skip "integration $tree" "build failed"
@@ -120,7 +120,7 @@ done
 
 # --- 6. valgrind: the agent's enrol and renew (normal build) -----------------------------------
 if [ -n "${BUILT[build]:-}" ]; then
-	step "valgrind agent" 1500 env CERTFLOW_BUILD="$ROOT/build" CERTFLOW_VALGRIND=1 \
+	step "valgrind agent" 900 env CERTFLOW_BUILD="$ROOT/build" CERTFLOW_VALGRIND=1 \
 		"$PY" -m unittest discover -v -s "$ROOT/tests/integration" \
 		-t "$ROOT/tests/integration" -p 'test_valgrind.py'
 else
@@ -131,8 +131,9 @@ fi
 if [ -f "$ROOT/tests/conformance/run.py" ]; then
 	for tree in build build-asan; do
 		if [ -n "${BUILT[$tree]:-}" ]; then
-			step "conformance $tree" 1200 "$PY" "$ROOT/tests/integration/harness.py" with-server \
-				--build "$ROOT/$tree" -- "$PY" "$ROOT/tests/conformance/run.py"
+			step "conformance $tree" 900 "$PY" "$ROOT/tests/integration/harness.py" with-server \
+				--build "$ROOT/$tree" -- "$PY" "$ROOT/tests/conformance/run.py" \
+				--server '{url}' --ca '{ca}' --admin-key '{admin_key}' --clock-file '{clock}'
 		else
 			skip "conformance $tree" "build failed"
 		fi

@@ -209,6 +209,19 @@ class Server:
         raise AssertionError(f"certflowd not ready within {timeout} s; stderr:\n"
                              f"{self.stderr[-3000:]}")
 
+    def restart_same_port(self, timeout=READY_TIMEOUT):
+        """Stop (must exit 0) and start again on the same port, so that agents that saved the
+        URL still reach it — an operator's restart."""
+        rc = self.stop()
+        if rc != 0:
+            raise AssertionError(f"certflowd exit status {rc} after SIGTERM:\n{self.stderr[-3000:]}")
+        self.listen = self.url.split("://", 1)[1]
+        old = self.url
+        self.start(timeout)
+        if self.url != old:
+            raise AssertionError(f"restarted on {self.url}, not {old}")
+        return self
+
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 

@@ -148,6 +148,37 @@ class Enrol(CertflowTestCase):
         r = self.agent_enrol(srv, e.reference.replace("-", ""), e.code.lower(), d)
         self.assertEqual(r.rc, 0, f"{r!r}")
 
+    def test_code_file_is_read_from_a_file_and_never_needed_on_the_command_line(self):
+        srv = self.start_server()
+        e = self.enrol_create(srv, "file-device")
+        code_file = os.path.join(self.tmp, "code.txt")
+        with open(code_file, "w") as f:
+            f.write(e.code + "\n")
+        d = os.path.join(self.tmp, "agent")
+        r = self.run_prog([program("certflow-agent"), "enrol", "--server", srv.url, "--ca",
+                           srv.ca_file, "--reference", e.reference, "--dir", d,
+                           "--code-file", code_file], env=child_env(srv.clock.now))
+        self.assertEqual(r.rc, 0, f"{r!r}")
+        self.assertTrue(os.path.isfile(os.path.join(d, "cert.pem")))
+
+    def test_agent_usage_errors_exit_2_and_failures_exit_1(self):
+        agent = program("certflow-agent")
+        for args in ((), ("enrol",), ("enrol", "--dir", self.tmp), ("renew",),
+                     ("no-such-command",), ("enrol", "--server", "https://127.0.0.1:1",
+                                            "--ca", "x", "--reference", "1", "--dir", "d",
+                                            "--key-type", "dsa512")):
+            with self.subTest(args=args):
+                r = self.run_prog([agent, *args], input="", timeout=30, cwd=self.tmp)
+                self.assertEqual(r.rc, 2, f"{r!r}")
+                self.assertTrue(r.err.strip(), f"{r!r}")
+        # Renewing a directory that never enrolled is a failure of one line.
+        empty = os.path.join(self.tmp, "empty")
+        os.makedirs(empty)
+        r = self.run_prog([agent, "renew", "--dir", empty], timeout=30)
+        self.assertEqual(r.rc, 1, f"{r!r}")
+        self.assertEqual(len(r.err.strip().splitlines()), 1, f"{r!r}")
+        self.assertTrue(r.err.startswith("certflow-agent: "), f"{r!r}")
+
     def test_serial_numbers_are_unique_and_at_least_64_bits(self):
         srv = self.start_server()
         serials = []

@@ -113,6 +113,9 @@ class Renewal(CertflowTestCase):
                                1095 * DAY, delta=120)
         window = self.window_start(d, "signing")
         srv.clock.set_time(window - DAY)
+        # Almost three years on: the operator has restarted the server in the meantime (its own
+        # TLS certificate is renewed at start-up).
+        srv.restart_same_port()
         self.assert_refused_not_due(srv, d, window)
         srv.clock.set_time(window + 3600)
         r = self.agent_renew(srv, d)
@@ -121,6 +124,35 @@ class Renewal(CertflowTestCase):
         self.assertNotEqual(new.serial_number, cert.serial_number)
         self.assertAlmostEqual(ts(new.not_valid_after) - ts(new.not_valid_before),
                                1095 * DAY, delta=120)
+        self.assert_chain_verifies(srv, d, srv.clock.now)
+
+    def test_renewal_during_an_outage_fails_cleanly_and_succeeds_later(self):
+        srv = self.start_server()
+        d = self.enrolled_agent(srv)
+        srv.clock.set_time(self.window_start(d, "device") + 3600)
+        before = self.snapshot(d)
+        self.stop_server(srv)
+        for force in (False, True):
+            r = self.agent_renew(srv, d, force=force)
+            self.assertEqual(r.rc, 1, f"{r!r}")
+            self.assertTrue(r.err.strip().startswith("certflow-agent: "), f"{r!r}")
+            self.assertEqual(self.snapshot(d), before, "a failed renewal changed the files")
+        srv.listen = srv.url.split("://", 1)[1]
+        srv.start()
+        r = self.agent_renew(srv, d)
+        self.assertEqual(r.rc, 0, f"{r!r}")
+        self.assertNotEqual(self.snapshot(d)["cert.pem"], before["cert.pem"])
+
+    def test_expired_certificate_can_still_be_renewed(self):
+        srv = self.start_server()
+        d = self.enrolled_agent(srv)
+        old = load_cert(os.path.join(d, "cert.pem"))
+        srv.clock.set_time(ts(old.not_valid_after) + 10 * DAY)
+        srv.restart_same_port()  # a year on; the server's own TLS certificate is renewed
+        r = self.agent_renew(srv, d)
+        self.assertEqual(r.rc, 0, f"{r!r}")
+        new = load_cert(os.path.join(d, "cert.pem"))
+        self.assertGreater(ts(new.not_valid_after), srv.clock.now + 300 * DAY)
         self.assert_chain_verifies(srv, d, srv.clock.now)
 
     def test_renewal_of_revoked_credential_is_refused(self):

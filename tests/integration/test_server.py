@@ -72,9 +72,10 @@ class FirstStart(CertflowTestCase):
             self.assertTrue(d[member].startswith(srv.url + "/v1/"), member)
 
         # A restart keeps the CA: nothing is regenerated.
-        before = {rel: open(os.path.join(data, rel), "rb").read()
-                  for rel in ("ca/root.pem", "ca/root.key", "ca/issuing.key", "secret.key",
-                              "admin.key")}
+        before = {}
+        for rel in ("ca/root.pem", "ca/root.key", "ca/issuing.key", "secret.key", "admin.key"):
+            with open(os.path.join(data, rel), "rb") as f:
+                before[rel] = f.read()
         self.stop_server(srv)
         srv.start()
         for rel, content in before.items():
