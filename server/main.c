@@ -50,6 +50,8 @@ struct server {
 	int core_ready;
 	nonce_store *nonces;
 	http_server *http;
+	int port;	       /* the port bound at start; a restart binds it again */
+	int64_t tls_not_after; /* of server.pem, checked hourly by serve() */
 	char base_url[HTTP_MAX_URL];
 };
 
@@ -71,7 +73,10 @@ static void usage(FILE *f)
 	    "  --plain-http       HTTP without TLS (loopback addresses only)\n"
 	    "  -v                 verbose logging (twice: debug)\n"
 	    "  backup             hot, compacted copy of the database into the new directory "
-	    "DEST\n");
+	    "DEST\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT stop cleanly (exit 0); SIGHUP checks the TLS certificate now\n"
+	    "(it is checked hourly and renewed 30 days before it expires, without a restart).\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -226,13 +231,14 @@ static int is_ipv4(const char *s)
 }
 
 /* server.pem for the hostname, "localhost" and 127.0.0.1 (and the listen address): made when
- * missing, expiring within 30 days, or not naming the hostname. */
-static int ensure_server_pem(struct server *s, const struct config *cfg, const char *listen_host)
+ * missing, expiring within 30 days, or not naming the hostname; *renewed says whether it was. */
+static int ensure_server_pem(struct server *s, const struct config *cfg, const char *listen_host,
+			     int *renewed)
 {
 	const char *dns[3] = {NULL}, *ips[4] = {NULL};
 	const char *check[2] = {NULL};
 	int64_t not_after = 0, now = cf_now();
-	int nd = 0, ni = 0, has = 0;
+	int nd = 0, ni = 0, has = 0, ret;
 
 	if (is_ipv4(cfg->hostname)) {
 		ips[ni++] = cfg->hostname;
@@ -248,11 +254,19 @@ static int ensure_server_pem(struct server *s, const struct config *cfg, const c
 	    strcmp(listen_host, "0.0.0.0") != 0 && strcmp(listen_host, cfg->hostname) != 0)
 		ips[ni++] = listen_host;
 	snprintf(s->path, sizeof(s->path), "%s/server.pem", cfg->data);
+	*renewed = 0;
 	if (tls_cert_inspect(s->path, check, &not_after, &has) == 0 && has &&
-	    not_after - now > SERVER_CERT_MARGIN)
+	    not_after - now > SERVER_CERT_MARGIN) {
+		s->tls_not_after = not_after;
 		return 0;
+	}
 	cf_info("writing a new TLS certificate for %s", cfg->hostname);
-	return ca_write_server_pem(s->ca, dns, ips, now, s->path);
+	if ((ret = ca_write_server_pem(s->ca, dns, ips, now, s->path)) != 0)
+		return ret;
+	*renewed = 1;
+	if (tls_cert_inspect(s->path, check, &s->tls_not_after, &has) != 0)
+		s->tls_not_after = 0; /* unreadable: the next check writes it again */
+	return 0;
 }
 
 static int open_ca(struct server *s, const char *data, const char *crl_url)
@@ -326,25 +340,32 @@ static int fail(const char *what, int ret)
 	return 1;
 }
 
-/* Listen (requests get 503 until ready), learn the port, settle the URLs, then serve. */
-static int start_http(struct server *s, const struct opts *o, const char *listen_host)
+/* Start CivetWeb on listen (requests get 503 until http_set_ready); s->port = the bound port. */
+static int listen_http(struct server *s, const struct opts *o, const char *listen)
 {
 	struct http_opts ho = {0};
-	char pem[CONFIG_PATH_MAX + 32], crl_url[HTTP_MAX_URL + 16];
-	int port = 0, ret;
-	ca *old;
+	char pem[CONFIG_PATH_MAX + 32];
 
 	snprintf(pem, sizeof(pem), "%s/server.pem", o->cfg.data);
-	ho.listen = o->cfg.listen;
+	ho.listen = listen;
 	ho.cert_pem = o->plain_http ? NULL : pem;
 	ho.threads = o->cfg.threads;
 	ho.routes = api_routes;
 	ho.core = &s->core;
 	ho.nonces = s->nonces;
-	ret = http_start(&ho, &s->http, &port);
-	if (ret != 0)
+	return http_start(&ho, &s->http, &s->port);
+}
+
+/* Listen, learn the port, settle the URLs, then serve. */
+static int start_http(struct server *s, const struct opts *o, const char *listen_host)
+{
+	char crl_url[HTTP_MAX_URL + 16];
+	int ret;
+	ca *old;
+
+	if ((ret = listen_http(s, o, o->cfg.listen)) != 0)
 		return ret;
-	make_base_url(s, o, listen_host, port);
+	make_base_url(s, o, listen_host, s->port);
 	/* With port 0 the CRL URL was unknown when the CA was opened: reopen it with the URL. */
 	snprintf(crl_url, sizeof(crl_url), "%s/v1/crl", s->base_url);
 	old = s->ca;
@@ -358,6 +379,55 @@ static int start_http(struct server *s, const struct opts *o, const char *listen
 	s->core.ca = s->ca;
 	http_set_ready(s->http, s->base_url, &s->core);
 	return 0;
+}
+
+/* CivetWeb reads its certificate only at start: after server.pem is renewed, the listener is
+ * restarted on the port it had (connections in flight finish first; the gap is milliseconds and
+ * clients retry). If the restart fails, the next check tries again. */
+static void renew_tls(struct server *s, const struct opts *o, const char *listen_host)
+{
+	char listen[CONFIG_PATH_MAX + 16];
+	const char *colon = strrchr(o->cfg.listen, ':');
+	int renewed = 0, ret;
+
+	if (o->plain_http)
+		return;
+	if ((ret = ensure_server_pem(s, &o->cfg, listen_host, &renewed)) != 0) {
+		cf_error("cannot renew the TLS certificate: %s; trying again later",
+			 cf_strerror(ret));
+		return;
+	}
+	if (!renewed && s->http)
+		return;
+	http_stop(s->http);
+	s->http = NULL;
+	snprintf(listen, sizeof(listen), "%.*s:%d", colon ? (int)(colon - o->cfg.listen) : 0,
+		 o->cfg.listen, s->port);
+	if ((ret = listen_http(s, o, listen)) != 0) {
+		cf_error("cannot listen again on %s: %s; trying again later", listen,
+			 cf_strerror(ret));
+		return;
+	}
+	http_set_ready(s->http, s->base_url, &s->core);
+	cf_warn("TLS certificate renewed; listening again on %s", listen);
+}
+
+/* Serve until SIGTERM or SIGINT. Every hour, and at once on SIGHUP, the TLS certificate is
+ * checked (renew_tls), so a server left running for years never serves an expired one. */
+static void serve(struct server *s, const struct opts *o, const char *listen_host,
+		  const sigset_t *sigs)
+{
+	const struct timespec hour = {.tv_sec = 3600};
+
+	for (;;) {
+		int sig = sigtimedwait(sigs, NULL, &hour);
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			cf_info("signal %d: stopping", sig);
+			return;
+		}
+		renew_tls(s, o, listen_host);
+	}
 }
 
 static int write_url_files(const struct server *s, const struct opts *o)
@@ -377,7 +447,7 @@ static int run(struct opts *o, sigset_t *sigs)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	char host[128];
-	int port = 0, ret, sig = 0, rc = 1;
+	int port = 0, renewed = 0, ret, rc = 1;
 
 	if (!s)
 		return fail("start", CF_ENOMEM);
@@ -403,7 +473,7 @@ static int run(struct opts *o, sigset_t *sigs)
 		fail("CA", ret);
 		goto out;
 	}
-	if (!o->plain_http && (ret = ensure_server_pem(s, &o->cfg, host)) != 0) {
+	if (!o->plain_http && (ret = ensure_server_pem(s, &o->cfg, host, &renewed)) != 0) {
 		fail("server.pem", ret);
 		goto out;
 	}
@@ -430,8 +500,7 @@ static int run(struct opts *o, sigset_t *sigs)
 		goto out;
 	}
 	print_ready(s, o);
-	sigwait(sigs, &sig);
-	cf_info("signal %d: stopping", sig);
+	serve(s, o, host, sigs);
 	rc = 0;
 out:
 	http_stop(s->http);
@@ -495,11 +564,13 @@ int main(int argc, char **argv)
 	cf_log_set_level(o.verbose >= 2 ? CF_LOG_DEBUG : o.verbose ? CF_LOG_INFO : CF_LOG_WARN);
 	if (o.test_clock)
 		cf_clock_set_file(o.test_clock);
-	/* Block the stop signals before any thread starts, so that all inherit the mask and only
-	 * sigwait sees them; SIGPIPE from a closed client connection must not kill the server. */
+	/* Block the signals we wait for before any thread starts, so that all inherit the mask and
+	 * only serve() sees them; SIGPIPE from a closed client connection must not kill the server.
+	 */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP); /* check the TLS certificate now */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return run(&o, &sigs);

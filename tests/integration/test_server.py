@@ -4,14 +4,17 @@ import json
 import os
 import re
 import shutil
+import signal
+import ssl
+import time
 import unittest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import (CertflowTestCase, Clock, Server, child_env, file_mode, load_cert, program,
-                     project_version, run, sanitizer_lines)
+from harness import (DAY, CertflowTestCase, Clock, Server, child_env, file_mode, load_cert,
+                     program, project_version, run, sanitizer_lines, ts)
 
 KEY_FILES = ("ca/root.key", "ca/issuing.key", "server.pem", "secret.key", "admin.key")
 
@@ -83,6 +86,52 @@ class FirstStart(CertflowTestCase):
                 self.assertEqual(f.read(), content, f"{rel} changed on restart")
         self.assertEqual(srv.directory()["meta"]["caFingerprint"],
                          "sha256:" + srv.root_fingerprint())
+
+
+def served_certificate(srv):
+    """The TLS certificate certflowd presents now, unverified (its validity follows the test
+    clock, not the wall clock Python checks against): callers verify it with openssl -attime."""
+    host, port = srv.url.split("://", 1)[1].rsplit(":", 1)
+    pem = ssl.get_server_certificate((host, int(port)), timeout=10)
+    return x509.load_pem_x509_certificate(pem.encode())
+
+
+class TlsCertificateRenewal(CertflowTestCase):
+    def test_running_server_renews_its_tls_certificate_on_sighup_and_keeps_serving(self):
+        srv = self.start_server()
+        enrol = self.admin_ok(srv, "enrol", "create", "--subject", "kept-0001", json_out=True)
+        first = served_certificate(srv)
+        # Not due: SIGHUP changes nothing.
+        srv.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        self.assertEqual(served_certificate(srv).serial_number, first.serial_number)
+        # 10 days before it expires (the server has been running for almost a year):
+        srv.clock.set_time(ts(first.not_valid_after) - 10 * DAY)
+        srv.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                now = served_certificate(srv)
+                if now.serial_number != first.serial_number:
+                    break
+            except (OSError, ssl.SSLError):
+                pass  # the listener is being restarted
+            self.assertLess(time.monotonic(), deadline, "TLS certificate not renewed")
+            time.sleep(0.1)
+        self.assertGreater(ts(now.not_valid_after), srv.clock.now + 300 * DAY)
+        leaf = os.path.join(self.tmp, "served.pem")
+        with open(leaf, "wb") as f:
+            f.write(now.public_bytes(serialization.Encoding.PEM))
+        r = run(["openssl", "verify", "-attime", str(srv.clock.now), "-CAfile", srv.ca_file,
+                 "-untrusted", os.path.join(srv.data, "ca", "issuing.pem"), "-purpose",
+                 "sslserver", "-verify_hostname", "localhost", leaf])
+        self.assertEqual(r.rc, 0, f"{r!r}")
+        self.assertTrue(srv.running(), "the server stopped")
+        # Same URL, same state: the enrolment made before is still there.
+        listed = self.admin_ok(srv, "enrol", "list", json_out=True)["enrolments"]
+        self.assertIn(enrol["reference"], [e["reference"] for e in listed])
+        self.assertEqual(srv.stop(), 0)
+        self.assertIn("TLS certificate renewed", srv.stderr)
 
 
 class PlainHttp(CertflowTestCase):
