@@ -6,7 +6,7 @@
 # 1. installs the Debian packages it needs when any is missing (root only);
 # 2. builds build/ (RelWithDebInfo) and build-asan/ (ASan + UBSan);
 # 3. runs ctest in both, tests/spec/*.py, the integration tests against both builds,
-#    the agent under valgrind, and tests/conformance/run.py (if present) against a fresh server
+#    the agent under valgrind, and tests/conformance/run.py against a fresh server
 #    of each build;
 # 4. prints a summary and exits non-zero if any step failed.
 # Every step runs under `timeout`. Logs are kept in build-logs/.
@@ -17,10 +17,6 @@ PY=/usr/bin/python3 # Debian's Python with python3-cryptography, never another o
 JOBS=$(nproc 2>/dev/null || echo 2)
 LOGS=$ROOT/build-logs
 mkdir -p "$LOGS"
-
-PACKAGES=(build-essential cmake pkg-config libmbedtls-dev libcivetweb-dev libcjson-dev
-	liblmdb-dev lmdb-utils libqrencode-dev libssl-dev openssl zbar-tools librsvg2-bin clang
-	valgrind faketime python3 python3-cryptography python3-jsonschema)
 
 NAMES=()
 STATUS=()
@@ -46,29 +42,11 @@ step() {
 }
 skip() { note "$1"; record "$1" "SKIP ($2)"; }
 
-# --- 1. packages -------------------------------------------------------------------------------
-missing=()
-for p in "${PACKAGES[@]}"; do
-	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
-		missing+=("$p")
-	fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "tests/run.sh: missing Debian packages: ${missing[*]}" >&2
-		echo "tests/run.sh: run as root (sudo bash tests/run.sh) to install them" >&2
-		exit 1
-	fi
-	echo "tests/run.sh: installing ${missing[*]}"
-	# apt-get update only when the install fails (stale or missing package lists).
-	if ! step install 1800 env DEBIAN_FRONTEND=noninteractive bash -c \
-		'apt-get install -y --no-install-recommends "$@" ||
-		{ apt-get update && apt-get install -y --no-install-recommends "$@"; }' _ "${missing[@]}"; then
-		echo "tests/run.sh: could not install: ${missing[*]}" >&2
-		exit 1
-	fi
-else
-	echo "tests/run.sh: all Debian packages present"
+# --- 1. packages (the one list is tools/deps.sh's, shared with tools/run-server.sh) ----------
+. "$ROOT/tools/deps.sh"
+if ! certflow_deps test; then
+	echo "tests/run.sh: run as root (sudo bash tests/run.sh) to install the missing packages" >&2
+	exit 1
 fi
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
@@ -128,19 +106,15 @@ else
 fi
 
 # --- 7. conformance suite against a fresh server of each build --------------------------------
-if [ -f "$ROOT/tests/conformance/run.py" ]; then
-	for tree in build build-asan; do
-		if [ -n "${BUILT[$tree]:-}" ]; then
-			step "conformance $tree" 900 "$PY" "$ROOT/tests/integration/harness.py" with-server \
-				--build "$ROOT/$tree" -- "$PY" "$ROOT/tests/conformance/run.py" \
-				--server '{url}' --ca '{ca}' --admin-key '{admin_key}' --clock-file '{clock}'
-		else
-			skip "conformance $tree" "build failed"
-		fi
-	done
-else
-	skip "conformance" "tests/conformance/run.py not written yet"
-fi
+for tree in build build-asan; do
+	if [ -n "${BUILT[$tree]:-}" ]; then
+		step "conformance $tree" 900 "$PY" "$ROOT/tests/integration/harness.py" with-server \
+			--build "$ROOT/$tree" -- "$PY" "$ROOT/tests/conformance/run.py" \
+			--server '{url}' --ca '{ca}' --admin-key '{admin_key}' --clock-file '{clock}'
+	else
+		skip "conformance $tree" "build failed"
+	fi
+done
 
 # --- summary -----------------------------------------------------------------------------------
 passed=0 failed=0 skipped=0

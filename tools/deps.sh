@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh [build|test] — install the Debian 12 packages certflow needs, only those missing.
 # "build": what the programs need to build and run; "test": that plus the test tools.
-# Sourced or run; as root it installs, otherwise it names what is missing and fails.
-set -euo pipefail
+# Sourced (then it only defines certflow_deps and leaves the caller's shell options alone) or
+# run; as root it installs, otherwise it names what is missing and fails.
 
 certflow_deps() {
 	local what=${1:-build}
@@ -28,5 +28,6 @@ certflow_deps() {
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
 	certflow_deps "${1:-build}"
 fi

@@ -53,7 +53,8 @@ static const char usage_text[] =
     "per certificate the server makes one P-256 signature and two verifications, so\n"
     "limit = cores / (t_sign + 2 t_verify); the ratio is achieved / limit. When the bench runs\n"
     "on the server's machine its own signing takes CPU from the server: read the ratio with the\n"
-    "bench CPU figure beside it.\n"
+    "bench CPU figure beside it. Server efficiency = (t_sign + 2 t_verify) / server CPU per\n"
+    "certificate: how close the server is to the crypto bound on the CPU it actually got.\n"
     "\n"
     "Exit status: 0 done, 1 failed (the first error is printed), 2 usage error.\n";
 
@@ -356,6 +357,15 @@ static double rate(const struct fig *f)
 	return f->secs > 0 ? (double)f->n / f->secs : 0;
 }
 
+/* Crypto per certificate over the server's CPU per certificate: how close the server itself is
+ * to the crypto bound, whatever CPU the bench takes from it on a shared machine. 0 if unknown. */
+static double srv_efficiency(const struct fig *f, const struct limit *l)
+{
+	if (!f->have_srv || f->n == 0 || f->srv_cpu <= 0)
+		return 0;
+	return (l->sign_ms + 2 * l->verify_ms) / (f->srv_cpu / (double)f->n);
+}
+
 static void print_fig(const char *what, const char *unit, const struct fig *f,
 		      const struct limit *l)
 {
@@ -370,6 +380,9 @@ static void print_fig(const char *what, const char *unit, const struct fig *f,
 	snprintf(label, sizeof(label), "bench CPU/%s", unit);
 	printf("%19s: %.2f ms\n", label, f->cli_cpu / (double)f->n);
 	printf("%19s: %.2f\n", "achieved/limit", l->total > 0 ? rate(f) / l->total : 0);
+	if (f->have_srv)
+		printf("%19s: %.2f (crypto ms / server CPU ms per %s)\n", "server efficiency",
+		       srv_efficiency(f, l), unit);
 }
 
 static void print_human(const struct bench *b, const struct fig *act, const struct fig *ren,
@@ -392,9 +405,10 @@ static void json_fig(const char *prefix, const struct fig *f, const struct limit
 	       prefix, f->n ? f->cli_cpu / (double)f->n : 0, prefix,
 	       l->total > 0 ? rate(f) / l->total : 0);
 	if (f->have_srv)
-		printf("\"%sServerCpuMsPerCert\":%.3f,", prefix, f->srv_cpu / (double)f->n);
+		printf("\"%sServerCpuMsPerCert\":%.3f,\"%sServerEfficiency\":%.4f,", prefix,
+		       f->srv_cpu / (double)f->n, prefix, srv_efficiency(f, l));
 	else
-		printf("\"%sServerCpuMsPerCert\":null,", prefix);
+		printf("\"%sServerCpuMsPerCert\":null,\"%sServerEfficiency\":null,", prefix, prefix);
 }
 
 static void print_json(const struct bench *b, const struct fig *act, const struct fig *ren,
