@@ -654,6 +654,8 @@ void transport_free(transport *t)
 	conn_close(t);
 	mbedtls_ssl_config_free(&t->conf);
 	mbedtls_x509_crt_free(&t->ca);
+	/* the last responses read (an enrolment-create answer holds an activation code) */
+	cf_zeroize(t->in, sizeof(t->in));
 	free(t);
 }
 
@@ -729,6 +731,7 @@ void http_response_clear(struct http_response *resp)
 {
 	if (!resp)
 		return;
+	cf_zeroize(resp->body, resp->body_len);
 	free(resp->body);
 	memset(resp, 0, sizeof(*resp));
 }

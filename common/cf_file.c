@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cf_crypto.h"
 #include "cf_err.h"
 
 int cf_file_read(const char *path, size_t max, char **out, size_t *len)
@@ -44,6 +45,8 @@ int cf_file_read(const char *path, size_t max, char **out, size_t *len)
 	buf = NULL;
 	ret = 0;
 out:
+	if (buf) /* a partly read key file or secret.key */
+		cf_zeroize(buf, got);
 	free(buf);
 	close(fd);
 	return ret;

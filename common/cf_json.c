@@ -8,6 +8,7 @@
  * case-sensitive (cJSON_GetObjectItem is not, so it is never used).
  */
 #include "cf_json.h"
+#include "cf_crypto.h"
 #include "cf_err.h"
 
 #include <cjson/cJSON.h>
@@ -153,12 +154,28 @@ int cf_json_parse(const char *buf, size_t len, cf_json **out)
 	*out = (cf_json *)doc;
 	doc = NULL;
 out:
-	cJSON_Delete(doc);
+	cf_json_free((cf_json *)doc);
 	return ret;
+}
+
+/* Wipe every string a tree owns (values and member names): a request payload or an
+ * enrolment-create answer holds an activation code. Borrowed (reference) strings are not ours. */
+static void wipe_strings(cJSON *v)
+{
+	for (; v; v = v->next) {
+		if (v->valuestring && !(v->type & cJSON_IsReference))
+			cf_zeroize(v->valuestring, strlen(v->valuestring));
+		if (v->string && !(v->type & cJSON_StringIsConst))
+			cf_zeroize(v->string, strlen(v->string));
+		if (!(v->type & cJSON_IsReference))
+			wipe_strings(v->child);
+	}
 }
 
 void cf_json_free(cf_json *doc)
 {
+	/* cJSON_Delete frees doc and its next siblings, so wipe exactly those */
+	wipe_strings(J(doc));
 	cJSON_Delete(J(doc));
 }
 
@@ -282,11 +299,11 @@ int cf_json_add(cf_json *obj, const char *key, cf_json *child)
 {
 	/* a document we build must be one we would accept: no duplicate names */
 	if (!child || !key || !cf_json_is_object(obj) || cf_json_get(obj, key)) {
-		cJSON_Delete(J(child));
+		cf_json_free(child);
 		return child ? CF_EMALFORMED : CF_ENOMEM;
 	}
 	if (!cJSON_AddItemToObject(J(obj), key, J(child))) {
-		cJSON_Delete(J(child));
+		cf_json_free(child);
 		return CF_ENOMEM;
 	}
 	return 0;
@@ -312,11 +329,11 @@ int cf_json_add_bool(cf_json *obj, const char *key, int val)
 int cf_json_push(cf_json *arr, cf_json *child)
 {
 	if (!child || !cf_json_is_array(arr)) {
-		cJSON_Delete(J(child));
+		cf_json_free(child);
 		return child ? CF_EMALFORMED : CF_ENOMEM;
 	}
 	if (!cJSON_AddItemToArray(J(arr), J(child))) {
-		cJSON_Delete(J(child));
+		cf_json_free(child);
 		return CF_ENOMEM;
 	}
 	return 0;

@@ -9,6 +9,7 @@
  */
 #include "cf_jws.h"
 #include "cf_b64.h"
+#include "cf_crypto.h"
 #include "cf_err.h"
 
 #include <stdio.h>
@@ -55,8 +56,11 @@ static int decode_parts(const struct jws_parts *p, struct cf_jws *j)
 		return CF_ENOMEM;
 	ret = cf_b64url_decode(p->payload_b64, pay_len, j->payload, cf_b64url_dec_len(pay_len),
 			       &j->payload_len);
-	if (ret != 0)
+	if (ret != 0) {
+		/* payload_len is still 0: cf_jws_clear would not wipe what was decoded so far */
+		cf_zeroize(j->payload, cf_b64url_dec_len(pay_len));
 		return ret;
+	}
 	j->payload[j->payload_len] = '\0';
 	memcpy(j->signing_input, p->protected_b64, prot_len);
 	j->signing_input[prot_len] = '.';
@@ -182,6 +186,11 @@ void cf_jws_clear(struct cf_jws *jws)
 		return;
 	cf_key_free(jws->jwk);
 	cf_json_free(jws->jwk_json);
+	/* the payload (and its base64url in the signing input) may hold an activation code */
+	if (jws->payload)
+		cf_zeroize(jws->payload, jws->payload_len);
+	if (jws->signing_input)
+		cf_zeroize(jws->signing_input, jws->signing_input_len);
 	free(jws->payload);
 	free(jws->signing_input);
 	memset(jws, 0, sizeof(*jws));
@@ -261,10 +270,11 @@ int cf_jws_sign(const cf_key *key, const char *nonce, const char *url, const cha
 	json = NULL;
 	ret = 0;
 out:
+	/* the payload may hold a secret (activation code): wipe every copy made here */
 	free(prot);
-	free(pay);
-	free(input);
+	cf_free_secret(pay);
+	cf_free_secret(input);
 	free(sig_b64);
-	free(json);
+	cf_free_secret(json);
 	return ret;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_log.h"
 #include "envelope.h"
@@ -43,6 +44,7 @@ static int read_body(struct mg_connection *conn, long long len, char **out, size
 		got += (size_t)n;
 	}
 	if ((len >= 0 && got != want) || (len < 0 && got > HTTP_MAX_BODY)) {
+		cf_zeroize(buf, got);
 		free(buf);
 		return len < 0 && got > HTTP_MAX_BODY ? CF_ETOOLARGE : CF_EMALFORMED;
 	}
@@ -80,6 +82,7 @@ static int serve_jws(struct http_server *srv, struct mg_connection *conn,
 	}
 	env = malloc(sizeof(*env));
 	if (!env) {
+		cf_zeroize(body, len);
 		free(body);
 		return CF_ENOMEM;
 	}
@@ -96,6 +99,8 @@ static int serve_jws(struct http_server *srv, struct mg_connection *conn,
 	}
 	envelope_clear(env);
 	free(env);
+	/* the body may carry an activation code (POST /v1/activate) */
+	cf_zeroize(body, len);
 	free(body);
 	return ret;
 }
@@ -179,6 +184,7 @@ static void send_resp(struct http_server *srv, struct mg_connection *conn, struc
 		return;
 	}
 	mg_write(conn, wire, len); /* one write: headers and body together */
+	cf_zeroize(wire, len);	   /* enrolment-create answers carry the activation code */
 	free(wire);
 }
 
@@ -214,6 +220,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 	if (ret != 0) {
 		head = resp.head_only;
 		if (problem_fill(&resp, ret, status, resp.detail, resp.retry_at) != 0) {
+			cf_zeroize(resp.body, resp.body_len);
 			free(resp.body);
 			resp.body = NULL;
 			resp.body_len = 0;
@@ -224,6 +231,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 	send_resp(srv, conn, &resp);
 	cf_debug("%s %s %d", ri->request_method, ri->local_uri ? ri->local_uri : "?",
 		 resp.status ? resp.status : 200);
+	cf_zeroize(resp.body, resp.body_len);
 	free(resp.body);
 	return resp.status ? resp.status : 200;
 }

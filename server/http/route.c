@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cf_clock.h"
+#include "cf_crypto.h"
 #include "cf_err.h"
 #include "http.h"
 
@@ -112,6 +113,7 @@ int http_resp_json(struct http_resp *resp, int status, cf_json *doc)
 	cf_json_free(doc);
 	if (!text)
 		return CF_ENOMEM;
+	cf_zeroize(resp->body, resp->body_len);
 	free(resp->body);
 	resp->body = text;
 	resp->body_len = strlen(text);

@@ -137,6 +137,7 @@ int tls_cert_inspect(const char *path, const char *const *names, int64_t *not_af
 
 	if (!f)
 		return CF_EIO;
+	setvbuf(f, NULL, _IONBF, 0); /* no stdio copy of the key, which nothing would wipe */
 	text = malloc(MAX_PEM + 1);
 	der = malloc(MAX_PEM);
 	if (!text || !der) {
