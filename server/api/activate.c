@@ -80,7 +80,6 @@ int api_activate(const struct http_req *req, struct http_resp *resp)
 	const char *s;
 	uint8_t *csr = NULL;
 	size_t csr_len = 0;
-	cf_json *doc = NULL;
 	int ret = CF_EMALFORMED;
 
 	memset(&ar, 0, sizeof(ar));
@@ -117,12 +116,7 @@ int api_activate(const struct http_req *req, struct http_resp *resp)
 		issue_detail(ret, resp);
 		goto out;
 	}
-	ret = api_issue_json(req, res, &doc);
-	if (ret == 0) {
-		api_url(req, "credential", res->credential.id, resp->location,
-			sizeof(resp->location));
-		ret = http_resp_json(resp, 201, doc);
-	}
+	ret = api_issue_respond(req, res, 201, resp);
 out:
 	cf_free_secret(code);
 	free(jwk);

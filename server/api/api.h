@@ -49,8 +49,10 @@ int api_credential_json(const struct http_req *req, const struct store_credentia
 			int full_certs, cf_json **out);
 cf_json *api_enrolment_json(const struct store_enrolment *e);
 int api_account_json(const struct http_req *req, const struct store_account *a, cf_json **out);
-/* Response of activate and renew: account URL, credential, certificate, chain. */
-int api_issue_json(const struct http_req *req, const struct core_issue_result *res, cf_json **out);
+/* Respond to activate (201) and renew (200): account URL, credential, certificate, chain, and
+ * the credential URL in Location. */
+int api_issue_respond(const struct http_req *req, const struct core_issue_result *res, int status,
+		      struct http_resp *resp);
 
 /* Decode a required base64url member of at most max_len characters into a malloc'd buffer. */
 int api_get_b64u(const cf_json *obj, const char *key, size_t max_len, uint8_t **out,

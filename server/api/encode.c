@@ -183,7 +183,8 @@ fail:
 	return ret;
 }
 
-int api_issue_json(const struct http_req *req, const struct core_issue_result *res, cf_json **out)
+static int issue_json(const struct http_req *req, const struct core_issue_result *res,
+		      cf_json **out)
 {
 	char url[HTTP_MAX_URL + 100];
 	cf_json *o = cf_json_new_object(), *cred = NULL, *cert;
@@ -220,4 +221,16 @@ int api_get_b64u(const cf_json *obj, const char *key, size_t max_len, uint8_t **
 	if (ret != 0)
 		return ret;
 	return cf_b64url_decode_alloc(s, strlen(s), out, out_len);
+}
+
+int api_issue_respond(const struct http_req *req, const struct core_issue_result *res, int status,
+		      struct http_resp *resp)
+{
+	cf_json *doc = NULL;
+	int ret = issue_json(req, res, &doc);
+
+	if (ret != 0)
+		return ret;
+	api_url(req, "credential", res->credential.id, resp->location, sizeof(resp->location));
+	return http_resp_json(resp, status, doc);
 }

@@ -18,7 +18,6 @@ int api_renew(const struct http_req *req, struct http_resp *resp)
 	const char *id;
 	uint8_t *csr = NULL;
 	size_t csr_len = 0;
-	cf_json *doc = NULL;
 	int ret = CF_EMALFORMED;
 
 	if (!req->payload || cf_json_get_str(req->payload, "credential", 64, &id) != 0 ||
@@ -48,12 +47,7 @@ int api_renew(const struct http_req *req, struct http_resp *resp)
 	}
 	if (ret != 0)
 		goto out;
-	ret = api_issue_json(req, res, &doc);
-	if (ret == 0) {
-		api_url(req, "credential", res->credential.id, resp->location,
-			sizeof(resp->location));
-		ret = http_resp_json(resp, 200, doc);
-	}
+	ret = api_issue_respond(req, res, 200, resp);
 out:
 	free(csr);
 	free(res);
