@@ -8,14 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cf_err.h"
-#include "cf_log.h"
 
 int ca_file_exists(const char *path)
 {

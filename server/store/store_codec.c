@@ -222,21 +222,17 @@ static int field_payload(const struct codec_field *f, const void *rec, unsigned 
 		pl->ptr = base;
 		memcpy(&pl->len, (const uint8_t *)rec + f->len_off, sizeof(size_t));
 		return 0;
-	case F_INT: {
-		int v;
-		if (i > 0)
-			return 1;
-		memcpy(&v, base, sizeof(v));
-		pl->num = zigzag(v);
-		pl->is_num = 1;
-		pl->len = varint_len(pl->num);
-		return 0;
-	}
-	default: { /* F_I64 */
+	default: { /* F_INT, F_I64: both widened to int64_t, stored as one zigzag varint */
 		int64_t v;
+		int v32;
 		if (i > 0)
 			return 1;
-		memcpy(&v, base, sizeof(v));
+		if (f->kind == F_INT) {
+			memcpy(&v32, base, sizeof(v32));
+			v = v32;
+		} else {
+			memcpy(&v, base, sizeof(v));
+		}
 		pl->num = zigzag(v);
 		pl->is_num = 1;
 		pl->len = varint_len(pl->num);

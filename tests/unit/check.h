@@ -7,50 +7,73 @@
 #define CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_failures;
 static int check_count;
 
-#define CHECK(expr)                                                                          \
-	do {                                                                                 \
-		check_count++;                                                               \
-		if (!(expr)) {                                                               \
-			check_failures++;                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr); \
-		}                                                                            \
+#define CHECK(expr)                                                                                \
+	do {                                                                                       \
+		check_count++;                                                                     \
+		if (!(expr)) {                                                                     \
+			check_failures++;                                                          \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr);   \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                     \
-	do {                                                                                   \
-		long long check_a_ = (long long)(a), check_b_ = (long long)(b);                \
-		check_count++;                                                                 \
-		if (check_a_ != check_b_) {                                                    \
-			check_failures++;                                                      \
-			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,   \
-				__LINE__, #a, #b, check_a_, check_b_);                         \
-		}                                                                              \
+#define CHECK_EQ_INT(a, b)                                                                         \
+	do {                                                                                       \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b);                    \
+		check_count++;                                                                     \
+		if (check_a_ != check_b_) {                                                        \
+			check_failures++;                                                          \
+			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__,        \
+				__LINE__, #a, #b, check_a_, check_b_);                             \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ_STR(a, b)                                                                     \
-	do {                                                                                   \
-		const char *check_a_ = (a), *check_b_ = (b);                                   \
-		check_count++;                                                                 \
-		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {               \
-			check_failures++;                                                      \
-			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, \
-				__LINE__, #a, #b, check_a_ ? check_a_ : "(null)",              \
-				check_b_ ? check_b_ : "(null)");                               \
-		}                                                                              \
+#define CHECK_EQ_STR(a, b)                                                                         \
+	do {                                                                                       \
+		const char *check_a_ = (a), *check_b_ = (b);                                       \
+		check_count++;                                                                     \
+		if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                   \
+			check_failures++;                                                          \
+			fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__,    \
+				__LINE__, #a, #b, check_a_ ? check_a_ : "(null)",                  \
+				check_b_ ? check_b_ : "(null)");                                   \
+		}                                                                                  \
 	} while (0)
 
 /* Run one test function, printing its name. */
-#define RUN(fn)                                                                  \
-	do {                                                                     \
-		int check_before_ = check_failures;                              \
-		fn();                                                            \
-		printf("%s %s\n", check_failures == check_before_ ? "ok  " : "FAIL", #fn); \
+#define RUN(fn)                                                                                    \
+	do {                                                                                       \
+		int check_before_ = check_failures;                                                \
+		fn();                                                                              \
+		printf("%s %s\n", check_failures == check_before_ ? "ok  " : "FAIL", #fn);         \
 	} while (0)
+
+/* Contents of the test data file dir/name (tests/unit/data, argv[1]) with trailing white space
+ * removed, malloc'd; a missing file ends the test program with status 2. */
+static inline char *check_data(const char *dir, const char *name)
+{
+	char path[1024];
+	char *buf = calloc(1, 65536);
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (!f || !buf) {
+		fprintf(stderr, "cannot read %s\n", path);
+		exit(2);
+	}
+	n = fread(buf, 1, 65535, f);
+	fclose(f);
+	while (n > 0 && strchr(" \t\r\n", buf[n - 1]))
+		buf[--n] = '\0';
+	return buf;
+}
 
 static inline int check_done(void)
 {

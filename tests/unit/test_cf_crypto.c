@@ -18,27 +18,6 @@
 static const char *data_dir = ".";
 static cf_key *p256, *p384, *rsa;
 
-/* Contents of data_dir/name with trailing white space removed (malloc'd). */
-static char *read_data(const char *name)
-{
-	char path[1024];
-	FILE *f;
-	char *buf = calloc(1, 65536);
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", data_dir, name);
-	f = fopen(path, "rb");
-	if (!f || !buf) {
-		fprintf(stderr, "cannot read %s\n", path);
-		exit(2);
-	}
-	n = fread(buf, 1, 65535, f);
-	fclose(f);
-	while (n > 0 && strchr(" \t\r\n", buf[n - 1]))
-		buf[--n] = '\0';
-	return buf;
-}
-
 static cf_json *parse_json(const char *text)
 {
 	cf_json *doc = NULL;
@@ -49,8 +28,8 @@ static cf_json *parse_json(const char *text)
 
 static void test_thumbprint_matches_rfc7638_example(void)
 {
-	char *jwk_text = read_data("rfc7638_rsa_jwk.json"),
-	     *want = read_data("rfc7638_thumbprint.txt");
+	char *jwk_text = check_data(data_dir, "rfc7638_rsa_jwk.json"),
+	     *want = check_data(data_dir, "rfc7638_thumbprint.txt");
 	cf_json *jwk = parse_json(jwk_text);
 	cf_key *key = NULL;
 	char tp[44];
@@ -351,7 +330,7 @@ static void test_jwk_import_rejects_bad_keys(void)
 
 static void test_rsa_jwk_with_even_exponent_is_refused(void)
 {
-	char *text = read_data("rfc7638_rsa_jwk.json");
+	char *text = check_data(data_dir, "rfc7638_rsa_jwk.json");
 	char *e = strstr(text, "\"AQAB\"");
 
 	/* AQAC = 65538 */

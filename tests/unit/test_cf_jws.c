@@ -16,31 +16,10 @@
 static const char *data_dir = ".";
 static cf_key *p256, *p384, *rsa;
 
-/* Contents of data_dir/name with trailing white space removed (malloc'd). */
-static char *read_data(const char *name)
-{
-	char path[1024];
-	FILE *f;
-	char *buf = calloc(1, 65536);
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", data_dir, name);
-	f = fopen(path, "rb");
-	if (!f || !buf) {
-		fprintf(stderr, "cannot read %s\n", path);
-		exit(2);
-	}
-	n = fread(buf, 1, 65535, f);
-	fclose(f);
-	while (n > 0 && strchr(" \t\r\n", buf[n - 1]))
-		buf[--n] = '\0';
-	return buf;
-}
-
 /* The public part of the RFC's JWK (it prints the private "d" too, which we must refuse). */
 static cf_key *rfc7515_a3_public_key(void)
 {
-	char *text = read_data("rfc7515_a3_jwk.json");
+	char *text = check_data(data_dir, "rfc7515_a3_jwk.json");
 	cf_json *jwk = NULL, *pub = cf_json_new_object();
 	cf_key *key = NULL;
 	const char *v;
@@ -60,8 +39,8 @@ static cf_key *rfc7515_a3_public_key(void)
 
 static void test_rfc7515_a3_es256_signature_verifies(void)
 {
-	char *input = read_data("rfc7515_a3_signing_input.txt");
-	char *sig_b64 = read_data("rfc7515_a3_signature.txt");
+	char *input = check_data(data_dir, "rfc7515_a3_signing_input.txt");
+	char *sig_b64 = check_data(data_dir, "rfc7515_a3_signature.txt");
 	cf_key *key = rfc7515_a3_public_key();
 	uint8_t sig[64];
 	size_t sig_len = 0;
@@ -85,7 +64,7 @@ static void test_rfc7515_a3_es256_signature_verifies(void)
 
 static void test_rfc7515_a3_protected_header_is_es256(void)
 {
-	char *input = read_data("rfc7515_a3_signing_input.txt");
+	char *input = check_data(data_dir, "rfc7515_a3_signing_input.txt");
 	uint8_t hdr[64];
 	size_t len = 0;
 
