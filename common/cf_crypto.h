@@ -34,6 +34,19 @@ int cf_sha256(const void *msg, size_t len, uint8_t out[32]);
 int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len,
 		   uint8_t out[32]);
 
+/* PBKDF2-HMAC-SHA-256 (RFC 8018) of password into out (out_len octets). iterations ≥ 1000,
+ * else CF_EUSAGE. */
+int cf_pbkdf2_sha256(const void *password, size_t pw_len, const uint8_t *salt, size_t salt_len,
+		     uint32_t iterations, uint8_t *out, size_t out_len);
+
+/* AES-256-GCM with a 12-octet nonce and a 16-octet tag. seal writes len octets of ciphertext
+ * into out and the tag into tag; open checks the tag (constant time) and writes the plaintext,
+ * or returns CF_EBADPASSPHRASE (wrong key or damaged data) leaving out wiped. */
+int cf_aead_seal(const uint8_t key[32], const uint8_t nonce[12], const void *aad, size_t aad_len,
+		 const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[16]);
+int cf_aead_open(const uint8_t key[32], const uint8_t nonce[12], const void *aad, size_t aad_len,
+		 const uint8_t *in, size_t len, const uint8_t tag[16], uint8_t *out);
+
 /* New key pair: CF_KEY_P256/P384 (bits ignored) or CF_KEY_RSA with 2048..4096 bits. */
 int cf_key_generate(enum cf_key_type type, unsigned bits, cf_key **out);
 /* Private or public key from PEM or DER text (NUL-terminated PEM, or DER of len). */
@@ -43,6 +56,16 @@ int cf_key_load(const char *path, cf_key **out);
 /* Write the private key as PEM to path with mode 0600, atomically (temp file, fsync, rename,
  * fsync of the directory). CF_EIO on any failure, leaving any old file untouched. */
 int cf_key_save(const cf_key *key, const char *path);
+/* Encrypted private keys: PKCS#8 EncryptedPrivateKeyInfo, PBES2 with PBKDF2-HMAC-SHA-256
+ * (iterations, 16-octet random salt) and AES-256-CBC, PEM "ENCRYPTED PRIVATE KEY" (readable by
+ * `openssl pkey -passin`). Same atomic write as cf_key_save. */
+int cf_key_save_encrypted(const cf_key *key, const char *path, const char *password,
+			  uint32_t iterations);
+/* Read a key file that may be encrypted: password NULL for a clear key. CF_EBADPASSPHRASE for an
+ * encrypted key with a wrong or missing password, CF_EIO, CF_EBADKEY. */
+int cf_key_load_password(const char *path, const char *password, cf_key **out);
+/* 1 if the PEM file at path holds an encrypted private key, 0 if not, CF_EIO. */
+int cf_key_file_is_encrypted(const char *path);
 void cf_key_free(cf_key *key);
 
 enum cf_key_type cf_key_type(const cf_key *key);

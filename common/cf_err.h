@@ -45,7 +45,15 @@
 	X(CF_EPROTO, -33, "protocol", 0, "Unexpected response from server")                       \
 	X(CF_ETIMEOUT, -34, "connection", 0, "Timed out")                                         \
 	X(CF_EUSAGE, -35, "usage", 0, "Usage error")                                              \
-	X(CF_EDEACTIVATED, -36, "unauthorized", 403, "Account deactivated")
+	X(CF_EDEACTIVATED, -36, "unauthorized", 403, "Account deactivated")                      \
+	X(CF_EBADANSWERS, -37, "badAnswers", 403, "Security answers not accepted")                \
+	X(CF_EPROOFLOCKED, -38, "proofLocked", 403, "Locked after too many failed attempts")      \
+	X(CF_EBADOTP, -39, "badOTP", 403, "Wrong, used or expired one-time password")             \
+	X(CF_EBADTOKEN, -40, "badToken", 403, "Link token unknown, expired or used")              \
+	X(CF_EBADEMERGENCY, -41, "badEmergencyCode", 403, "Wrong reference number or emergency code") \
+	X(CF_EWEAKPASSWORD, -42, "weakPassword", 400, "Password does not meet the policy")        \
+	X(CF_ECHOICE, -43, "credentialChoiceRequired", 409, "Choose one of several credentials")  \
+	X(CF_EBADPASSPHRASE, -44, "badPassphrase", 0, "Wrong passphrase or damaged data")
 
 enum cf_err {
 	CF_OK = 0,

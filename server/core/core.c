@@ -20,6 +20,20 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->device_validity_days = 365;
 	cfg->signing_validity_days = 1095;
 	cfg->signing_renewal_days = 90;
+	cfg->auto_approve[0] = '\0';
+	cfg->questions_required = 2;
+	cfg->question_attempts = 5;
+	cfg->link_token_minutes = 60;
+	cfg->recovery_otp = 1;
+	cfg->otp_digits = 6;
+	cfg->otp_step_secs = 30;
+	cfg->otp_window_steps = 1;
+	cfg->otp_max_failures = 5;
+	cfg->sms_otp_minutes = 5;
+	cfg->otp_resend_secs = 60;
+	cfg->otp_resend_per_hour = 5;
+	cfg->emergency_max_failures = 5;
+	cfg->kdf_iterations = 600000;
 }
 
 int core_init(struct core *c, store *st, ca *authority, const struct core_config *cfg,

@@ -24,13 +24,33 @@ struct core_config {
 	int device_validity_days;    /* 365 */
 	int signing_validity_days;   /* 1095 */
 	int signing_renewal_days;    /* renewal window of signing certificates (90) */
+	/* issue 3: the human journeys (spec/protocol.md §14-§19) */
+	char auto_approve[128];	  /* profiles approved by policy, comma-separated ("" = none) */
+	int questions_required;	  /* right answers needed of 3 (2) */
+	int question_attempts;	  /* attempts before the questions lock (5) */
+	int link_token_minutes;	  /* life of a recovery link token (60) */
+	int recovery_otp;	  /* 1: recovery/complete also needs an OTP (default 1) */
+	int otp_digits;		  /* 6 */
+	int otp_step_secs;	  /* TOTP time step (30) */
+	int otp_window_steps;	  /* accepted steps either side of now (1) */
+	int otp_max_failures;	  /* 5 */
+	int sms_otp_minutes;	  /* life of an SMS code (5) */
+	int otp_resend_secs;	  /* minimum gap between two SMS codes of one subject (60) */
+	int otp_resend_per_hour;  /* SMS codes per subject per hour (5) */
+	int emergency_max_failures; /* 5 */
+	uint32_t kdf_iterations;  /* PBKDF2-HMAC-SHA-256 iterations for answers and envelopes
+				     (600000; tests may lower it, never below 1000) */
 };
 
 /* Defaults of spec/protocol.md. */
 void core_config_defaults(struct core_config *cfg);
 
+struct notify;
+
 struct core {
 	store *st;
+	struct notify *nt; /* outbox (notify.h); set by the server after core_init, may be NULL
+			      in unit tests (then journeys that send messages fail CF_EINTERNAL) */
 	ca *ca;
 	struct core_config cfg;
 	uint8_t secret[32]; /* HMAC key for stored codes (secret.key) */
@@ -153,6 +173,42 @@ int core_account_key_change(struct core *c, const char *id, const cf_key *old_ke
 /* Create the admin account for key on first start (role admin, id = thumbprint); nothing when it
  * exists. */
 int core_admin_ensure(struct core *c, const cf_key *key);
+
+/* ---- who: the actor of a request, for the audit trail ------------------------------------ */
+
+struct core_who {
+	const char *actor;  /* "account:<id>", "admin:<id>", "anonymous", "system" */
+	const char *remote; /* client address or "" */
+};
+
+/* Append an audit event inside txn (core/audit.c). object/result/detail may be NULL (""). result
+ * is "ok" or a problem name (cf_err_problem). Never pass a secret. */
+int core_audit(store_txn *txn, const struct core_who *who, const char *action, const char *object,
+	       const char *result, const char *detail);
+
+/* Seal / open a small secret under the server's wrap key (derived from secret.key; AES-256-GCM;
+ * aad binds it to its record, e.g. "totp:<subject id>"). out_cap ≥ len + 28. core/seal.c. */
+int core_seal(const struct core *c, const char *aad, const uint8_t *in, size_t len, uint8_t *out,
+	      size_t out_cap, size_t *out_len);
+int core_open(const struct core *c, const char *aad, const uint8_t *in, size_t len, uint8_t *out,
+	      size_t out_cap, size_t *out_len);
+
+/* ---- applications: shared by approval, reference renewal and recovery (core/application.c) */
+
+/* Inside txn: cancel app's live enrolment code if any, make a new one (reference + activation
+ * code, enrolment_code_days) and a new emergency code for app, and queue two e-mails to the
+ * subject's professional address: "reference" and, separately, "envelope" (number
+ * app->envelope_count + 1, sealed under the application's envelope key). replaces: credential id
+ * the new code supersedes on activation (recovery), or NULL. Updates *app (reference,
+ * emergency_mac, envelope_count) and puts it. May run more than once per txn (store_write). */
+int core_application_new_code(struct core *c, store_txn *txn, struct store_application *app,
+			      const struct store_subject *subj, const char *replaces);
+
+/* Derive (slow, outside transactions) the envelope key of passphrase with a new random salt and
+ * seal it for application app_id into app (envelope_key, envelope_salt, envelope_iterations).
+ * CF_EWEAKPASSWORD if the passphrase fails cf_password_check. */
+int core_envelope_key_set(struct core *c, const char *app_id, const char *passphrase,
+			  struct store_application *app);
 
 /* ---- renewal information and CRL -------------------------------------------------------- */
 

@@ -162,6 +162,7 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	req.path = path;
 	req.param = param;
 	req.core = srv->core;
+	req.remote_addr = ri->remote_addr;
 	req.base_url = srv->base_url;
 	resp->head_only = strcmp(ri->request_method, "HEAD") == 0;
 	if (route->auth == HTTP_AUTH_NONE)

@@ -34,6 +34,7 @@ struct http_req {
 	const char *param; /* the segment matched by '*' in the pattern, "" if none */
 	struct core *core;
 	const char *base_url; /* "https://host:port", no trailing slash */
+	const char *remote_addr; /* client IP address text (for audit), never NULL */
 	/* JWS requests only (auth != NONE): */
 	const struct cf_jws *jws;
 	const cf_json *payload;		     /* NULL for POST-as-GET */

@@ -49,4 +49,20 @@ int proof_code_normalise(const char *in, char out[PROOF_CODE_CHARS + 1]);
 int proof_code_generate(const uint8_t *key, size_t key_len, char display[PROOF_CODE_DISPLAY + 1],
 			uint8_t mac[32]);
 
+/* ---- security questions (proof/questions.c) -------------------------------------------- */
+
+#define PROOF_ANSWER_MAX 128
+
+/* Normalise an answer: trim, collapse runs of white space to one space, ASCII letters to lower
+ * case (other UTF-8 kept). CF_EMALFORMED if empty, over PROOF_ANSWER_MAX octets or not UTF-8. */
+int proof_answer_normalise(const char *in, char out[PROOF_ANSWER_MAX + 1]);
+/* Verifier of one answer: PBKDF2-HMAC-SHA-256(HMAC-SHA-256(pepper, normalised answer), salt,
+ * iterations), 32 octets. Slow: call outside transactions. CF_EMALFORMED as above. */
+int proof_answer_verifier(const uint8_t *pepper, size_t pepper_len, const char *answer,
+			  const uint8_t salt[16], uint32_t iterations, uint8_t out[32]);
+/* How many of the three derived verifiers equal the stored ones (constant time, all three
+ * always compared). The struct is store.h's. */
+struct store_questions;
+int proof_answers_right(const uint8_t derived[3][32], const struct store_questions *q);
+
 #endif

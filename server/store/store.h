@@ -58,6 +58,9 @@ struct store_enrolment {
 	int failures;
 	int64_t created_at, expires_at;
 	char credential_id[STORE_ID_LEN]; /* set when used */
+	char application_id[STORE_ID_LEN]; /* "" for operator-made codes (enrolment-create) */
+	char replaces[STORE_ID_LEN];	   /* recovery: credential superseded on activation, or "" */
+	uint32_t envelope_number;	   /* number of the envelope that carried the code, 0 if none */
 };
 
 enum store_account_status { ACCOUNT_VALID = 1, ACCOUNT_DEACTIVATED };
@@ -83,6 +86,8 @@ struct store_credential {
 	int status;
 	char current_serial[STORE_SERIAL_LEN];
 	int64_t created_at;
+	char application_id[STORE_ID_LEN]; /* "" for operator-made enrolments */
+	char subject_id[STORE_ID_LEN];	   /* "" when there is no subject record */
 };
 
 enum store_cert_status { CERT_VALID = 1, CERT_REVOKED, CERT_SUSPENDED };
@@ -145,5 +150,168 @@ int store_cert_list_revoked(store_txn *txn, int (*cb)(const struct store_cert *c
 
 /* A 64-bit counter in the meta table (e.g. "crl_number"): *out = old + 1, stored. */
 int store_counter_next(store_txn *txn, const char *name, uint64_t *out);
+
+/* ---- subjects, applications, challenges, outbox, audit (issue 3) ------------------------ */
+
+#define STORE_EMAIL_LEN 256
+#define STORE_MOBILE_LEN 24
+#define STORE_QUESTION_LEN 256
+#define STORE_QUESTIONS 3
+#define STORE_WRAPPED_MAX 128	   /* AEAD-wrapped small secrets: nonce + ciphertext + tag */
+#define STORE_MESSAGE_MAX 16384	   /* sealed message body */
+#define STORE_CONSENTS_LEN 256
+
+/* Security questions in force: the text, and a verifier per answer (PBKDF2-HMAC-SHA-256 of the
+ * peppered normalised answer, see proof.h). */
+struct store_questions {
+	char text[STORE_QUESTIONS][STORE_QUESTION_LEN];
+	uint8_t verifier[STORE_QUESTIONS][32];
+	uint8_t salt[16];
+	uint32_t iterations;
+};
+
+enum store_subject_state { SUBJECT_ACTIVE = 1, SUBJECT_LOCKED };
+
+struct store_subject {
+	char id[STORE_ID_LEN];
+	char given_name[STORE_NAME_LEN];
+	char surname[STORE_NAME_LEN];
+	char unique_id[64];		 /* published in certificates */
+	char email[STORE_EMAIL_LEN];	 /* professional, lower-case; indexed, unique */
+	char alt_email[STORE_EMAIL_LEN]; /* lower-case */
+	char mobile[STORE_MOBILE_LEN];	 /* E.164: '+' and 8..15 digits */
+	int state;
+	struct store_questions questions;
+	int question_attempts; /* failed attempts (reference-renew and recovery share them) */
+	/* TOTP: seed sealed under the server's wrap key; confirmed once a first code matched. */
+	uint8_t totp_seed[STORE_WRAPPED_MAX];
+	size_t totp_seed_len; /* 0 = no TOTP */
+	int totp_confirmed;
+	int64_t totp_last_step; /* last accepted time step (each code once) */
+	int otp_failures;	/* TOTP and SMS failures together */
+	int64_t created_at;
+};
+
+enum store_app_state {
+	APP_PENDING = 1,
+	APP_APPROVED,
+	APP_REJECTED,
+	APP_ACTIVATED, /* its credential exists */
+};
+
+struct store_application {
+	char id[STORE_ID_LEN];
+	char subject_id[STORE_ID_LEN];
+	char profile[32];
+	int state;
+	char consents[STORE_CONSENTS_LEN]; /* accepted consent names, comma-separated */
+	struct store_questions questions;  /* as submitted; copied to the subject on approval */
+	int needs_review;		   /* identity differs from the subject of its e-mail */
+	/* Envelope key: the AES-256 key derived from the applicant's passphrase (salt, iterations),
+	 * itself sealed under the server's wrap key. */
+	uint8_t envelope_key[STORE_WRAPPED_MAX];
+	size_t envelope_key_len;
+	uint8_t envelope_salt[16];
+	uint32_t envelope_iterations;
+	uint32_t envelope_count; /* envelopes sent so far (the last envelope number) */
+	uint8_t emergency_mac[32]; /* HMAC of the normalised emergency code; zero = none yet */
+	int emergency_failures;
+	char reference[STORE_REF_LEN];	  /* current enrolment code, "" before approval */
+	char credential_id[STORE_ID_LEN]; /* current credential, "" before activation */
+	char decided_by[64];		  /* account id of the operator, or "policy" */
+	char reason[256];		  /* rejection reason */
+	int64_t created_at, decided_at;
+};
+
+enum store_challenge_kind { CHAL_LINK = 1, CHAL_SMS_OTP };
+enum store_challenge_state { CHAL_PENDING = 1, CHAL_USED, CHAL_LOCKED };
+
+/* A pending second factor. Its id is derived from the secret (link token: HMAC of the token),
+ * so the database never holds the token itself. */
+struct store_challenge {
+	char id[STORE_ID_LEN * 2]; /* up to 63 characters */
+	int kind;
+	int state;
+	char subject_id[STORE_ID_LEN];
+	char purpose[32];	     /* "recovery" */
+	char parent[STORE_ID_LEN * 2]; /* SMS OTP: id of the link challenge it belongs to, or "" */
+	uint8_t mac[32];	     /* SMS OTP: HMAC of the code */
+	int failures;
+	int64_t created_at, expires_at;
+};
+
+enum store_message_state { MSG_QUEUED = 1, MSG_SENT, MSG_FAILED };
+enum store_message_channel { MSG_EMAIL = 1, MSG_SMS };
+
+/* An outbound message. The rendered body is sealed under the outbox key and erased once sent. */
+struct store_message {
+	uint64_t id; /* from store_counter_next("message") */
+	int channel;
+	int state;
+	char to[STORE_EMAIL_LEN];
+	char template_name[32];
+	uint8_t body[STORE_MESSAGE_MAX];
+	size_t body_len;
+	int attempts;
+	int64_t created_at, next_attempt_at, sent_at;
+	char last_error[128]; /* never a secret */
+};
+
+/* One audit event; never a secret in any field. */
+struct store_audit {
+	uint64_t seq; /* assigned by store_audit_append, increasing */
+	int64_t at;
+	char actor[96];	 /* "account:<id>", "admin:<id>", "anonymous", "system", "policy" */
+	char action[48]; /* "application.create", ... (spec/protocol.md) */
+	char object[96]; /* "application:<id>", "credential:<id>", "certificate:<serial>", ... */
+	char remote[64]; /* client address, "" for the server itself */
+	char result[48]; /* "ok" or a problem name */
+	char detail[160];
+};
+
+int store_subject_get(store_txn *txn, const char *id, struct store_subject *out);
+/* email is matched lower-case. */
+int store_subject_by_email(store_txn *txn, const char *email, struct store_subject *out);
+/* CF_ECONFLICT if another subject holds the e-mail. */
+int store_subject_put(store_txn *txn, const struct store_subject *s);
+
+int store_application_get(store_txn *txn, const char *id, struct store_application *out);
+int store_application_put(store_txn *txn, const struct store_application *a);
+/* All applications in creation order. */
+int store_application_list(store_txn *txn,
+			   int (*cb)(const struct store_application *a, void *ctx), void *ctx);
+/* Applications of one subject, in creation order. */
+int store_application_list_by_subject(store_txn *txn, const char *subject_id,
+				      int (*cb)(const struct store_application *a, void *ctx),
+				      void *ctx);
+/* Credentials of one subject, in creation order. */
+int store_credential_list_by_subject(store_txn *txn, const char *subject_id,
+				     int (*cb)(const struct store_credential *c, void *ctx),
+				     void *ctx);
+
+int store_challenge_get(store_txn *txn, const char *id, struct store_challenge *out);
+int store_challenge_put(store_txn *txn, const struct store_challenge *c);
+/* Challenges of one subject, oldest first (rate limits). */
+int store_challenge_list_by_subject(store_txn *txn, const char *subject_id,
+				    int (*cb)(const struct store_challenge *c, void *ctx),
+				    void *ctx);
+/* Remove challenges that expired before `before` (housekeeping). */
+int store_challenge_purge(store_txn *txn, int64_t before);
+
+/* put with id 0 assigns the next id (written back into *m). */
+int store_message_put(store_txn *txn, struct store_message *m);
+int store_message_get(store_txn *txn, uint64_t id, struct store_message *out);
+/* Queued messages, by next_attempt_at then id. */
+int store_message_list_queued(store_txn *txn, int (*cb)(const struct store_message *m, void *ctx),
+			      void *ctx);
+/* Every message, by id (operator listing). */
+int store_message_list(store_txn *txn, int (*cb)(const struct store_message *m, void *ctx),
+		       void *ctx);
+
+/* Append ev (ev->seq is assigned). */
+int store_audit_append(store_txn *txn, struct store_audit *ev);
+/* Events with seq > after, in order. */
+int store_audit_list(store_txn *txn, uint64_t after,
+		     int (*cb)(const struct store_audit *ev, void *ctx), void *ctx);
 
 #endif
