@@ -118,7 +118,8 @@ int store_write(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);
 int store_backup(store *st, const char *path);
 
 /* Records. put = insert or replace (indexes updated). List callbacks stop the walk when they
- * return non-zero, which the list function then returns. */
+ * return non-zero, which the list function then returns. A callback must not put records of the
+ * kind being walked (a changed index entry may be met again): collect the keys, then put. */
 int store_enrolment_get(store_txn *txn, const char *reference, struct store_enrolment *out);
 int store_enrolment_put(store_txn *txn, const struct store_enrolment *e);
 int store_enrolment_list(store_txn *txn, int (*cb)(const struct store_enrolment *e, void *ctx),
@@ -277,7 +278,7 @@ int store_subject_put(store_txn *txn, const struct store_subject *s);
 
 int store_application_get(store_txn *txn, const char *id, struct store_application *out);
 int store_application_put(store_txn *txn, const struct store_application *a);
-/* All applications in creation order. */
+/* All applications in creation order (by id: ids are ULIDs, see core_random_id). */
 int store_application_list(store_txn *txn,
 			   int (*cb)(const struct store_application *a, void *ctx), void *ctx);
 /* Applications of one subject, in creation order. */

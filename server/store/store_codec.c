@@ -18,6 +18,8 @@ enum field_kind {
 	F_INT,	 /* int */
 	F_I64,	 /* int64_t */
 	F_BLOB,	 /* uint8_t[cap] with its size_t length at len_off */
+	F_U32,	 /* uint32_t, a plain varint */
+	F_U64,	 /* uint64_t, a plain varint; may be the key (messages, audit events) */
 };
 
 struct codec_field {
@@ -31,7 +33,8 @@ struct codec_field {
 struct codec_desc {
 	uint8_t type;
 	size_t rec_size;
-	size_t key_off; /* the key, always an F_STR field marked required */
+	size_t key_off; /* the key, an F_STR (or F_U64 if key_u64) field marked required */
+	int key_u64;
 	void (*init)(void *rec);
 	const struct codec_field *fields;
 	size_t nfields;
@@ -49,15 +52,42 @@ struct codec_desc {
 	{                                                                                          \
 		tag, F_I64, 0, 1, offsetof(T, m), sizeof(int64_t), 0                               \
 	}
+#define FU32(tag, T, m)                                                                            \
+	{                                                                                          \
+		tag, F_U32, 0, 1, offsetof(T, m), sizeof(uint32_t), 0                              \
+	}
+#define FBYTES(tag, T, m)                                                                          \
+	{                                                                                          \
+		tag, F_BYTES, 0, 1, offsetof(T, m), sizeof(((T *)0)->m), 0                         \
+	}
+#define FBLOB(tag, T, m, len)                                                                      \
+	{                                                                                          \
+		tag, F_BLOB, 0, 1, offsetof(T, m), sizeof(((T *)0)->m), offsetof(T, len)           \
+	}
+/* The six fields of an embedded struct store_questions, tags t .. t+5. */
+#define FQUESTIONS(t, T)                                                                           \
+	FSTR(t, T, questions.text[0], 0), FSTR(t + 1, T, questions.text[1], 0),                    \
+	    FSTR(t + 2, T, questions.text[2], 0), FBYTES(t + 3, T, questions.verifier),            \
+	    FBYTES(t + 4, T, questions.salt), FU32(t + 5, T, questions.iterations)
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Record types (second octet); never renumber. */
-enum { REC_ENROLMENT = 1, REC_ACCOUNT = 2, REC_CREDENTIAL = 3, REC_CERT = 4 };
+enum {
+	REC_ENROLMENT = 1,
+	REC_ACCOUNT = 2,
+	REC_CREDENTIAL = 3,
+	REC_CERT = 4,
+	REC_SUBJECT = 5,
+	REC_APPLICATION = 6,
+	REC_CHALLENGE = 7,
+	REC_MESSAGE = 8,
+	REC_AUDIT = 9,
+};
 
 /* Tags: never reuse a number for another meaning. */
 static const struct codec_field enrolment_fields[] = {
     FSTR(1, struct store_enrolment, reference, 1),
-    {2, F_BYTES, 0, 1, offsetof(struct store_enrolment, code_mac), 32, 0},
+    FBYTES(2, struct store_enrolment, code_mac),
     FSTR(3, struct store_enrolment, subject, 0),
     FSTR(4, struct store_enrolment, profile, 0),
     FSTR(5, struct store_enrolment, email, 0),
@@ -67,6 +97,9 @@ static const struct codec_field enrolment_fields[] = {
     FI64(9, struct store_enrolment, created_at),
     FI64(10, struct store_enrolment, expires_at),
     FSTR(11, struct store_enrolment, credential_id, 0),
+    FSTR(12, struct store_enrolment, application_id, 0),
+    FSTR(13, struct store_enrolment, replaces, 0),
+    FU32(14, struct store_enrolment, envelope_number),
 };
 
 static const struct codec_field account_fields[] = {
@@ -84,6 +117,8 @@ static const struct codec_field credential_fields[] = {
     FINT(6, struct store_credential, status),
     FSTR(7, struct store_credential, current_serial, 0),
     FI64(8, struct store_credential, created_at),
+    FSTR(9, struct store_credential, application_id, 0),
+    FSTR(10, struct store_credential, subject_id, 0),
 };
 
 static const struct codec_field cert_fields[] = {
@@ -94,8 +129,85 @@ static const struct codec_field cert_fields[] = {
     FI64(5, struct store_cert, not_before),
     FI64(6, struct store_cert, not_after),
     FI64(7, struct store_cert, revoked_at),
-    {8, F_BLOB, 0, 1, offsetof(struct store_cert, der), STORE_DER_MAX,
-     offsetof(struct store_cert, der_len)},
+    FBLOB(8, struct store_cert, der, der_len), /* up to STORE_DER_MAX octets */
+};
+
+static const struct codec_field subject_fields[] = {
+    FSTR(1, struct store_subject, id, 1),
+    FSTR(2, struct store_subject, given_name, 0),
+    FSTR(3, struct store_subject, surname, 0),
+    FSTR(4, struct store_subject, unique_id, 0),
+    FSTR(5, struct store_subject, email, 0),
+    FSTR(6, struct store_subject, alt_email, 0),
+    FSTR(7, struct store_subject, mobile, 0),
+    FINT(8, struct store_subject, state),
+    FQUESTIONS(9, struct store_subject), /* 9 .. 14 */
+    FINT(15, struct store_subject, question_attempts),
+    FBLOB(16, struct store_subject, totp_seed, totp_seed_len),
+    FINT(17, struct store_subject, totp_confirmed),
+    FI64(18, struct store_subject, totp_last_step),
+    FINT(19, struct store_subject, otp_failures),
+    FI64(20, struct store_subject, created_at),
+};
+
+static const struct codec_field application_fields[] = {
+    FSTR(1, struct store_application, id, 1),
+    FSTR(2, struct store_application, subject_id, 0),
+    FSTR(3, struct store_application, profile, 0),
+    FINT(4, struct store_application, state),
+    FSTR(5, struct store_application, consents, 0),
+    FQUESTIONS(6, struct store_application), /* 6 .. 11 */
+    FINT(12, struct store_application, needs_review),
+    FBLOB(13, struct store_application, envelope_key, envelope_key_len),
+    FBYTES(14, struct store_application, envelope_salt),
+    FU32(15, struct store_application, envelope_iterations),
+    FU32(16, struct store_application, envelope_count),
+    FBYTES(17, struct store_application, emergency_mac),
+    FINT(18, struct store_application, emergency_failures),
+    FSTR(19, struct store_application, reference, 0),
+    FSTR(20, struct store_application, credential_id, 0),
+    FSTR(21, struct store_application, decided_by, 0),
+    FSTR(22, struct store_application, reason, 0),
+    FI64(23, struct store_application, created_at),
+    FI64(24, struct store_application, decided_at),
+};
+
+static const struct codec_field challenge_fields[] = {
+    FSTR(1, struct store_challenge, id, 1),
+    FINT(2, struct store_challenge, kind),
+    FINT(3, struct store_challenge, state),
+    FSTR(4, struct store_challenge, subject_id, 0),
+    FSTR(5, struct store_challenge, purpose, 0),
+    FSTR(6, struct store_challenge, parent, 0),
+    FBYTES(7, struct store_challenge, mac),
+    FINT(8, struct store_challenge, failures),
+    FI64(9, struct store_challenge, created_at),
+    FI64(10, struct store_challenge, expires_at), /* indexed for the purge */
+};
+
+static const struct codec_field message_fields[] = {
+    {1, F_U64, 1, 1, offsetof(struct store_message, id), sizeof(uint64_t), 0},
+    FINT(2, struct store_message, channel),
+    FINT(3, struct store_message, state),
+    FSTR(4, struct store_message, to, 0),
+    FSTR(5, struct store_message, template_name, 0),
+    FBLOB(6, struct store_message, body, body_len),
+    FINT(7, struct store_message, attempts),
+    FI64(8, struct store_message, created_at),
+    FI64(9, struct store_message, next_attempt_at),
+    FI64(10, struct store_message, sent_at),
+    FSTR(11, struct store_message, last_error, 0),
+};
+
+static const struct codec_field audit_fields[] = {
+    {1, F_U64, 1, 1, offsetof(struct store_audit, seq), sizeof(uint64_t), 0},
+    FI64(2, struct store_audit, at),
+    FSTR(3, struct store_audit, actor, 0),
+    FSTR(4, struct store_audit, action, 0),
+    FSTR(5, struct store_audit, object, 0),
+    FSTR(6, struct store_audit, remote, 0),
+    FSTR(7, struct store_audit, result, 0),
+    FSTR(8, struct store_audit, detail, 0),
 };
 
 static void cert_init(void *rec)
@@ -105,7 +217,11 @@ static void cert_init(void *rec)
 
 #define DESC(t, T, key, initfn, tbl)                                                               \
 	{                                                                                          \
-		t, sizeof(T), offsetof(T, key), initfn, tbl, ARRAY_LEN(tbl)                        \
+		t, sizeof(T), offsetof(T, key), 0, initfn, tbl, ARRAY_LEN(tbl)                     \
+	}
+#define DESC_U64(t, T, key, tbl)                                                                   \
+	{                                                                                          \
+		t, sizeof(T), offsetof(T, key), 1, NULL, tbl, ARRAY_LEN(tbl)                       \
 	}
 
 const struct codec_desc codec_enrolment =
@@ -116,10 +232,65 @@ const struct codec_desc codec_credential =
     DESC(REC_CREDENTIAL, struct store_credential, id, NULL, credential_fields);
 const struct codec_desc codec_cert =
     DESC(REC_CERT, struct store_cert, serial, cert_init, cert_fields);
+const struct codec_desc codec_subject =
+    DESC(REC_SUBJECT, struct store_subject, id, NULL, subject_fields);
+const struct codec_desc codec_application =
+    DESC(REC_APPLICATION, struct store_application, id, NULL, application_fields);
+const struct codec_desc codec_challenge =
+    DESC(REC_CHALLENGE, struct store_challenge, id, NULL, challenge_fields);
+const struct codec_desc codec_message =
+    DESC_U64(REC_MESSAGE, struct store_message, id, message_fields);
+const struct codec_desc codec_audit = DESC_U64(REC_AUDIT, struct store_audit, seq, audit_fields);
 
-const char *codec_key(const struct codec_desc *d, const void *rec)
+void codec_u64_be(uint64_t v, uint8_t out[8])
 {
-	return (const char *)rec + d->key_off;
+	for (int i = 0; i < 8; i++)
+		out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+uint64_t codec_be_u64(const uint8_t in[8])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+void codec_ikey(struct codec_ikey *k, const char *owner, int64_t order, const void *suffix,
+		size_t slen)
+{
+	size_t p = owner ? strnlen(owner, 63) + 1 : 0;
+
+	if (slen > 63)
+		slen = 63; /* never: see store_codec.h */
+	if (p) {
+		memcpy(k->b, owner, p - 1);
+		k->b[p - 1] = '\0';
+	}
+	codec_u64_be((uint64_t)order ^ ((uint64_t)1 << 63), k->b + p);
+	memcpy(k->b + p + 8, suffix, slen);
+	k->len = p + 8 + slen;
+}
+
+int64_t codec_ikey_order(const uint8_t b[8])
+{
+	return (int64_t)(codec_be_u64(b) ^ ((uint64_t)1 << 63));
+}
+
+const void *codec_key(const struct codec_desc *d, const void *rec, uint8_t buf[8], size_t *len)
+{
+	const char *key = (const char *)rec + d->key_off;
+	uint64_t v;
+
+	if (d->key_u64) {
+		memcpy(&v, key, sizeof(v));
+		codec_u64_be(v, buf);
+		*len = 8;
+		return buf;
+	}
+	*len = strlen(key);
+	return key;
 }
 
 size_t codec_rec_size(const struct codec_desc *d)
@@ -180,6 +351,62 @@ static int64_t unzigzag(uint64_t v)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/* ---- integers ---- */
+
+/* The varint value of integer field f at base: signed ones (F_INT, F_I64) widened to int64_t and
+ * zigzagged, unsigned ones as they are. */
+static uint64_t num_get(const struct codec_field *f, const uint8_t *base)
+{
+	int64_t v;
+	int v32;
+	uint64_t u;
+	uint32_t u32;
+
+	switch (f->kind) {
+	case F_INT:
+		memcpy(&v32, base, sizeof(v32));
+		return zigzag(v32);
+	case F_I64:
+		memcpy(&v, base, sizeof(v));
+		return zigzag(v);
+	case F_U32:
+		memcpy(&u32, base, sizeof(u32));
+		return u32;
+	default:
+		memcpy(&u, base, sizeof(u));
+		return u;
+	}
+}
+
+/* Store varint value u into integer field f at base; CF_EINTERNAL if out of the field's range. */
+static int num_set(const struct codec_field *f, uint8_t *base, uint64_t u)
+{
+	int64_t v = unzigzag(u);
+	int iv;
+	uint32_t u32;
+
+	switch (f->kind) {
+	case F_INT:
+		if (v < INT_MIN || v > INT_MAX)
+			return CF_EINTERNAL;
+		iv = (int)v;
+		memcpy(base, &iv, sizeof(iv));
+		return 0;
+	case F_I64:
+		memcpy(base, &v, sizeof(v));
+		return 0;
+	case F_U32:
+		if (u > UINT32_MAX)
+			return CF_EINTERNAL;
+		u32 = (uint32_t)u;
+		memcpy(base, &u32, sizeof(u32));
+		return 0;
+	default:
+		memcpy(base, &u, sizeof(u));
+		return 0;
+	}
+}
+
 /* ---- one field ---- */
 
 /* The payloads of field f of rec, one per call: *i is the element index (F_STRS). Returns 0 and
@@ -222,22 +449,13 @@ static int field_payload(const struct codec_field *f, const void *rec, unsigned 
 		pl->ptr = base;
 		memcpy(&pl->len, (const uint8_t *)rec + f->len_off, sizeof(size_t));
 		return 0;
-	default: { /* F_INT, F_I64: both widened to int64_t, stored as one zigzag varint */
-		int64_t v;
-		int v32;
+	default: /* the integers: one varint */
 		if (i > 0)
 			return 1;
-		if (f->kind == F_INT) {
-			memcpy(&v32, base, sizeof(v32));
-			v = v32;
-		} else {
-			memcpy(&v, base, sizeof(v));
-		}
-		pl->num = zigzag(v);
+		pl->num = num_get(f, base);
 		pl->is_num = 1;
 		pl->len = varint_len(pl->num);
 		return 0;
-	}
 	}
 }
 
@@ -261,6 +479,9 @@ static int field_check(const struct codec_desc *d, const struct codec_field *f, 
 	case F_BLOB:
 		memcpy(&n, (const uint8_t *)rec + f->len_off, sizeof(n));
 		return n <= f->cap ? 0 : CF_EMALFORMED;
+	case F_U64:
+		/* a numbered key is never 0 */
+		return f->off == d->key_off && num_get(f, base) == 0 ? CF_EMALFORMED : 0;
 	default:
 		return 0;
 	}
@@ -367,21 +588,10 @@ static int field_set(const struct codec_field *f, void *rec, const uint8_t *p, s
 		memcpy(base, p, len);
 		memcpy((uint8_t *)rec + f->len_off, &len, sizeof(len));
 		return 0;
-	default: /* F_INT, F_I64: exactly one varint fills the payload */
+	default: /* an integer: exactly one varint fills the payload */
 		if (varint_get(&q, p + len, &u) != 0 || q != p + len)
 			return CF_EINTERNAL;
-		if (f->kind == F_INT) {
-			int64_t v = unzigzag(u);
-			int iv;
-			if (v < INT_MIN || v > INT_MAX)
-				return CF_EINTERNAL;
-			iv = (int)v;
-			memcpy(base, &iv, sizeof(iv));
-		} else {
-			int64_t v = unzigzag(u);
-			memcpy(base, &v, sizeof(v));
-		}
-		return 0;
+		return num_set(f, base, u);
 	}
 }
 

@@ -13,6 +13,7 @@
 #include "store_codec.h"
 #include "store_group.h"
 
+#include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_log.h"
 
@@ -30,7 +31,10 @@
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define DEFAULT_MAP_SIZE_MAX ((size_t)16 << 30)
 #define MAX_READERS 256
-#define SCHEMA_VERSION 1
+/* 2: subjects, applications, challenges, outbox, audit and the credential-by-subject index. A
+ * schema 1 database is upgraded on open: its new tables start empty and its records decode with
+ * the new fields "" (no index entry needed). */
+#define SCHEMA_VERSION 2
 #define WRITE_ATTEMPTS 64 /* re-runs of one store_write after map growth */
 
 enum {
@@ -43,6 +47,17 @@ enum {
 	DBI_CERTS_BY_CRED, /* credential_id NUL not_before serial → "" */
 	DBI_CERTS_REVOKED, /* serial → "" while revoked or suspended */
 	DBI_META,	   /* "schema", "counter/<name>" */
+	DBI_SUBJECTS,
+	DBI_SUBJECT_EMAIL,   /* lower-case e-mail → subject id (unique) */
+	DBI_APPLICATIONS,    /* by id: ULIDs (core_random_id), so key order is creation order */
+	DBI_APP_BY_SUBJECT,  /* subject_id NUL created id → "" */
+	DBI_CRED_BY_SUBJECT, /* subject_id NUL created id → "" (credentials with a subject) */
+	DBI_CHALLENGES,
+	DBI_CHAL_BY_SUBJECT, /* subject_id NUL created id → "" */
+	DBI_CHAL_BY_EXPIRY,  /* expires id → "" (purge) */
+	DBI_MESSAGES,	     /* id (8 octets big-endian) → message */
+	DBI_MSG_QUEUE,	     /* next_attempt id → "" while queued */
+	DBI_AUDIT,	     /* seq (8 octets big-endian) → event */
 	DBI_COUNT
 };
 
@@ -56,6 +71,17 @@ static const char *const dbi_names[DBI_COUNT] = {
     [DBI_CERTS_BY_CRED] = "certs_by_cred",
     [DBI_CERTS_REVOKED] = "certs_revoked",
     [DBI_META] = "meta",
+    [DBI_SUBJECTS] = "subjects",
+    [DBI_SUBJECT_EMAIL] = "subject_email",
+    [DBI_APPLICATIONS] = "applications",
+    [DBI_APP_BY_SUBJECT] = "app_by_subject",
+    [DBI_CRED_BY_SUBJECT] = "cred_by_subject",
+    [DBI_CHALLENGES] = "challenges",
+    [DBI_CHAL_BY_SUBJECT] = "chal_by_subject",
+    [DBI_CHAL_BY_EXPIRY] = "chal_by_expiry",
+    [DBI_MESSAGES] = "messages",
+    [DBI_MSG_QUEUE] = "msg_queue",
+    [DBI_AUDIT] = "audit",
 };
 
 struct store {
@@ -73,13 +99,6 @@ struct store_txn {
 	MDB_txn *txn;
 	/* an LMDB call hit MDB_MAP_FULL: the txn is dead and store_write re-runs fn */
 	int map_full;
-};
-
-union rec_any {
-	struct store_enrolment e;
-	struct store_account a;
-	struct store_credential c;
-	struct store_cert x;
 };
 
 /* ---- errors ---- */
@@ -205,14 +224,18 @@ static int open_dbis(store *st)
 		}
 	}
 	rc = mdb_get(txn, st->dbi[DBI_META], &k, &v);
-	if (rc == MDB_NOTFOUND) {
+	if (rc == 0 && (v.mv_size != 1 || *(uint8_t *)v.mv_data == 0 ||
+			*(uint8_t *)v.mv_data > SCHEMA_VERSION)) {
+		cf_error("store: unknown schema version (this build reads 1 to %d)",
+			 SCHEMA_VERSION);
+		ret = CF_EIO;
+		goto out;
+	}
+	/* new, or an older schema to upgrade (see SCHEMA_VERSION) */
+	if (rc == MDB_NOTFOUND || (rc == 0 && *(uint8_t *)v.mv_data != SCHEMA_VERSION)) {
 		v.mv_size = 1;
 		v.mv_data = &ver;
 		rc = mdb_put(txn, st->dbi[DBI_META], &k, &v, 0);
-	} else if (rc == 0 && (v.mv_size != 1 || *(uint8_t *)v.mv_data != SCHEMA_VERSION)) {
-		cf_error("store: unknown schema version (this build reads %d)", SCHEMA_VERSION);
-		ret = CF_EIO;
-		goto out;
 	}
 	if (rc) {
 		ret = map_err(NULL, rc, "schema");
@@ -492,24 +515,6 @@ static MDB_val str_val(const char *s)
 	return v;
 }
 
-/* Index key: prefix NUL order(8 octets, big-endian, sign flipped so memcmp sorts) suffix. */
-struct ikey {
-	uint8_t b[STORE_ID_LEN + 64 + 9 + STORE_SERIAL_LEN];
-	size_t len;
-};
-
-static void ikey_make(struct ikey *k, const char *prefix, int64_t order, const char *suffix)
-{
-	size_t p = strlen(prefix), s = strlen(suffix);
-	uint64_t u = (uint64_t)order ^ ((uint64_t)1 << 63);
-
-	memcpy(k->b, prefix, p + 1);
-	for (int i = 0; i < 8; i++)
-		k->b[p + 1 + i] = (uint8_t)(u >> (56 - 8 * i));
-	memcpy(k->b + p + 9, suffix, s);
-	k->len = p + 9 + s;
-}
-
 static int db_put(store_txn *t, int dbi, MDB_val *k, MDB_val *v, unsigned flags)
 {
 	return map_err(t, mdb_put(t->txn, t->st->dbi[dbi], k, v, flags), dbi_names[dbi]);
@@ -524,47 +529,136 @@ static int db_del(store_txn *t, int dbi, MDB_val *k)
 
 static const MDB_val empty_val = {0, ""};
 
-static int idx_put(store_txn *t, int dbi, const struct ikey *ik)
+static int idx_put(store_txn *t, int dbi, const struct codec_ikey *ik)
 {
 	MDB_val k = {ik->len, (void *)ik->b}, v = empty_val;
 	return db_put(t, dbi, &k, &v, 0);
 }
 
-static int idx_del(store_txn *t, int dbi, const struct ikey *ik)
+static int idx_del(store_txn *t, int dbi, const struct codec_ikey *ik)
 {
 	MDB_val k = {ik->len, (void *)ik->b};
 	return db_del(t, dbi, &k);
 }
 
-/* Decode value v of the record stored under key k into rec. */
+/* Keep the index entry "owner NUL order key" of one record current: drop the stored version's
+ * entry (had: there is one) if its owner or order changed, and write the new one. An empty owner
+ * has no entry; a NULL owner (an index over all records) always has one. */
+static int idx_move(store_txn *t, int dbi, int had, const char *old_owner, int64_t old_order,
+		    const char *owner, int64_t order, const char *key)
+{
+	struct codec_ikey ik;
+	int ret;
+
+	if (had && ((owner && strcmp(old_owner, owner) != 0) || old_order != order)) {
+		codec_ikey(&ik, old_owner, old_order, key, strlen(key));
+		if ((ret = idx_del(t, dbi, &ik)) != 0)
+			return ret;
+	}
+	if (owner && !owner[0])
+		return 0;
+	codec_ikey(&ik, owner, order, key, strlen(key));
+	return idx_put(t, dbi, &ik);
+}
+
+/* Point the unique index dbi's entry key → id, and drop old_key (the stored version's, "" if none)
+ * if it differs. "" has no entry. CF_ECONFLICT (nothing changed) if another record holds key. */
+static int unique_move(store_txn *t, int dbi, const char *old_key, const char *key, const char *id)
+{
+	MDB_val k = str_val(key), v, idv = str_val(id);
+	int ret;
+
+	if (key[0]) {
+		ret = map_err(t, mdb_get(t->txn, t->st->dbi[dbi], &k, &v), "get");
+		if (ret == 0 &&
+		    (v.mv_size != idv.mv_size || memcmp(v.mv_data, idv.mv_data, idv.mv_size) != 0))
+			return CF_ECONFLICT;
+		if (ret && ret != CF_ENOTFOUND)
+			return ret;
+	}
+	if (old_key[0] && strcmp(old_key, key) != 0) {
+		k = str_val(old_key);
+		if ((ret = db_del(t, dbi, &k)) != 0)
+			return ret;
+	}
+	if (!key[0])
+		return 0;
+	k = str_val(key);
+	return db_put(t, dbi, &k, &idv, 0);
+}
+
+/* A key for the log: its text if printable, else its first octets in hex. */
+static const char *key_text(const MDB_val *k, char out[64])
+{
+	const uint8_t *b = k->mv_data;
+	size_t n = k->mv_size < 63 ? k->mv_size : 63, i;
+
+	for (i = 0; i < n && b[i] >= 0x20 && b[i] < 0x7f; i++)
+		out[i] = (char)b[i];
+	out[i] = '\0';
+	if (i < n)
+		for (i = 0; i < n && i < 31; i++)
+			snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return out;
+}
+
+/* Decode value v of the record stored under key k into rec (overwritten also on failure). */
 static int rec_decode(const struct codec_desc *d, int dbi, const MDB_val *k, const MDB_val *v,
 		      void *rec)
 {
-	const char *key;
+	uint8_t kb[8];
+	size_t klen;
+	const void *key;
+	char text[64];
 
 	if (codec_decode(d, v->mv_data, v->mv_size, rec) == 0) {
-		key = codec_key(d, rec);
-		if (strlen(key) == k->mv_size && memcmp(key, k->mv_data, k->mv_size) == 0)
+		key = codec_key(d, rec, kb, &klen);
+		if (klen == k->mv_size && memcmp(key, k->mv_data, klen) == 0)
 			return 0;
 	}
-	cf_error("store: corrupt record in %s (key %.*s)", dbi_names[dbi], (int)k->mv_size,
-		 (const char *)k->mv_data);
+	cf_error("store: corrupt record in %s (key %s)", dbi_names[dbi], key_text(k, text));
 	return CF_EINTERNAL;
 }
 
-/* Get by raw key into rec (written on success only). */
-static int rec_get_raw(store_txn *t, int dbi, const struct codec_desc *d, MDB_val *k, void *rec)
+/* Get by raw key into rec (overwritten also on failure). */
+static int rec_load(store_txn *t, int dbi, const struct codec_desc *d, const MDB_val *k, void *rec)
 {
-	union rec_any tmp;
-	MDB_val v;
+	MDB_val v, kk = *k;
 	int ret;
 
-	if ((ret = map_err(t, mdb_get(t->txn, t->st->dbi[dbi], k, &v), "get")) != 0)
+	if ((ret = map_err(t, mdb_get(t->txn, t->st->dbi[dbi], &kk, &v), "get")) != 0)
 		return ret;
-	if ((ret = rec_decode(d, dbi, k, &v, &tmp)) != 0)
-		return ret;
-	memcpy(rec, &tmp, codec_rec_size(d));
-	return 0;
+	return rec_decode(d, dbi, k, &v, rec);
+}
+
+/* Scratch space for one record of type d; records may hold MACs and verifiers, so it is wiped
+ * when freed. */
+static void *rec_tmp(const struct codec_desc *d)
+{
+	return malloc(codec_rec_size(d));
+}
+
+static void rec_tmp_free(const struct codec_desc *d, void *rec)
+{
+	if (rec) {
+		cf_zeroize(rec, codec_rec_size(d));
+		free(rec);
+	}
+}
+
+/* Get by raw key into rec (written on success only). */
+static int rec_get_raw(store_txn *t, int dbi, const struct codec_desc *d, const MDB_val *k,
+		       void *rec)
+{
+	void *tmp = rec_tmp(d);
+	int ret;
+
+	if (!tmp)
+		return CF_ENOMEM;
+	if ((ret = rec_load(t, dbi, d, k, tmp)) == 0)
+		memcpy(rec, tmp, codec_rec_size(d));
+	rec_tmp_free(d, tmp);
+	return ret;
 }
 
 static int rec_get(store_txn *t, int dbi, const struct codec_desc *d, const char *key, size_t cap,
@@ -580,16 +674,73 @@ static int rec_get(store_txn *t, int dbi, const struct codec_desc *d, const char
 	return rec_get_raw(t, dbi, d, &k, out);
 }
 
+/* Get a record numbered by a counter (message, audit event). */
+static int rec_get_u64(store_txn *t, int dbi, const struct codec_desc *d, uint64_t id, void *out)
+{
+	uint8_t b[8];
+	MDB_val k = {8, b};
+
+	if (!t || !out)
+		return CF_EINTERNAL;
+	if (id == 0)
+		return CF_ENOTFOUND;
+	codec_u64_be(id, b);
+	return rec_get_raw(t, dbi, d, &k, out);
+}
+
+/* Get through a unique index (idx: key → record key) into out (written on success only). */
+static int unique_get(store_txn *t, int idx, const char *key, size_t cap, int dbi,
+		      const struct codec_desc *d, void *out)
+{
+	MDB_val k, v;
+	int ret;
+
+	if (!t || !out)
+		return CF_EINTERNAL;
+	if (!key_ok(key, cap))
+		return CF_ENOTFOUND;
+	k = str_val(key);
+	if ((ret = map_err(t, mdb_get(t->txn, t->st->dbi[idx], &k, &v), "get")) != 0)
+		return ret;
+	ret = rec_get_raw(t, dbi, d, &v, out);
+	return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret; /* a dangling index entry */
+}
+
 /* Encode rec straight into the map (MDB_RESERVE). rec has passed codec_size. */
 static int rec_put(store_txn *t, int dbi, const struct codec_desc *d, const void *rec, size_t size,
 		   unsigned flags)
 {
-	MDB_val k = str_val(codec_key(d, rec)), v = {size, NULL};
+	uint8_t kb[8];
+	MDB_val k, v = {size, NULL};
 	int ret;
 
+	k.mv_data = (void *)codec_key(d, rec, kb, &k.mv_size);
 	if ((ret = db_put(t, dbi, &k, &v, flags | MDB_RESERVE)) != 0)
 		return ret;
 	return codec_encode(d, rec, v.mv_data, size);
+}
+
+/* The next number of counter that no record of dbi holds yet (a record may have been put with an
+ * explicit number, e.g. when a store_write fn was re-run). */
+static int next_free(store_txn *t, const char *counter, int dbi, uint64_t *out)
+{
+	uint8_t b[8];
+	MDB_val k = {8, b}, v;
+	uint64_t id;
+	int ret;
+
+	for (;;) {
+		if ((ret = store_counter_next(t, counter, &id)) != 0)
+			return ret;
+		codec_u64_be(id, b);
+		ret = map_err(t, mdb_get(t->txn, t->st->dbi[dbi], &k, &v), "get");
+		if (ret == CF_ENOTFOUND) {
+			*out = id;
+			return 0;
+		}
+		if (ret)
+			return ret;
+	}
 }
 
 /* ---- walks ---- */
@@ -601,61 +752,85 @@ struct visit {
 		int (*enrolment)(const struct store_enrolment *e, void *ctx);
 		int (*credential)(const struct store_credential *c, void *ctx);
 		int (*cert)(const struct store_cert *c, void *ctx);
+		int (*application)(const struct store_application *a, void *ctx);
+		int (*challenge)(const struct store_challenge *c, void *ctx);
+		int (*message)(const struct store_message *m, void *ctx);
+		int (*audit)(const struct store_audit *ev, void *ctx);
 	} cb;
 	void *ctx;
 };
 
-static int visit_call(const struct visit *vi, const union rec_any *r)
+static int visit_call(const struct visit *vi, const void *r)
 {
 	if (vi->d == &codec_enrolment)
-		return vi->cb.enrolment(&r->e, vi->ctx);
+		return vi->cb.enrolment(r, vi->ctx);
 	if (vi->d == &codec_credential)
-		return vi->cb.credential(&r->c, vi->ctx);
-	return vi->cb.cert(&r->x, vi->ctx);
+		return vi->cb.credential(r, vi->ctx);
+	if (vi->d == &codec_application)
+		return vi->cb.application(r, vi->ctx);
+	if (vi->d == &codec_challenge)
+		return vi->cb.challenge(r, vi->ctx);
+	if (vi->d == &codec_message)
+		return vi->cb.message(r, vi->ctx);
+	if (vi->d == &codec_audit)
+		return vi->cb.audit(r, vi->ctx);
+	return vi->cb.cert(r, vi->ctx);
 }
 
-/* Walk dbi from its first key starting with prefix (all keys if plen is 0). Index walks
- * (dbi != vi->dbi) take the record key from the index key after skip octets. */
-static int walk(store_txn *t, int dbi, const void *prefix, size_t plen, size_t skip,
+/* Walk dbi from its first key ≥ start (all keys if slen is 0) while a key begins with the first
+ * plen octets of start. Index walks (dbi != vi->dbi) take the record key from the index key after
+ * skip octets. */
+static int walk(store_txn *t, int dbi, const void *start, size_t slen, size_t plen, size_t skip,
 		const struct visit *vi)
 {
 	int ret = CF_EINTERNAL, rc;
 	MDB_cursor *cur = NULL;
-	MDB_val k = {plen, (void *)prefix}, v, rk;
-	MDB_cursor_op op = plen ? MDB_SET_RANGE : MDB_FIRST;
-	union rec_any tmp;
+	MDB_val k = {slen, (void *)start}, v, rk;
+	MDB_cursor_op op = slen ? MDB_SET_RANGE : MDB_FIRST;
+	void *tmp;
 
 	if (!t)
 		return CF_EINTERNAL;
-	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[dbi], &cur)) != 0)
+	if (!(tmp = rec_tmp(vi->d)))
+		return CF_ENOMEM;
+	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[dbi], &cur)) != 0) {
+		rec_tmp_free(vi->d, tmp);
 		return map_err(t, rc, "cursor");
+	}
 	for (; (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
-		if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+		if (plen && (k.mv_size < plen || memcmp(k.mv_data, start, plen) != 0))
 			break;
 		if (dbi == vi->dbi) {
-			ret = rec_decode(vi->d, dbi, &k, &v, &tmp);
+			ret = rec_decode(vi->d, dbi, &k, &v, tmp);
 		} else if (k.mv_size <= skip) {
 			cf_error("store: corrupt key in %s", dbi_names[dbi]);
 			ret = CF_EINTERNAL;
 		} else {
 			rk.mv_size = k.mv_size - skip;
 			rk.mv_data = (uint8_t *)k.mv_data + skip;
-			ret = rec_get_raw(t, vi->dbi, vi->d, &rk, &tmp);
+			ret = rec_load(t, vi->dbi, vi->d, &rk, tmp);
 			if (ret == CF_ENOTFOUND) {
 				cf_error("store: %s names a missing record", dbi_names[dbi]);
 				ret = CF_EINTERNAL;
 			}
 		}
-		if (ret || (ret = visit_call(vi, &tmp)) != 0)
+		if (ret || (ret = visit_call(vi, tmp)) != 0)
 			goto out;
 	}
 	ret = rc == MDB_NOTFOUND || rc == 0 ? 0 : map_err(t, rc, "cursor");
 out:
 	mdb_cursor_close(cur);
+	rec_tmp_free(vi->d, tmp);
 	return ret;
 }
 
-/* Walk the index entries "prefix NUL order suffix" of one owner. */
+/* Walk every record of a table, in key order. */
+static int walk_all(store_txn *t, const struct visit *vi)
+{
+	return walk(t, vi->dbi, NULL, 0, 0, 0, vi);
+}
+
+/* Walk the index entries "owner NUL order key" of one owner. */
 static int walk_owner(store_txn *t, int dbi, const char *owner, size_t cap, const struct visit *vi)
 {
 	size_t n;
@@ -663,7 +838,7 @@ static int walk_owner(store_txn *t, int dbi, const char *owner, size_t cap, cons
 	if (!key_ok(owner, cap))
 		return owner ? 0 : CF_EINTERNAL;
 	n = strlen(owner) + 1; /* the NUL ends the prefix: "a" does not match "ab" */
-	return walk(t, dbi, owner, n, n + 8, vi);
+	return walk(t, dbi, owner, n, n, n + 8, vi);
 }
 
 /* ---- enrolments ---- */
@@ -691,7 +866,7 @@ int store_enrolment_list(store_txn *txn, int (*cb)(const struct store_enrolment 
 	struct visit vi = {&codec_enrolment, DBI_ENROLMENTS, {.enrolment = cb}, ctx};
 	if (!cb)
 		return CF_EINTERNAL;
-	return walk(txn, DBI_ENROLMENTS, NULL, 0, 0, &vi);
+	return walk_all(txn, &vi);
 }
 
 /* ---- accounts ---- */
@@ -703,25 +878,13 @@ int store_account_get(store_txn *txn, const char *id, struct store_account *out)
 
 int store_account_by_thumbprint(store_txn *txn, const char *thumbprint, struct store_account *out)
 {
-	MDB_val k, v;
-	int ret;
-
-	if (!txn || !out)
-		return CF_EINTERNAL;
-	if (!key_ok(thumbprint, sizeof(out->thumbprint)))
-		return CF_ENOTFOUND;
-	k = str_val(thumbprint);
-	if ((ret = map_err(txn, mdb_get(txn->txn, txn->st->dbi[DBI_ACCOUNT_THUMB], &k, &v),
-			   "get")) != 0)
-		return ret;
-	ret = rec_get_raw(txn, DBI_ACCOUNTS, &codec_account, &v, out);
-	return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret; /* a dangling index entry */
+	return unique_get(txn, DBI_ACCOUNT_THUMB, thumbprint, sizeof(out->thumbprint), DBI_ACCOUNTS,
+			  &codec_account, out);
 }
 
 int store_account_put(store_txn *txn, const struct store_account *a)
 {
 	struct store_account old;
-	MDB_val k, v, id;
 	size_t n;
 	int ret;
 
@@ -731,25 +894,12 @@ int store_account_put(store_txn *txn, const struct store_account *a)
 		return ret;
 	if (!a->thumbprint[0])
 		return CF_EMALFORMED;
-	id = str_val(a->id);
-	/* the thumbprint must be free or already ours */
-	k = str_val(a->thumbprint);
-	ret = map_err(txn, mdb_get(txn->txn, txn->st->dbi[DBI_ACCOUNT_THUMB], &k, &v), "get");
-	if (ret == 0 && (v.mv_size != id.mv_size || memcmp(v.mv_data, id.mv_data, id.mv_size)))
-		return CF_ECONFLICT;
-	if (ret && ret != CF_ENOTFOUND)
-		return ret;
 	/* a key change frees the old thumbprint */
 	ret = store_account_get(txn, a->id, &old);
-	if (ret == 0 && strcmp(old.thumbprint, a->thumbprint) != 0) {
-		k = str_val(old.thumbprint);
-		if ((ret = db_del(txn, DBI_ACCOUNT_THUMB, &k)) != 0)
-			return ret;
-	} else if (ret && ret != CF_ENOTFOUND) {
+	if (ret && ret != CF_ENOTFOUND)
 		return ret;
-	}
-	k = str_val(a->thumbprint);
-	if ((ret = db_put(txn, DBI_ACCOUNT_THUMB, &k, &id, 0)) != 0)
+	ret = unique_move(txn, DBI_ACCOUNT_THUMB, ret ? "" : old.thumbprint, a->thumbprint, a->id);
+	if (ret)
 		return ret;
 	return rec_put(txn, DBI_ACCOUNTS, &codec_account, a, n, 0);
 }
@@ -766,25 +916,21 @@ int store_credential_get(store_txn *txn, const char *id, struct store_credential
 int store_credential_put(store_txn *txn, const struct store_credential *c)
 {
 	struct store_credential old;
-	struct ikey ik;
 	size_t n;
-	int ret;
+	int ret, had;
 
 	if (!txn || !c)
 		return CF_EINTERNAL;
 	if ((ret = codec_size(&codec_credential, c, &n)) != 0)
 		return ret;
 	ret = store_credential_get(txn, c->id, &old);
-	if (ret == 0 &&
-	    (strcmp(old.account_id, c->account_id) != 0 || old.created_at != c->created_at)) {
-		ikey_make(&ik, old.account_id, old.created_at, old.id);
-		if ((ret = idx_del(txn, DBI_CRED_BY_ACCOUNT, &ik)) != 0)
-			return ret;
-	} else if (ret && ret != CF_ENOTFOUND) {
+	if (ret && ret != CF_ENOTFOUND)
 		return ret;
-	}
-	ikey_make(&ik, c->account_id, c->created_at, c->id);
-	if ((ret = idx_put(txn, DBI_CRED_BY_ACCOUNT, &ik)) != 0)
+	had = ret == 0;
+	if ((ret = idx_move(txn, DBI_CRED_BY_ACCOUNT, had, old.account_id, old.created_at,
+			    c->account_id, c->created_at, c->id)) != 0 ||
+	    (ret = idx_move(txn, DBI_CRED_BY_SUBJECT, had, old.subject_id, old.created_at,
+			    c->subject_id, c->created_at, c->id)) != 0)
 		return ret;
 	return rec_put(txn, DBI_CREDENTIALS, &codec_credential, c, n, 0);
 }
@@ -795,7 +941,7 @@ int store_credential_list(store_txn *txn, int (*cb)(const struct store_credentia
 	struct visit vi = {&codec_credential, DBI_CREDENTIALS, {.credential = cb}, ctx};
 	if (!cb)
 		return CF_EINTERNAL;
-	return walk(txn, DBI_CREDENTIALS, NULL, 0, 0, &vi);
+	return walk_all(txn, &vi);
 }
 
 int store_credential_list_by_account(store_txn *txn, const char *account_id,
@@ -806,6 +952,16 @@ int store_credential_list_by_account(store_txn *txn, const char *account_id,
 	if (!cb)
 		return CF_EINTERNAL;
 	return walk_owner(txn, DBI_CRED_BY_ACCOUNT, account_id, ACCOUNT_ID_CAP, &vi);
+}
+
+int store_credential_list_by_subject(store_txn *txn, const char *subject_id,
+				     int (*cb)(const struct store_credential *c, void *ctx),
+				     void *ctx)
+{
+	struct visit vi = {&codec_credential, DBI_CREDENTIALS, {.credential = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_owner(txn, DBI_CRED_BY_SUBJECT, subject_id, STORE_ID_LEN, &vi);
 }
 
 /* ---- certificates ---- */
@@ -823,7 +979,6 @@ int store_cert_get(store_txn *txn, const char *serial, struct store_cert *out)
 int store_cert_put(store_txn *txn, const struct store_cert *c, int insert_only)
 {
 	struct store_cert *old = NULL;
-	struct ikey ik;
 	MDB_val k;
 	size_t n;
 	int ret, had;
@@ -832,7 +987,7 @@ int store_cert_put(store_txn *txn, const struct store_cert *c, int insert_only)
 		return CF_EINTERNAL;
 	if ((ret = codec_size(&codec_cert, c, &n)) != 0)
 		return ret;
-	if (!(old = malloc(sizeof(*old))))
+	if (!(old = rec_tmp(&codec_cert)))
 		return CF_ENOMEM;
 	ret = store_cert_get(txn, c->serial, old);
 	if (ret && ret != CF_ENOTFOUND)
@@ -842,14 +997,8 @@ int store_cert_put(store_txn *txn, const struct store_cert *c, int insert_only)
 		ret = CF_ECONFLICT;
 		goto out;
 	}
-	if (had && (strcmp(old->credential_id, c->credential_id) != 0 ||
-		    old->not_before != c->not_before)) {
-		ikey_make(&ik, old->credential_id, old->not_before, old->serial);
-		if ((ret = idx_del(txn, DBI_CERTS_BY_CRED, &ik)) != 0)
-			goto out;
-	}
-	ikey_make(&ik, c->credential_id, c->not_before, c->serial);
-	if ((ret = idx_put(txn, DBI_CERTS_BY_CRED, &ik)) != 0)
+	if ((ret = idx_move(txn, DBI_CERTS_BY_CRED, had, old->credential_id, old->not_before,
+			    c->credential_id, c->not_before, c->serial)) != 0)
 		goto out;
 	k = str_val(c->serial);
 	if (cert_is_revoked(c)) {
@@ -862,7 +1011,7 @@ int store_cert_put(store_txn *txn, const struct store_cert *c, int insert_only)
 		goto out;
 	ret = rec_put(txn, DBI_CERTS, &codec_cert, c, n, 0);
 out:
-	free(old);
+	rec_tmp_free(&codec_cert, old);
 	return ret;
 }
 
@@ -881,7 +1030,7 @@ int store_cert_list_revoked(store_txn *txn, int (*cb)(const struct store_cert *c
 	struct visit vi = {&codec_cert, DBI_CERTS, {.cert = cb}, ctx};
 	if (!cb)
 		return CF_EINTERNAL;
-	return walk(txn, DBI_CERTS_REVOKED, NULL, 0, 0, &vi);
+	return walk(txn, DBI_CERTS_REVOKED, NULL, 0, 0, 0, &vi);
 }
 
 /* ---- counters ---- */
@@ -903,20 +1052,335 @@ int store_counter_next(store_txn *txn, const char *name, uint64_t *out)
 	if (ret == 0) {
 		if (v.mv_size != 8)
 			return CF_EINTERNAL;
-		for (int i = 0; i < 8; i++)
-			cur = cur << 8 | ((const uint8_t *)v.mv_data)[i];
+		cur = codec_be_u64(v.mv_data);
 	} else if (ret != CF_ENOTFOUND) {
 		return ret;
 	}
 	if (cur == UINT64_MAX)
 		return CF_EINTERNAL;
 	cur++;
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(cur >> (56 - 8 * i));
+	codec_u64_be(cur, b);
 	v.mv_size = 8;
 	v.mv_data = b;
 	if ((ret = db_put(txn, DBI_META, &k, &v, 0)) != 0)
 		return ret;
 	*out = cur;
 	return 0;
+}
+
+/* ---- subjects ---- */
+
+/* E-mail addresses are matched without case: the store keeps and looks them up in lower case
+ * (ASCII; the domain part is what varies in practice). */
+static void ascii_lower(char *dst, const char *src, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < cap && src[i]; i++)
+		dst[i] = src[i] >= 'A' && src[i] <= 'Z' ? (char)(src[i] + ('a' - 'A')) : src[i];
+	dst[i] = '\0';
+}
+
+int store_subject_get(store_txn *txn, const char *id, struct store_subject *out)
+{
+	return rec_get(txn, DBI_SUBJECTS, &codec_subject, id, STORE_ID_LEN, out);
+}
+
+int store_subject_by_email(store_txn *txn, const char *email, struct store_subject *out)
+{
+	char key[STORE_EMAIL_LEN];
+
+	if (!key_ok(email, sizeof(key)))
+		return txn && out ? CF_ENOTFOUND : CF_EINTERNAL;
+	ascii_lower(key, email, sizeof(key));
+	return unique_get(txn, DBI_SUBJECT_EMAIL, key, sizeof(key), DBI_SUBJECTS, &codec_subject,
+			  out);
+}
+
+int store_subject_put(store_txn *txn, const struct store_subject *s)
+{
+	struct store_subject *cp = NULL, *old = NULL;
+	size_t n;
+	int ret;
+
+	if (!txn || !s)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_subject, s, &n)) != 0)
+		return ret;
+	if (!(cp = rec_tmp(&codec_subject)) || !(old = rec_tmp(&codec_subject))) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	*cp = *s;
+	ascii_lower(cp->email, s->email, sizeof(cp->email));
+	ascii_lower(cp->alt_email, s->alt_email, sizeof(cp->alt_email));
+	ret = store_subject_get(txn, cp->id, old);
+	if (ret && ret != CF_ENOTFOUND)
+		goto out;
+	/* a changed e-mail moves its index entry */
+	ret = unique_move(txn, DBI_SUBJECT_EMAIL, ret ? "" : old->email, cp->email, cp->id);
+	if (ret == 0)
+		ret = rec_put(txn, DBI_SUBJECTS, &codec_subject, cp, n, 0);
+out:
+	rec_tmp_free(&codec_subject, cp);
+	rec_tmp_free(&codec_subject, old);
+	return ret;
+}
+
+/* ---- applications ---- */
+
+int store_application_get(store_txn *txn, const char *id, struct store_application *out)
+{
+	return rec_get(txn, DBI_APPLICATIONS, &codec_application, id, STORE_ID_LEN, out);
+}
+
+int store_application_put(store_txn *txn, const struct store_application *a)
+{
+	struct store_application *old;
+	size_t n;
+	int ret;
+
+	if (!txn || !a)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_application, a, &n)) != 0)
+		return ret;
+	if (!(old = rec_tmp(&codec_application)))
+		return CF_ENOMEM;
+	ret = store_application_get(txn, a->id, old);
+	if (ret == 0 || ret == CF_ENOTFOUND)
+		ret = idx_move(txn, DBI_APP_BY_SUBJECT, ret == 0, old->subject_id, old->created_at,
+			       a->subject_id, a->created_at, a->id);
+	if (ret == 0)
+		ret = rec_put(txn, DBI_APPLICATIONS, &codec_application, a, n, 0);
+	rec_tmp_free(&codec_application, old);
+	return ret;
+}
+
+int store_application_list(store_txn *txn, int (*cb)(const struct store_application *a, void *ctx),
+			   void *ctx)
+{
+	struct visit vi = {&codec_application, DBI_APPLICATIONS, {.application = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_all(txn, &vi);
+}
+
+int store_application_list_by_subject(store_txn *txn, const char *subject_id,
+				      int (*cb)(const struct store_application *a, void *ctx),
+				      void *ctx)
+{
+	struct visit vi = {&codec_application, DBI_APPLICATIONS, {.application = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_owner(txn, DBI_APP_BY_SUBJECT, subject_id, STORE_ID_LEN, &vi);
+}
+
+/* ---- challenges ---- */
+
+#define CHALLENGE_ID_CAP sizeof(((struct store_challenge *)0)->id)
+
+int store_challenge_get(store_txn *txn, const char *id, struct store_challenge *out)
+{
+	return rec_get(txn, DBI_CHALLENGES, &codec_challenge, id, CHALLENGE_ID_CAP, out);
+}
+
+int store_challenge_put(store_txn *txn, const struct store_challenge *c)
+{
+	struct store_challenge old;
+	size_t n;
+	int ret, had;
+
+	if (!txn || !c)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_challenge, c, &n)) != 0)
+		return ret;
+	ret = store_challenge_get(txn, c->id, &old);
+	if (ret && ret != CF_ENOTFOUND)
+		return ret;
+	had = ret == 0;
+	if ((ret = idx_move(txn, DBI_CHAL_BY_SUBJECT, had, old.subject_id, old.created_at,
+			    c->subject_id, c->created_at, c->id)) != 0 ||
+	    (ret = idx_move(txn, DBI_CHAL_BY_EXPIRY, had, NULL, old.expires_at, NULL, c->expires_at,
+			    c->id)) != 0)
+		return ret;
+	ret = rec_put(txn, DBI_CHALLENGES, &codec_challenge, c, n, 0);
+	cf_zeroize(&old, sizeof(old));
+	return ret;
+}
+
+int store_challenge_list_by_subject(store_txn *txn, const char *subject_id,
+				    int (*cb)(const struct store_challenge *c, void *ctx),
+				    void *ctx)
+{
+	struct visit vi = {&codec_challenge, DBI_CHALLENGES, {.challenge = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_owner(txn, DBI_CHAL_BY_SUBJECT, subject_id, STORE_ID_LEN, &vi);
+}
+
+/* Remove the challenge named by the expiry index entry ek, if any, with its index entries. */
+static int challenge_remove(store_txn *t, const struct codec_ikey *ek)
+{
+	struct store_challenge c;
+	struct codec_ikey ik;
+	MDB_val k = {ek->len - 8, (void *)(ek->b + 8)};
+	int ret;
+
+	ret = rec_get_raw(t, DBI_CHALLENGES, &codec_challenge, &k, &c);
+	if (ret == 0 && c.subject_id[0]) {
+		codec_ikey(&ik, c.subject_id, c.created_at, c.id, strlen(c.id));
+		ret = idx_del(t, DBI_CHAL_BY_SUBJECT, &ik);
+	}
+	if (ret == 0)
+		ret = db_del(t, DBI_CHALLENGES, &k);
+	if (ret == 0 || ret == CF_ENOTFOUND)
+		ret = idx_del(t, DBI_CHAL_BY_EXPIRY, ek);
+	cf_zeroize(&c, sizeof(c));
+	return ret;
+}
+
+int store_challenge_purge(store_txn *txn, int64_t before)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	struct codec_ikey ek;
+	int ret = 0, rc;
+
+	if (!txn)
+		return CF_EINTERNAL;
+	if ((rc = mdb_cursor_open(txn->txn, txn->st->dbi[DBI_CHAL_BY_EXPIRY], &cur)) != 0)
+		return map_err(txn, rc, "cursor");
+	/* the oldest expiry first; each removal makes the next one the first */
+	while (ret == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		if (k.mv_size <= 8 || k.mv_size > sizeof(ek.b)) {
+			cf_error("store: corrupt key in %s", dbi_names[DBI_CHAL_BY_EXPIRY]);
+			ret = CF_EINTERNAL;
+			break;
+		}
+		if (codec_ikey_order(k.mv_data) >= before)
+			break;
+		memcpy(ek.b, k.mv_data, k.mv_size); /* the page may move under the deletes */
+		ek.len = k.mv_size;
+		ret = challenge_remove(txn, &ek);
+	}
+	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(txn, rc, "cursor");
+	mdb_cursor_close(cur);
+	return ret;
+}
+
+/* ---- outbox ---- */
+
+/* The queue entry of a queued message: next_attempt_at, then the id. */
+static void queue_key(struct codec_ikey *k, const struct store_message *m)
+{
+	uint8_t id[8];
+
+	codec_u64_be(m->id, id);
+	codec_ikey(k, NULL, m->next_attempt_at, id, sizeof(id));
+}
+
+/* Put m (id set): keep its queue entry exact, whatever changed. */
+static int message_write(store_txn *t, const struct store_message *m)
+{
+	struct store_message *old;
+	struct codec_ikey ik;
+	size_t n;
+	int ret, had;
+
+	if ((ret = codec_size(&codec_message, m, &n)) != 0)
+		return ret;
+	if (!(old = rec_tmp(&codec_message)))
+		return CF_ENOMEM;
+	ret = store_message_get(t, m->id, old);
+	if (ret && ret != CF_ENOTFOUND)
+		goto out;
+	had = ret == 0;
+	ret = 0;
+	if (had && old->state == MSG_QUEUED &&
+	    (m->state != MSG_QUEUED || old->next_attempt_at != m->next_attempt_at)) {
+		queue_key(&ik, old);
+		ret = idx_del(t, DBI_MSG_QUEUE, &ik);
+	}
+	if (ret == 0 && m->state == MSG_QUEUED) {
+		queue_key(&ik, m);
+		ret = idx_put(t, DBI_MSG_QUEUE, &ik);
+	}
+	if (ret == 0)
+		ret = rec_put(t, DBI_MESSAGES, &codec_message, m, n, 0);
+out:
+	rec_tmp_free(&codec_message, old);
+	return ret;
+}
+
+int store_message_put(store_txn *txn, struct store_message *m)
+{
+	uint64_t given;
+	int ret;
+
+	if (!txn || !m)
+		return CF_EINTERNAL;
+	given = m->id;
+	if (given == 0 && (ret = next_free(txn, "message", DBI_MESSAGES, &m->id)) != 0)
+		return ret;
+	if ((ret = message_write(txn, m)) != 0)
+		m->id = given;
+	return ret;
+}
+
+int store_message_get(store_txn *txn, uint64_t id, struct store_message *out)
+{
+	return rec_get_u64(txn, DBI_MESSAGES, &codec_message, id, out);
+}
+
+int store_message_list_queued(store_txn *txn, int (*cb)(const struct store_message *m, void *ctx),
+			      void *ctx)
+{
+	struct visit vi = {&codec_message, DBI_MESSAGES, {.message = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk(txn, DBI_MSG_QUEUE, NULL, 0, 0, 8, &vi);
+}
+
+int store_message_list(store_txn *txn, int (*cb)(const struct store_message *m, void *ctx),
+		       void *ctx)
+{
+	struct visit vi = {&codec_message, DBI_MESSAGES, {.message = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_all(txn, &vi);
+}
+
+/* ---- audit ---- */
+
+int store_audit_append(store_txn *txn, struct store_audit *ev)
+{
+	uint64_t given;
+	size_t n;
+	int ret;
+
+	if (!txn || !ev)
+		return CF_EINTERNAL;
+	given = ev->seq;
+	if ((ret = next_free(txn, "audit", DBI_AUDIT, &ev->seq)) != 0)
+		return ret;
+	if ((ret = codec_size(&codec_audit, ev, &n)) == 0)
+		ret = rec_put(txn, DBI_AUDIT, &codec_audit, ev, n, MDB_NOOVERWRITE);
+	if (ret)
+		ev->seq = given;
+	return ret;
+}
+
+int store_audit_list(store_txn *txn, uint64_t after,
+		     int (*cb)(const struct store_audit *ev, void *ctx), void *ctx)
+{
+	struct visit vi = {&codec_audit, DBI_AUDIT, {.audit = cb}, ctx};
+	uint8_t start[8];
+
+	if (!cb)
+		return CF_EINTERNAL;
+	if (after == UINT64_MAX)
+		return 0;
+	codec_u64_be(after + 1, start);
+	return walk(txn, DBI_AUDIT, start, sizeof(start), 0, 0, &vi);
 }

@@ -6,8 +6,8 @@
 #include "check.h"
 #include "cf_err.h"
 #include "store.h"
+#include "test_store_util.h"
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmp_root[512];
 static atomic_int stop;
 
 struct worker {
@@ -24,14 +23,6 @@ struct worker {
 	int id;
 	long done, failed;
 };
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static double now(void)
 {
@@ -89,7 +80,6 @@ static int read_count(store_txn *t, void *ctx)
 static void bench(int threads, double seconds, int group)
 {
 	char dir[600];
-	const char *base = getenv("CERTFLOW_TEST_TMP");
 	struct worker *w = calloc((size_t)threads, sizeof(*w));
 	pthread_t *tid = calloc((size_t)threads, sizeof(*tid));
 	struct store_opts o = {.group_commit = group};
@@ -97,13 +87,8 @@ static void bench(int threads, double seconds, int group)
 	long total = 0, failed = 0;
 	double t0, t1;
 
-	if (!base || !*base)
-		base = "/tmp";
-	mkdir(base, 0700);
-	snprintf(tmp_root, sizeof(tmp_root), "%s/store-bench-XXXXXX", base);
-	CHECK(mkdtemp(tmp_root) != NULL);
-	snprintf(dir, sizeof(dir), "%s/db", tmp_root);
-	CHECK_EQ_INT(store_open(dir, &o, &st), 0);
+	st = store_test_open(dir, sizeof(dir), &o);
+	CHECK(st != NULL);
 	if (!st || !w || !tid)
 		goto out;
 	atomic_store(&stop, 0);
@@ -128,8 +113,7 @@ static void bench(int threads, double seconds, int group)
 	       group ? "group commit" : "plain", threads, (double)total / (t1 - t0), total,
 	       t1 - t0);
 out:
-	store_close(st);
-	nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	cleanup(st);
 	free(w);
 	free(tid);
 }

@@ -163,6 +163,47 @@ static void test_int_out_of_range_is_rejected(void)
 	CHECK_EQ_INT(codec_decode(&codec_cert, v, sizeof(v), &got), CF_EINTERNAL);
 }
 
+static void test_u32_out_of_range_is_rejected(void)
+{
+	/* an enrolment "r" whose envelope_number (tag 14) is 2^32, then 2^32 - 1 */
+	uint8_t v[] = {CODEC_VERSION, 0, 2, 1, 1, 'r', 14, 5, 0x80, 0x80, 0x80, 0x80, 0x10};
+	static struct store_enrolment e;
+	struct store_enrolment probe;
+	size_t n;
+
+	memset(&probe, 0, sizeof(probe));
+	strcpy(probe.reference, "r");
+	CHECK_EQ_INT(codec_size(&codec_enrolment, &probe, &n), 0);
+	CHECK(n <= sizeof(buf) && codec_encode(&codec_enrolment, &probe, buf, n) == 0);
+	v[1] = buf[1];
+	CHECK_EQ_INT(codec_decode(&codec_enrolment, v, sizeof(v), &e), CF_EINTERNAL);
+	v[8] = v[9] = v[10] = v[11] = 0xff;
+	v[12] = 0x0f;
+	CHECK_EQ_INT(codec_decode(&codec_enrolment, v, sizeof(v), &e), 0);
+	CHECK(e.envelope_number == UINT32_MAX);
+}
+
+static void test_numbered_record_key_is_big_endian_and_never_zero(void)
+{
+	static struct store_audit ev, back;
+	uint8_t kb[8];
+	const uint8_t *k;
+	size_t n = 0, klen = 0;
+
+	memset(&ev, 0, sizeof(ev));
+	strcpy(ev.action, "unlock");
+	CHECK_EQ_INT(codec_size(&codec_audit, &ev, &n), CF_EMALFORMED);
+	ev.seq = UINT64_MAX - 1;
+	CHECK_EQ_INT(codec_size(&codec_audit, &ev, &n), 0);
+	CHECK(n <= sizeof(buf) && codec_encode(&codec_audit, &ev, buf, n) == 0);
+	CHECK_EQ_INT(codec_decode(&codec_audit, buf, n, &back), 0);
+	CHECK(back.seq == UINT64_MAX - 1);
+	CHECK_EQ_STR(back.action, "unlock");
+	k = codec_key(&codec_audit, &back, kb, &klen);
+	CHECK_EQ_INT(klen, 8);
+	CHECK(k[0] == 0xff && k[7] == 0xfe);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -174,5 +215,7 @@ int main(int argc, char **argv)
 	RUN(test_unknown_field_is_skipped_and_duplicate_rejected);
 	RUN(test_missing_key_or_oversized_string_is_rejected);
 	RUN(test_int_out_of_range_is_rejected);
+	RUN(test_u32_out_of_range_is_rejected);
+	RUN(test_numbered_record_key_is_big_endian_and_never_zero);
 	return check_done();
 }

@@ -2,46 +2,9 @@
 #include "check.h"
 #include "cf_err.h"
 #include "store.h"
+#include "test_store_util.h"
 
-#include <ftw.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-static char tmp_root[512];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-/* A fresh store in its own temporary directory. */
-static store *open_fresh(char *dir, size_t dirlen)
-{
-	const char *base = getenv("CERTFLOW_TEST_TMP");
-	store *st = NULL;
-
-	if (!base || !*base)
-		base = "/tmp";
-	mkdir(base, 0700);
-	snprintf(tmp_root, sizeof(tmp_root), "%s/store-records-XXXXXX", base);
-	if (!mkdtemp(tmp_root))
-		return NULL;
-	snprintf(dir, dirlen, "%s/db", tmp_root);
-	if (store_open(dir, NULL, &st) != 0)
-		return NULL;
-	return st;
-}
-
-static void cleanup(store *st)
-{
-	store_close(st);
-	nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ---- fixtures ---- */
 
@@ -251,7 +214,7 @@ static int run_list(store *st, int (*fn)(store_txn *, void *), const char *owner
 static void test_enrolment_roundtrip_keeps_every_field(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_enrolment e, got;
 
 	CHECK(st != NULL);
@@ -273,7 +236,7 @@ static void test_enrolment_roundtrip_keeps_every_field(void)
 static void test_account_roundtrip_and_lookup_by_thumbprint(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_account a, got;
 
 	CHECK(st != NULL);
@@ -292,7 +255,7 @@ static void test_account_roundtrip_and_lookup_by_thumbprint(void)
 static void test_credential_roundtrip_keeps_every_field(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_credential c, got;
 
 	CHECK(st != NULL);
@@ -308,7 +271,7 @@ static void test_credential_roundtrip_keeps_every_field(void)
 static void test_cert_roundtrip_with_largest_der(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	static struct store_cert c, got;
 
 	CHECK(st != NULL);
@@ -330,7 +293,7 @@ static void test_cert_roundtrip_with_largest_der(void)
 static void test_missing_records_are_notfound_and_out_untouched(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_account a;
 	struct store_cert c;
 
@@ -349,7 +312,7 @@ static void test_missing_records_are_notfound_and_out_untouched(void)
 static void test_thumbprint_held_by_another_account_conflicts(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_account a, b, got;
 
 	CHECK(st != NULL);
@@ -369,7 +332,7 @@ static void test_thumbprint_held_by_another_account_conflicts(void)
 static void test_account_key_change_frees_old_thumbprint(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_account a, b, got;
 
 	CHECK(st != NULL);
@@ -390,7 +353,7 @@ static void test_account_key_change_frees_old_thumbprint(void)
 static void test_cert_insert_only_conflicts_on_existing_serial(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	static struct store_cert c, got;
 
 	CHECK(st != NULL);
@@ -411,7 +374,7 @@ static void test_cert_insert_only_conflicts_on_existing_serial(void)
 static void test_cert_list_by_credential_is_oldest_first(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	static struct store_cert c;
 	struct walk_ctx w = {0};
 
@@ -453,7 +416,7 @@ static void test_cert_list_by_credential_is_oldest_first(void)
 static void test_credential_list_by_account_in_creation_order(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_credential c;
 	struct walk_ctx w = {0};
 
@@ -493,7 +456,7 @@ static void test_credential_list_by_account_in_creation_order(void)
 static void test_revoked_index_follows_status_changes(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	static struct store_cert a, b;
 	struct walk_ctx w = {0};
 
@@ -533,7 +496,7 @@ static void test_revoked_index_follows_status_changes(void)
 static void test_enrolment_list_walks_all(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_enrolment e;
 	struct walk_ctx w = {0};
 
@@ -564,7 +527,7 @@ static int next_counter(store_txn *t, void *ctx)
 static void test_counter_next_counts_from_one(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct counter_ctx a = {"crl_number", 0}, b = {"other", 0};
 
 	CHECK(st != NULL);
@@ -582,7 +545,7 @@ static void test_counter_next_counts_from_one(void)
 static void test_put_rejects_empty_or_unterminated_fields(void)
 {
 	char dir[600];
-	store *st = open_fresh(dir, sizeof(dir));
+	store *st = store_test_open(dir, sizeof(dir), NULL);
 	struct store_enrolment e;
 	static struct store_cert c;
 	struct store_account a;

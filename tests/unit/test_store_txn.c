@@ -3,9 +3,9 @@
 #include "check.h"
 #include "cf_err.h"
 #include "store.h"
+#include "test_store_util.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -14,48 +14,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char tmp_root[512];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-/* A fresh temporary directory; dir is "<it>/<name>" (not created). */
-static int fresh_dir(char *dir, size_t len, const char *name)
-{
-	const char *base = getenv("CERTFLOW_TEST_TMP");
-
-	if (!base || !*base)
-		base = "/tmp";
-	mkdir(base, 0700);
-	snprintf(tmp_root, sizeof(tmp_root), "%s/store-txn-XXXXXX", base);
-	if (!mkdtemp(tmp_root))
-		return -1;
-	snprintf(dir, len, "%s/%s", tmp_root, name);
-	return 0;
-}
-
-static void cleanup(store *st)
-{
-	store_close(st);
-	nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static int group_commit; /* the mode of every store the tests open */
 
 static store *open_fresh(char *dir, size_t len, size_t map_size, size_t map_size_max)
 {
 	struct store_opts o = {
 	    .map_size = map_size, .map_size_max = map_size_max, .group_commit = group_commit};
-	store *st = NULL;
 
-	if (fresh_dir(dir, len, "db") != 0 || store_open(dir, &o, &st) != 0)
-		return NULL;
-	return st;
+	return store_test_open(dir, len, &o);
 }
 
 static void make_cert(struct store_cert *c, const char *cred, int n, size_t der_len)
