@@ -20,6 +20,7 @@ void config_defaults(struct config *cfg)
 	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8443");
 	snprintf(cfg->hostname, sizeof(cfg->hostname), "localhost");
 	core_config_defaults(&cfg->core);
+	notify_config_defaults(&cfg->notify);
 	cfg->threads = 32;
 	cfg->nonce_capacity = 65536;
 }
@@ -54,6 +55,28 @@ static const struct key_row keys[] = {
     INT("device_validity_days", core.device_validity_days, 1, 3650),
     INT("signing_validity_days", core.signing_validity_days, 1, 3650),
     INT("signing_renewal_days", core.signing_renewal_days, 1, 3649),
+    STR("auto_approve", core.auto_approve),
+    INT("questions_required", core.questions_required, 1, 3),
+    INT("question_attempts", core.question_attempts, 1, 100),
+    INT("link_token_minutes", core.link_token_minutes, 1, 10080),
+    INT("recovery_otp", core.recovery_otp, 0, 1),
+    INT("otp_digits", core.otp_digits, 6, 8),
+    INT("otp_step_secs", core.otp_step_secs, 10, 300),
+    INT("otp_window_steps", core.otp_window_steps, 0, 10),
+    INT("otp_max_failures", core.otp_max_failures, 1, 100),
+    INT("sms_otp_minutes", core.sms_otp_minutes, 1, 60),
+    INT("otp_resend_secs", core.otp_resend_secs, 0, 3600),
+    INT("otp_resend_per_hour", core.otp_resend_per_hour, 1, 100),
+    INT("emergency_max_failures", core.emergency_max_failures, 1, 100),
+    INT("kdf_iterations", core.kdf_iterations, 1000, 100000000), /* uint32_t: sizeof(int) */
+    STR("maildir", notify.maildir),
+    STR("email_command", notify.email_command),
+    STR("sms_command", notify.sms_command),
+    STR("templates", notify.templates),
+    STR("mail_from", notify.mail_from),
+    INT("notify_max_attempts", notify.max_attempts, 1, 100),
+    INT("notify_retry_base", notify.retry_base_secs, 1, 86400),
+    INT("notify_retry_max", notify.retry_max_secs, 1, 604800),
     INT("threads", threads, 1, 1024),
     INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
 };
@@ -150,10 +173,57 @@ int config_load(const char *path, struct config *cfg, char *err, size_t cap)
 	return ret;
 }
 
+/* auto_approve: comma-separated names of known profiles. */
+static int check_profiles(const char *list, char *err, size_t cap)
+{
+	char name[sizeof(((struct core_config *)0)->auto_approve)];
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!core_profile_known(name)) {
+			snprintf(err, cap, "auto_approve: \"%.32s\" is not a profile", name);
+			return CF_EUSAGE;
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+/* One '@', not first or last; no spaces or control characters (it goes into a header). */
+static int mail_from_ok(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("<>,;\"", *p))
+			return 0;
+	return at && at != s && at[1] && !strchr(at + 1, '@');
+}
+
 int config_check(const struct config *cfg, char *err, size_t cap)
 {
+	int ret;
+
 	if (cfg->core.signing_renewal_days >= cfg->core.signing_validity_days) {
 		snprintf(err, cap, "signing_renewal_days must be less than signing_validity_days");
+		return CF_EUSAGE;
+	}
+	if ((ret = check_profiles(cfg->core.auto_approve, err, cap)) != 0)
+		return ret;
+	if (cfg->notify.retry_base_secs > cfg->notify.retry_max_secs) {
+		snprintf(err, cap, "notify_retry_base must not exceed notify_retry_max");
+		return CF_EUSAGE;
+	}
+	if (cfg->notify.mail_from[0] && !mail_from_ok(cfg->notify.mail_from)) {
+		snprintf(err, cap, "mail_from must be an address (local@domain) without spaces");
+		return CF_EUSAGE;
+	}
+	if (strcmp(cfg->notify.maildir, "off") == 0 &&
+	    (!cfg->notify.email_command[0] || !cfg->notify.sms_command[0])) {
+		snprintf(err, cap, "maildir = off needs both email_command and sms_command");
 		return CF_EUSAGE;
 	}
 	if (!strchr(cfg->listen, ':')) {

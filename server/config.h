@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "core.h"
+#include "notify.h"
 
 #define CONFIG_PATH_MAX 1024
 
@@ -17,8 +18,9 @@ struct config {
 	char hostname[200];	    /* default localhost */
 	int hostname_set;	    /* given in the file or on the command line */
 	struct core_config core;
-	int threads;	       /* CivetWeb worker threads, default 32 */
-	size_t nonce_capacity; /* default 65536 */
+	struct notify_config notify; /* the outbox: maildir, programs, templates, retries */
+	int threads;		     /* CivetWeb worker threads, default 32 */
+	size_t nonce_capacity;	     /* default 65536 */
 };
 
 void config_defaults(struct config *cfg);

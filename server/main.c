@@ -1,7 +1,7 @@
 /*
  * certflowd — the certflow server (spec/cli.md). Start-up order: data directory (0700) →
- * secret.key → CA → server.pem → store → admin account → HTTP; then one "listening" line, the url
- * and ready files, and a wait for SIGTERM/SIGINT, which stop the server cleanly (exit 0).
+ * secret.key → CA → server.pem → store → outbox → admin account → HTTP; then one "listening" line,
+ * the url and ready files, and a wait for SIGTERM/SIGINT, which stop the server cleanly (exit 0).
  * Start-up errors print one line on stderr and exit 1; usage errors exit 2.
  */
 #include <arpa/inet.h>
@@ -28,6 +28,7 @@
 #include "core.h"
 #include "http.h"
 #include "nonce.h"
+#include "notify.h"
 #include "store.h"
 #include "tls_cert.h"
 
@@ -48,6 +49,7 @@ struct server {
 	store *st;
 	struct core core;
 	int core_ready;
+	notify *nt; /* the outbox and its delivery thread */
 	nonce_store *nonces;
 	http_server *http;
 	int port;	       /* the port bound at start; a restart binds it again */
@@ -287,6 +289,20 @@ static int open_store(struct server *s, const char *data)
 	return store_open(s->path, &so, &s->st);
 }
 
+/* The outbox: its key is derived from secret.key, so it needs no file of its own. notify_open
+ * reports its own errors on stderr. */
+static int open_outbox(struct server *s, const struct config *cfg)
+{
+	static const char label[] = "certflow-outbox-v1";
+	uint8_t key[32];
+	int ret = cf_hmac_sha256(s->secret, sizeof(s->secret), label, sizeof(label) - 1, key);
+
+	if (ret == 0)
+		ret = notify_open(&cfg->notify, cfg->data, cfg->hostname, s->st, key, &s->nt);
+	cf_zeroize(key, sizeof(key));
+	return ret;
+}
+
 static int ensure_admin(struct server *s, const char *data)
 {
 	cf_key *key = NULL;
@@ -481,13 +497,23 @@ static int run(struct opts *o, sigset_t *sigs)
 		fail("database", ret);
 		goto out;
 	}
+	if ((ret = open_outbox(s, &o->cfg)) != 0) {
+		if (ret != CF_EIO)
+			fail("outbox", ret);
+		goto out;
+	}
 	if ((ret = core_init(&s->core, s->st, s->ca, &o->cfg.core, s->secret)) != 0) {
 		fail("core", ret);
 		goto out;
 	}
 	s->core_ready = 1;
+	s->core.nt = s->nt;
 	if ((ret = ensure_admin(s, o->cfg.data)) != 0) {
 		fail("admin account", ret);
+		goto out;
+	}
+	if ((ret = notify_start(s->nt)) != 0) {
+		fail("outbox", ret);
 		goto out;
 	}
 	if ((ret = nonce_store_new(o->cfg.nonce_capacity, &s->nonces)) != 0 ||
@@ -504,6 +530,7 @@ static int run(struct opts *o, sigset_t *sigs)
 	rc = 0;
 out:
 	http_stop(s->http);
+	notify_close(s->nt); /* after HTTP: nothing queues any more; undelivered mail waits */
 	nonce_store_free(s->nonces);
 	if (s->core_ready)
 		core_fini(&s->core);

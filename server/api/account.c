@@ -25,6 +25,8 @@ static int answer_account(const struct http_req *req, const struct store_account
 int api_account(const struct http_req *req, struct http_resp *resp)
 {
 	struct store_account a;
+	struct core_who who;
+	char actor[API_WHO_LEN];
 	const char *status = NULL;
 	int ret;
 
@@ -43,7 +45,8 @@ int api_account(const struct http_req *req, struct http_resp *resp)
 		snprintf(resp->detail, sizeof(resp->detail), "status can only be \"deactivated\"");
 		return CF_EMALFORMED;
 	}
-	ret = core_account_deactivate(req->core, req->account->id, &a);
+	api_who(req, &who, actor);
+	ret = core_account_deactivate(req->core, &who, req->account->id, &a);
 	return ret ? ret : answer_account(req, &a, resp);
 }
 
@@ -98,7 +101,8 @@ int api_key_change(const struct http_req *req, struct http_resp *resp)
 	struct store_account a;
 	cf_key *old_key = NULL;
 	cf_json *jwk = NULL;
-	char *jwk_text = NULL, holder[sizeof(a.id)] = "";
+	char *jwk_text = NULL, holder[sizeof(a.id)] = "", actor[API_WHO_LEN];
+	struct core_who who;
 	int ret, parsed = 0;
 
 	if (!req->payload) {
@@ -124,8 +128,9 @@ int api_key_change(const struct http_req *req, struct http_resp *resp)
 		ret = ret ? ret : CF_ENOMEM;
 		goto out;
 	}
-	ret = core_account_key_change(req->core, req->account->id, old_key, inner.jwk, jwk_text, &a,
-				      holder);
+	api_who(req, &who, actor);
+	ret = core_account_key_change(req->core, &who, req->account->id, old_key, inner.jwk,
+				      jwk_text, &a, holder);
 	if (ret == CF_ECONFLICT) {
 		snprintf(resp->detail, sizeof(resp->detail), "the new key belongs to an account");
 		api_url(req, "account", holder, resp->location, sizeof(resp->location));

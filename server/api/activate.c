@@ -16,8 +16,7 @@
 #define MAX_CSR_B64 (16 * 1024)
 #define MAX_CODE 64
 
-/* Reference numbers are sent as 12 digits, without the dashes people see. */
-static int decode_reference(const char *in, char out[STORE_REF_LEN])
+int api_reference_decode(const char *in, char out[STORE_REF_LEN])
 {
 	size_t n = 0;
 
@@ -80,11 +79,14 @@ int api_activate(const struct http_req *req, struct http_resp *resp)
 	const char *s;
 	uint8_t *csr = NULL;
 	size_t csr_len = 0;
+	struct core_who who;
+	char actor[API_WHO_LEN];
 	int ret = CF_EMALFORMED;
 
+	api_who(req, &who, actor);
 	memset(&ar, 0, sizeof(ar));
 	if (!req->payload || cf_json_get_str(req->payload, "reference", 32, &s) != 0 ||
-	    decode_reference(s, reference) != 0) {
+	    api_reference_decode(s, reference) != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "reference must be 12 digits");
 		goto out;
 	}
@@ -109,7 +111,7 @@ int api_activate(const struct http_req *req, struct http_resp *resp)
 	ar.code = code;
 	ar.csr = csr;
 	ar.csr_len = csr_len;
-	ret = core_activate(req->core, &ar, res);
+	ret = core_activate(req->core, &who, &ar, res);
 	cf_free_secret(code);
 	code = NULL;
 	if (ret != 0) {

@@ -17,7 +17,7 @@ static const cf_json *payload(const struct http_req *req)
 }
 
 /* Admin operations all take a payload, {} at least (§4): POST-as-GET is malformed. */
-static int need_payload(const struct http_req *req, struct http_resp *resp)
+int api_need_payload(const struct http_req *req, struct http_resp *resp)
 {
 	if (req->payload)
 		return 0;
@@ -122,14 +122,16 @@ int api_admin_enrolment_create(const struct http_req *req, struct http_resp *res
 {
 	struct core_enrol_req er;
 	struct store_enrolment e;
-	char code[25];
+	struct core_who who;
+	char code[25], actor[API_WHO_LEN];
 	cf_json *doc;
 	int ret;
 
 	ret = decode_enrol(payload(req), &er, resp->detail, sizeof(resp->detail));
 	if (ret != 0)
 		return ret;
-	ret = core_enrolment_create(req->core, &er, &e, code);
+	api_who(req, &who, actor);
+	ret = core_enrolment_create(req->core, &who, &er, &e, code);
 	if (ret != 0)
 		return ret;
 	doc = api_enrolment_json(&e);
@@ -148,8 +150,7 @@ static int push_enrolment(const struct store_enrolment *e, void *ctx)
 	return o ? cf_json_push(ctx, o) : CF_ENOMEM;
 }
 
-/* {"<member>": [...]} from a list walk. */
-static int list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret)
+int api_list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret)
 {
 	cf_json *doc = cf_json_new_object();
 
@@ -168,18 +169,20 @@ static int list_answer(struct http_resp *resp, const char *member, cf_json *arr,
 int api_admin_enrolment_list(const struct http_req *req, struct http_resp *resp)
 {
 	cf_json *arr;
-	int ret = need_payload(req, resp);
+	int ret = api_need_payload(req, resp);
 
 	if (ret != 0)
 		return ret;
 	arr = cf_json_new_array();
 	ret = arr ? core_enrolment_list(req->core, push_enrolment, arr) : CF_ENOMEM;
-	return list_answer(resp, "enrolments", arr, ret);
+	return api_list_answer(resp, "enrolments", arr, ret);
 }
 
 int api_admin_enrolment_cancel(const struct http_req *req, struct http_resp *resp)
 {
 	struct store_enrolment e;
+	struct core_who who;
+	char actor[API_WHO_LEN];
 	const char *ref;
 	cf_json *doc;
 	int ret;
@@ -188,7 +191,8 @@ int api_admin_enrolment_cancel(const struct http_req *req, struct http_resp *res
 		snprintf(resp->detail, sizeof(resp->detail), "reference is required");
 		return CF_EMALFORMED;
 	}
-	ret = core_enrolment_cancel(req->core, ref, &e);
+	api_who(req, &who, actor);
+	ret = core_enrolment_cancel(req->core, &who, ref, &e);
 	if (ret == CF_ENOTFOUND)
 		snprintf(resp->detail, sizeof(resp->detail), "no such enrolment");
 	else if (ret == CF_ECONFLICT)
@@ -217,13 +221,13 @@ static int push_credential(const struct store_credential *cr, void *ctx)
 int api_admin_credential_list(const struct http_req *req, struct http_resp *resp)
 {
 	struct cred_list cl = {.req = req};
-	int ret = need_payload(req, resp);
+	int ret = api_need_payload(req, resp);
 
 	if (ret != 0)
 		return ret;
 	cl.arr = cf_json_new_array();
 	ret = cl.arr ? core_credential_list(req->core, push_credential, &cl) : CF_ENOMEM;
-	return list_answer(resp, "credentials", cl.arr, ret);
+	return api_list_answer(resp, "credentials", cl.arr, ret);
 }
 
 int api_admin_credential_show(const struct http_req *req, struct http_resp *resp)
@@ -269,25 +273,36 @@ static int answer_cert(const struct http_req *req, struct http_resp *resp,
 }
 
 /* The store_cert record holds the DER inline (8 KiB): keep it off the worker's stack. */
-typedef int (*cert_op)(struct core *c, const char *serial, struct store_cert *out);
+typedef int (*cert_op)(struct core *c, const struct core_who *who, const char *serial,
+		       struct store_cert *out);
 
 static int cert_action(const struct http_req *req, struct http_resp *resp, cert_op op)
 {
 	struct store_cert *cert = calloc(1, sizeof(*cert));
+	struct core_who who;
+	char actor[API_WHO_LEN];
 	const char *serial;
 	int ret = get_serial(req, resp, &serial);
 
+	api_who(req, &who, actor);
 	if (ret == 0)
-		ret = cert ? op(req->core, serial, cert) : CF_ENOMEM;
+		ret = cert ? op(req->core, &who, serial, cert) : CF_ENOMEM;
 	if (ret == 0 || ret == CF_ENOTFOUND)
 		ret = answer_cert(req, resp, cert, ret);
 	free(cert);
 	return ret;
 }
 
+static int cert_show(struct core *c, const struct core_who *who, const char *serial,
+		     struct store_cert *out)
+{
+	(void)who; /* a read: nothing to audit */
+	return core_cert_get(c, serial, out);
+}
+
 int api_admin_certificate_show(const struct http_req *req, struct http_resp *resp)
 {
-	return cert_action(req, resp, core_cert_get);
+	return cert_action(req, resp, cert_show);
 }
 
 int api_admin_suspend(const struct http_req *req, struct http_resp *resp)
@@ -303,6 +318,8 @@ int api_admin_reinstate(const struct http_req *req, struct http_resp *resp)
 int api_admin_revoke(const struct http_req *req, struct http_resp *resp)
 {
 	struct store_cert *cert;
+	struct core_who who;
+	char actor[API_WHO_LEN];
 	const char *serial;
 	int64_t reason = 0;
 	int ret = get_serial(req, resp, &serial);
@@ -316,7 +333,8 @@ int api_admin_revoke(const struct http_req *req, struct http_resp *resp)
 	cert = calloc(1, sizeof(*cert));
 	if (!cert)
 		return CF_ENOMEM;
-	ret = core_revoke(req->core, serial, (int)reason, cert);
+	api_who(req, &who, actor);
+	ret = core_revoke(req->core, &who, serial, (int)reason, cert);
 	if (ret == CF_EBADREASON)
 		snprintf(resp->detail, sizeof(resp->detail),
 			 "reason must be 0, 1, 2, 3, 4, 5, 9 or 10 (6 is suspend, 8 reinstate)");

@@ -35,6 +35,39 @@ int api_admin_revoke(const struct http_req *req, struct http_resp *resp);
 int api_admin_suspend(const struct http_req *req, struct http_resp *resp);
 int api_admin_reinstate(const struct http_req *req, struct http_resp *resp);
 
+/* issue 3, applications (apply.c, application.c, emergency.c, audit.c) */
+int api_apply(const struct http_req *req, struct http_resp *resp);
+int api_reference_renew(const struct http_req *req, struct http_resp *resp);
+int api_emergency_suspend(const struct http_req *req, struct http_resp *resp);
+int api_admin_application_list(const struct http_req *req, struct http_resp *resp);
+int api_admin_application_show(const struct http_req *req, struct http_resp *resp);
+int api_admin_application_approve(const struct http_req *req, struct http_resp *resp);
+int api_admin_application_reject(const struct http_req *req, struct http_resp *resp);
+int api_admin_audit_list(const struct http_req *req, struct http_resp *resp);
+int api_admin_unlock(const struct http_req *req, struct http_resp *resp);
+
+/* issue 3, recovery and one-time passwords (recovery.c, totp.c) */
+int api_recovery(const struct http_req *req, struct http_resp *resp);
+int api_recovery_start(const struct http_req *req, struct http_resp *resp);
+int api_recovery_otp(const struct http_req *req, struct http_resp *resp);
+int api_recovery_complete(const struct http_req *req, struct http_resp *resp);
+int api_totp_setup(const struct http_req *req, struct http_resp *resp);
+int api_totp_confirm(const struct http_req *req, struct http_resp *resp);
+
+/* Give the problem of a failed handler an "attemptsLeft" member (resp->extra; nothing when
+ * attempts_left < 0). CF_ENOMEM. (recovery.c; for every counted proof: badOTP, badAnswers,
+ * badEmergencyCode.) */
+int api_problem_attempts(struct http_resp *resp, int attempts_left);
+
+/* The actor of a request for the audit trail (audit.c): "admin:<id>" for an admin account,
+ * "account:<id>" for another account, "anonymous" for a jwk request; the remote address. buf
+ * holds the actor's text and must outlive who. */
+#define API_WHO_LEN 96
+void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_LEN]);
+
+/* issue 3, notifications (outbox.c) */
+int api_admin_outbox_list(const struct http_req *req, struct http_resp *resp);
+
 /* ---- encoders (encode.c); each returns a new object or NULL on allocation failure -------- */
 
 /* "<base>/v1/<kind>/<id>" into out. */
@@ -53,6 +86,20 @@ int api_account_json(const struct http_req *req, const struct store_account *a, 
  * the credential URL in Location. */
 int api_issue_respond(const struct http_req *req, const struct core_issue_result *res, int status,
 		      struct http_resp *resp);
+
+/* Application object of §14 (id, status, profile, createdAt); with subj (admin), also the
+ * subject summary, needsReview, the decision and the current reference and credential. */
+cf_json *api_application_json(const struct store_application *a, const struct store_subject *subj);
+
+/* The consent names an applicant must accept (directory meta.consents), NULL-terminated. */
+extern const char *const api_consents[];
+
+/* Admin operations take a JSON payload ({} at least): CF_EMALFORMED with a detail if absent. */
+int api_need_payload(const struct http_req *req, struct http_resp *resp);
+/* Answer {"<member>": arr} (200) after a list walk that returned ret; frees arr on failure. */
+int api_list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret);
+/* Reference numbers are sent as 12 digits, without the dashes people see: CF_EMALFORMED. */
+int api_reference_decode(const char *in, char out[STORE_REF_LEN]);
 
 /* Decode a required base64url member of at most max_len characters into a malloc'd buffer. */
 int api_get_b64u(const cf_json *obj, const char *key, size_t max_len, uint8_t **out,

@@ -26,6 +26,58 @@ static cf_json *profile(int days, const char *renewal)
 	return p;
 }
 
+/* meta.otp: the TOTP parameters of §19. */
+static cf_json *otp_meta(const struct core_config *cfg)
+{
+	cf_json *o = cf_json_new_object();
+	int ret = o ? 0 : CF_ENOMEM;
+
+	ret |= cf_json_add_int(o, "digits", cfg->otp_digits);
+	ret |= cf_json_add_int(o, "period", cfg->otp_step_secs);
+	ret |= cf_json_add_int(o, "window", cfg->otp_window_steps);
+	ret |= cf_json_add_int(o, "maxFailures", cfg->otp_max_failures);
+	if (ret == 0)
+		return o;
+	cf_json_free(o);
+	return NULL;
+}
+
+/* meta.passwordPolicy: the rules of cf_password_check (§16). */
+static cf_json *password_meta(void)
+{
+	static const char *const classes[] = {"upper", "lower", "digit", "special"};
+	cf_json *o = cf_json_new_object(), *req = cf_json_new_array();
+	int ret = o && req ? 0 : CF_ENOMEM;
+
+	for (size_t i = 0; ret == 0 && i < sizeof(classes) / sizeof(classes[0]); i++)
+		ret = cf_json_push_str(req, classes[i]);
+	ret |= cf_json_add_int(o, "minLength", 8);
+	ret |= cf_json_add_int(o, "maxLength", 128);
+	ret |= cf_json_add(o, "requires", req);
+	ret |= cf_json_add_int(o, "maxRepeat", 2);
+	if (ret == 0)
+		return o;
+	cf_json_free(o);
+	return NULL;
+}
+
+/* The members of meta for the human journeys (§14-§21). */
+static int journeys_meta(cf_json *m, const struct core_config *cfg)
+{
+	cf_json *consents = cf_json_new_array(), *otp = otp_meta(cfg), *pw = password_meta();
+	int ret = consents ? 0 : CF_ENOMEM;
+
+	for (size_t i = 0; ret == 0 && api_consents[i]; i++)
+		ret = cf_json_push_str(consents, api_consents[i]);
+	ret |= consents ? cf_json_add(m, "consents", consents) : CF_ENOMEM;
+	ret |= cf_json_add_int(m, "questionsRequired", cfg->questions_required);
+	ret |= cf_json_add_int(m, "questionAttempts", cfg->question_attempts);
+	ret |= cf_json_add_int(m, "linkTokenMinutes", cfg->link_token_minutes);
+	ret |= otp ? cf_json_add(m, "otp", otp) : CF_ENOMEM;
+	ret |= pw ? cf_json_add(m, "passwordPolicy", pw) : CF_ENOMEM;
+	return ret ? CF_ENOMEM : 0;
+}
+
 static cf_json *meta(const struct http_req *req)
 {
 	const struct core_config *cfg = &req->core->cfg;
@@ -50,6 +102,7 @@ static cf_json *meta(const struct http_req *req)
 	ret |= cf_json_add(profs, "signing", profile(cfg->signing_validity_days, signing));
 	ret |= cf_json_add(m, "profiles", profs);
 	profs = NULL;
+	ret |= journeys_meta(m, cfg);
 	if (ret == 0)
 		return m;
 fail:
@@ -70,6 +123,15 @@ int api_directory(const struct http_req *req, struct http_resp *resp)
 	    {"caChain", "/v1/ca/chain"},
 	    {"crl", "/v1/crl"},
 	    {"admin", "/v1/admin"},
+	    {"apply", "/v1/apply"},
+	    {"referenceRenew", "/v1/reference-renew"},
+	    {"recovery", "/v1/recovery"},
+	    {"recoveryStart", "/v1/recovery/start"},
+	    {"recoveryOtp", "/v1/recovery/otp"},
+	    {"recoveryComplete", "/v1/recovery/complete"},
+	    {"emergencySuspend", "/v1/emergency-suspend"},
+	    {"totpSetup", "/v1/totp/setup"},
+	    {"totpConfirm", "/v1/totp/confirm"},
 	};
 	cf_json *o = cf_json_new_object(), *m;
 	int ret = 0;

@@ -18,8 +18,11 @@ int api_renew(const struct http_req *req, struct http_resp *resp)
 	const char *id;
 	uint8_t *csr = NULL;
 	size_t csr_len = 0;
+	struct core_who who;
+	char actor[API_WHO_LEN];
 	int ret = CF_EMALFORMED;
 
+	api_who(req, &who, actor);
 	if (!req->payload || cf_json_get_str(req->payload, "credential", 64, &id) != 0 ||
 	    api_get_b64u(req->payload, "csr", MAX_CSR_B64, &csr, &csr_len) != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "credential and csr are required");
@@ -30,7 +33,7 @@ int api_renew(const struct http_req *req, struct http_resp *resp)
 		ret = CF_ENOMEM;
 		goto out;
 	}
-	ret = core_renew(req->core, req->account->id, id, csr, csr_len, res);
+	ret = core_renew(req->core, &who, req->account->id, id, csr, csr_len, res);
 	if (ret == CF_ENOTWINDOW) {
 		char when[21];
 		cf_time_format(res->retry_at, when);

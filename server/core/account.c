@@ -14,6 +14,7 @@
 #include "core_internal.h"
 
 struct acct_ctx {
+	const struct core_who *who;
 	const char *id;
 	const cf_key *old_key;
 	char new_tp[44];
@@ -22,6 +23,14 @@ struct acct_ctx {
 	int64_t now;
 	struct store_account a;
 };
+
+static int account_audit(store_txn *txn, const struct acct_ctx *ac, const char *action)
+{
+	char object[96];
+
+	snprintf(object, sizeof(object), "account:%s", ac->id);
+	return core_audit(txn, ac->who, action, object, "ok", NULL);
+}
 
 static int deactivate_txn(store_txn *txn, void *ctx)
 {
@@ -33,12 +42,14 @@ static int deactivate_txn(store_txn *txn, void *ctx)
 	if (ac->a.status == ACCOUNT_DEACTIVATED)
 		return CF_EDEACTIVATED;
 	ac->a.status = ACCOUNT_DEACTIVATED;
-	return store_account_put(txn, &ac->a);
+	ret = store_account_put(txn, &ac->a);
+	return ret ? ret : account_audit(txn, ac, "account.deactivate");
 }
 
-int core_account_deactivate(struct core *c, const char *id, struct store_account *out)
+int core_account_deactivate(struct core *c, const struct core_who *who, const char *id,
+			    struct store_account *out)
 {
-	struct acct_ctx ac = {.id = id};
+	struct acct_ctx ac = {.who = who, .id = id};
 	int ret = store_write(c->st, deactivate_txn, &ac);
 
 	if (ret == 0) {
@@ -86,12 +97,13 @@ static int key_change_txn(store_txn *txn, void *ctx)
 		return CF_EBADKEY;
 	snprintf(ac->a.thumbprint, sizeof(ac->a.thumbprint), "%s", ac->new_tp);
 	strcpy(ac->a.jwk, ac->new_jwk);
-	return store_account_put(txn, &ac->a);
+	ret = store_account_put(txn, &ac->a);
+	return ret ? ret : account_audit(txn, ac, "account.key-change");
 }
 
-int core_account_key_change(struct core *c, const char *id, const cf_key *old_key,
-			    const cf_key *new_key, const char *new_jwk, struct store_account *out,
-			    char holder[64])
+int core_account_key_change(struct core *c, const struct core_who *who, const char *id,
+			    const cf_key *old_key, const cf_key *new_key, const char *new_jwk,
+			    struct store_account *out, char holder[64])
 {
 	struct acct_ctx *ac;
 	int ret;
@@ -99,6 +111,7 @@ int core_account_key_change(struct core *c, const char *id, const cf_key *old_ke
 	ac = calloc(1, sizeof(*ac));
 	if (!ac)
 		return CF_ENOMEM;
+	ac->who = who;
 	ac->id = id;
 	ac->old_key = old_key;
 	ac->new_jwk = new_jwk;

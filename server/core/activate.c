@@ -7,6 +7,10 @@
  * certificate together. Concurrent activations of one code all sign, but only the first commit
  * wins; the others see the enrolment used. A wrong code skips signing and goes straight to a write
  * transaction that counts the failure.
+ *
+ * An enrolment made for an application (§14) links the new credential to the application and
+ * its subject; one made by recovery (§17) replaces an older credential, whose current certificate
+ * is revoked as superseded in the same transaction.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +23,11 @@
 #include "core_internal.h"
 #include "proof.h"
 
+#define REASON_SUPERSEDED 4
+
 struct act_ctx {
 	struct core *c;
+	const struct core_who *who;
 	const struct core_activate_req *req;
 	const struct proof_method *proof;
 	uint8_t verifier[PROOF_VERIFIER_MAX];
@@ -33,7 +40,8 @@ struct act_ctx {
 	char credential_id[STORE_ID_LEN];
 	/* filled by the transactions */
 	int code_wrong;
-	int result; /* answer of a committed failure count */
+	int superseded; /* a replaced credential was revoked: the CRL changed */
+	int result;	/* answer of a committed failure count */
 	struct store_enrolment e;
 	struct core_issue_result *res;
 };
@@ -90,12 +98,72 @@ static int precheck_txn(store_txn *txn, void *ctx)
 	return ret == CF_ENOTFOUND ? 0 : ret;
 }
 
+static int activate_audit(struct act_ctx *a, store_txn *txn, int result)
+{
+	char object[64], detail[64] = "";
+
+	snprintf(object, sizeof(object), "enrolment:%s", a->e.reference);
+	if (result == 0)
+		snprintf(detail, sizeof(detail), "credential %s", a->credential_id);
+	return core_audit_result(txn, a->who, "activate", object, result, detail);
+}
+
 static int count_failure(struct act_ctx *a, store_txn *txn)
 {
+	int ret;
+
 	a->result = proof_count_failure(&a->e.failures, a->c->cfg.max_activation_attempts);
 	if (a->result == CF_ELOCKED)
 		a->e.state = ENROL_LOCKED;
-	return store_enrolment_put(txn, &a->e);
+	ret = store_enrolment_put(txn, &a->e);
+	return ret ? ret : activate_audit(a, txn, a->result);
+}
+
+/* The application of the enrolment now has its credential; the credential knows its subject. */
+static int link_application(struct act_ctx *a, store_txn *txn, struct store_credential *cr)
+{
+	struct store_application app;
+	int ret;
+
+	if (!a->e.application_id[0])
+		return 0;
+	ret = store_application_get(txn, a->e.application_id, &app);
+	if (ret != 0)
+		return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
+	snprintf(cr->application_id, sizeof(cr->application_id), "%s", app.id);
+	snprintf(cr->subject_id, sizeof(cr->subject_id), "%s", app.subject_id);
+	app.state = APP_ACTIVATED;
+	snprintf(app.credential_id, sizeof(app.credential_id), "%s", a->credential_id);
+	return store_application_put(txn, &app);
+}
+
+/* Recovery: the replaced credential's current certificate is revoked (superseded) and the
+ * credential with it. */
+static int supersede(struct act_ctx *a, store_txn *txn)
+{
+	struct store_credential old;
+	int ret;
+
+	a->superseded = 0;
+	if (!a->e.replaces[0])
+		return 0;
+	ret = store_credential_get(txn, a->e.replaces, &old);
+	if (ret != 0)
+		return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
+	if (old.status == CRED_REVOKED)
+		return 0; /* revoked meanwhile: nothing left to supersede */
+	ret =
+	    core_cert_status_txn(txn, a->who, old.current_serial, REASON_SUPERSEDED, a->now, NULL);
+	if (ret != 0 && ret != CF_EALREADY)
+		return ret;
+	/* superseded leaves a credential alive when renewal replaced its certificate; here the
+	 * whole credential is replaced */
+	ret = store_credential_get(txn, a->e.replaces, &old);
+	if (ret != 0)
+		return ret;
+	old.status = CRED_REVOKED;
+	a->superseded = 1;
+	return store_credential_put(txn, &old);
 }
 
 static int bind_account(struct act_ctx *a, store_txn *txn)
@@ -151,12 +219,17 @@ static int activate_txn(store_txn *txn, void *ctx)
 	snprintf(cr->current_serial, sizeof(cr->current_serial), "%s", a->issued->serial);
 	cr->status = CRED_ACTIVE;
 	cr->created_at = a->now;
-	ret = store_credential_put(txn, cr);
+	ret = link_application(a, txn, cr);
+	if (ret == 0)
+		ret = store_credential_put(txn, cr);
+	if (ret == 0)
+		ret = supersede(a, txn);
 	if (ret != 0)
 		return ret;
 	a->e.state = ENROL_USED;
 	snprintf(a->e.credential_id, sizeof(a->e.credential_id), "%s", a->credential_id);
-	return store_enrolment_put(txn, &a->e);
+	ret = store_enrolment_put(txn, &a->e);
+	return ret ? ret : activate_audit(a, txn, 0);
 }
 
 /* Sign, then commit; a serial conflict (two random 64-bit serials colliding) is retried once. */
@@ -182,7 +255,7 @@ static int issue_and_commit(struct act_ctx *a, const cf_key *subject_key)
 	return ret;
 }
 
-int core_activate(struct core *c, const struct core_activate_req *req,
+int core_activate(struct core *c, const struct core_who *who, const struct core_activate_req *req,
 		  struct core_issue_result *out)
 {
 	struct act_ctx *a;
@@ -193,6 +266,7 @@ int core_activate(struct core *c, const struct core_activate_req *req,
 	if (!a)
 		return CF_ENOMEM;
 	a->c = c;
+	a->who = who;
 	a->req = req;
 	a->res = out;
 	a->now = cf_now();
@@ -222,6 +296,8 @@ int core_activate(struct core *c, const struct core_activate_req *req,
 		ret = store_write(c->st, activate_txn, a); /* counts the failure, signs nothing */
 	else
 		ret = issue_and_commit(a, csr_key);
+	if (ret == 0 && a->superseded)
+		core_crl_invalidate(c);
 	if (ret == 0)
 		ret = a->result;
 	if (ret == 0)

@@ -46,6 +46,7 @@ struct core_config {
 void core_config_defaults(struct core_config *cfg);
 
 struct notify;
+struct core_who; /* the actor of a request, for the audit trail (below) */
 
 struct core {
 	store *st;
@@ -92,12 +93,14 @@ struct core_enrol_req {
 
 /* Create an enrolment code: unique 12-digit reference, 100-bit activation code. *code receives
  * the display form (24 characters + NUL: 5 groups of 4 joined by '-'); the caller wipes it. */
-int core_enrolment_create(struct core *c, const struct core_enrol_req *req,
-			  struct store_enrolment *out, char code[25]);
+int core_enrolment_create(struct core *c, const struct core_who *who,
+			  const struct core_enrol_req *req, struct store_enrolment *out,
+			  char code[25]);
 int core_enrolment_list(struct core *c, int (*cb)(const struct store_enrolment *e, void *ctx),
 			void *ctx);
 /* Cancel a live enrolment: CF_ENOTFOUND, CF_ECONFLICT (not live). */
-int core_enrolment_cancel(struct core *c, const char *reference, struct store_enrolment *out);
+int core_enrolment_cancel(struct core *c, const struct core_who *who, const char *reference,
+			  struct store_enrolment *out);
 /* "live", "used", "expired", "locked" or "cancelled" at time now. */
 const char *core_enrolment_status(const struct store_enrolment *e, int64_t now);
 
@@ -123,14 +126,15 @@ struct core_activate_req {
 /* Activate an enrolment code (spec/protocol.md §9). Errors: CF_EBADCSR/CF_EBADKEY (CSR),
  * CF_EBADCODE (unknown reference or wrong code), CF_ELOCKED, CF_EEXPIRED, CF_EUSED,
  * CF_ECANCELLED, CF_EDEACTIVATED (the key's account is deactivated), store errors. */
-int core_activate(struct core *c, const struct core_activate_req *req,
+int core_activate(struct core *c, const struct core_who *who, const struct core_activate_req *req,
 		  struct core_issue_result *out);
 
 /* Renew credential_id of account_id with a new CSR (§10). Errors: CF_ENOTFOUND,
  * CF_EUNAUTHORIZED (not the account's), CF_EREVOKED, CF_ESUSPENDED, CF_ENOTWINDOW (out->retry_at
  * set), CF_EBADCSR (same key as the current certificate), CF_ECONFLICT (renewed concurrently). */
-int core_renew(struct core *c, const char *account_id, const char *credential_id,
-	       const uint8_t *csr, size_t csr_len, struct core_issue_result *out);
+int core_renew(struct core *c, const struct core_who *who, const char *account_id,
+	       const char *credential_id, const uint8_t *csr, size_t csr_len,
+	       struct core_issue_result *out);
 
 /* ---- reads ------------------------------------------------------------------------------ */
 
@@ -156,19 +160,23 @@ const char *core_credential_status(const struct store_credential *cr, int64_t cu
 /* Revoke with an RFC 5280 reason (0..10 except 6, 7, 8: CF_EBADREASON). CF_ENOTFOUND,
  * CF_EALREADY. A revoked current certificate revokes its credential, unless the reason is 4
  * (superseded). */
-int core_revoke(struct core *c, const char *serial, int reason, struct store_cert *out);
+int core_revoke(struct core *c, const struct core_who *who, const char *serial, int reason,
+		struct store_cert *out);
 /* certificateHold: CF_EALREADY if revoked or already suspended. */
-int core_suspend(struct core *c, const char *serial, struct store_cert *out);
+int core_suspend(struct core *c, const struct core_who *who, const char *serial,
+		 struct store_cert *out);
 /* Lift a hold: CF_ECONFLICT if the certificate is not suspended. */
-int core_reinstate(struct core *c, const char *serial, struct store_cert *out);
+int core_reinstate(struct core *c, const struct core_who *who, const char *serial,
+		   struct store_cert *out);
 
-int core_account_deactivate(struct core *c, const char *id, struct store_account *out);
+int core_account_deactivate(struct core *c, const struct core_who *who, const char *id,
+			    struct store_account *out);
 /* Replace the account's key (RFC 8555 §7.3.5): old_key must be its current key
  * (CF_EUNAUTHORIZED otherwise); CF_ECONFLICT if new_key belongs to an account already, whose id
  * is then copied to holder (64 bytes). */
-int core_account_key_change(struct core *c, const char *id, const cf_key *old_key,
-			    const cf_key *new_key, const char *new_jwk, struct store_account *out,
-			    char holder[64]);
+int core_account_key_change(struct core *c, const struct core_who *who, const char *id,
+			    const cf_key *old_key, const cf_key *new_key, const char *new_jwk,
+			    struct store_account *out, char holder[64]);
 
 /* Create the admin account for key on first start (role admin, id = thumbprint); nothing when it
  * exists. */
@@ -180,6 +188,8 @@ struct core_who {
 	const char *actor;  /* "account:<id>", "admin:<id>", "anonymous", "system" */
 	const char *remote; /* client address or "" */
 };
+/* Every journey that changes state takes who and appends its audit event(s) in its own write
+ * transaction; who NULL is recorded as "system". */
 
 /* Append an audit event inside txn (core/audit.c). object/result/detail may be NULL (""). result
  * is "ok" or a problem name (cf_err_problem). Never pass a secret. */
@@ -209,6 +219,150 @@ int core_application_new_code(struct core *c, store_txn *txn, struct store_appli
  * CF_EWEAKPASSWORD if the passphrase fails cf_password_check. */
 int core_envelope_key_set(struct core *c, const char *app_id, const char *passphrase,
 			  struct store_application *app);
+
+/* ---- applications, reference renewal, emergency suspension, audit listing (§14, §15, §20,
+ * §21; core/application.c, emergency.c, audit.c) ----------------------------------------- */
+
+/* core_audit with result "ok" for code 0, else the code's problem name. */
+int core_audit_result(store_txn *txn, const struct core_who *who, const char *action,
+		      const char *object, int code, const char *detail);
+/* Audit events with seq > after, oldest first, at most limit (≥ 1), only those whose object is
+ * object when it is not NULL/"". *next = seq of the last event given when more remain, else 0. */
+int core_audit_list(struct core *c, uint64_t after, size_t limit, const char *object,
+		    int (*cb)(const struct store_audit *ev, void *ctx), void *ctx, uint64_t *next);
+
+/* An application as submitted; the API checked the shapes and limits of §14. */
+struct core_apply_req {
+	const char *profile, *given_name, *surname, *unique_id;
+	const char *email, *alt_email, *mobile; /* e-mails are stored lower-case */
+	const char *questions[STORE_QUESTIONS];
+	const char *answers[STORE_QUESTIONS]; /* as typed; normalised here */
+	const char *consents;		      /* accepted names, comma-separated */
+	const char *passphrase;		      /* envelope passphrase */
+};
+
+/* File an application (slow: derives the answer verifiers and the envelope key first). The
+ * subject is found by e-mail or created; approval by policy when the profile is in auto_approve
+ * and the identity matches. CF_EMALFORMED, CF_EWEAKPASSWORD, store errors. */
+int core_apply(struct core *c, const struct core_who *who, const struct core_apply_req *req,
+	       struct store_application *out);
+/* "pending", "approved", "rejected" or "activated". */
+const char *core_application_status(const struct store_application *a);
+/* Applications in creation order with their subject; state 0 = all, else only that state. */
+int core_application_list(struct core *c, int state,
+			  int (*cb)(const struct store_application *a,
+				    const struct store_subject *s, void *ctx),
+			  void *ctx);
+/* One application and its subject: CF_ENOTFOUND. Verifiers and keys are the caller's to drop. */
+int core_application_get(struct core *c, const char *id, struct store_application *app,
+			 struct store_subject *subj);
+/* Approve a pending application (CF_ECONFLICT otherwise, CF_ENOTFOUND): questions installed on
+ * the subject, enrolment and emergency codes made and mailed. */
+int core_application_approve(struct core *c, const struct core_who *who, const char *id,
+			     struct store_application *out);
+/* Reject a pending application with reason (mailed to the applicant). */
+int core_application_reject(struct core *c, const struct core_who *who, const char *id,
+			    const char *reason, struct store_application *out);
+
+/* POST /v1/reference-renew: a new code for the expired enrolment code reference of an
+ * application when questions_required of the three answers are right. CF_EBADANSWERS (wrong
+ * answers: *attempts_left ≥ 0 and counted; unknown or unexpired reference: *attempts_left = -1,
+ * nothing counted), CF_EPROOFLOCKED, CF_EMALFORMED (an answer that cannot be normalised). */
+int core_reference_renew(struct core *c, const struct core_who *who, const char *reference,
+			 const char *const answers[STORE_QUESTIONS], int *attempts_left);
+
+/* POST /v1/emergency-suspend: put the current certificate of the application of reference on
+ * hold. CF_EBADEMERGENCY (*attempts_left ≥ 0 when counted, -1 for an unknown reference),
+ * CF_EPROOFLOCKED, CF_ECONFLICT (no credential yet), CF_EALREADY (suspended or revoked). */
+int core_emergency_suspend(struct core *c, const struct core_who *who, const char *reference,
+			   const char *code, char credential_id[STORE_ID_LEN], int *attempts_left);
+
+/* admin/unlock: reset the OTP failures of subject_id and the emergency failures of its
+ * applications (not the security questions). CF_ENOTFOUND. */
+int core_unlock(struct core *c, const struct core_who *who, const char *subject_id,
+		struct store_subject *out);
+
+/* ---- recovery and one-time passwords (§17, §19; core/recovery.c, core/otp.c) ------------ */
+
+/* The second factor a recovery of a subject needs: TOTP when the subject confirmed one, else an
+ * SMS code when recovery_otp is set, else none. */
+enum core_otp_kind { CORE_OTP_NONE = 0, CORE_OTP_TOTP, CORE_OTP_SMS };
+/* "none", "totp" or "sms". */
+const char *core_otp_kind_name(int kind);
+
+/* POST /v1/recovery: for the subject whose professional address is email (lower case), a link
+ * token (link_token_minutes) e-mailed ("recovery-link", with server = the base URL) to the
+ * professional and the alternate address. Unknown addresses get the same work (messages rendered
+ * and sealed, not stored), one write transaction and one audit event, and both return no earlier
+ * than 50 ms after the call (a known address writes more pages): 0 either way. */
+int core_recovery_request(struct core *c, const struct core_who *who, const char *email,
+			  const char *server);
+
+struct core_recovery_info {
+	char questions[STORE_QUESTIONS][STORE_QUESTION_LEN];
+	int otp; /* enum core_otp_kind */
+};
+
+/* POST /v1/recovery/start: the questions and the OTP kind of token's recovery. CF_EBADTOKEN
+ * (unknown, expired or used), CF_EPROOFLOCKED (questions or OTP locked). */
+int core_recovery_start(struct core *c, const struct core_who *who, const char *token,
+			struct core_recovery_info *out);
+
+/* POST /v1/recovery/otp: an SMS code (sms_otp_minutes) to the subject's mobile; it replaces the
+ * recovery's earlier codes. CF_EBADTOKEN, CF_ECONFLICT (the recovery needs no SMS code),
+ * CF_EPROOFLOCKED, CF_ERATELIMIT (one per otp_resend_secs, otp_resend_per_hour per subject;
+ * *retry_at = when the next one may be sent, also set on that error). */
+int core_recovery_send_otp(struct core *c, const struct core_who *who, const char *token,
+			   int64_t *retry_at);
+
+struct core_recovery_req {
+	const char *token;
+	const char *answers[STORE_QUESTIONS]; /* as typed */
+	const char *otp;		      /* NULL when absent */
+	const char *credential;		      /* chosen credential id, NULL when absent */
+	const char *passphrase;		      /* the new envelope passphrase */
+};
+
+#define CORE_RECOVERY_CHOICES 16
+
+struct core_recovery_result {
+	char credential_id[STORE_ID_LEN]; /* the credential the new enrolment code replaces */
+	/* Set on the errors named, whatever the contract of out-parameters says: */
+	int attempts_left; /* CF_EBADOTP, CF_EBADANSWERS */
+	size_t nchoices;   /* CF_ECHOICE: the subject's active and suspended credentials */
+	struct {
+		char id[STORE_ID_LEN];
+		char profile[32];
+		char subject[STORE_NAME_LEN];
+		int64_t not_after; /* of the current certificate */
+	} choices[CORE_RECOVERY_CHOICES];
+};
+
+/* POST /v1/recovery/complete, in this order: token (CF_EBADTOKEN) → OTP when needed (CF_EBADOTP
+ * counted on the subject, CF_EPROOFLOCKED) → answers, questions_required of 3 (CF_EBADANSWERS
+ * counted, CF_EPROOFLOCKED) → the credential (CF_ECHOICE when the subject has several and none
+ * of them is named: nothing consumed or counted; CF_ECONFLICT when it has none) → a new
+ * enrolment code replacing it, a new envelope key from passphrase (CF_EWEAKPASSWORD, checked
+ * before anything), the token used. CF_EMALFORMED for an answer that cannot be normalised. */
+int core_recovery_complete(struct core *c, const struct core_who *who,
+			   const struct core_recovery_req *req, struct core_recovery_result *out);
+
+struct core_totp_setup {
+	char uri[512];	 /* otpauth://totp/certflow:<e-mail>?... */
+	char secret[40]; /* base32 of the seed (32 characters) */
+	int digits, period;
+};
+
+/* POST /v1/totp/setup: a new TOTP seed (20 random octets, sealed with aad "totp:<subject id>")
+ * for the subject of account_id's credential; it replaces an unconfirmed one. CF_ECONFLICT (no
+ * credential with a subject, or a TOTP confirmed already). The caller wipes out. */
+int core_totp_setup(struct core *c, const struct core_who *who, const char *account_id,
+		    struct core_totp_setup *out);
+
+/* POST /v1/totp/confirm: the first code of the seed confirms it. CF_ECONFLICT (no seed, or
+ * confirmed already), CF_EBADOTP (counted; *attempts_left set), CF_EPROOFLOCKED. */
+int core_totp_confirm(struct core *c, const struct core_who *who, const char *account_id,
+		      const char *code, int *attempts_left);
 
 /* ---- renewal information and CRL -------------------------------------------------------- */
 

@@ -14,7 +14,61 @@ int core_issue_for(struct core *c, const struct store_enrolment *e, const cf_key
 /* Fill a certificate record from what the CA issued. */
 int core_cert_record(const struct ca_issued *is, const char *credential_id, struct store_cert *out);
 
+/* Inside txn: a new random 12-digit reference that names no enrolment yet (core/enrol.c). */
+int core_reference_new(store_txn *txn, char out[STORE_REF_LEN]);
+
+/* Inside txn: approve app (pending) — its questions become the subject's, a new enrolment and
+ * emergency code are made and mailed — and audit it; decided_by is the operator's account id or
+ * "policy" (core/application.c). */
+int core_application_approve_txn(struct core *c, store_txn *txn, const struct core_who *who,
+				 struct store_application *app, const char *decided_by);
+
+/* Inside txn: revoke certificate serial with reason, or suspend it when reason is 6
+ * (certificateHold), as core_revoke / core_suspend do, audit event included; out may be NULL.
+ * The caller invalidates the CRL after the commit. */
+int core_cert_status_txn(store_txn *txn, const struct core_who *who, const char *serial, int reason,
+			 int64_t now, struct store_cert *out);
+
 /* A revocation state changed: the next CRL request regenerates it. */
 void core_crl_invalidate(struct core *c);
+
+/* ---- one-time passwords inside a journey's write transaction (core/otp.c) ---------------- */
+
+/* Which OTP kind a journey of subj needs (enum core_otp_kind). */
+int core_otp_kind(const struct core *c, const struct store_subject *subj);
+/* OTP attempts left before the subject's OTP locks (≥ 0). */
+int core_otp_left(const struct core *c, const struct store_subject *subj);
+
+/* What a right code consumes once the journey succeeds. */
+struct core_otp_use {
+	int kind;
+	int64_t step;			 /* TOTP: the step it matched */
+	char sms_id[STORE_ID_LEN * 2]; /* SMS: the challenge it matched */
+};
+
+/* Check code against subj inside txn: TOTP with its sealed seed (±otp_window_steps, steps after
+ * totp_last_step only), SMS with the newest pending, unexpired code of link challenge parent.
+ * CF_EPROOFLOCKED when the OTP is locked already (nothing counted). A wrong code counts a failure
+ * on *subj: CF_EBADOTP, CF_EPROOFLOCKED from otp_max_failures; the caller puts subj and commits.
+ * 0: *use tells core_otp_consume what to mark used. */
+int core_otp_verify(struct core *c, store_txn *txn, struct store_subject *subj, int kind,
+		    const char *parent, const char *code, int64_t now, struct core_otp_use *use);
+/* Mark use's code used (SMS challenge; TOTP last step on *subj) and reset the subject's OTP
+ * failures; the caller puts subj. */
+int core_otp_consume(store_txn *txn, struct store_subject *subj, const struct core_otp_use *use);
+
+/* An SMS code drawn outside the transaction. */
+struct core_sms {
+	char id[STORE_ID_LEN * 2];
+	char code[8]; /* 6 digits (PROOF_SMS_DIGITS) */
+	uint8_t mac[32];
+};
+/* Draw an SMS code and its challenge id (the caller wipes sms). */
+int core_sms_new(const struct core *c, struct core_sms *sms);
+/* Inside txn: the rate limits of subj (CF_ERATELIMIT, *retry_at), then sms as the newest code of
+ * link challenge parent (only the newest one is ever accepted) and the text queued to the
+ * mobile. */
+int core_sms_send(struct core *c, store_txn *txn, const struct store_subject *subj,
+		  const char *parent, const struct core_sms *sms, int64_t now, int64_t *retry_at);
 
 #endif

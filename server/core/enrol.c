@@ -3,13 +3,14 @@
  * stored) and cancellation. The activation code leaves this file only towards the operator who
  * created it; it is never stored, logged or returned again.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_log.h"
-#include "core.h"
+#include "core_internal.h"
 #include "proof.h"
 
 #define DAY 86400
@@ -34,28 +35,47 @@ static int random_reference(char out[REFERENCE_DIGITS + 1])
 	return 0;
 }
 
-struct create_ctx {
-	struct store_enrolment e; /* filled but for the reference */
-};
-
-static int create_txn(store_txn *txn, void *ctx)
+int core_reference_new(store_txn *txn, char out[STORE_REF_LEN])
 {
-	struct create_ctx *cc = ctx;
 	struct store_enrolment old;
 	int ret, i;
 
 	/* A reference is public and must name one enrolment: draw until it is new. */
 	for (i = 0; i < REFERENCE_TRIES; i++) {
-		ret = random_reference(cc->e.reference);
+		ret = random_reference(out);
 		if (ret != 0)
 			return ret;
-		ret = store_enrolment_get(txn, cc->e.reference, &old);
+		ret = store_enrolment_get(txn, out, &old);
 		if (ret == CF_ENOTFOUND)
-			return store_enrolment_put(txn, &cc->e);
+			return 0;
 		if (ret != 0)
 			return ret;
 	}
 	return CF_EINTERNAL;
+}
+
+struct create_ctx {
+	const struct core_who *who;
+	struct store_enrolment e; /* filled but for the reference */
+};
+
+static int enrolment_audit(store_txn *txn, const struct core_who *who, const char *action,
+			   const char *reference)
+{
+	char object[64];
+
+	snprintf(object, sizeof(object), "enrolment:%s", reference);
+	return core_audit(txn, who, action, object, "ok", NULL);
+}
+
+static int create_txn(store_txn *txn, void *ctx)
+{
+	struct create_ctx *cc = ctx;
+	int ret = core_reference_new(txn, cc->e.reference);
+
+	if (ret == 0)
+		ret = store_enrolment_put(txn, &cc->e);
+	return ret ? ret : enrolment_audit(txn, cc->who, "enrolment.create", cc->e.reference);
 }
 
 static int copy_field(char *dst, size_t cap, const char *src)
@@ -68,8 +88,9 @@ static int copy_field(char *dst, size_t cap, const char *src)
 	return 0;
 }
 
-int core_enrolment_create(struct core *c, const struct core_enrol_req *req,
-			  struct store_enrolment *out, char code[25])
+int core_enrolment_create(struct core *c, const struct core_who *who,
+			  const struct core_enrol_req *req, struct store_enrolment *out,
+			  char code[25])
 {
 	struct create_ctx cc;
 	char display[PROOF_CODE_DISPLAY + 1];
@@ -77,6 +98,7 @@ int core_enrolment_create(struct core *c, const struct core_enrol_req *req,
 	int ret = CF_EINTERNAL, i;
 
 	memset(&cc, 0, sizeof(cc));
+	cc.who = who;
 	if (!req->subject || !req->subject[0])
 		return CF_EMALFORMED;
 	if (req->profile && !core_profile_known(req->profile))
@@ -115,6 +137,7 @@ out:
 }
 
 struct cancel_ctx {
+	const struct core_who *who;
 	const char *reference;
 	int64_t now;
 	struct store_enrolment e;
@@ -133,12 +156,14 @@ static int cancel_txn(store_txn *txn, void *ctx)
 	if (cc->e.state != ENROL_LIVE || cc->now >= cc->e.expires_at)
 		return CF_ECONFLICT;
 	cc->e.state = ENROL_CANCELLED;
-	return store_enrolment_put(txn, &cc->e);
+	ret = store_enrolment_put(txn, &cc->e);
+	return ret ? ret : enrolment_audit(txn, cc->who, "enrolment.cancel", cc->reference);
 }
 
-int core_enrolment_cancel(struct core *c, const char *reference, struct store_enrolment *out)
+int core_enrolment_cancel(struct core *c, const struct core_who *who, const char *reference,
+			  struct store_enrolment *out)
 {
-	struct cancel_ctx cc = {.reference = reference, .now = cf_now()};
+	struct cancel_ctx cc = {.who = who, .reference = reference, .now = cf_now()};
 	int ret;
 
 	ret = store_write(c->st, cancel_txn, &cc);

@@ -15,6 +15,7 @@
 
 struct renew_ctx {
 	struct core *c;
+	const struct core_who *who;
 	const char *account_id;
 	const char *credential_id;
 	const uint8_t *spki; /* the CSR key's SubjectPublicKeyInfo */
@@ -104,7 +105,15 @@ static int renew_txn(store_txn *txn, void *ctx)
 	if (ret != 0)
 		return ret;
 	snprintf(cr->current_serial, sizeof(cr->current_serial), "%s", r->issued->serial);
-	return store_credential_put(txn, cr);
+	ret = store_credential_put(txn, cr);
+	if (ret == 0) {
+		char object[64], detail[80];
+
+		snprintf(object, sizeof(object), "credential:%s", cr->id);
+		snprintf(detail, sizeof(detail), "certificate %s", r->issued->serial);
+		ret = core_audit(txn, r->who, "renew", object, "ok", detail);
+	}
+	return ret;
 }
 
 static int issue_and_commit(struct renew_ctx *r, const cf_key *key)
@@ -128,8 +137,9 @@ static int issue_and_commit(struct renew_ctx *r, const cf_key *key)
 	return ret;
 }
 
-int core_renew(struct core *c, const char *account_id, const char *credential_id,
-	       const uint8_t *csr, size_t csr_len, struct core_issue_result *out)
+int core_renew(struct core *c, const struct core_who *who, const char *account_id,
+	       const char *credential_id, const uint8_t *csr, size_t csr_len,
+	       struct core_issue_result *out)
 {
 	struct renew_ctx *r;
 	cf_key *key = NULL;
@@ -141,6 +151,7 @@ int core_renew(struct core *c, const char *account_id, const char *credential_id
 	if (!r)
 		return CF_ENOMEM;
 	r->c = c;
+	r->who = who;
 	r->account_id = account_id;
 	r->credential_id = credential_id;
 	r->now = cf_now();

@@ -20,6 +20,7 @@
 enum status_op { OP_REVOKE, OP_SUSPEND, OP_REINSTATE };
 
 struct status_ctx {
+	const struct core_who *who;
 	const char *serial;
 	enum status_op op;
 	int reason;
@@ -57,6 +58,17 @@ static int apply_op(struct status_ctx *s)
 	return CF_EINTERNAL;
 }
 
+static int status_audit(store_txn *txn, const struct status_ctx *s)
+{
+	static const char *const actions[] = {"revoke", "suspend", "reinstate"};
+	char object[96], detail[32] = "";
+
+	snprintf(object, sizeof(object), "certificate:%s", s->serial);
+	if (s->op == OP_REVOKE)
+		snprintf(detail, sizeof(detail), "reason %d", s->reason);
+	return core_audit(txn, s->who, actions[s->op], object, "ok", detail);
+}
+
 static int status_txn(store_txn *txn, void *ctx)
 {
 	struct status_ctx *s = ctx;
@@ -69,6 +81,8 @@ static int status_txn(store_txn *txn, void *ctx)
 	ret = apply_op(s);
 	if (ret == 0)
 		ret = store_cert_put(txn, &s->cert, 0);
+	if (ret == 0)
+		ret = status_audit(txn, s);
 	if (ret != 0)
 		return ret;
 	/* The credential follows the state of its current certificate. */
@@ -88,8 +102,28 @@ static int status_txn(store_txn *txn, void *ctx)
 	return store_credential_put(txn, &cr);
 }
 
-static int change_status(struct core *c, const char *serial, enum status_op op, int reason,
-			 struct store_cert *out)
+int core_cert_status_txn(store_txn *txn, const struct core_who *who, const char *serial, int reason,
+			 int64_t now, struct store_cert *out)
+{
+	struct status_ctx *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!s)
+		return CF_ENOMEM;
+	s->who = who;
+	s->serial = serial;
+	s->op = reason == REASON_HOLD ? OP_SUSPEND : OP_REVOKE;
+	s->reason = reason;
+	s->now = now;
+	ret = status_txn(txn, s);
+	if (ret == 0 && out)
+		*out = s->cert;
+	free(s);
+	return ret;
+}
+
+static int change_status(struct core *c, const struct core_who *who, const char *serial,
+			 enum status_op op, int reason, struct store_cert *out)
 {
 	struct status_ctx *s;
 	int ret;
@@ -97,6 +131,7 @@ static int change_status(struct core *c, const char *serial, enum status_op op, 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return CF_ENOMEM;
+	s->who = who;
 	s->serial = serial;
 	s->op = op;
 	s->reason = reason;
@@ -114,23 +149,26 @@ static int change_status(struct core *c, const char *serial, enum status_op op, 
 	return ret;
 }
 
-int core_revoke(struct core *c, const char *serial, int reason, struct store_cert *out)
+int core_revoke(struct core *c, const struct core_who *who, const char *serial, int reason,
+		struct store_cert *out)
 {
 	/* RFC 5280 CRLReason: 7 is unassigned, 6 (certificateHold) is suspend and 8 (removeFromCRL)
 	 * is reinstate. */
 	if (reason < 0 || reason > 10 || reason == 7 || reason == REASON_HOLD || reason == 8)
 		return CF_EBADREASON;
-	return change_status(c, serial, OP_REVOKE, reason, out);
+	return change_status(c, who, serial, OP_REVOKE, reason, out);
 }
 
-int core_suspend(struct core *c, const char *serial, struct store_cert *out)
+int core_suspend(struct core *c, const struct core_who *who, const char *serial,
+		 struct store_cert *out)
 {
-	return change_status(c, serial, OP_SUSPEND, REASON_HOLD, out);
+	return change_status(c, who, serial, OP_SUSPEND, REASON_HOLD, out);
 }
 
-int core_reinstate(struct core *c, const char *serial, struct store_cert *out)
+int core_reinstate(struct core *c, const struct core_who *who, const char *serial,
+		   struct store_cert *out)
 {
-	return change_status(c, serial, OP_REINSTATE, -1, out);
+	return change_status(c, who, serial, OP_REINSTATE, -1, out);
 }
 
 /* ---- CRL -------------------------------------------------------------------------------- */

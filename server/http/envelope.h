@@ -1,8 +1,9 @@
 /*
  * envelope — the JWS check of every POST, in the order of spec/protocol.md §4: JWS members and
  * protected header (cf_jws_parse) → alg → url (the server's base URL + the request path) → nonce
- * (consumed) → key (jwk on activate, else the kid's account: unknown accountDoesNotExist,
- * deactivated unauthorized, admin routes need the admin role) → signature → payload JSON.
+ * (consumed) → key (jwk on every HTTP_AUTH_JWK route, kid refused there; else the kid's account:
+ * unknown accountDoesNotExist, deactivated unauthorized, admin routes need the admin role) →
+ * signature → payload JSON.
  */
 #ifndef ENVELOPE_H
 #define ENVELOPE_H

@@ -234,6 +234,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 		 resp.status ? resp.status : 200);
 	cf_zeroize(resp.body, resp.body_len);
 	free(resp.body);
+	cf_json_free(resp.extra); /* a handler that succeeded after all */
 	return resp.status ? resp.status : 200;
 }
 

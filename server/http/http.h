@@ -23,7 +23,7 @@ typedef struct nonce_store nonce_store;
 
 enum http_auth {
 	HTTP_AUTH_NONE = 0, /* no JWS (GET, HEAD) */
-	HTTP_AUTH_JWK,	    /* JWS with jwk (activate) */
+	HTTP_AUTH_JWK,	    /* JWS with jwk: the public routes (activate, apply, recovery, ...) */
 	HTTP_AUTH_KID,	    /* JWS with kid of a valid account */
 	HTTP_AUTH_ADMIN,    /* JWS with kid of a valid account whose role is admin */
 };
@@ -56,6 +56,8 @@ struct http_resp {
 	/* When the handler fails: */
 	char detail[256]; /* problem detail ("" = the code's title); never a secret */
 	int64_t retry_at; /* problem "retryAfter" time (Unix), 0 = none */
+	cf_json *extra;	  /* further problem members (e.g. attemptsLeft, credentials): an object
+			     that becomes the problem document; owned and freed by http */
 };
 
 typedef int (*http_handler)(const struct http_req *req, struct http_resp *resp);

@@ -18,7 +18,9 @@ int problem_fill(struct http_resp *resp, int code, int status, const char *detai
 		code = CF_EINTERNAL; /* client-side codes never leave a server */
 	if (!status)
 		status = cf_err_status(code);
-	doc = cf_json_new_object();
+	/* The handler's extra members come first; type, title, detail and status are added. */
+	doc = resp->extra ? resp->extra : cf_json_new_object();
+	resp->extra = NULL;
 	if (!doc)
 		return CF_ENOMEM;
 	snprintf(type, sizeof(type), "%s%s", CF_PROBLEM_PREFIX, cf_err_problem(code));

@@ -9,7 +9,8 @@
 #include "http.h"
 
 /* Replace resp's body with the problem of code (detail "" → the code's title; retry_at 0 → none).
- * status overrides the code's status when non-zero (e.g. 400 for framing errors). */
+ * status overrides the code's status when non-zero (e.g. 400 for framing errors). The members of
+ * resp->extra, if set, are kept in the document (problem_fill takes it over). */
 int problem_fill(struct http_resp *resp, int code, int status, const char *detail,
 		 int64_t retry_at);
 

@@ -21,7 +21,8 @@
 
 struct notify_config {
 	char maildir[NOTIFY_PATH_MAX];	     /* "" = DATA/maildir; "off" = no maildir */
-	char email_command[NOTIFY_PATH_MAX]; /* "" = none; run without a shell: argv split on spaces */
+	char email_command[NOTIFY_PATH_MAX]; /* "" = none; run without a shell: argv split on spaces
+					      */
 	char sms_command[NOTIFY_PATH_MAX];   /* "" = none: SMS go to the maildir as SMS-<number> */
 	char templates[NOTIFY_PATH_MAX];     /* "" = DATA/templates (defaults written if missing) */
 	char mail_from[256];		     /* "" = certflow@<hostname> */
@@ -44,20 +45,29 @@ struct notify_var {
 /* Load the templates (writing the default set into an empty templates directory) and prepare
  * delivery. data is the data directory (for the defaults); key is the outbox key (32 octets,
  * copied). CF_EIO with a line on stderr if a template is missing or unreadable. */
-int notify_open(const struct notify_config *cfg, const char *data, const char *hostname,
-		store *st, const uint8_t key[32], notify **out);
+int notify_open(const struct notify_config *cfg, const char *data, const char *hostname, store *st,
+		const uint8_t key[32], notify **out);
 /* Start / stop the delivery thread. notify_stop waits for it; undelivered messages stay queued. */
 int notify_start(notify *n);
 void notify_stop(notify *n);
 void notify_close(notify *n);
 
 /* Render template tmpl ("reference", "envelope", "recovery-link", "otp", ...) with vars and put
- * it in the outbox inside txn (sealed). CF_ENOTFOUND for an unknown template, CF_EMALFORMED for a
- * recipient with control characters. Safe to call more than once for one txn (store_write may
- * re-run its fn). */
+ * it in the outbox inside txn (sealed; the id comes from store_counter_next("message") in txn,
+ * the aad is "message:<id>"). CF_ENOTFOUND for an unknown template of that channel,
+ * CF_EMALFORMED for a bad recipient (control characters or spaces, a leading '-', no '@' for
+ * e-mail, not E.164 for SMS) or a subject variable holding a control character (CR, LF, ...);
+ * CF_EINTERNAL if a variable the template uses is missing or the message is too large. Safe to
+ * call more than once for one txn (store_write may re-run its fn). */
 int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *to,
 		 const char *tmpl, const struct notify_var *vars, size_t nvars);
-/* Wake the worker (call after the transaction that queued committed). */
+/* Wake the worker (call after the transaction that queued committed). Safe on NULL. */
 void notify_kick(notify *n);
+
+/* Walk the outbox by id (admin/outbox-list): messages in state (enum store_message_state; 0 =
+ * all). cb gets each record inside a read transaction and must not copy its body anywhere
+ * visible (it is sealed, but still never shown). CF_EUNAVAILABLE if n is NULL. */
+int notify_list(notify *n, int state, int (*cb)(const struct store_message *m, void *ctx),
+		void *ctx);
 
 #endif

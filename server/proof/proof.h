@@ -49,6 +49,19 @@ int proof_code_normalise(const char *in, char out[PROOF_CODE_CHARS + 1]);
 int proof_code_generate(const uint8_t *key, size_t key_len, char display[PROOF_CODE_DISPLAY + 1],
 			uint8_t mac[32]);
 
+/* ---- emergency code: like the activation code, 16 characters (80 bits), 4 groups of 4 ---- */
+
+#define PROOF_EMERGENCY_CHARS 16
+#define PROOF_EMERGENCY_DISPLAY 19
+
+extern const struct proof_method proof_emergency_code;
+
+/* As proof_code_normalise, for 16 characters. */
+int proof_emergency_normalise(const char *in, char out[PROOF_EMERGENCY_CHARS + 1]);
+/* New random emergency code in display form (19 characters + NUL) and its verifier mac. */
+int proof_emergency_generate(const uint8_t *key, size_t key_len,
+			     char display[PROOF_EMERGENCY_DISPLAY + 1], uint8_t mac[32]);
+
 /* ---- security questions (proof/questions.c) -------------------------------------------- */
 
 #define PROOF_ANSWER_MAX 128
@@ -64,5 +77,36 @@ int proof_answer_verifier(const uint8_t *pepper, size_t pepper_len, const char *
  * always compared). The struct is store.h's. */
 struct store_questions;
 int proof_answers_right(const uint8_t derived[3][32], const struct store_questions *q);
+
+/* ---- one-time passwords and link tokens (proof/otp.c) ---------------------------------- */
+
+#define PROOF_SMS_DIGITS 6
+#define PROOF_TOKEN_CHARS 43 /* link token: base64url of 32 random octets */
+#define PROOF_TOKEN_ID_CHARS 32 /* its id: hex of the first 16 octets of its HMAC */
+
+/* SMS codes: derive = HMAC-SHA-256 under the server key of "sms:" and the 6 digits (CF_EBADCODE
+ * when the presented code is not 6 digits), check = constant-time comparison. */
+extern const struct proof_method proof_sms_otp;
+
+/* A new SMS code (6 digits, uniform, from the CSPRNG) and its verifier mac (as derive). The caller
+ * wipes code. */
+int proof_sms_generate(const uint8_t *key, size_t key_len, char code[PROOF_SMS_DIGITS + 1],
+		       uint8_t mac[32]);
+
+/* 1 if code is digits only, min..max of them. (TOTP codes are checked by cf_totp_check of
+ * cf_otp.h: ±window steps, each step accepted once.) */
+int proof_otp_shape_ok(const char *code, int min, int max);
+
+/* Count one failure of a proof limited to max attempts: ++*failures; CF_EPROOFLOCKED when it
+ * reaches max, else bad (CF_EBADOTP, CF_EBADANSWERS, ...). */
+int proof_count_locked(int *failures, int max, int bad);
+
+/* A new link token (43 base64url characters of 32 random octets) and its id: the hex of the first
+ * 16 octets of HMAC-SHA-256(key, "link:" token). The caller wipes token. */
+int proof_token_generate(const uint8_t *key, size_t key_len, char token[PROOF_TOKEN_CHARS + 1],
+			 char id[PROOF_TOKEN_ID_CHARS + 1]);
+/* The id of a presented token; CF_EBADTOKEN if it is not 43 base64url characters. */
+int proof_token_id(const uint8_t *key, size_t key_len, const char *token,
+		   char id[PROOF_TOKEN_ID_CHARS + 1]);
 
 #endif

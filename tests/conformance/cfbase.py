@@ -23,6 +23,7 @@ CONFIG = {
     "admin_key": os.environ.get("CERTFLOW_ADMIN_KEY"),
     "spec": os.environ.get("CERTFLOW_SPEC", os.path.join(HERE, "..", "..", "spec")),
     "clock_file": os.environ.get("CERTFLOW_CLOCK_FILE"),
+    "maildir": os.environ.get("CERTFLOW_MAILDIR"),
 }
 
 NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{21}[AQgw]$")

@@ -2,7 +2,7 @@
 """Run the certflow conformance suite against a server.
 
   /usr/bin/python3 tests/conformance/run.py --server https://127.0.0.1:PORT \
-      --ca ROOT.pem --admin-key ADMIN.key [--clock-file FILE] [-k PATTERN] [--failfast]
+      --ca ROOT.pem --admin-key ADMIN.key [--clock-file FILE] [--maildir DIR] [-k PATTERN] [--failfast]
 
 Exit status 0 when every test passed (skips allowed), 1 otherwise, 2 on a usage error.
 """
@@ -16,7 +16,8 @@ sys.path.insert(0, HERE)
 
 import cfbase  # noqa: E402
 
-MODULES = ["test_basics", "test_activation", "test_accounts", "test_lifecycle", "test_malformed"]
+MODULES = ["test_basics", "test_activation", "test_accounts", "test_lifecycle", "test_malformed", "test_applications",
+           "test_recovery"]
 
 
 def main():
@@ -26,6 +27,7 @@ def main():
     ap.add_argument("--admin-key", required=True, help="PEM private key of the server's admin account")
     ap.add_argument("--spec", default=os.path.join(HERE, "..", "..", "spec"), help="spec directory (schemas/)")
     ap.add_argument("--clock-file", help="the server's --test-clock FILE: enables time-travel tests (renewal)")
+    ap.add_argument("--maildir", help="the server's maildir (DATA/maildir): enables the tests that read its e-mails")
     ap.add_argument("-k", dest="patterns", action="append", help="only tests whose name contains PATTERN")
     ap.add_argument("--failfast", action="store_true")
     ap.add_argument("-q", "--quiet", action="store_true")
@@ -34,7 +36,7 @@ def main():
         if not os.path.isfile(path):
             ap.error("no such file: " + path)
     cfbase.CONFIG.update(server=args.server.rstrip("/"), ca=args.ca, admin_key=args.admin_key, spec=args.spec,
-                         clock_file=args.clock_file)
+                         clock_file=args.clock_file, maildir=args.maildir)
     loader = unittest.TestLoader()
     if args.patterns:
         loader.testNamePatterns = ["*%s*" % p for p in args.patterns]

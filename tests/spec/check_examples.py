@@ -104,6 +104,12 @@ class ExamplesAgree(unittest.TestCase):
             ("activate-request", dict(self.load("activate-request"), activationCode="ABCD-EFGH-JKMN-PQRS-TVWU")),
             ("directory", dict(self.load("directory"), meta=dict(self.load("directory")["meta"], algorithms=["RS256"]))),
             ("admin-revoke-request", {"serial": "5f1c", "reason": 7}),
+            ("recovery-start-request", {"token": "jvRvxwJ4Lv-1aXHrmup1SY8rMwthLysP_ZYiCY7X-vR"}),  # trailing bits
+            ("recovery-complete-request", dict(self.load("recovery-complete-request"), answers=["a", "b"])),
+            ("recovery-complete-request", dict(self.load("recovery-complete-request"), otp="12345")),
+            ("recovery-start-response", dict(self.load("recovery-start-response"), otp="email")),
+            ("totp-setup-response", dict(self.load("totp-setup-response"), secret="eyfoeowjgelosbpzqcc6qqyqvltfoazr")),
+            ("problem", dict(self.load("problem.bad-otp"), attemptsLeft=-1)),
         ]
         for name, doc in bad:
             with self.subTest(schema=name):

@@ -88,6 +88,13 @@ int cmd_cert_show(struct admin *ad, int argc, char **argv);
 int cmd_revoke(struct admin *ad, int argc, char **argv);
 int cmd_suspend(struct admin *ad, int argc, char **argv);
 int cmd_reinstate(struct admin *ad, int argc, char **argv);
+int cmd_application_list(struct admin *ad, int argc, char **argv);
+int cmd_application_show(struct admin *ad, int argc, char **argv);
+int cmd_application_approve(struct admin *ad, int argc, char **argv);
+int cmd_application_reject(struct admin *ad, int argc, char **argv);
+int cmd_unlock(struct admin *ad, int argc, char **argv);
+int cmd_audit(struct admin *ad, int argc, char **argv);
+int cmd_outbox_list(struct admin *ad, int argc, char **argv);
 
 /* Parse the options of a command that takes exactly one positional argument (and opts, may be
  * NULL). Returns the argument or NULL after a usage error was reported. */

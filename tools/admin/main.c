@@ -51,6 +51,33 @@ static const struct command commands[] = {
     {NULL, "suspend", cmd_suspend, "SERIAL",
      "Put a certificate on hold (CRL reason certificateHold); reinstate undoes it."},
     {NULL, "reinstate", cmd_reinstate, "SERIAL", "Take a suspended certificate off hold."},
+    {"application", "list", cmd_application_list, "[--status pending|approved|rejected|activated]",
+     "List applications in the order they were filed: id, status, profile, the applicant's\n"
+     "name and e-mail address, whether the identity needs review (it differs from the\n"
+     "subject already known under that address), and when it was filed."},
+    {"application", "show", cmd_application_show, "ID",
+     "Show one application: the applicant, consents, the decision, the current reference\n"
+     "number, envelopes sent, emergency-code failures and the credential once activated.\n"
+     "Answers, keys and codes are never shown."},
+    {"application", "approve", cmd_application_approve, "ID",
+     "Approve a pending application: its security questions become the subject's, and the\n"
+     "server e-mails the reference number and, separately, the envelope holding the\n"
+     "activation and emergency codes (openable only with the applicant's passphrase)."},
+    {"application", "reject", cmd_application_reject, "ID --reason TEXT",
+     "Reject a pending application; TEXT (1 to 200 characters) is e-mailed to the applicant."},
+    {NULL, "unlock", cmd_unlock, "SUBJECT",
+     "Reset the one-time-password failures of subject SUBJECT (an id, see application show)\n"
+     "and the emergency-code failures of its applications. Locked security questions stay\n"
+     "locked: only the approval of a new application of the subject replaces them."},
+    {NULL, "audit", cmd_audit, "[--after SEQ] [--limit N] [--object OBJECT]",
+     "List audit events oldest first: sequence number, time, actor, action, object, result,\n"
+     "client address and detail. --after SEQ starts after that event, --limit N shows at\n"
+     "most N (1 to 500, default 100), --object OBJECT (e.g. application:ID,\n"
+     "certificate:SERIAL, subject:ID) only that object's events. When more events follow,\n"
+     "the last line gives the --after value of the next page."},
+    {"outbox", "list", cmd_outbox_list, "[--state queued|sent|failed]",
+     "List the messages of the outbox (e-mail and SMS): id, channel, recipient, template,\n"
+     "state, attempts, times and the last delivery error. Message texts are never shown."},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
