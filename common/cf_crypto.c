@@ -322,7 +322,7 @@ int cf_key_load(const char *path, cf_key **out)
 	return ret;
 }
 
-static int key_has_private(const cf_key *key)
+int cf_key_has_private(const cf_key *key)
 {
 	mbedtls_mpi d;
 	int has;
@@ -341,7 +341,7 @@ int cf_key_save(const cf_key *key, const char *path)
 	unsigned char pem[PEM_KEY_MAX];
 	int ret;
 
-	if (!key || !path || !key_has_private(key))
+	if (!key || !path || !cf_key_has_private(key))
 		return CF_EBADKEY;
 	if (mbedtls_pk_write_key_pem((mbedtls_pk_context *)&key->pk, pem, sizeof(pem)) != 0)
 		ret = CF_ECRYPTO;
@@ -618,7 +618,7 @@ int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer)
 	mbedtls_pk_context *pk;
 	int ret = 0;
 
-	if (!key || !key_has_private(key))
+	if (!key || !cf_key_has_private(key))
 		return CF_EBADKEY;
 	if (!pk_is_ec(&key->pk)) {
 		*signer = &k->pk;
@@ -661,7 +661,7 @@ int cf_csr_create(const cf_key *key, const char *cn, uint8_t **der, size_t *len)
 	uint8_t *copy;
 	int n, ret = CF_ECRYPTO;
 
-	if (!key || !key_has_private(key))
+	if (!key || !cf_key_has_private(key))
 		return CF_EBADKEY;
 	/* mbedTLS 2.28 cannot parse a CSR with an empty subject, so there is always a CN */
 	if (!cn)

@@ -66,6 +66,10 @@ int cf_key_save_encrypted(const cf_key *key, const char *path, const char *passw
 int cf_key_load_password(const char *path, const char *password, cf_key **out);
 /* 1 if the PEM file at path holds an encrypted private key, 0 if not, CF_EIO. */
 int cf_key_file_is_encrypted(const char *path);
+/* The PBKDF2 iteration count of the encrypted key file at path (the form cf_key_save_encrypted
+ * writes), so that a successor can be encrypted alike. CF_EBADKEY if it is not such a file,
+ * CF_EIO. */
+int cf_key_file_iterations(const char *path, uint32_t *iterations);
 void cf_key_free(cf_key *key);
 
 enum cf_key_type cf_key_type(const cf_key *key);

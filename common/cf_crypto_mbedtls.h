@@ -37,6 +37,9 @@ int cf_key_from_pk(mbedtls_pk_context *pk, cf_key **out);
  * CF_EBADKEY for a public key, CF_ENOMEM or CF_ECRYPTO. */
 int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer);
 
+/* 1 if key holds a private key (not only a public one), else 0. */
+int cf_key_has_private(const cf_key *key);
+
 /* The calling thread's CTR-DRBG, as f_rng/p_rng pair for mbedTLS calls. cf_rng_mbedtls always
  * draws from the generator of the thread that calls it and ignores p_rng, so a pair registered
  * once (mbedtls_ssl_conf_rng) is safe on every thread; p_rng may be NULL. */

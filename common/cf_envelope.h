@@ -30,6 +30,11 @@ int cf_envelope_key(const char *passphrase, const uint8_t salt[16], uint32_t ite
  * NUL-terminated string. */
 int cf_envelope_seal(const uint8_t key[32], const uint8_t salt[16], uint32_t iterations,
 		     uint32_t number, const char *plaintext, char **armoured);
+/* cf_envelope_seal with the caller's nonce instead of a random one: for the test vector of the
+ * spec only (a nonce must never be used twice under one key). */
+int cf_envelope_seal_nonce(const uint8_t key[32], const uint8_t salt[16], uint32_t iterations,
+			   uint32_t number, const uint8_t nonce[12], const char *plaintext,
+			   char **armoured);
 /* Open an armoured envelope (surrounding text such as an e-mail body is skipped) with the
  * passphrase: *plaintext (malloc'd, NUL-terminated; the caller wipes and frees it) and *number.
  * CF_EMALFORMED (no envelope, bad fields, iterations outside the bounds), CF_EBADPASSPHRASE. */
