@@ -22,7 +22,6 @@
 
 #define ROOT_VALIDITY ((int64_t)7305 * 86400)	 /* 20 years */
 #define ISSUING_VALIDITY ((int64_t)3653 * 86400) /* 10 years */
-#define CA_BACKDATE 60
 
 /* One CA level: its key pair and certificate as loaded or created. */
 struct level {
@@ -119,7 +118,7 @@ static int create_crt(const struct level *lv, const struct level *parent, const 
 	    .is_ca = 1,
 	    .max_pathlen = parent ? 0 : -1,
 	    .key_usage = MBEDTLS_X509_KU_KEY_CERT_SIGN | MBEDTLS_X509_KU_CRL_SIGN,
-	    .not_before = now - CA_BACKDATE,
+	    .not_before = now - CA_BACKDATE_INFRA,
 	    .not_after = now + (parent ? ISSUING_VALIDITY : ROOT_VALIDITY),
 	};
 

@@ -21,6 +21,12 @@
 #define CA_NAMES_MAX 100 /* per kind (DNS names, IPs) in one certificate */
 #define CA_URL_MAX 1024
 #define CA_CRT_MAX (64 * 1024)
+/* notBefore = now - backdate. Holder certificates: one minute (a signing certificate must not
+ * look valid long before it was issued). CA and TLS server certificates: two days, so that a
+ * device whose clock is up to a day or two behind can still verify a freshly made server and
+ * CA (spec/cli.md, clocks). */
+#define CA_BACKDATE_HOLDER 60
+#define CA_BACKDATE_INFRA (2 * 86400)
 
 struct ca {
 	cf_key *issuing_key;	      /* one for all threads; its signer is made in ca_open */

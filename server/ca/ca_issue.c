@@ -16,7 +16,6 @@
 #include "cf_err.h"
 #include "cf_file.h"
 
-#define CA_BACKDATE 60				  /* tolerate clients' clocks a minute behind */
 #define MAX_VALIDITY ((int64_t)100 * 366 * 86400) /* a sanity bound, not a policy */
 #define SERVER_VALIDITY ((int64_t)365 * 86400)
 
@@ -81,7 +80,8 @@ int ca_issue(ca *c, const struct ca_issue_req *req, struct ca_issued *out)
 	    .san_len = san_len,
 	    .crldp = c->crldp,
 	    .crldp_len = c->crldp_len,
-	    .not_before = req->now - CA_BACKDATE,
+	    .not_before = req->now - (req->kind == CA_PROFILE_TLS_SERVER ? CA_BACKDATE_INFRA
+									 : CA_BACKDATE_HOLDER),
 	    .not_after = req->now + req->validity_secs,
 	};
 	if ((ret = ca_crt_write(&spec, res.serial, &res.der, &res.der_len)) != 0)
