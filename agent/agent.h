@@ -13,7 +13,13 @@
 #include "cf_json.h"
 
 /* Exit statuses (spec/cli.md). */
-enum agent_exit { AGENT_OK = 0, AGENT_FAIL = 1, AGENT_USAGE = 2, AGENT_NOT_DUE = 3 };
+enum agent_exit {
+	AGENT_OK = 0,
+	AGENT_FAIL = 1,
+	AGENT_USAGE = 2,
+	AGENT_NOT_DUE = 3,
+	AGENT_CHOOSE = 4 /* recover: several credentials, run again with --credential ID */
+};
 
 struct agent_opts {
 	const char *server;
@@ -24,11 +30,79 @@ struct agent_opts {
 	enum cf_key_type key_type;
 	unsigned key_bits;
 	int force;
+	/* unattended renewal (cycle.c, daemon.c) */
+	const char *config; /* --config FILE */
+	const char *name;   /* --name NAME: one credential of the config */
+	int if_due;	    /* renew --if-due */
+	int dry_run;	    /* renew --dry-run */
+	const char *test_clock; /* --test-clock FILE: "now" is the Unix time in FILE (tests) */
+	/* the person's journeys (journey.c); every *_file may be "-" for standard input */
+	const char *form;	     /* apply: the application, a JSON file */
+	const char *passphrase_file; /* apply, recover: the envelope passphrase */
+	const char *answers_file;    /* reference-renew, recover: three lines, one answer each */
+	const char *token_file;	     /* recover: the link token of the e-mail */
+	const char *otp_file;	     /* recover: the SMS or TOTP code */
+	const char *email;	     /* recover: the professional address */
+	const char *credential;	     /* recover: the credential to recover, when there are several */
+	const char *svg;	     /* otp setup: write the QR code as SVG here */
+	int send_otp;		     /* recover: ask for an SMS code */
+	/* encrypted key.pem and envelopes (keyfile.c, envelope.c) */
+	const char *password_file; /* enrol, renew: the key password ("-": standard input) */
+	uint32_t kdf_iterations;   /* enrol, renew: PBKDF2 iterations of key.pem, 0: default */
+	const char *in_file;	   /* envelope open: the text holding the envelope ("-": stdin) */
+	int json;		   /* envelope open, status: print JSON */
 };
 
 /* The commands; each returns an enum agent_exit and has printed its own error line. */
 int agent_enrol(const struct agent_opts *o);
+/* enrol --config FILE --name NAME: server, ca, dir (and key_type) from the config; the hook runs
+ * after the installation (cycle.c). */
+int agent_enrol_named(const struct agent_opts *o);
 int agent_renew(const struct agent_opts *o);
+/* cycle.c, daemon.c: status, run (spec/cli.md). */
+int agent_status(const struct agent_opts *o);
+int agent_run(const struct agent_opts *o);
+/* journey.c: a person's journeys (spec/cli.md). */
+int agent_apply(const struct agent_opts *o);
+int agent_reference_renew(const struct agent_opts *o);
+int agent_recover(const struct agent_opts *o);
+int agent_emergency_suspend(const struct agent_opts *o);
+int agent_otp_setup(const struct agent_opts *o);
+int agent_otp_confirm(const struct agent_opts *o);
+/* envelope.c: open an envelope and print its members (spec/cli.md). */
+int agent_envelope_open(const struct agent_opts *o);
+
+/* payload.c: the journeys' secrets and payloads (every payload is freed with cf_free_secret).
+ * A secret of a file or standard input, as lines; wipe the struct after use (cf_zeroize). */
+#define AGENT_SECRET_LINES 3
+struct agent_secret {
+	char buf[4096];
+	char *line[AGENT_SECRET_LINES]; /* into buf */
+	int n;
+};
+
+/* Read path ("-": standard input, not echoed on a terminal, after "prompt: " on stderr): exactly
+ * nlines (1..3) non-empty lines; '\r' before '\n' dropped, surrounding blanks trimmed when trim;
+ * empty lines after them ignored. From standard input no more than nlines lines are read. 0,
+ * CF_ENOTFOUND, CF_EIO, CF_ETOOLARGE (over 4095 octets), CF_EMALFORMED (too few or too many
+ * lines, or an empty one); on failure s is wiped. */
+int agent_secret_read(const char *path, const char *prompt, int nlines, int trim,
+		      struct agent_secret *s);
+/* The apply payload of an application form (JSON object: profile, givenName, surname, uniqueId,
+ * email, altEmail, mobile strings; questions [{question, answer}]; consents [names]) and the
+ * envelope passphrase: 0 and *out (free with cf_free_secret), or CF_EMALFORMED with a static
+ * reason in *bad, CF_ENOMEM. */
+int agent_apply_payload(const cf_json *form, const char *passphrase, char **out, const char **bad);
+/* The recovery payload {token, answers?, otp?, credential?, envelopePassphrase?}; NULL members
+ * are left out. NULL on allocation failure; free with cf_free_secret. */
+char *agent_recover_payload(const char *token, const struct agent_secret *answers,
+			    const char *otp, const char *credential, const char *passphrase);
+/* {"reference": reference, "answers": [the lines of answers]}; NULL on allocation failure. */
+char *agent_renew_payload(const char *reference, const struct agent_secret *answers);
+/* {"<k1>":"<v1>"} or, with k2, {"<k1>":"<v1>","<k2>":"<v2>"}; NULL on allocation failure. */
+char *agent_pair_payload(const char *k1, const char *v1, const char *k2, const char *v2);
+/* "1234-5678-9012" or "123456789012" → 12 digits in out; CF_EUSAGE otherwise (enrol.c). */
+int agent_reference_digits(const char *in, char out[13]);
 
 /* DIR/account.json: what renew needs to find its server and credential again. */
 struct account {
@@ -56,5 +130,26 @@ int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf
 
 /* CSR for key as base64url DER (malloc'd). */
 int agent_csr_b64(const cf_key *key, char **out);
+
+/* While buf is set (len > 0), agent_err keeps its first message in buf (NUL-terminated, "" until
+ * then) instead of printing it; agent_err_capture(NULL, 0) prints again. For the cycle's one
+ * line per event (cycle.c). */
+void agent_err_capture(char *buf, size_t len);
+
+/* A certificate just installed. */
+struct agent_issued {
+	char serial[65];
+	char not_after[32]; /* RFC 3339 */
+	char previous[65];  /* serial of the certificate it replaced, "" if none */
+};
+
+/* agent_finish without the summary line: the response is first kept in DIR/pending/ (key and
+ * response) so that a failed install can be finished by agent_resume_pending, then installed.
+ * Returns an enum agent_exit (errors printed with agent_err). */
+int agent_install(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
+		  struct agent_issued *out);
+/* Install what DIR/pending/ holds from an interrupted run, without asking the server again.
+ * AGENT_OK (installed, *out), AGENT_NOT_DUE (nothing pending), AGENT_FAIL. */
+int agent_resume_pending(const char *dir, struct account *a, struct agent_issued *out);
 
 #endif

@@ -8,13 +8,18 @@
 #include "install.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
+#include "cf_clock.h"
 #include "cf_err.h"
+#include "cf_file.h"
+
+#define CERT_PEM_MAX (256 * 1024)
 
 /* The certificate's public key as a cf_key (SubjectPublicKeyInfo round trip). */
 static int cert_key(const mbedtls_x509_crt *crt, cf_key **out)
@@ -80,5 +85,46 @@ out:
 	cf_key_free(ck);
 	mbedtls_x509_crt_free(&crt);
 	mbedtls_x509_crt_free(&ca);
+	return ret;
+}
+
+static int64_t x509_time(const mbedtls_x509_time *t)
+{
+	char s[32];
+	int64_t v;
+
+	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year, t->mon, t->day, t->hour,
+		 t->min, t->sec);
+	return cf_time_parse(s, &v) == 0 ? v : 0;
+}
+
+int certcheck_info(const char *path, struct cert_info *out)
+{
+	mbedtls_x509_crt crt;
+	struct cert_info info;
+	char *pem = NULL;
+	size_t len, i = 0, o = 0;
+	int ret;
+
+	if ((ret = cf_file_read(path, CERT_PEM_MAX, &pem, &len)) != 0)
+		return ret;
+	mbedtls_x509_crt_init(&crt);
+	ret = CF_EMALFORMED;
+	if (parse_pem(&crt, pem) != 0 || crt.serial.len == 0 || crt.serial.len > 32)
+		goto out;
+	memset(&info, 0, sizeof(info));
+	while (i + 1 < crt.serial.len && crt.serial.p[i] == 0)
+		i++;
+	for (; i < crt.serial.len; i++, o += 2)
+		snprintf(info.serial + o, 3, "%02x", crt.serial.p[i]);
+	info.not_before = x509_time(&crt.valid_from);
+	info.not_after = x509_time(&crt.valid_to);
+	if (info.not_before == 0 || info.not_after == 0)
+		goto out;
+	*out = info;
+	ret = 0;
+out:
+	mbedtls_x509_crt_free(&crt);
+	free(pem);
 	return ret;
 }

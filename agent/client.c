@@ -1,6 +1,7 @@
 /*
  * client — the certflow protocol from the client side (client.h, spec/protocol.md §2–§5): the
- * directory, replay nonces, JWS-signed POSTs with one badNonce retry, problem documents.
+ * directory, replay nonces, JWS-signed POSTs (up to 3 tries on badNonce), problem documents. A
+ * request that never left (refused or cut connection) is tried up to 3 times, a second apart.
  *
  * Never: log or keep a payload (it may hold an activation code: the signed request is wiped
  * after sending), construct a resource URL that the directory did not give, or reuse a nonce.
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cf_err.h"
 #include "cf_jws.h"
@@ -18,6 +20,7 @@
 #define CLIENT_TIMEOUT_MS 30000
 #define MAX_URL 512
 #define MAX_ORIGINS 4
+#define TRIES 3 /* of a request cut before it was sent, and of a request answered badNonce */
 
 struct client {
 	transport *t; /* the origin of server_url */
@@ -29,6 +32,8 @@ struct client {
 	cf_json *dir;	      /* the directory, NULL until fetched */
 	char nonce[80];	      /* the next nonce to use, "" if none */
 	int64_t date;
+	int ignore_time; /* client_ignore_cert_time, for every connection */
+	cf_json *problem; /* the problem document of the last response, NULL if none */
 };
 
 int client_new(const char *server_url, const char *ca_file, client **out)
@@ -64,12 +69,28 @@ void client_free(client *c)
 		transport_free(c->other[i]);
 	free(c->ca_file);
 	cf_json_free(c->dir);
+	cf_json_free(c->problem);
 	free(c);
+}
+
+void client_ignore_cert_time(client *c, int on)
+{
+	if (!c)
+		return;
+	c->ignore_time = !!on;
+	transport_ignore_cert_time(c->t, on);
+	for (int i = 0; i < MAX_ORIGINS; i++)
+		transport_ignore_cert_time(c->other[i], on);
 }
 
 int64_t client_server_date(client *c)
 {
 	return c ? c->date : 0;
+}
+
+const cf_json *client_last_problem(client *c)
+{
+	return c ? c->problem : NULL;
 }
 
 static void set_detail(struct client_problem *p, int code, const char *detail)
@@ -84,8 +105,9 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
-/* Fill p from a non-2xx response; returns p->code (always negative). */
-static int problem_from(const struct http_response *r, struct client_problem *p)
+/* Fill p from a non-2xx response; returns p->code (always negative). The parsed problem
+ * document, if any, goes to *keep. */
+static int problem_from(const struct http_response *r, struct client_problem *p, cf_json **keep)
 {
 	const char *type = NULL, *detail = NULL, *retry = NULL;
 	cf_json *doc = NULL;
@@ -116,7 +138,10 @@ static int problem_from(const struct http_response *r, struct client_problem *p)
 	else
 		snprintf(p->detail, sizeof(p->detail), "unexpected HTTP status %d from server",
 			 r->status);
-	cf_json_free(doc);
+	if (cf_json_is_object(doc))
+		*keep = doc;
+	else
+		cf_json_free(doc);
 	if (p->code >= 0)
 		p->code = CF_EPROTO;
 	return p->code;
@@ -140,6 +165,7 @@ static int transport_for(client *c, const char *url, transport **out)
 		return CF_EPROTO;
 	if ((ret = transport_new(url, c->ca_file, CLIENT_TIMEOUT_MS, &c->other[i])) != 0)
 		return ret;
+	transport_ignore_cert_time(c->other[i], c->ignore_time);
 	*out = c->other[i];
 	return 0;
 }
@@ -153,13 +179,20 @@ static int exchange(client *c, const char *method, const char *url, const char *
 	transport *t = NULL;
 	int ret = transport_for(c, url, &t);
 
+	cf_json_free(c->problem);
+	c->problem = NULL;
 	if (ret != 0) {
 		set_detail(prob, ret, "cannot open a connection for a URL of the directory");
 		return ret;
 	}
-	if ((ret = transport_request(t, method, url, ctype, body, len, r)) != 0) {
-		set_detail(prob, ret, transport_last_error(t));
-		return ret;
+	/* A request that never left (connection refused or cut during the handshake, as while a
+	 * server restarts its listener) is tried again, a second apart. */
+	for (int i = 1; (ret = transport_request(t, method, url, ctype, body, len, r)) != 0; i++) {
+		if (i == TRIES || !transport_last_transient(t)) {
+			set_detail(prob, ret, transport_last_error(t));
+			return ret;
+		}
+		sleep(1);
 	}
 	if (r->replay_nonce[0])
 		memcpy(c->nonce, r->replay_nonce, sizeof(c->nonce));
@@ -167,7 +200,7 @@ static int exchange(client *c, const char *method, const char *url, const char *
 		c->date = r->date;
 	if (r->status >= 200 && r->status < 300)
 		return 0;
-	ret = problem_from(r, prob);
+	ret = problem_from(r, prob, &c->problem);
 	http_response_clear(r);
 	return ret;
 }
@@ -276,8 +309,9 @@ int client_post(client *c, const char *url, const cf_key *key, const char *kid, 
 		set_detail(prob, CF_EUSAGE, NULL);
 		return CF_EUSAGE;
 	}
+	/* badNonce: again with the nonce of that very response, a bounded number of times */
 	ret = post_once(c, url, key, kid, payload ? payload : "", &r, prob);
-	if (ret == CF_EBADNONCE) /* once, with the nonce of that very response */
+	for (int i = 1; ret == CF_EBADNONCE && i < TRIES; i++)
 		ret = post_once(c, url, key, kid, payload ? payload : "", &r, prob);
 	if (ret != 0)
 		return ret;

@@ -1,6 +1,6 @@
 /*
  * client — the certflow protocol from the client side (spec/protocol.md): directory, nonces,
- * JWS-signed POSTs with one badNonce retry, problem documents. Used by certflow-agent,
+ * JWS-signed POSTs with bounded badNonce retries, problem documents. Used by certflow-agent,
  * certflow-admin and certflow-bench; knows nothing of files beyond what it is given.
  */
 #ifndef CLIENT_H
@@ -46,7 +46,16 @@ int client_post(client *c, const char *url, const cf_key *key, const char *kid, 
 /* Plain GET; 0 with raw filled for 2xx, problem code otherwise. */
 int client_get(client *c, const char *url, struct http_response *raw, struct client_problem *prob);
 
+/* For a device whose clock is clearly wrong: every connection ignores the time validity of the
+ * server's chain and checks it against the server's Date instead (transport_ignore_cert_time). */
+void client_ignore_cert_time(client *c, int on);
+
 /* The server's Date of the last response (0 if none) — the agent's clock of last resort. */
 int64_t client_server_date(client *c);
+
+/* The problem document (application/problem+json object) of the last response, for members
+ * beyond client_problem (attemptsLeft, credentials); NULL if the last response was not a
+ * problem. Valid until the next request or client_free. */
+const cf_json *client_last_problem(client *c);
 
 #endif

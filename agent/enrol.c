@@ -18,8 +18,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cf_clock.h"
 #include "cf_err.h"
 #include "client.h"
+#include "cycle.h"
+#include "keyfile.h"
 
 #define CODE_MAX 256
 
@@ -75,7 +78,7 @@ static int read_code(const char *path, char *code, size_t cap)
 }
 
 /* "1234-5678-9012" or "123456789012" → 12 digits (the reference is public). */
-static int normalise_reference(const char *in, char out[13])
+int agent_reference_digits(const char *in, char out[13])
 {
 	size_t n = 0;
 
@@ -191,6 +194,25 @@ static int activate(const struct agent_opts *o, client *c, const cf_key *akey, c
 	return AGENT_OK;
 }
 
+/* An earlier enrol was answered but could not install (DIR/pending/): finish it without the
+ * server, whose code is used up. AGENT_NOT_DUE if there is nothing to finish. */
+static int resume(const char *dir)
+{
+	struct account prev;
+	struct agent_issued is;
+	int ret;
+
+	if (account_load(dir, &prev) != 0)
+		return AGENT_NOT_DUE;
+	if ((ret = agent_resume_pending(dir, &prev, &is)) == AGENT_OK) {
+		printf("certflow-agent: enrolled: serial %s, valid until %s\n", is.serial,
+		       is.not_after);
+		if (fflush(stdout) != 0)
+			ret = AGENT_FAIL;
+	}
+	return ret;
+}
+
 int agent_enrol(const struct agent_opts *o)
 {
 	struct account a;
@@ -201,7 +223,7 @@ int agent_enrol(const struct agent_opts *o)
 	int ret;
 
 	memset(&a, 0, sizeof(a));
-	if (normalise_reference(o->reference, ref) != 0) {
+	if (agent_reference_digits(o->reference, ref) != 0) {
 		agent_err("the reference number must be 12 digits (dashes allowed)");
 		return AGENT_USAGE;
 	}
@@ -209,6 +231,11 @@ int agent_enrol(const struct agent_opts *o)
 		agent_err("CA file %s: %s", o->ca, strerror(errno));
 		return AGENT_FAIL;
 	}
+	/* the key password (a new one: it must pass the policy) before anything is sent */
+	if ((ret = keyfile_unlock(NULL, o->password_file, o->kdf_iterations)) != AGENT_OK)
+		return ret;
+	if ((ret = resume(o->dir)) != AGENT_NOT_DUE)
+		goto out;
 	if ((ret = prepare(o, &a, &akey, &key, &csr)) != AGENT_OK)
 		goto out;
 	if ((ret = client_new(o->server, a.ca, &c)) != 0) {
@@ -218,6 +245,8 @@ int agent_enrol(const struct agent_opts *o)
 		ret = ret == CF_EUSAGE ? AGENT_USAGE : AGENT_FAIL;
 		goto out;
 	}
+	/* a clock before the build time is clearly wrong (spec/cli.md "Clocks") */
+	client_ignore_cert_time(c, cf_now() < agent_build_time());
 	if ((ret = activate(o, c, akey, ref, csr, &resp)) != AGENT_OK)
 		goto out;
 	if (!resp) {
@@ -233,5 +262,6 @@ out:
 	free(csr);
 	cf_key_free(key);
 	cf_key_free(akey);
+	keyfile_lock();
 	return ret;
 }

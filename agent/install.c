@@ -31,6 +31,7 @@
 #include "agent.h"
 #include "cf_err.h"
 #include "cf_file.h"
+#include "keyfile.h"
 
 #define PEM_MAX (256 * 1024)
 
@@ -153,7 +154,7 @@ static int write_set(const char *dir, const char *setdir, const cf_key *key, con
 		return io_fail(why, why_len, "cannot create directory", setdir);
 	(void)join(path, sizeof(path), setdir, "key.pem");
 	errno = 0;
-	if (cf_key_save(key, path) != 0) /* 0600, fsynced */
+	if (keyfile_save(key, path) != 0) /* 0600, fsynced; encrypted with a key password */
 		return io_fail(why, why_len, "cannot write", path);
 	(void)join(path, sizeof(path), setdir, "cert.pem");
 	if (write_new(path, cert_pem) != 0)
@@ -175,7 +176,7 @@ static int verify_set(const char *setdir, const char *ca_file, char *why, size_t
 	int ret;
 
 	(void)join(path, sizeof(path), setdir, "key.pem");
-	if ((ret = cf_key_load(path, &key)) != 0) {
+	if ((ret = keyfile_load(path, &key)) != 0) {
 		snprintf(why, why_len, "cannot read back %s", path);
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #define INSTALL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cf_crypto.h"
 
@@ -31,5 +32,14 @@ int install_credential(const char *dir, const cf_key *key, const char *cert_pem,
  * CF_EVERIFY (chain), CF_EMALFORMED (unparsable), CF_EIO (ca_file); why says what failed. */
 int certcheck_verify(const char *cert_pem, const char *chain_pem, const cf_key *key,
 		     const char *ca_file, char *why, size_t why_len);
+
+/* What the agent's schedule needs of the certificate in the PEM file at path: its serial number
+ * (lower-case hex, two digits per octet, without a leading 00 octet) and validity (Unix time).
+ * CF_ENOTFOUND if there is no such file, CF_EMALFORMED if it holds no certificate, CF_EIO. */
+struct cert_info {
+	char serial[65];
+	int64_t not_before, not_after;
+};
+int certcheck_info(const char *path, struct cert_info *out);
 
 #endif

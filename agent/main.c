@@ -6,15 +6,36 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
+#include "cf_clock.h"
 
 static const char help_text[] =
     "Usage:\n"
     "  certflow-agent enrol --server URL --ca FILE --reference REF --dir DIR\n"
     "                       [--code-file FILE|-] [--key-type p256|p384|rsa2048]\n"
-    "  certflow-agent renew --dir DIR [--force]\n"
+    "                       [--password-file FILE|-] [--kdf-iterations N]\n"
+    "  certflow-agent renew --dir DIR [--force] [--password-file FILE|-]\n"
+    "  certflow-agent renew [--config FILE [--name NAME] | --dir DIR]\n"
+    "                       [--force | --if-due [--dry-run]]\n"
+    "  certflow-agent run [--config FILE [--name NAME] | --dir DIR]\n"
+    "  certflow-agent status [--config FILE [--name NAME] | --dir DIR] [--json]\n"
+    "  certflow-agent enrol --config FILE --name NAME --reference REF [--code-file FILE|-]\n"
+    "  certflow-agent apply --server URL --ca FILE --form FILE --passphrase-file FILE|-\n"
+    "  certflow-agent reference-renew --server URL --ca FILE --reference REF\n"
+    "                       --answers-file FILE\n"
+    "  certflow-agent recover --server URL --ca FILE --email ADDRESS\n"
+    "  certflow-agent recover --server URL --ca FILE --token-file FILE [--send-otp]\n"
+    "  certflow-agent recover --server URL --ca FILE --token-file FILE --answers-file FILE\n"
+    "                       --passphrase-file FILE|- [--otp-file FILE|- | --send-otp]\n"
+    "                       [--credential ID]\n"
+    "  certflow-agent emergency-suspend --server URL --ca FILE --reference REF\n"
+    "                       [--code-file FILE|-]\n"
+    "  certflow-agent envelope open [--in FILE|-] [--passphrase-file FILE|-] [--json]\n"
+    "  certflow-agent otp setup --dir DIR [--svg FILE]\n"
+    "  certflow-agent otp confirm --dir DIR [--code-file FILE|-]\n"
     "  certflow-agent --help | --version\n"
     "\n"
     "Commands:\n"
@@ -24,6 +45,45 @@ static const char help_text[] =
     "          account key. Without --force nothing happens before the renewal window\n"
     "          that the server announces (renewal-info) opens by the device's clock, or by\n"
     "          the server's Date when the two differ by more than a day (exit status 3).\n"
+    "          With --config, every credential of the file (or --name NAME).\n"
+    "          --if-due: renew only when due: at a random moment of the server's window\n"
+    "          (kept in DIR/state.json), at once when the window has passed or less than\n"
+    "          1/10 of the lifetime (or 2 days) is left; after a failure not before the\n"
+    "          backoff (1 minute doubling to 1 day, with jitter; or the server's\n"
+    "          Retry-After). --dry-run: say whether it is due and why; change nothing.\n"
+    "  run     The daemon (foreground, for systemd): a cycle per credential whenever its\n"
+    "          time comes, one line per event on standard error; wakes at least every\n"
+    "          minute and re-reads the clock. SIGTERM/SIGINT: stop (exit 0); SIGHUP:\n"
+    "          reload the configuration; SIGUSR1: a cycle for every credential now.\n"
+    "  status  Per credential: state (ok, due, failing, expired), serial, notAfter, days\n"
+    "          left, next attempt, last success, last error; --json: the status file.\n"
+    "          Exit status 1 if any is failing or expired.\n"
+    "\n"
+    "A person's journeys (each prints \"name: value\" lines and a \"next:\" line):\n"
+    "  apply   Send an application (the JSON --form: profile, givenName, surname, uniqueId,\n"
+    "          email, altEmail, mobile, questions [{question, answer} x3], consents [names])\n"
+    "          with the passphrase of your future envelopes. Prints the application id and\n"
+    "          status; after approval the reference number and the envelope (activation code,\n"
+    "          emergency code) come by two separate e-mails.\n"
+    "  reference-renew  A new reference number and envelope for one that expired (15 days),\n"
+    "          with 2 of your 3 security answers; 5 failures lock the questions.\n"
+    "  recover Lost key or password: --email asks for a link token (mailed to both your\n"
+    "          addresses); --token-file alone shows your questions and the one-time password\n"
+    "          needed (sms, totp or none); --send-otp has an SMS code sent; with the answers,\n"
+    "          the code and a new envelope passphrase a new reference number and envelope are\n"
+    "          mailed: open the envelope (envelope open) and enrol with a new key. With several\n"
+    "          credentials it lists them (id, profile, subject, notAfter; tab-separated) and\n"
+    "          exits 4: run again with --credential ID.\n"
+    "  emergency-suspend  Suspend your credential with the emergency code of your envelope\n"
+    "          (certificate on hold until an operator reinstates it).\n"
+    "  envelope open  Open the envelope of an e-mail (--in: the saved e-mail or just the\n"
+    "          envelope; default standard input) with its passphrase and print its members:\n"
+    "          reference, activationCode, emergencyCode, envelopeNumber (one \"name: value\"\n"
+    "          per line; --json: the JSON). With both on standard input the passphrase is\n"
+    "          the first line and the e-mail the rest. Talks to no server.\n"
+    "  otp setup    Make an authenticator (TOTP) seed for the credential of DIR: draws its QR\n"
+    "          code and prints the secret for manual entry (--svg FILE writes the QR as SVG).\n"
+    "  otp confirm  Confirm the authenticator with one of its codes.\n"
     "\n"
     "Options:\n"
     "  --server URL        Base URL of the certflow server (https://HOST:PORT; plain http://\n"
@@ -40,6 +100,38 @@ static const char help_text[] =
     "                      type of the current key.\n"
     "  --force             renew: ask the server even before the renewal window (the server\n"
     "                      still refuses with exit status 3 if renewal is not allowed yet).\n"
+    "  --form FILE         apply: the application, a JSON object.\n"
+    "  --passphrase-file FILE|-  The envelope passphrase (first line): at least 8 characters\n"
+    "                      with upper and lower case, a digit and a special character.\n"
+    "  --answers-file FILE Three lines, one answer each, in the order of the questions.\n"
+    "  --email ADDRESS     recover: the professional address of the credential.\n"
+    "  --token-file FILE|- recover: the link token of the recovery e-mail.\n"
+    "  --send-otp          recover: have an SMS code sent to your mobile.\n"
+    "  --otp-file FILE|-   recover: the SMS code or the code of your authenticator app.\n"
+    "  --credential ID     recover: the credential to recover when you hold several.\n"
+    "  --password-file FILE|-  enrol, renew: encrypt key.pem (PKCS#8, PBKDF2-HMAC-SHA-256 +\n"
+    "                      AES-256-CBC; `openssl pkey -passin file:FILE` reads it) under the\n"
+    "                      password on the first line of FILE. A new password must pass the\n"
+    "                      password policy (else exit 2, nothing sent); renew of an encrypted\n"
+    "                      key.pem needs it (a wrong one: exit 1 before contacting the server)\n"
+    "                      and encrypts the new key under the same password. Read before the\n"
+    "                      activation code when both come from standard input.\n"
+    "  --kdf-iterations N  enrol, renew: PBKDF2 iterations for key.pem (default 600000,\n"
+    "                      at least 10000; renew keeps the current key's count).\n"
+    "  --in FILE|-         envelope open: the text holding the envelope.\n"
+    "  --json              envelope open: print the envelope's JSON; status: the status\n"
+    "                      document.\n"
+    "  --config FILE       The configuration (default /etc/certflow/agent.conf): global key\n"
+    "                      status_file, then [credential NAME] sections with dir, server,\n"
+    "                      ca, key_type, hook, password_file (spec/cli.md). Errors: exit 2.\n"
+    "  --name NAME         One credential of --config.\n"
+    "  --if-due            renew: only the credentials that are due (see renew).\n"
+    "  --dry-run           renew: say per credential whether renewal is due and why.\n"
+    "  --test-clock FILE   \"now\" is the Unix time in FILE (tests only).\n"
+    "  --svg FILE          otp setup: also write the QR code as SVG (mode 0600: it holds the\n"
+    "                      secret).\n"
+    "  --code-file also gives emergency-suspend its emergency code and otp confirm its code.\n"
+    "  Secrets are read from files or standard input only, never from the command line.\n"
     "  -h, --help          Show this help.\n"
     "  --version           Show the version.\n"
     "\n"
@@ -47,20 +139,39 @@ static const char help_text[] =
     "  account.key         The account key (P-256, mode 0600); signs every request after\n"
     "                      enrol. Separate from the certificate key; kept across renewals.\n"
     "  account.json        server, ca, kid (account URL), credential (id), renewalInfo (URL).\n"
-    "  key.pem             The certificate's private key (mode 0600), made on this device.\n"
+    "  key.pem             The certificate's private key (mode 0600), made on this device;\n"
+    "                      encrypted under the key password with --password-file.\n"
     "  cert.pem            The certificate.\n"
     "  chain.pem           The issuing CA certificate, then the root.\n"
     "  *.pem.prev          The previous key, certificate and chain after a renewal.\n"
+    "  state.json          The renewal plan: window, planned moment, failures, next attempt,\n"
+    "                      last attempt, success and error.\n"
+    "  pending/            The server's answer and the new key until they are installed: an\n"
+    "                      interrupted install is finished by the next run, without the server.\n"
+    "  .lock               flock()ed during a cycle: a second agent skips the credential.\n"
     "  key.pem, cert.pem and chain.pem are symbolic links into live/ (a link to one complete\n"
     "  set under sets/), switched atomically: a reader never sees a key and a certificate\n"
     "  that do not belong together. A new set is installed only after checking that the key\n"
     "  matches the certificate and that the chain verifies to the --ca trust anchor.\n"
     "\n"
     "Exit status:\n"
-    "  0  enrolled or renewed (one line on standard output: serial number and notAfter)\n"
-    "  1  failed (one line on standard error says why)\n"
-    "  2  usage error\n"
-    "  3  renewal not due (notInRenewalWindow); standard error says when the window opens\n";
+    "  0  enrolled or renewed (one line on standard output: serial number and notAfter);\n"
+    "     renew of several: at least one renewed, none failed; --dry-run: due\n"
+    "  1  failed (one line on standard error says why); renew of several: at least one\n"
+    "     failed (or its hook); status: a credential is failing or expired\n"
+    "  2  usage error, or a bad configuration file\n"
+    "  3  renewal not due (notInRenewalWindow; none due with --if-due); standard error\n"
+    "     or the not-due line says when\n"
+    "\n"
+    "Hook (config key hook, after a renewal; no shell, split on spaces; output to standard\n"
+    "error; killed after 5 minutes): environment CERTFLOW_NAME, CERTFLOW_DIR, CERTFLOW_KEY,\n"
+    "CERTFLOW_CERT, CERTFLOW_CHAIN, CERTFLOW_SERIAL, CERTFLOW_NOT_AFTER (RFC 3339),\n"
+    "CERTFLOW_PREVIOUS_SERIAL. A failing hook: exit status 1, the renewal stays installed.\n"
+    "\n"
+    "Clocks: a device clock before this agent's build time (or before its certificate's\n"
+    "notBefore) is clearly wrong: the server's chain and name are still verified, but not\n"
+    "its validity times, and the server's Date (checked against that chain) is the time.\n"
+    "  4  recover: several credentials; choose one with --credential ID\n";
 
 enum opt_id {
 	OPT_SERVER = 1,
@@ -70,6 +181,24 @@ enum opt_id {
 	OPT_CODE,
 	OPT_KEYTYPE,
 	OPT_FORCE,
+	OPT_FORM,
+	OPT_PASSPHRASE,
+	OPT_ANSWERS,
+	OPT_TOKEN,
+	OPT_OTP,
+	OPT_EMAIL,
+	OPT_CREDENTIAL,
+	OPT_SVG,
+	OPT_SENDOTP,
+	OPT_PASSWORD,
+	OPT_KDFITER,
+	OPT_IN,
+	OPT_JSON,
+	OPT_CONFIG,
+	OPT_NAME,
+	OPT_IFDUE,
+	OPT_DRYRUN,
+	OPT_TESTCLOCK,
 	OPT_VERSION
 };
 
@@ -81,6 +210,24 @@ static const struct option long_opts[] = {
     {"code-file", required_argument, NULL, OPT_CODE},
     {"key-type", required_argument, NULL, OPT_KEYTYPE},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"form", required_argument, NULL, OPT_FORM},
+    {"passphrase-file", required_argument, NULL, OPT_PASSPHRASE},
+    {"answers-file", required_argument, NULL, OPT_ANSWERS},
+    {"token-file", required_argument, NULL, OPT_TOKEN},
+    {"otp-file", required_argument, NULL, OPT_OTP},
+    {"email", required_argument, NULL, OPT_EMAIL},
+    {"credential", required_argument, NULL, OPT_CREDENTIAL},
+    {"svg", required_argument, NULL, OPT_SVG},
+    {"send-otp", no_argument, NULL, OPT_SENDOTP},
+    {"password-file", required_argument, NULL, OPT_PASSWORD},
+    {"kdf-iterations", required_argument, NULL, OPT_KDFITER},
+    {"in", required_argument, NULL, OPT_IN},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"if-due", no_argument, NULL, OPT_IFDUE},
+    {"dry-run", no_argument, NULL, OPT_DRYRUN},
+    {"test-clock", required_argument, NULL, OPT_TESTCLOCK},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -103,6 +250,17 @@ static int key_type(const char *name, struct agent_opts *o)
 		o->key_type = CF_KEY_RSA, o->key_bits = 2048;
 	else
 		return -1;
+	return 0;
+}
+
+static int kdf_iterations(const char *text, struct agent_opts *o)
+{
+	char *end;
+	unsigned long n = strtoul(text, &end, 10);
+
+	if (!*text || *end || text[0] == '-' || n < 10000 || n > 10000000)
+		return -1;
+	o->kdf_iterations = (uint32_t)n;
 	return 0;
 }
 
@@ -134,6 +292,63 @@ static int parse(int argc, char **argv, struct agent_opts *o, unsigned *seen)
 		case OPT_FORCE:
 			o->force = 1;
 			break;
+		case OPT_FORM:
+			o->form = optarg;
+			break;
+		case OPT_PASSPHRASE:
+			o->passphrase_file = optarg;
+			break;
+		case OPT_ANSWERS:
+			o->answers_file = optarg;
+			break;
+		case OPT_TOKEN:
+			o->token_file = optarg;
+			break;
+		case OPT_OTP:
+			o->otp_file = optarg;
+			break;
+		case OPT_EMAIL:
+			o->email = optarg;
+			break;
+		case OPT_CREDENTIAL:
+			o->credential = optarg;
+			break;
+		case OPT_SVG:
+			o->svg = optarg;
+			break;
+		case OPT_SENDOTP:
+			o->send_otp = 1;
+			break;
+		case OPT_PASSWORD:
+			o->password_file = optarg;
+			break;
+		case OPT_KDFITER:
+			if (kdf_iterations(optarg, o) != 0)
+				return usage("--kdf-iterations must be a number from 10000 to "
+					     "10000000"),
+				       -1;
+			break;
+		case OPT_IN:
+			o->in_file = optarg;
+			break;
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_CONFIG:
+			o->config = optarg;
+			break;
+		case OPT_NAME:
+			o->name = optarg;
+			break;
+		case OPT_IFDUE:
+			o->if_due = 1;
+			break;
+		case OPT_DRYRUN:
+			o->dry_run = 1;
+			break;
+		case OPT_TESTCLOCK:
+			o->test_clock = optarg;
+			break;
 		case OPT_KEYTYPE:
 			if (key_type(optarg, o) != 0)
 				return usage("--key-type must be p256, p384 or rsa2048"), -1;
@@ -156,25 +371,115 @@ static int parse(int argc, char **argv, struct agent_opts *o, unsigned *seen)
 
 #define BIT(o) (1u << (o))
 
+/* The journeys' commands (journey.c): the options each form needs and allows besides. */
+struct journey_cmd {
+	const char *name;
+	unsigned need, allow;
+	int (*fn)(const struct agent_opts *o);
+	const char *usage;
+};
+
+#define PUBLIC (BIT(OPT_SERVER) | BIT(OPT_CA))
+
+static const struct journey_cmd journeys[] = {
+    {"apply", PUBLIC | BIT(OPT_FORM) | BIT(OPT_PASSPHRASE), 0, agent_apply,
+     "apply needs --server, --ca, --form and --passphrase-file, and nothing else"},
+    {"reference-renew", PUBLIC | BIT(OPT_REF) | BIT(OPT_ANSWERS), 0, agent_reference_renew,
+     "reference-renew needs --server, --ca, --reference and --answers-file, and nothing else"},
+    {"emergency-suspend", PUBLIC | BIT(OPT_REF), BIT(OPT_CODE), agent_emergency_suspend,
+     "emergency-suspend needs --server, --ca and --reference (and --code-file), nothing else"},
+    {"envelope open", 0, BIT(OPT_IN) | BIT(OPT_PASSPHRASE) | BIT(OPT_JSON), agent_envelope_open,
+     "envelope open takes --in, --passphrase-file and --json, nothing else"},
+    {"otp setup", BIT(OPT_DIR), BIT(OPT_SVG), agent_otp_setup,
+     "otp setup needs --dir (and --svg), nothing else"},
+    {"otp confirm", BIT(OPT_DIR), BIT(OPT_CODE), agent_otp_confirm,
+     "otp confirm needs --dir (and --code-file), nothing else"},
+    /* recover: its forms (--send-otp ignores the options of the last step) */
+    {"recover", PUBLIC | BIT(OPT_EMAIL), 0, agent_recover, NULL},
+    {"recover", PUBLIC | BIT(OPT_TOKEN), 0, agent_recover, NULL},
+    {"recover", PUBLIC | BIT(OPT_TOKEN) | BIT(OPT_SENDOTP),
+     BIT(OPT_ANSWERS) | BIT(OPT_PASSPHRASE) | BIT(OPT_CREDENTIAL), agent_recover, NULL},
+    {"recover", PUBLIC | BIT(OPT_TOKEN) | BIT(OPT_ANSWERS) | BIT(OPT_PASSPHRASE),
+     BIT(OPT_OTP) | BIT(OPT_CREDENTIAL), agent_recover,
+     "recover takes --email ADDRESS; or --token-file FILE [--send-otp]; or --token-file, "
+     "--answers-file and --passphrase-file [--otp-file | --send-otp] [--credential] (and "
+     "--server, --ca)"},
+};
+
+/* Run cmd if it is a journey's: its exit status, or -1 if cmd is not one. */
+static int run_journey(const char *cmd, const struct agent_opts *o, unsigned seen)
+{
+	for (size_t i = 0; i < sizeof(journeys) / sizeof(*journeys); i++) {
+		const struct journey_cmd *j = &journeys[i];
+		if (strcmp(cmd, j->name) != 0)
+			continue;
+		if ((seen & j->need) == j->need && (seen & ~(j->need | j->allow)) == 0)
+			return j->fn(o);
+		if (j->usage) /* the last row of a command says what it takes */
+			return usage(j->usage);
+	}
+	if (strncmp(cmd, "envelope", 8) == 0)
+		return usage("envelope needs open: envelope open [--in FILE|-] [--passphrase-file "
+			     "FILE|-] [--json]");
+	if (strncmp(cmd, "otp", 3) == 0)
+		return usage("otp needs setup or confirm: otp setup --dir DIR [--svg FILE], otp "
+			     "confirm --dir DIR [--code-file FILE|-]");
+	return -1;
+}
+
+/* The commands of unattended renewal (cycle.c, daemon.c) and the options each allows. */
+struct schedule_cmd {
+	const char *name;
+	unsigned allow;
+	int (*fn)(const struct agent_opts *o);
+	const char *usage;
+};
+
+#define SCHEDULE_OPTS (BIT(OPT_DIR) | BIT(OPT_CONFIG) | BIT(OPT_NAME) | BIT(OPT_TESTCLOCK))
+
+static const struct schedule_cmd schedule_cmds[] = {
+    {"renew",
+     SCHEDULE_OPTS | BIT(OPT_FORCE) | BIT(OPT_IFDUE) | BIT(OPT_DRYRUN) | BIT(OPT_PASSWORD),
+     agent_renew,
+     "renew takes --dir DIR or --config FILE [--name NAME], and --force, --if-due or "
+     "--dry-run (the rest is in account.json)"},
+    {"run", SCHEDULE_OPTS, agent_run, "run takes --config FILE [--name NAME] or --dir DIR"},
+    {"status", SCHEDULE_OPTS | BIT(OPT_JSON), agent_status,
+     "status takes --config FILE [--name NAME] or --dir DIR, and --json"},
+};
+
 static int run(const char *cmd, const struct agent_opts *o, unsigned seen)
 {
+	int r;
+
+	if (strcmp(cmd, "enrol") == 0 && o->name) {
+		if (seen & (BIT(OPT_SERVER) | BIT(OPT_CA) | BIT(OPT_DIR) | BIT(OPT_FORCE)))
+			return usage("enrol --name takes server, ca and dir from --config");
+		if (!o->reference)
+			return usage("enrol needs --reference");
+		return agent_enrol_named(o);
+	}
 	if (strcmp(cmd, "enrol") == 0) {
 		if (!o->server || !o->ca || !o->reference || !o->dir)
-			return usage("enrol needs --server, --ca, --reference and --dir");
+			return usage("enrol needs --server, --ca, --reference and --dir "
+				     "(or --config FILE --name NAME)");
 		if (seen & BIT(OPT_FORCE))
 			return usage("--force is an option of renew");
 		return agent_enrol(o);
 	}
-	if (strcmp(cmd, "renew") == 0) {
-		if (!o->dir)
-			return usage("renew needs --dir");
-		if (seen & (BIT(OPT_SERVER) | BIT(OPT_CA) | BIT(OPT_REF) | BIT(OPT_CODE) |
-			    BIT(OPT_KEYTYPE)))
-			return usage("renew takes only --dir and --force (the rest is in "
-				     "account.json)");
-		return agent_renew(o);
+	if (o->force && (o->if_due || o->dry_run))
+		return usage("--force and --if-due/--dry-run exclude each other");
+	for (size_t i = 0; i < sizeof(schedule_cmds) / sizeof(*schedule_cmds); i++) {
+		const struct schedule_cmd *sc = &schedule_cmds[i];
+		if (strcmp(cmd, sc->name) != 0)
+			continue;
+		if (seen & ~sc->allow)
+			return usage(sc->usage);
+		return sc->fn(o);
 	}
-	return usage("unknown command (enrol or renew)");
+	if ((r = run_journey(cmd, o, seen)) >= 0)
+		return r;
+	return usage("unknown command (see --help)");
 }
 
 int main(int argc, char **argv)
@@ -191,10 +496,27 @@ int main(int argc, char **argv)
 		argc--;
 		argv[0] = (char *)"certflow-agent"; /* getopt's messages name the program */
 	}
+	/* "otp setup|confirm": a command of two words */
+	if (cmd && strcmp(cmd, "otp") == 0 && argc > 1 && argv[1][0] != '-') {
+		cmd = strcmp(argv[1], "setup") == 0	? "otp setup"
+		      : strcmp(argv[1], "confirm") == 0 ? "otp confirm"
+							: "otp ?";
+		argv++;
+		argc--;
+		argv[0] = (char *)"certflow-agent";
+	}
+	if (cmd && strcmp(cmd, "envelope") == 0 && argc > 1 && argv[1][0] != '-') {
+		cmd = strcmp(argv[1], "open") == 0 ? "envelope open" : "envelope ?";
+		argv++;
+		argc--;
+		argv[0] = (char *)"certflow-agent";
+	}
 	r = parse(argc, argv, &o, &seen);
 	if (r != 0)
 		return r > 0 ? AGENT_OK : AGENT_USAGE;
 	if (!cmd)
-		return usage("no command (enrol or renew)");
+		return usage("no command (see --help)");
+	if (o.test_clock) /* tests only: "now" is the Unix time in that file */
+		cf_clock_set_file(o.test_clock);
 	return run(cmd, &o, seen);
 }

@@ -33,6 +33,7 @@
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
+#include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "http1.h"
@@ -57,6 +58,9 @@ struct transport {
 	int fd;	    /* -1: not connected */
 	int io_err; /* CF_* of the last socket failure seen by the BIO callbacks */
 	int ssl_live;
+	int transient;	 /* the last failure happened before the request was sent */
+	int ignore_time; /* transport_ignore_cert_time */
+	int64_t chain_nb, chain_na; /* validity common to the server's chain (ignore_time) */
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt ca;
 	mbedtls_ssl_context ssl;
@@ -204,28 +208,79 @@ static int san_has_ip(const mbedtls_x509_crt *crt, const unsigned char *ip, size
 	return 0;
 }
 
-static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+static void check_ip_san(transport *t, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
-	transport *t = ctx;
-
 	if (depth == 0 && t->ip_len && (*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) &&
 	    san_has_ip(crt, t->ip, t->ip_len))
 		*flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
-	return 0;
 }
 
 static void conf_version_specific(transport *t)
 {
 	mbedtls_ssl_conf_min_version(&t->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
 				     MBEDTLS_SSL_MINOR_VERSION_3);
-	mbedtls_ssl_conf_verify(&t->conf, verify_cb, t);
 }
 #else
+static void check_ip_san(transport *t, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	(void)t, (void)crt, (void)depth, (void)flags;
+}
+
 static void conf_version_specific(transport *t)
 {
 	mbedtls_ssl_conf_min_tls_version(&t->conf, MBEDTLS_SSL_VERSION_TLS1_2);
 }
 #endif
+
+/* ---- a device whose clock is clearly wrong (transport_ignore_cert_time) ---- */
+
+static int64_t x509_unix(const mbedtls_x509_time *x)
+{
+	char s[32];
+	int64_t v;
+
+	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02dZ", x->year, x->mon, x->day, x->hour,
+		 x->min, x->sec);
+	return cf_time_parse(s, &v) == 0 ? v : 0;
+}
+
+/* Called for every certificate of the server's chain, the trust anchor included. With
+ * ignore_time only the two time flags are dropped (the signatures up to the trust anchor and the
+ * host name are checked as always) and the validity common to the whole chain is kept, to be
+ * checked against the server's Date (check_date). */
+static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	transport *t = ctx;
+	int64_t nb, na;
+
+	check_ip_san(t, crt, depth, flags);
+	if (!t->ignore_time)
+		return 0;
+	*flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+	nb = x509_unix(&crt->valid_from);
+	na = x509_unix(&crt->valid_to);
+	if (nb > t->chain_nb)
+		t->chain_nb = nb;
+	if (na < t->chain_na)
+		t->chain_na = na;
+	return 0;
+}
+
+/* With ignore_time: the server's Date is the time, so the chain must be valid at it. */
+static int check_date(transport *t, const struct http_response *r)
+{
+	if (!t->ignore_time || !t->origin.tls)
+		return 0;
+	if (r->date == 0)
+		return fail(t, CF_EVERIFY,
+			    "%s sent no Date: the validity of its certificate cannot be checked",
+			    t->origin.host);
+	if (r->date < t->chain_nb || r->date > t->chain_na)
+		return fail(t, CF_EVERIFY,
+			    "certificate of %s is not valid at the server's own time (Date)",
+			    t->origin.host);
+	return 0;
+}
 
 /* ---- connections ---- */
 
@@ -287,6 +342,8 @@ static int tcp_connect(transport *t)
 			break;
 	}
 	freeaddrinfo(res);
+	/* refused or reset: nothing was sent, e.g. while the server restarts its listener */
+	t->transient = err == ECONNREFUSED || err == ECONNRESET;
 	if (err == ETIMEDOUT)
 		return fail(t, CF_ETIMEOUT, "connect to %s port %s: timed out", t->origin.host,
 			    t->origin.port);
@@ -314,6 +371,8 @@ static int tls_handshake(transport *t)
 
 	mbedtls_ssl_init(&t->ssl);
 	t->ssl_live = 1;
+	t->chain_nb = INT64_MIN;
+	t->chain_na = INT64_MAX;
 	if ((mret = mbedtls_ssl_setup(&t->ssl, &t->conf)) != 0 ||
 	    (mret = mbedtls_ssl_set_hostname(&t->ssl, t->origin.host)) != 0)
 		return tls_fail(t, mret, "TLS setup for");
@@ -323,6 +382,9 @@ static int tls_handshake(transport *t)
 	while (mret == MBEDTLS_ERR_SSL_WANT_READ || mret == MBEDTLS_ERR_SSL_WANT_WRITE);
 	if (mret == 0)
 		return 0;
+	/* cut before the handshake ended: nothing of the request was sent */
+	t->transient = mret == MBEDTLS_ERR_NET_CONN_RESET || mret == MBEDTLS_ERR_SSL_CONN_EOF ||
+		       (t->io_err == CF_ETLS && mret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED);
 	flags = mbedtls_ssl_get_verify_result(&t->ssl);
 	if (mret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags != 0 && flags != (uint32_t)-1) {
 		if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
@@ -582,6 +644,19 @@ static int read_response(transport *t, int is_head, struct http_response *out, i
 
 /* ---- public ---- */
 
+void transport_ignore_cert_time(transport *t, int on)
+{
+	if (!t || t->ignore_time == !!on)
+		return;
+	t->ignore_time = !!on;
+	conn_close(t); /* the next connection is verified the new way */
+}
+
+int transport_last_transient(const transport *t)
+{
+	return t && t->transient;
+}
+
 int transport_same_origin(const transport *t, const char *url)
 {
 	struct http_url u;
@@ -634,6 +709,7 @@ int transport_new(const char *base_url, const char *ca_file, int timeout_ms, tra
 					MBEDTLS_SSL_PRESET_DEFAULT) != 0)
 		goto out;
 	conf_version_specific(t);
+	mbedtls_ssl_conf_verify(&t->conf, verify_cb, t);
 	mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
 	mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
 	mbedtls_ssl_conf_rng(&t->conf, tls_rng, NULL);
@@ -692,6 +768,7 @@ int transport_request(transport *t, const char *method, const char *url, const c
 	size_t req_len = 0;
 
 	t->err[0] = '\0';
+	t->transient = 0;
 	if (!method || strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(method) ||
 	    http_url_parse(url, &u) != 0 || !http_url_same_origin(&u, &t->origin)) {
 		ret = fail(t, CF_EUSAGE, "URL %.200s is not on %s", url ? url : "(null)",
@@ -708,11 +785,14 @@ int transport_request(transport *t, const char *method, const char *url, const c
 		reused = conn_reusable(t);
 		if (!reused && (ret = conn_open(t)) != 0)
 			goto out;
+		t->transient = 0;
 		got = 0;
 		t->io_err = 0;
 		ret = conn_write(t, (const unsigned char *)req, req_len);
 		if (ret == 0)
 			ret = read_response(t, strcmp(method, "HEAD") == 0, resp, &got);
+		if (ret == 0 && (ret = check_date(t, resp)) != 0)
+			http_response_clear(resp);
 		if (ret == 0)
 			break;
 		conn_close(t);

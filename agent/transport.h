@@ -38,6 +38,17 @@ void http_response_clear(struct http_response *resp);
 /* 1 if url (absolute) is on t's origin (same scheme, host and port), 0 if not or malformed. */
 int transport_same_origin(const transport *t, const char *url);
 
+/* A device whose clock is clearly wrong (spec/cli.md "Clocks"): on (1), the server's chain is
+ * verified up to the trust anchor and its host name checked as always, but the two time-validity
+ * results (not yet valid, expired) are ignored; instead every response must carry a Date at which
+ * every certificate of that chain is valid (CF_EVERIFY otherwise). Takes effect at the next
+ * connection (an open one is closed). */
+void transport_ignore_cert_time(transport *t, int on);
+
+/* 1 if the last transport_request failed before any byte of the request was sent (connection
+ * refused or reset, TLS handshake cut): sending again is safe. */
+int transport_last_transient(const transport *t);
+
 /* One line saying why the last transport_new/transport_request failed (host, reason; never a
  * request body), or NULL. Valid until the next call on t. */
 const char *transport_last_error(const transport *t);

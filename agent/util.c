@@ -20,13 +20,34 @@
 #include "cf_err.h"
 #include "cf_file.h"
 #include "install.h"
+#include "keyfile.h"
 
 #define ACCOUNT_MAX (64 * 1024)
+
+/* agent_err_capture: where the first message goes instead of stderr. */
+static char *capture_buf;
+static size_t capture_len;
+
+void agent_err_capture(char *buf, size_t len)
+{
+	capture_buf = len ? buf : NULL;
+	capture_len = len;
+	if (capture_buf)
+		capture_buf[0] = '\0';
+}
 
 void agent_err(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (capture_buf) {
+		if (!capture_buf[0]) {
+			va_start(ap, fmt);
+			vsnprintf(capture_buf, capture_len, fmt, ap);
+			va_end(ap);
+		}
+		return;
+	}
 	fputs("certflow-agent: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -151,18 +172,72 @@ static int issued_decode(const cf_json *resp, struct issued *is)
 	return 0;
 }
 
-int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
-		 const char *verb)
+/* ---- DIR/pending: the server's answer kept until it is installed ---- */
+
+/* DIR/pending/<name> into out. */
+static void pending_path(const char *dir, const char *name, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/pending%s%s", dir, name[0] ? "/" : "", name);
+}
+
+/* Keep the key and the server's response before installing them: an activation code is good
+ * once, and a renewal counts against the server's limits, so an install that fails (full disk,
+ * power cut) is finished from here by the next run without asking again. The response is
+ * written last: its presence says the pair is complete. */
+static int pending_save(const char *dir, const cf_key *key, const cf_json *resp)
+{
+	char path[PATH_MAX], *text = cf_json_print(resp);
+	int ret = CF_EIO;
+
+	if (!text)
+		return CF_ENOMEM;
+	pending_path(dir, "", path, sizeof(path));
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		goto out;
+	pending_path(dir, "key.pem", path, sizeof(path));
+	if ((ret = keyfile_save(key, path)) != 0)
+		goto out;
+	pending_path(dir, "response.json", path, sizeof(path));
+	ret = cf_file_write(path, text, strlen(text), 0600, 0);
+out:
+	free(text);
+	return ret;
+}
+
+static void pending_clear(const char *dir)
+{
+	char path[PATH_MAX];
+
+	pending_path(dir, "response.json", path, sizeof(path));
+	(void)unlink(path);
+	pending_path(dir, "key.pem", path, sizeof(path));
+	(void)unlink(path);
+	pending_path(dir, "", path, sizeof(path));
+	(void)rmdir(path);
+	(void)cf_fsync_dir(dir);
+}
+
+/* Install the certificate of resp with key; the previous serial is read first for the hook. */
+static int install_issued(const char *dir, struct account *a, const cf_key *key,
+			  const cf_json *resp, struct agent_issued *out)
 {
 	struct issued is;
-	char why[256] = "";
+	struct cert_info prev;
+	char why[256] = "", path[PATH_MAX];
 	int ret;
 
 	if (!resp || issued_decode(resp, &is) != 0) {
 		agent_err("the server's response holds no certificate and chain");
 		return AGENT_FAIL;
 	}
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	if (certcheck_info(path, &prev) == 0 && strcmp(prev.serial, is.serial) != 0)
+		snprintf(out->previous, sizeof(out->previous), "%s", prev.serial);
 	ret = install_credential(dir, key, is.pem, is.chain, a->ca, is.serial, why, sizeof(why));
+	/* already live: an earlier run switched to it and stopped before cleaning up */
+	if (ret == CF_ECONFLICT)
+		ret = 0;
 	if (ret != 0) {
 		agent_err("certificate %s not installed: %s", is.serial,
 			  why[0] ? why : cf_strerror(ret));
@@ -174,6 +249,64 @@ int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf
 		agent_err("cannot write %s/account.json: %s", dir, cf_strerror(ret));
 		return AGENT_FAIL;
 	}
+	snprintf(out->serial, sizeof(out->serial), "%s", is.serial);
+	snprintf(out->not_after, sizeof(out->not_after), "%s", is.not_after);
+	return AGENT_OK;
+}
+
+int agent_install(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
+		  struct agent_issued *out)
+{
+	int ret;
+
+	if (resp && (ret = pending_save(dir, key, resp)) != 0) {
+		agent_err("cannot keep the server's answer in %s/pending: %s", dir,
+			  cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	if ((ret = install_issued(dir, a, key, resp, out)) == AGENT_OK)
+		pending_clear(dir);
+	return ret;
+}
+
+int agent_resume_pending(const char *dir, struct account *a, struct agent_issued *out)
+{
+	char path[PATH_MAX], *text = NULL;
+	cf_json *resp = NULL;
+	cf_key *key = NULL;
+	size_t len;
+	int ret;
+
+	pending_path(dir, "response.json", path, sizeof(path));
+	if ((ret = cf_file_read(path, 4 * 1024 * 1024, &text, &len)) == CF_ENOTFOUND)
+		return AGENT_NOT_DUE;
+	if (ret == 0)
+		ret = cf_json_parse(text, len, &resp);
+	free(text);
+	pending_path(dir, "key.pem", path, sizeof(path));
+	if (ret == 0)
+		ret = keyfile_load(path, &key);
+	if (ret != 0) {
+		agent_err("%s/pending is damaged (%s): remove it to renew anew", dir,
+			  cf_strerror(ret));
+		cf_json_free(resp);
+		return AGENT_FAIL;
+	}
+	if ((ret = install_issued(dir, a, key, resp, out)) == AGENT_OK)
+		pending_clear(dir);
+	cf_key_free(key);
+	cf_json_free(resp);
+	return ret;
+}
+
+int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
+		 const char *verb)
+{
+	struct agent_issued is;
+	int ret = agent_install(dir, a, key, resp, &is);
+
+	if (ret != AGENT_OK)
+		return ret;
 	printf("certflow-agent: %s: serial %s, valid until %s\n", verb, is.serial, is.not_after);
 	if (fflush(stdout) != 0)
 		return AGENT_FAIL;

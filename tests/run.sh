@@ -110,7 +110,8 @@ for tree in build build-asan; do
 	if [ -n "${BUILT[$tree]:-}" ]; then
 		step "conformance $tree" 900 "$PY" "$ROOT/tests/integration/harness.py" with-server \
 			--build "$ROOT/$tree" -- "$PY" "$ROOT/tests/conformance/run.py" \
-			--server '{url}' --ca '{ca}' --admin-key '{admin_key}' --clock-file '{clock}'
+			--server '{url}' --ca '{ca}' --admin-key '{admin_key}' --clock-file '{clock}' \
+			--maildir '{maildir}'
 	else
 		skip "conformance $tree" "build failed"
 	fi

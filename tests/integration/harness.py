@@ -161,15 +161,22 @@ class Clock:
 
 
 class Server:
-    """One certflowd process on a data directory."""
+    """One certflowd process on a data directory.
 
-    def __init__(self, workdir, data=None, clock=None, listen="127.0.0.1:0", extra_args=()):
+    config: certflowd.conf keys (server/certflowd.conf.example), written to WORKDIR/certflowd.conf
+    and passed with --config; TEST_CONFIG (fast PBKDF2) comes first and config overrides it."""
+
+    TEST_CONFIG = {"kdf_iterations": 1000}
+
+    def __init__(self, workdir, data=None, clock=None, listen="127.0.0.1:0", extra_args=(),
+                 config=None):
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
         self.data = data or os.path.join(workdir, "data")
         self.clock = clock or Clock(os.path.join(workdir, "clock"))
         self.listen = listen
         self.extra_args = list(extra_args)
+        self.config = dict(self.TEST_CONFIG, **(config or {}))
         self.proc = None
         self.url = None
         self.returncode = None
@@ -179,6 +186,34 @@ class Server:
     def ca_file(self):
         return os.path.join(self.data, "ca", "root.pem")
 
+    @property
+    def maildir(self):
+        """The outbox's maildir (DATA/maildir unless config sets "maildir")."""
+        return self.config.get("maildir", os.path.join(self.data, "maildir"))
+
+    def mails(self):
+        """The messages delivered to the maildir so far (new/ and cur/), oldest first, each as
+        an email.message.EmailMessage (SMS too: "X-Certflow-Channel: sms", "To: <number>")."""
+        import email
+        import email.policy
+        paths = []
+        for sub in ("new", "cur"):
+            d = os.path.join(self.maildir, sub)
+            if os.path.isdir(d):
+                paths += [os.path.join(d, n) for n in os.listdir(d) if not n.startswith(".")]
+        out = []
+        for path in sorted(paths, key=lambda p: (os.stat(p).st_mtime_ns, p)):
+            with open(path, "rb") as f:
+                out.append(email.message_from_binary_file(f, policy=email.policy.default))
+        return out
+
+    def write_config(self):
+        path = os.path.join(self.workdir, "certflowd.conf")
+        with open(path, "w") as f:
+            for k, v in self.config.items():
+                f.write(f"{k} = {v}\n")
+        return path
+
     def start(self, timeout=READY_TIMEOUT):
         self.starts += 1
         n = self.starts
@@ -187,7 +222,7 @@ class Server:
         self.err_path = os.path.join(self.workdir, f"certflowd.{n}.err")
         argv = [program("certflowd"), "--data", self.data, "--listen", self.listen,
                 "--ready-file", self.ready_file, "--test-clock", self.clock.path,
-                *self.extra_args]
+                "--config", self.write_config(), *self.extra_args]
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          env=child_env(), cwd=self.workdir,
@@ -476,7 +511,8 @@ def _with_server(argv):
     try:
         srv.start()
         subst = {"url": srv.url, "ca": srv.ca_file, "data": srv.data,
-                 "admin_key": os.path.join(srv.data, "admin.key"), "clock": srv.clock.path}
+                 "admin_key": os.path.join(srv.data, "admin.key"), "clock": srv.clock.path,
+                 "maildir": srv.maildir}
         cmd = [c.format(**subst) if "{" in c else c for c in cmd]
         env = dict(os.environ, CERTFLOW_URL=srv.url, CERTFLOW_SERVER=srv.url,
                    CERTFLOW_CA=srv.ca_file, CERTFLOW_DATA=srv.data,
