@@ -429,15 +429,20 @@ static void renew_tls(struct server *s, const struct opts *o, const char *listen
 }
 
 /* Serve until SIGTERM or SIGINT. Every hour, and at once on SIGHUP, the TLS certificate is
- * checked (renew_tls), so a server left running for years never serves an expired one. */
+ * checked (renew_tls), so a server left running for years never serves an expired one; at start
+ * and then every hour, expired recovery tokens and SMS codes are removed. */
 static void serve(struct server *s, const struct opts *o, const char *listen_host,
 		  const sigset_t *sigs)
 {
 	const struct timespec hour = {.tv_sec = 3600};
+	int ret;
 
 	for (;;) {
-		int sig = sigtimedwait(sigs, NULL, &hour);
+		int sig;
 
+		if ((ret = core_housekeeping(&s->core)) != 0)
+			cf_error("housekeeping: %s; trying again in an hour", cf_strerror(ret));
+		sig = sigtimedwait(sigs, NULL, &hour);
 		if (sig == SIGTERM || sig == SIGINT) {
 			cf_info("signal %d: stopping", sig);
 			return;

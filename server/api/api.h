@@ -45,6 +45,7 @@ int api_admin_application_approve(const struct http_req *req, struct http_resp *
 int api_admin_application_reject(const struct http_req *req, struct http_resp *resp);
 int api_admin_audit_list(const struct http_req *req, struct http_resp *resp);
 int api_admin_unlock(const struct http_req *req, struct http_resp *resp);
+int api_admin_totp_reset(const struct http_req *req, struct http_resp *resp);
 
 /* issue 3, recovery and one-time passwords (recovery.c, totp.c) */
 int api_recovery(const struct http_req *req, struct http_resp *resp);
@@ -98,6 +99,9 @@ extern const char *const api_consents[];
 int api_need_payload(const struct http_req *req, struct http_resp *resp);
 /* Answer {"<member>": arr} (200) after a list walk that returned ret; frees arr on failure. */
 int api_list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret);
+/* 1 if s is 1..max octets of UTF-8 without control characters (C0, DEL, C1): free text that
+ * reaches certificates or e-mails (names, questions, reasons). apply.c. */
+int api_text_ok(const char *s, size_t max);
 /* Reference numbers are sent as 12 digits, without the dashes people see: CF_EMALFORMED. */
 int api_reference_decode(const char *in, char out[STORE_REF_LEN]);
 

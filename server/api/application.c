@@ -1,7 +1,8 @@
 /*
  * application — the application object (§14) and the operator's operations on applications and
- * subjects (§21): admin/application-list, -show, -approve, -reject and admin/unlock. Answers'
- * verifiers, envelope keys and emergency-code HMACs never leave the core.
+ * subjects (§21): admin/application-list, -show, -approve, -reject, admin/unlock and
+ * admin/totp-reset. Answers' verifiers, envelope keys, TOTP seeds and emergency-code HMACs
+ * never leave the core.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,18 @@
 
 #include "api.h"
 #include "cf_clock.h"
+#include "cf_crypto.h"
 #include "cf_err.h"
 
 #define REASON_MAX 200
+
+/* Free a copy of an application or a subject: they hold answer verifiers and sealed keys. */
+static void drop(void *p, size_t len)
+{
+	if (p)
+		cf_zeroize(p, len);
+	free(p);
+}
 
 static int add_time(cf_json *o, const char *key, int64_t t)
 {
@@ -170,8 +180,8 @@ static int answer_application(const struct http_req *req, struct http_resp *resp
 		doc = api_application_json(app, subj);
 		ret = doc ? http_resp_json(resp, 200, doc) : CF_ENOMEM;
 	}
-	free(app);
-	free(subj);
+	drop(app, sizeof(*app));
+	drop(subj, sizeof(*subj));
 	return ret;
 }
 
@@ -198,7 +208,7 @@ int api_admin_application_approve(const struct http_req *req, struct http_resp *
 		return CF_ENOMEM;
 	api_who(req, &who, actor);
 	ret = core_application_approve(req->core, &who, id, app);
-	free(app);
+	drop(app, sizeof(*app));
 	return answer_application(req, resp, id, ret);
 }
 
@@ -212,28 +222,26 @@ int api_admin_application_reject(const struct http_req *req, struct http_resp *r
 
 	if (ret != 0)
 		return ret;
-	if (cf_json_get_str(req->payload, "reason", 4 * REASON_MAX, &reason) != 0 || !reason[0] ||
-	    strlen(reason) > REASON_MAX) {
-		snprintf(resp->detail, sizeof(resp->detail), "reason must be 1 to %d octets",
-			 REASON_MAX);
+	if (cf_json_get_str(req->payload, "reason", 4 * REASON_MAX, &reason) != 0 ||
+	    !api_text_ok(reason, REASON_MAX)) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "reason must be 1 to %d octets without control characters", REASON_MAX);
 		return CF_EMALFORMED;
 	}
-	for (const unsigned char *p = (const unsigned char *)reason; *p; p++)
-		if (*p < 0x20 || *p == 0x7f) {
-			snprintf(resp->detail, sizeof(resp->detail),
-				 "reason must not hold control characters");
-			return CF_EMALFORMED;
-		}
 	app = malloc(sizeof(*app));
 	if (!app)
 		return CF_ENOMEM;
 	api_who(req, &who, actor);
 	ret = core_application_reject(req->core, &who, id, reason, app);
-	free(app);
+	drop(app, sizeof(*app));
 	return answer_application(req, resp, id, ret);
 }
 
-int api_admin_unlock(const struct http_req *req, struct http_resp *resp)
+typedef int (*subject_fn)(struct core *c, const struct core_who *who, const char *subject_id,
+			  struct store_subject *out);
+
+/* An operation on the subject of {"subject": id}, answered with the subject as it is after. */
+static int subject_op(const struct http_req *req, struct http_resp *resp, subject_fn fn)
 {
 	struct store_subject *subj;
 	struct core_who who;
@@ -248,13 +256,23 @@ int api_admin_unlock(const struct http_req *req, struct http_resp *resp)
 	if (!subj)
 		return CF_ENOMEM;
 	api_who(req, &who, actor);
-	ret = core_unlock(req->core, &who, id, subj);
+	ret = fn(req->core, &who, id, subj);
 	if (ret == CF_ENOTFOUND)
 		snprintf(resp->detail, sizeof(resp->detail), "no such subject");
 	if (ret == 0) {
 		doc = subject_json(subj);
 		ret = doc ? http_resp_json(resp, 200, doc) : CF_ENOMEM;
 	}
-	free(subj);
+	drop(subj, sizeof(*subj));
 	return ret;
+}
+
+int api_admin_unlock(const struct http_req *req, struct http_resp *resp)
+{
+	return subject_op(req, resp, core_unlock);
+}
+
+int api_admin_totp_reset(const struct http_req *req, struct http_resp *resp)
+{
+	return subject_op(req, resp, core_totp_reset);
 }

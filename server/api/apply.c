@@ -10,8 +10,10 @@
 #include <strings.h>
 
 #include "api.h"
+#include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_policy.h"
+#include "cf_utf8.h"
 #include "proof.h"
 
 #define NAME_MAX_LEN 64	    /* givenName, surname; together with a space ≤ 64 (the CN) */
@@ -31,18 +33,32 @@ static int bad(struct http_resp *resp, const char *detail)
 	return CF_EMALFORMED;
 }
 
-/* 1..max octets without control characters, nor the characters a distinguished name escapes,
- * nor a space at either end (the name becomes part of a certificate's CN). */
+/* 1..max octets of UTF-8 without control characters (C0, DEL or C1) — they would reach
+ * certificates and e-mails. */
+int api_text_ok(const char *s, size_t max)
+{
+	const char *p = s;
+	size_t n = strlen(s);
+	int32_t cp;
+
+	if (n == 0 || n > max)
+		return 0;
+	while (*p) {
+		cp = cf_utf8_next(&p);
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return 0;
+	}
+	return 1;
+}
+
+/* Text without the characters a distinguished name escapes, nor a space at either end (the name
+ * becomes part of a certificate's CN). */
 static int name_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > max || s[0] == ' ' || s[n - 1] == ' ')
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || strchr(",=+\\\"<>;#", *p))
-			return 0;
-	return 1;
+	return api_text_ok(s, max) && s[0] != ' ' && s[n - 1] != ' ' &&
+	       !s[strcspn(s, ",=+\\\"<>;#")];
 }
 
 static int unique_id_ok(const char *s)
@@ -109,16 +125,6 @@ static int decode_identity(const cf_json *p, struct core_apply_req *r, struct ht
 	return 0;
 }
 
-static int question_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-	return n > 0 && n <= QUESTION_MAX;
-}
-
 /* 1 if the answer normalises to 1..128 octets. */
 static int answer_ok(const char *s)
 {
@@ -140,7 +146,7 @@ static int decode_questions(const cf_json *p, struct core_apply_req *r, struct h
 		q = cf_json_array_item(qs, i);
 		if (!cf_json_is_object(q) ||
 		    text_member(q, "question", 4 * QUESTION_MAX, &r->questions[i]) != 0 ||
-		    !question_ok(r->questions[i])) {
+		    !api_text_ok(r->questions[i], QUESTION_MAX)) {
 			snprintf(resp->detail, sizeof(resp->detail),
 				 "questions[%zu].question must be 1 to %d octets without control "
 				 "characters",
@@ -245,6 +251,7 @@ int api_apply(const struct http_req *req, struct http_resp *resp)
 		doc = api_application_json(app, NULL);
 		ret = doc ? http_resp_json(resp, 201, doc) : CF_ENOMEM;
 	}
+	cf_zeroize(app, sizeof(*app)); /* the answers' verifiers */
 	free(app);
 	return ret;
 }

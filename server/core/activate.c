@@ -134,7 +134,9 @@ static int link_application(struct act_ctx *a, store_txn *txn, struct store_cred
 	snprintf(cr->subject_id, sizeof(cr->subject_id), "%s", app.subject_id);
 	app.state = APP_ACTIVATED;
 	snprintf(app.credential_id, sizeof(app.credential_id), "%s", a->credential_id);
-	return store_application_put(txn, &app);
+	ret = store_application_put(txn, &app);
+	cf_zeroize(&app.questions, sizeof(app.questions));
+	return ret;
 }
 
 /* Recovery: the replaced credential's current certificate is revoked (superseded) and the

@@ -224,12 +224,15 @@ int core_application_approve_txn(struct core *c, store_txn *txn, const struct co
 	subj.questions = app->questions;
 	subj.question_attempts = 0;
 	ret = store_subject_put(txn, &subj);
-	if (ret != 0)
+	if (ret != 0) {
+		cf_zeroize(&subj.questions, sizeof(subj.questions));
 		return ret;
+	}
 	app->state = APP_APPROVED;
 	app->decided_at = cf_now();
 	snprintf(app->decided_by, sizeof(app->decided_by), "%s", decided_by);
 	ret = core_application_new_code(c, txn, app, &subj, NULL);
+	cf_zeroize(&subj.questions, sizeof(subj.questions));
 	if (ret != 0)
 		return ret;
 	snprintf(object, sizeof(object), "application:%s", app->id);
@@ -263,6 +266,7 @@ static int reject_txn(struct decide_ctx *d, store_txn *txn)
 	d->app.decided_at = cf_now();
 	snprintf(d->app.decided_by, sizeof(d->app.decided_by), "%s", d->decided_by);
 	snprintf(d->app.reason, sizeof(d->app.reason), "%s", d->reason);
+	cf_zeroize(&subj.questions, sizeof(subj.questions));
 	ret = store_application_put(txn, &d->app);
 	if (ret == 0)
 		ret = notify_queue(d->c->nt, txn, NOTIFY_EMAIL, subj.email, "rejected", vars, 2);
@@ -376,6 +380,7 @@ int core_application_list(struct core *c, int state,
 	l->cb = cb;
 	l->ctx = ctx;
 	ret = store_read(c->st, app_list_txn, l);
+	cf_zeroize(l, sizeof(*l)); /* the last subject's verifiers */
 	free(l);
 	return ret;
 }
@@ -411,6 +416,7 @@ int core_application_get(struct core *c, const char *id, struct store_applicatio
 		*app = g->app;
 		*subj = g->subj;
 	}
+	cf_zeroize(g, sizeof(*g));
 	free(g);
 	return ret;
 }

@@ -273,7 +273,8 @@ int core_reference_renew(struct core *c, const struct core_who *who, const char 
 
 /* POST /v1/emergency-suspend: put the current certificate of the application of reference on
  * hold. CF_EBADEMERGENCY (*attempts_left ≥ 0 when counted, -1 for an unknown reference),
- * CF_EPROOFLOCKED, CF_ECONFLICT (no credential yet), CF_EALREADY (suspended or revoked). */
+ * CF_EPROOFLOCKED, CF_ECONFLICT (no credential yet), CF_EALREADY (suspended or revoked). Each
+ * of these answers commits its audit event. */
 int core_emergency_suspend(struct core *c, const struct core_who *who, const char *reference,
 			   const char *code, char credential_id[STORE_ID_LEN], int *attempts_left);
 
@@ -347,6 +348,14 @@ struct core_recovery_result {
 int core_recovery_complete(struct core *c, const struct core_who *who,
 			   const struct core_recovery_req *req, struct core_recovery_result *out);
 
+/* Housekeeping (hourly, core/recovery.c): remove the link tokens and SMS codes that expired before
+ * core_challenge_cutoff(c, now) (below); store errors. */
+int core_housekeeping(struct core *c);
+/* The expiry before which a challenge may go: max(link token life, 1 hour + SMS code life) before
+ * now, so that a purge never forgets an SMS code of the last hour (the hourly rate limit counts
+ * them) nor a token that could still be answered. */
+int64_t core_challenge_cutoff(const struct core_config *cfg, int64_t now);
+
 struct core_totp_setup {
 	char uri[512];	 /* otpauth://totp/certflow:<e-mail>?... */
 	char secret[40]; /* base32 of the seed (32 characters) */
@@ -363,6 +372,12 @@ int core_totp_setup(struct core *c, const struct core_who *who, const char *acco
  * confirmed already), CF_EBADOTP (counted; *attempts_left set), CF_EPROOFLOCKED. */
 int core_totp_confirm(struct core *c, const struct core_who *who, const char *account_id,
 		      const char *code, int *attempts_left);
+
+/* admin/totp-reset: remove the TOTP seed of subject_id, confirmed or not (a lost phone): recovery
+ * asks for SMS codes again (or none) and the holder may set up a new seed. The OTP failures are
+ * left to admin/unlock. CF_ENOTFOUND. out holds no seed. */
+int core_totp_reset(struct core *c, const struct core_who *who, const char *subject_id,
+		    struct store_subject *out);
 
 /* ---- renewal information and CRL -------------------------------------------------------- */
 

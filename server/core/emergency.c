@@ -50,6 +50,8 @@ static int suspend_current(struct em_ctx *m, store_txn *txn)
 	ret = store_credential_get(txn, m->app.credential_id, &m->cr);
 	if (ret == 0)
 		ret = store_subject_get(txn, m->app.subject_id, &subj);
+	/* only its name and address are used */
+	cf_zeroize(&subj.questions, sizeof(subj.questions));
 	if (ret != 0)
 		return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
 	if (m->cr.status != CRED_ACTIVE)
@@ -88,11 +90,13 @@ static int emergency_txn(store_txn *txn, void *ctx)
 		m->result = proof_count_locked(&m->app.emergency_failures, max, CF_EBADEMERGENCY);
 		m->attempts_left = max - m->app.emergency_failures;
 	} else {
-		ret = suspend_current(m, txn);
-		if (ret != 0)
-			return ret; /* conflict or already suspended: nothing changes */
+		m->result = suspend_current(m, txn);
+		if (m->result == CF_ECONFLICT || m->result == CF_EALREADY) /* nothing changes but */
+			return core_audit_result(txn, m->who, "emergency.suspend", object,
+						 m->result, NULL); /* the trail */
+		if (m->result != 0)
+			return m->result;
 		m->app.emergency_failures = 0;
-		m->result = 0;
 	}
 	ret = store_application_put(txn, &m->app);
 	return ret ? ret
@@ -205,6 +209,7 @@ int core_unlock(struct core *c, const struct core_who *who, const char *subject_
 		*out = u->subj;
 	}
 	free(u->ids);
+	cf_zeroize(u, sizeof(*u)); /* the subject's verifiers */
 	free(u);
 	return ret;
 }

@@ -407,3 +407,50 @@ int core_totp_confirm(struct core *c, const struct core_who *who, const char *ac
 	free(t);
 	return ret;
 }
+
+/* ---- admin/totp-reset ------------------------------------------------------------------ */
+
+struct reset_ctx {
+	const struct core_who *who;
+	const char *subject_id;
+	struct store_subject subj;
+};
+
+static int reset_txn(store_txn *txn, void *ctx)
+{
+	struct reset_ctx *r = ctx;
+	char object[STORE_ID_LEN + 16];
+	int had, ret = store_subject_get(txn, r->subject_id, &r->subj);
+
+	if (ret != 0)
+		return ret;
+	had = r->subj.totp_seed_len > 0;
+	cf_zeroize(r->subj.totp_seed, sizeof(r->subj.totp_seed));
+	r->subj.totp_seed_len = 0;
+	r->subj.totp_confirmed = 0;
+	r->subj.totp_last_step = 0;
+	ret = store_subject_put(txn, &r->subj);
+	subject_object(&r->subj, object, sizeof(object));
+	return ret ? ret
+		   : core_audit(txn, r->who, "totp.reset", object, "ok", had ? NULL : "no seed");
+}
+
+int core_totp_reset(struct core *c, const struct core_who *who, const char *subject_id,
+		    struct store_subject *out)
+{
+	struct reset_ctx *r = calloc(1, sizeof(*r));
+	int ret;
+
+	if (!r)
+		return CF_ENOMEM;
+	r->who = who;
+	r->subject_id = subject_id;
+	ret = store_write(c->st, reset_txn, r);
+	if (ret == 0) {
+		cf_info("TOTP of subject %s reset", subject_id);
+		*out = r->subj;
+	}
+	cf_zeroize(r, sizeof(*r));
+	free(r);
+	return ret;
+}

@@ -193,6 +193,28 @@ int core_recovery_request(struct core *c, const struct core_who *who, const char
 	return ret;
 }
 
+/* ---- housekeeping ----------------------------------------------------------------------- */
+
+int64_t core_challenge_cutoff(const struct core_config *cfg, int64_t now)
+{
+	int64_t link = (int64_t)cfg->link_token_minutes * 60;
+	int64_t sms = 3600 + (int64_t)cfg->sms_otp_minutes * 60;
+
+	return now - (link > sms ? link : sms);
+}
+
+static int purge_txn(store_txn *txn, void *ctx)
+{
+	return store_challenge_purge(txn, *(const int64_t *)ctx);
+}
+
+int core_housekeeping(struct core *c)
+{
+	int64_t before = core_challenge_cutoff(&c->cfg, cf_now());
+
+	return store_write(c->st, purge_txn, &before);
+}
+
 /* ---- POST /v1/recovery/start and /v1/recovery/otp --------------------------------------- */
 
 struct step_ctx;

@@ -25,6 +25,7 @@
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_file.h"
+#include "cf_utf8.h"
 
 extern char **environ;
 
@@ -74,10 +75,13 @@ static void rfc5322_date(int64_t t, char out[40])
 		 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Length of the UTF-8 sequence starting with c (1 for ASCII and for stray octets). */
-static size_t utf8_len(unsigned char c)
+/* Length of the UTF-8 character at s (1 for a stray octet). The subject is followed by the LF
+ * of the plain text, which ends any character, so nothing past it is read. */
+static size_t utf8_len(const char *s)
 {
-	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	const char *p = s;
+
+	return cf_utf8_next(&p) < 0 ? 1 : (size_t)(p - s);
 }
 
 /* A subject in ASCII goes as is; otherwise as RFC 2047 "Q" encoded-words of at most 75
@@ -93,7 +97,7 @@ static int add_subject(struct buf *b, const char *s, size_t len)
 	if (ascii)
 		return add(b, s, len);
 	while (i < len && ret == 0) {
-		size_t n = utf8_len((unsigned char)s[i]);
+		size_t n = utf8_len(s + i);
 		char enc[16];
 		size_t e = 0;
 

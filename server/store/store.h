@@ -177,7 +177,7 @@ struct store_subject {
 	char id[STORE_ID_LEN];
 	char given_name[STORE_NAME_LEN];
 	char surname[STORE_NAME_LEN];
-	char unique_id[64];		 /* published in certificates */
+	char unique_id[65];		 /* published in certificates: 1..64 characters */
 	char email[STORE_EMAIL_LEN];	 /* professional, lower-case; indexed, unique */
 	char alt_email[STORE_EMAIL_LEN]; /* lower-case */
 	char mobile[STORE_MOBILE_LEN];	 /* E.164: '+' and 8..15 digits */

@@ -55,6 +55,7 @@ BAD_APPLICATIONS = [
     ("empty givenName", mutate(givenName=""), "malformed"),
     ("givenName of 65 octets", mutate(givenName="A" * 65), "malformed"),
     ("givenName with a control character", mutate(givenName="Ada\u0007"), "malformed"),
+    ("givenName with a C1 control character", mutate(givenName="Ada\u0085"), "malformed"),
     ("surname with a comma", mutate(surname="Love,lace"), "malformed"),
     ("surname with a trailing space", mutate(surname="Lovelace "), "malformed"),
     ("names together over 64 octets", mutate(givenName="A" * 32, surname="B" * 32), "malformed"),
@@ -76,6 +77,7 @@ BAD_APPLICATIONS = [
     ("two equal questions", set_question(2, question="Name of your first school?"), "malformed"),
     ("an empty question", set_question(1, question=""), "malformed"),
     ("a question of 201 octets", set_question(1, question="q" * 201), "malformed"),
+    ("a question with a C1 control character", set_question(1, question="Pet\u009b?"), "malformed"),
     ("a blank answer", set_question(0, answer=" \t "), "malformed"),
     ("an answer of 129 octets", set_question(0, answer="x" * 129), "malformed"),
     ("an answer that is a number", set_question(0, answer=7), "malformed"),
@@ -181,6 +183,37 @@ class TestApply(ApplicationTest):
         self.assertEqual(sa["subject"]["id"], sb["subject"]["id"], "one subject per e-mail address")
         self.assertTrue(sb["needsReview"])
         self.assertEqual(sb["subject"]["surname"], first["surname"], "an application does not change the subject")
+
+    def test_values_at_their_limits_are_accepted(self):
+        payload = good_application(self.profile())
+        payload.update(uniqueId="u" * 64, givenName="A" * 31, surname="B" * 32)
+        payload["questions"][0]["question"] = "q" * 200
+        payload["questions"][1]["answer"] = "a" * 128
+        shown = self.show(self.apply(payload)["id"])
+        self.assertEqual(shown["subject"]["uniqueId"], "u" * 64)
+
+    def test_the_directory_password_policy_is_the_one_the_server_applies(self):
+        policy = self.dir["meta"]["passwordPolicy"]
+        self.assertEqual(sorted(policy["requires"]), ["digit", "lower", "special", "upper"])
+
+        def passphrase(n):  # n characters, every class, no repeated character
+            return ("aB3$cD5%eF7&gH9*" * 16)[:n]
+
+        def check(phrase, status, problem=None):
+            with self.subTest(length=len(phrase), phrase=phrase[:12]):
+                self.apply(dict(good_application(self.profile()), envelopePassphrase=phrase), status,
+                           problem=problem)
+
+        check(passphrase(policy["minLength"]), 201)
+        check(passphrase(policy["minLength"] - 1), 400, "weakPassword")
+        check(passphrase(policy["maxLength"]), 201)
+        check(passphrase(policy["maxLength"] + 1), 400, "weakPassword")
+        run = policy["maxRepeat"]
+        check("x" * run + passphrase(policy["minLength"]), 201)
+        check("x" * (run + 1) + passphrase(policy["minLength"]), 400, "weakPassword")
+        for drop in ("BDFH", "aceg", "3579", "$%&*"):  # one class missing
+            phrase = "".join(ch for ch in passphrase(2 * policy["minLength"]) if ch not in drop)
+            check(phrase, 400, "weakPassword")
 
     def test_application_list_refuses_an_unknown_status(self):
         self.admin("application-list", {"status": "sleeping"}, 400, "malformed")
@@ -310,6 +343,10 @@ class TestEmergencySuspend(ApplicationTest):
         self.suspend(app["reference"], plain["emergencyCode"], 400, "alreadyRevoked")
         mail = self.maildir().find(payload["email"], "suspended")[-1]
         self.assertEqual(mail["Subject"], "certflow: credential suspended")
+        # every answer of the right code is in the trail, the refusals too (§20)
+        events = self.audit(object="application:" + app["id"], limit=500)["events"]
+        self.assertEqual([e["result"] for e in events if e["action"] == "emergency.suspend"],
+                         ["conflict", "badEmergencyCode", "ok", "alreadyRevoked"])
 
     def test_five_wrong_codes_lock_until_the_operator_unlocks(self):
         app, payload, plain = self.approved()

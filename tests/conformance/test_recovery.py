@@ -294,3 +294,40 @@ class TestRecovery(ConformanceTest):
         self.assertNotEqual(b.credential["id"], a.credential["id"])
         old = self.client.post(a.credential["url"], a.key, None, kid=a.kid)
         self.assertEqual(self.expect(old, 200, "credential")["status"], "revoked")
+
+    def test_an_operator_removes_a_lost_totp_and_recovery_asks_for_sms_again(self):
+        mb = self.mailbox()
+        now = self.clock()
+        if not shutil.which("oathtool"):
+            self.skipTest("needs oathtool")
+        now -= now % 30
+        self.set_clock(now + 5)
+        s = self.apply()
+        a = self.activate_from_mail(s, mb, 1)
+        setup_url, confirm_url = self.url("totpSetup", "/v1/totp/setup"), self.url("totpConfirm", "/v1/totp/confirm")
+        secret = self.expect(self.client.post(setup_url, a.key, {}, kid=a.kid), 200, "totp-setup-response")["secret"]
+        SECRETS.add(secret)
+        r = self.client.post(confirm_url, a.key, {"code": oathtool(secret, now)}, kid=a.kid)
+        self.expect(r, 200, "totp-confirm-response")
+        token = self.token(s, mb)
+        self.assertEqual(self.start(token)["otp"], "totp")
+        subject = self.admin("application-show", {"id": s.application})["subject"]
+        self.assertTrue(subject["totp"])
+
+        self.admin("totp-reset", {}, 400, "malformed")
+        self.admin("totp-reset", {"subject": "0" * 26}, 404, "notFound")
+        self.assertTrue(self.admin("application-show", {"id": s.application})["subject"]["totp"], "nothing changed")
+        doc = self.admin("totp-reset", {"subject": subject["id"]})
+        self.assertEqual((doc["id"], doc["totp"]), (subject["id"], False))
+        self.assertEqual(doc["otpFailures"], subject["otpFailures"], "failures are unlock's")
+        self.assertEqual(self.start(token)["otp"], "sms", "the same token now needs an SMS code")
+        self.send_otp(token)
+        done = self.complete(token, otp=self.sms(s, mb, 1))
+        self.assertEqual(done, {"status": "sent", "credential": a.credential["id"]})
+        # the holder may enrol a new authenticator; the trail shows the reset and no secret
+        again = self.expect(self.client.post(setup_url, a.key, {}, kid=a.kid), 200, "totp-setup-response")
+        SECRETS.add(again["secret"])
+        self.assertNotEqual(again["secret"], secret)
+        events = self.admin("audit-list", {"object": "subject:" + subject["id"], "limit": 500})["events"]
+        self.assertIn(("totp.reset", "ok"), [(e["action"], e["result"]) for e in events])
+

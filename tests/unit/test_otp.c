@@ -460,6 +460,70 @@ static void test_sms_codes_are_rate_limited_and_only_the_newest_counts(void)
 	CHECK_EQ_INT(res.attempts_left, 2);
 }
 
+static int any_chal(const struct store_challenge *ch, void *ctx)
+{
+	(void)ch;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+struct chal_count {
+	const char *subject;
+	int n;
+};
+
+static int chal_count_fn(store_txn *txn, void *ctx)
+{
+	struct chal_count *cc = ctx;
+
+	cc->n = 0;
+	return store_challenge_list_by_subject(txn, cc->subject, any_chal, &cc->n);
+}
+
+/* Link tokens and SMS codes of subject tag still in the store. */
+static int challenges(const char *tag)
+{
+	struct chal_count cc = {.subject = tag};
+
+	CHECK_EQ_INT(store_read(fx.st, chal_count_fn, &cc), 0);
+	return cc.n;
+}
+
+static void test_housekeeping_keeps_the_last_hour_of_sms_codes_and_drops_expired_ones(void)
+{
+	struct core_recovery_info info;
+	struct core_who who = {"anonymous", "127.0.0.1"};
+	char token[PROOF_TOKEN_CHARS + 1];
+	int64_t t = T0 + 20000, retry_at = 0;
+
+	/* defaults: tokens live 60 min, SMS codes 5 min → a cutoff 65 min before now */
+	CHECK_EQ_INT(core_challenge_cutoff(&fx.c.cfg, t), t - 3900);
+	set_clock(t);
+	subject("H1", 1, NULL);
+	link_token("H1", token); /* expires at t + 3600 */
+	for (int i = 0; i < 5; i++) {
+		set_clock(t + 60 * i);
+		CHECK_EQ_INT(send_otp(token, &retry_at), 0);
+	}
+	CHECK_EQ_INT(challenges("H1"), 6);
+	/* the codes expired, but the hour's rate limit still counts them */
+	set_clock(t + 1000);
+	CHECK_EQ_INT(core_housekeeping(&fx.c), 0);
+	CHECK_EQ_INT(challenges("H1"), 6);
+	CHECK_EQ_INT(send_otp(token, &retry_at), CF_ERATELIMIT);
+	CHECK_EQ_INT(retry_at, t + 3600);
+	/* 65 minutes after the last code expired: the codes go, the token (expired at t + 3600)
+	 * stays for as long again */
+	set_clock(t + 240 + 300 + 3900 + 1);
+	CHECK_EQ_INT(core_housekeeping(&fx.c), 0);
+	CHECK_EQ_INT(challenges("H1"), 1);
+	CHECK_EQ_INT(core_recovery_start(&fx.c, &who, token, &info), CF_EBADTOKEN);
+	set_clock(t + 3600 + 3900 + 1);
+	CHECK_EQ_INT(core_housekeeping(&fx.c), 0);
+	CHECK_EQ_INT(challenges("H1"), 0);
+	CHECK_EQ_INT(core_recovery_start(&fx.c, &who, token, &info), CF_EBADTOKEN);
+}
+
 static void test_complete_asks_to_choose_and_consumes_nothing_meanwhile(void)
 {
 	struct core_who who = {"anonymous", "127.0.0.1"};
@@ -584,6 +648,7 @@ int main(void)
 	RUN(test_sms_codes_are_rate_limited_and_only_the_newest_counts);
 	RUN(test_complete_asks_to_choose_and_consumes_nothing_meanwhile);
 	RUN(test_recovery_request_does_the_same_work_for_unknown_addresses);
+	RUN(test_housekeeping_keeps_the_last_hour_of_sms_codes_and_drops_expired_ones);
 	fx_fini();
 	return check_done();
 }

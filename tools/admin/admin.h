@@ -93,6 +93,7 @@ int cmd_application_show(struct admin *ad, int argc, char **argv);
 int cmd_application_approve(struct admin *ad, int argc, char **argv);
 int cmd_application_reject(struct admin *ad, int argc, char **argv);
 int cmd_unlock(struct admin *ad, int argc, char **argv);
+int cmd_totp_reset(struct admin *ad, int argc, char **argv);
 int cmd_audit(struct admin *ad, int argc, char **argv);
 int cmd_outbox_list(struct admin *ad, int argc, char **argv);
 

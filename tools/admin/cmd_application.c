@@ -1,8 +1,8 @@
 /*
  * cmd_application — applications, subjects and the audit trail: `application list|show|approve|
- * reject`, `unlock SUBJECT` and `audit` (spec/protocol.md §14, §21). Each is one admin operation
- * shown as lines or rows; the server never sends answers, keys or codes, so nothing secret can
- * be printed here.
+ * reject`, `unlock SUBJECT`, `totp-reset SUBJECT` and `audit` (spec/protocol.md §14, §21). Each
+ * is one admin operation shown as lines or rows; the server never sends answers, keys or codes,
+ * so nothing secret can be printed here.
  */
 #include "admin.h"
 
@@ -237,14 +237,25 @@ int cmd_application_reject(struct admin *ad, int argc, char **argv)
 	return call_show(ad, "application-reject", payload, NULL, app_fields, N(app_fields), 1);
 }
 
-int cmd_unlock(struct admin *ad, int argc, char **argv)
+/* An operation on one subject ({"subject": SUBJECT}) that answers with the subject. */
+static int subject_op(struct admin *ad, int argc, char **argv, const char *op)
 {
 	const char *id = id_arg(argc, argv, "SUBJECT");
 
 	if (!id)
 		return CF_EUSAGE;
-	return call_show(ad, "unlock", payload_str("subject", id), NULL, subject_fields,
+	return call_show(ad, op, payload_str("subject", id), NULL, subject_fields,
 			 N(subject_fields), 0);
+}
+
+int cmd_unlock(struct admin *ad, int argc, char **argv)
+{
+	return subject_op(ad, argc, argv, "unlock");
+}
+
+int cmd_totp_reset(struct admin *ad, int argc, char **argv)
+{
+	return subject_op(ad, argc, argv, "totp-reset");
 }
 
 /* A decimal number in 0..max for option name. */

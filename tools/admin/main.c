@@ -69,6 +69,10 @@ static const struct command commands[] = {
      "Reset the one-time-password failures of subject SUBJECT (an id, see application show)\n"
      "and the emergency-code failures of its applications. Locked security questions stay\n"
      "locked: only the approval of a new application of the subject replaces them."},
+    {NULL, "totp-reset", cmd_totp_reset, "SUBJECT",
+     "Remove the TOTP seed of subject SUBJECT (a lost phone; check who asks first): recovery\n"
+     "asks for an SMS code again and the holder may set up a new authenticator. OTP failures\n"
+     "are left as they are: unlock resets them."},
     {NULL, "audit", cmd_audit, "[--after SEQ] [--limit N] [--object OBJECT]",
      "List audit events oldest first: sequence number, time, actor, action, object, result,\n"
      "client address and detail. --after SEQ starts after that event, --limit N shows at\n"
