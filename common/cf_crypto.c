@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include <mbedtls/asn1.h>
+#include <mbedtls/asn1write.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
@@ -485,10 +486,27 @@ static int ecdsa_verify_rs(const cf_key *key, const uint8_t *hash, size_t hlen,
 		   : CF_EBADSIG;
 }
 
+/* RSASSA-PKCS1-v1_5 over the DigestInfo of hash (md); the context's own mutex guards its blinding
+ * values. */
+static int rsa_sign(const cf_key *key, mbedtls_md_type_t md, const uint8_t *hash, size_t hlen,
+		    uint8_t *sig, size_t sig_cap, size_t *sig_len)
+{
+	uint8_t buf[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+	size_t n = 0;
+
+	if (CF_PK_SIGN((mbedtls_pk_context *)&key->pk, md, hash, hlen, buf, sizeof(buf), &n) != 0)
+		return CF_ECRYPTO;
+	if (n > sig_cap)
+		return CF_EINTERNAL;
+	memcpy(sig, buf, n);
+	*sig_len = n;
+	return 0;
+}
+
 int cf_sign(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, uint8_t *sig,
 	    size_t sig_cap, size_t *sig_len)
 {
-	uint8_t hash[48], buf[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
+	uint8_t hash[48];
 	mbedtls_md_type_t md;
 	size_t hlen, n = 0;
 	int ret;
@@ -507,14 +525,7 @@ int cf_sign(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, uin
 			*sig_len = 2 * n;
 		return ret;
 	}
-	/* RSA: PKCS#1 v1.5; the context's own mutex guards its blinding values */
-	if (CF_PK_SIGN((mbedtls_pk_context *)&key->pk, md, hash, hlen, buf, sizeof(buf), &n) != 0)
-		return CF_ECRYPTO;
-	if (n > sig_cap)
-		return CF_EINTERNAL;
-	memcpy(sig, buf, n);
-	*sig_len = n;
-	return 0;
+	return rsa_sign(key, md, hash, hlen, sig, sig_cap, sig_len);
 }
 
 int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, const uint8_t *sig,
@@ -592,6 +603,69 @@ int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const 
 	mbedtls_mpi_free(&r);
 	mbedtls_mpi_free(&s);
 	return ret;
+}
+
+/* The DER Ecdsa-Sig-Value of the raw signature r||s (2 × n octets, n ≤ 48) into sig. */
+static int ecdsa_rs_to_der(const uint8_t *rs, size_t n, uint8_t *sig, size_t cap, size_t *len)
+{
+	unsigned char buf[2 * 48 + 16], *p = buf + sizeof(buf);
+	mbedtls_mpi r, s;
+	int ret = CF_ECRYPTO, w = 0, k;
+
+	mbedtls_mpi_init(&r);
+	mbedtls_mpi_init(&s);
+	if (mbedtls_mpi_read_binary(&r, rs, n) != 0 || mbedtls_mpi_read_binary(&s, rs + n, n) != 0)
+		goto out;
+	/* written backwards: s, r, then the SEQUENCE header */
+	k = mbedtls_asn1_write_mpi(&p, buf, &s);
+	if (k >= 0) {
+		w += k;
+		k = mbedtls_asn1_write_mpi(&p, buf, &r);
+	}
+	if (k >= 0) {
+		w += k;
+		k = mbedtls_asn1_write_len(&p, buf, (size_t)w);
+	}
+	if (k >= 0) {
+		w += k;
+		k = mbedtls_asn1_write_tag(&p, buf,
+					   MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
+	}
+	if (k < 0)
+		goto out;
+	w += k;
+	ret = CF_EINTERNAL;
+	if ((size_t)w > cap)
+		goto out;
+	memcpy(sig, p, (size_t)w);
+	*len = (size_t)w;
+	ret = 0;
+out:
+	mbedtls_mpi_free(&r);
+	mbedtls_mpi_free(&s);
+	return ret;
+}
+
+int cf_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t *sig,
+		   size_t sig_cap, size_t *sig_len)
+{
+	mbedtls_md_type_t md = digest_md(hlen);
+	uint8_t rs[2 * 48];
+	size_t n = 0;
+	int ret;
+
+	if (!key || !hash || !sig || !sig_len || md == MBEDTLS_MD_NONE)
+		return CF_EINTERNAL;
+	if (!cf_key_has_private(key))
+		return CF_EBADKEY;
+	if (pk_is_ec(&key->pk)) {
+		n = ec_coord_len(key);
+		ret = ecdsa_sign_raw(key, hash, hlen, md, rs, n);
+		if (ret == 0)
+			ret = ecdsa_rs_to_der(rs, n, sig, sig_cap, sig_len);
+		return ret;
+	}
+	return rsa_sign(key, md, hash, hlen, sig, sig_cap, sig_len);
 }
 
 /* A new ECDSA-typed copy of key's pair, with the base-point table of its group computed. */

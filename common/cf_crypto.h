@@ -102,6 +102,18 @@ int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, c
 int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const uint8_t *sig,
 		     size_t sig_len);
 
+/* Sign the SHA-256/384/512 digest hash (hlen 32, 48 or 64) with the key pair key, in the form
+ * cf_verify_digest checks: a DER Ecdsa-Sig-Value (deterministic ECDSA, RFC 6979) for an EC key,
+ * PKCS#1 v1.5 over the DigestInfo for RSA. sig_cap ≥ 512. CF_EBADKEY for a public key,
+ * CF_EINTERNAL for another hlen or a short buffer. */
+int cf_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t *sig,
+		   size_t sig_cap, size_t *sig_len);
+
+/* The clear private key as DER of a PKCS#8 PrivateKeyInfo (RFC 5958; the inner key of
+ * cf_key_save_encrypted) written to buf[0..*len). CF_EBADKEY for a public key, CF_EINTERNAL if
+ * cap is too small (2,400 octets hold an RSA-4096 key). The caller wipes buf. */
+int cf_key_pkcs8_der(const cf_key *key, uint8_t *buf, size_t cap, size_t *len);
+
 /* PKCS#10 CSR (DER, malloc'd), SHA-256, for the key pair key with subject "CN=<cn>"; cn NULL means
  * "CN=certflow" (never an empty subject, which mbedTLS 2.28 cannot parse: certflowd would refuse
  * the CSR). cn: 1..64 characters without control characters or any of ,=+\"<>;# (CF_EMALFORMED).

@@ -53,7 +53,10 @@
 	X(CF_EBADEMERGENCY, -41, "badEmergencyCode", 403, "Wrong reference number or emergency code") \
 	X(CF_EWEAKPASSWORD, -42, "weakPassword", 400, "Password does not meet the policy")        \
 	X(CF_ECHOICE, -43, "credentialChoiceRequired", 409, "Choose one of several credentials")  \
-	X(CF_EBADPASSPHRASE, -44, "badPassphrase", 0, "Wrong passphrase or damaged data")
+	X(CF_EBADPASSPHRASE, -44, "badPassphrase", 0, "Wrong passphrase or damaged data")      \
+	X(CF_EBADPIN, -45, "badPIN", 403, "Wrong PIN")                                            \
+	X(CF_EPINBLOCKED, -46, "pinBlocked", 403, "PIN blocked after too many failures")          \
+	X(CF_EBADPUK, -47, "badPUK", 403, "Wrong PUK")
 
 enum cf_err {
 	CF_OK = 0,

@@ -152,6 +152,36 @@ static int write_encrypted_info(unsigned char **p, unsigned char *start, const u
 #undef ADD
 #undef CHK
 
+int cf_key_pkcs8_der(const cf_key *key, uint8_t *buf, size_t cap, size_t *len)
+{
+	uint8_t *tmp;
+	unsigned char *p;
+	int n, ret = CF_ECRYPTO;
+
+	if (!key || !buf || !len)
+		return CF_EINTERNAL;
+	if (!cf_key_has_private(key))
+		return CF_EBADKEY;
+	/* mbedTLS writes at the end of its buffer: build there, then move to buf's start */
+	if (!(tmp = malloc(DER_MAX)))
+		return CF_ENOMEM;
+	n = mbedtls_pk_write_key_der((mbedtls_pk_context *)&key->pk, tmp, DER_MAX);
+	if (n > 0) {
+		p = tmp + DER_MAX - n;
+		n = write_private_key_info(&p, tmp, key, (size_t)n);
+	}
+	if (n > 0 && (size_t)n > cap)
+		ret = CF_EINTERNAL;
+	else if (n > 0) {
+		memcpy(buf, p, (size_t)n);
+		*len = (size_t)n;
+		ret = 0;
+	}
+	mbedtls_platform_zeroize(tmp, DER_MAX);
+	free(tmp);
+	return ret;
+}
+
 /* AES-256-CBC with PKCS#7 padding of in under key/iv into out (room for len + 16). */
 static int aes_cbc(mbedtls_operation_t op, const uint8_t key[32], const uint8_t iv[IV_LEN],
 		   const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
@@ -173,10 +203,10 @@ static int aes_cbc(mbedtls_operation_t op, const uint8_t key[32], const uint8_t 
 int cf_key_save_encrypted(const cf_key *key, const char *path, const char *password,
 			  uint32_t iterations)
 {
-	/* pki: the clear PrivateKeyInfo; out: the EncryptedPrivateKeyInfo, both built backwards */
+	/* pki: the clear PrivateKeyInfo; out: the EncryptedPrivateKeyInfo, built backwards */
 	uint8_t *pki = NULL, *ct = NULL, *out = NULL, salt[SALT_LEN], iv[IV_LEN], dk[32];
 	unsigned char *p;
-	size_t ct_len = 0;
+	size_t ct_len = 0, pki_len = 0;
 	char *pem = NULL;
 	int n, ret = CF_ECRYPTO;
 
@@ -191,17 +221,13 @@ int cf_key_save_encrypted(const cf_key *key, const char *path, const char *passw
 		ret = CF_ENOMEM;
 		goto out;
 	}
-	n = mbedtls_pk_write_key_der((mbedtls_pk_context *)&key->pk, pki, DER_MAX);
-	if (n <= 0)
+	if ((ret = cf_key_pkcs8_der(key, pki, DER_MAX, &pki_len)) != 0)
 		goto out;
-	p = pki + DER_MAX - n;
-	n = write_private_key_info(&p, pki, key, (size_t)n);
-	if (n <= 0)
-		goto out;
+	ret = CF_ECRYPTO;
 	if (cf_random(salt, sizeof(salt)) != 0 || cf_random(iv, sizeof(iv)) != 0 ||
 	    cf_pbkdf2_sha256(password, strlen(password), salt, sizeof(salt), iterations, dk,
 			     sizeof(dk)) != 0 ||
-	    aes_cbc(MBEDTLS_ENCRYPT, dk, iv, p, (size_t)n, ct, &ct_len) != 0)
+	    aes_cbc(MBEDTLS_ENCRYPT, dk, iv, pki, pki_len, ct, &ct_len) != 0)
 		goto out;
 	p = out + DER_MAX + 256;
 	n = write_encrypted_info(&p, out, salt, iterations, iv, ct, ct_len);

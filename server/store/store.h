@@ -315,4 +315,39 @@ int store_audit_append(store_txn *txn, struct store_audit *ev);
 int store_audit_list(store_txn *txn, uint64_t after,
 		     int (*cb)(const struct store_audit *ev, void *ctx), void *ctx);
 
+/* ---- remote-key custody (issue 4, spec/protocol.md §22) --------------------------------- */
+
+#define STORE_CUSTODY_KEY_MAX 2560 /* sealed PKCS#8 key: nonce + DER (RSA-3072: ~1.8 KB) + tag */
+#define STORE_CUSTODY_WRAP_LEN 60  /* a wrapped data key: nonce (12) + key (32) + tag (16) */
+
+enum store_custody_state { CUSTODY_ACTIVE = 1, CUSTODY_BLOCKED, CUSTODY_REVOKED };
+
+/* A server-held private key: sealed under a data key that is wrapped under a PIN-derived and
+ * a PUK-derived key (§22.2). No field is a clear secret; the wraps and the sealed key are erased
+ * (length 0, zero octets) when the state becomes CUSTODY_REVOKED. */
+struct store_custody {
+	char credential_id[STORE_ID_LEN]; /* the key */
+	int key_type;			  /* 1 P-256, 2 P-384, 3 RSA (the values of cf_key_type) */
+	uint32_t key_bits;
+	uint8_t sealed_key[STORE_CUSTODY_KEY_MAX];
+	size_t sealed_key_len;
+	uint8_t pin_wrap[STORE_CUSTODY_WRAP_LEN];
+	uint8_t pin_salt[16];
+	uint32_t pin_iterations;
+	uint8_t puk_wrap[STORE_CUSTODY_WRAP_LEN];
+	uint8_t puk_salt[16];
+	uint32_t puk_iterations;
+	int pin_tries_left;
+	int puk_tries_left;
+	int state; /* enum store_custody_state */
+	int64_t created_at, updated_at;
+};
+
+int store_custody_get(store_txn *txn, const char *credential_id, struct store_custody *out);
+int store_custody_put(store_txn *txn, const struct store_custody *c);
+/* Remove the record; CF_ENOTFOUND if there is none. */
+int store_custody_delete(store_txn *txn, const char *credential_id);
+/* Number of custody records (the master key rule of §22.3). */
+int store_custody_count(store_txn *txn, uint64_t *out);
+
 #endif

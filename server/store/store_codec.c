@@ -82,6 +82,7 @@ enum {
 	REC_CHALLENGE = 7,
 	REC_MESSAGE = 8,
 	REC_AUDIT = 9,
+	REC_CUSTODY = 10,
 };
 
 /* Tags: never reuse a number for another meaning. */
@@ -210,6 +211,24 @@ static const struct codec_field audit_fields[] = {
     FSTR(8, struct store_audit, detail, 0),
 };
 
+static const struct codec_field custody_fields[] = {
+    FSTR(1, struct store_custody, credential_id, 1),
+    FINT(2, struct store_custody, key_type),
+    FU32(3, struct store_custody, key_bits),
+    FBLOB(4, struct store_custody, sealed_key, sealed_key_len),
+    FBYTES(5, struct store_custody, pin_wrap),
+    FBYTES(6, struct store_custody, pin_salt),
+    FU32(7, struct store_custody, pin_iterations),
+    FBYTES(8, struct store_custody, puk_wrap),
+    FBYTES(9, struct store_custody, puk_salt),
+    FU32(10, struct store_custody, puk_iterations),
+    FINT(11, struct store_custody, pin_tries_left),
+    FINT(12, struct store_custody, puk_tries_left),
+    FINT(13, struct store_custody, state),
+    FI64(14, struct store_custody, created_at),
+    FI64(15, struct store_custody, updated_at),
+};
+
 static void cert_init(void *rec)
 {
 	((struct store_cert *)rec)->reason = -1;
@@ -241,6 +260,8 @@ const struct codec_desc codec_challenge =
 const struct codec_desc codec_message =
     DESC_U64(REC_MESSAGE, struct store_message, id, message_fields);
 const struct codec_desc codec_audit = DESC_U64(REC_AUDIT, struct store_audit, seq, audit_fields);
+const struct codec_desc codec_custody =
+    DESC(REC_CUSTODY, struct store_custody, credential_id, NULL, custody_fields);
 
 void codec_u64_be(uint64_t v, uint8_t out[8])
 {

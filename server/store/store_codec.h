@@ -30,6 +30,7 @@ extern const struct codec_desc codec_application; /* struct store_application */
 extern const struct codec_desc codec_challenge;	  /* struct store_challenge */
 extern const struct codec_desc codec_message;	  /* struct store_message */
 extern const struct codec_desc codec_audit;	  /* struct store_audit */
+extern const struct codec_desc codec_custody;	  /* struct store_custody */
 
 /* Check rec (every string NUL-terminated inside its array, key non-empty or non-zero, lengths in
  * range) and give the encoded size. CF_EMALFORMED if rec is not storable. */

@@ -33,8 +33,10 @@
 #define MAX_READERS 256
 /* 2: subjects, applications, challenges, outbox, audit and the credential-by-subject index. A
  * schema 1 database is upgraded on open: its new tables start empty and its records decode with
- * the new fields "" (no index entry needed). */
-#define SCHEMA_VERSION 2
+ * the new fields "" (no index entry needed). 3: the custody table (remote keys); a schema 2
+ * database is upgraded alike, and a build that reads only 1..2 refuses a schema 3 one, so no
+ * older server runs on remote keys it does not know. */
+#define SCHEMA_VERSION 3
 #define WRITE_ATTEMPTS 64 /* re-runs of one store_write after map growth */
 
 enum {
@@ -58,6 +60,7 @@ enum {
 	DBI_MESSAGES,	     /* id (8 octets big-endian) → message */
 	DBI_MSG_QUEUE,	     /* next_attempt id → "" while queued */
 	DBI_AUDIT,	     /* seq (8 octets big-endian) → event */
+	DBI_CUSTODY,	     /* credential id → custody record (remote keys) */
 	DBI_COUNT
 };
 
@@ -82,6 +85,7 @@ static const char *const dbi_names[DBI_COUNT] = {
     [DBI_MESSAGES] = "messages",
     [DBI_MSG_QUEUE] = "msg_queue",
     [DBI_AUDIT] = "audit",
+    [DBI_CUSTODY] = "custody",
 };
 
 struct store {
@@ -1383,4 +1387,48 @@ int store_audit_list(store_txn *txn, uint64_t after,
 		return 0;
 	codec_u64_be(after + 1, start);
 	return walk(txn, DBI_AUDIT, start, sizeof(start), 0, 0, &vi);
+}
+
+/* ---- custody (remote keys) ---- */
+
+int store_custody_get(store_txn *txn, const char *credential_id, struct store_custody *out)
+{
+	return rec_get(txn, DBI_CUSTODY, &codec_custody, credential_id, STORE_ID_LEN, out);
+}
+
+int store_custody_put(store_txn *txn, const struct store_custody *c)
+{
+	size_t n;
+	int ret;
+
+	if (!txn || !c)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_custody, c, &n)) != 0)
+		return ret;
+	return rec_put(txn, DBI_CUSTODY, &codec_custody, c, n, 0);
+}
+
+int store_custody_delete(store_txn *txn, const char *credential_id)
+{
+	MDB_val k;
+
+	if (!txn)
+		return CF_EINTERNAL;
+	if (!key_ok(credential_id, STORE_ID_LEN))
+		return CF_ENOTFOUND;
+	k = str_val(credential_id);
+	return map_err(txn, mdb_del(txn->txn, txn->st->dbi[DBI_CUSTODY], &k, NULL), "custody");
+}
+
+int store_custody_count(store_txn *txn, uint64_t *out)
+{
+	MDB_stat ms;
+	int ret;
+
+	if (!txn || !out)
+		return CF_EINTERNAL;
+	if ((ret = map_err(txn, mdb_stat(txn->txn, txn->st->dbi[DBI_CUSTODY], &ms), "stat")) != 0)
+		return ret;
+	*out = ms.ms_entries;
+	return 0;
 }
