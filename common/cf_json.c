@@ -244,8 +244,8 @@ int cf_json_get_int(const cf_json *obj, const char *key, int64_t min, int64_t ma
 		return CF_EMALFORMED;
 	d = v->valuedouble;
 	/* integral, and inside int64 before the cast (converting anything else is undefined) */
-	if (!isfinite(d) || floor(d) != d || d < -9223372036854775808.0 ||
-	    d >= 9223372036854775808.0)
+	if (!isfinite(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0 ||
+	    (double)(int64_t)d != d)
 		return CF_EMALFORMED;
 	if ((int64_t)d < min || (int64_t)d > max)
 		return CF_EMALFORMED;
