@@ -116,17 +116,23 @@ struct account {
 int account_load(const char *dir, struct account *a);
 int account_save(const char *dir, const struct account *a);
 
+/* flock DIR/.lock without waiting (spec/cli.md "Lock"), held for a whole cycle or enrolment:
+ * the descriptor (close it to release), or -1 with one line through agent_err: "credential NAME
+ * is busy (another agent holds DIR/.lock)", or why the lock cannot be taken. */
+int agent_lock(const char *dir, const char *name);
+
 /* Print "certflow-agent: <message>" on stderr. */
 void agent_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The account key of DIR: loaded, or (create != 0) generated as P-256 and saved 0600 first. */
 int agent_account_key(const char *dir, int create, cf_key **out);
 
-/* After activate/renew: take the certificate and chain from the server's response, install them
- * with key (install.h) and print the summary line. verb is "enrolled" or "renewed". On success
- * a->renewal_info is updated from the response. Returns an enum agent_exit. */
+/* After activate: keep key in DIR/pending (agent_pending_key), take the certificate and chain
+ * from the server's response (date: its Date, 0 if none), install them with key (agent_install)
+ * and print the summary line. verb is "enrolled" or "renewed". On success a->renewal_info is
+ * updated from the response. Returns an enum agent_exit. */
 int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
-		 const char *verb);
+		 int64_t date, const char *verb);
 
 /* CSR for key as base64url DER (malloc'd). */
 int agent_csr_b64(const cf_key *key, char **out);
@@ -143,13 +149,33 @@ struct agent_issued {
 	char previous[65];  /* serial of the certificate it replaced, "" if none */
 };
 
-/* agent_finish without the summary line: the response is first kept in DIR/pending/ (key and
- * response) so that a failed install can be finished by agent_resume_pending, then installed.
- * Returns an enum agent_exit (errors printed with agent_err). */
+/* The time a new set is checked at (certcheck_verify): the server's Date of the response that
+ * delivered it (over the verified connection) when it differs from cf_now() by more than a minute
+ * (a new certificate starts a minute before the server's now), else cf_now(). */
+int64_t agent_check_time(int64_t server_date);
+
+/* Keep key as DIR/pending/key.pem (fsynced), before the request that certifies it is sent: if the
+ * answer is lost, the next run asks again with the same key (agent_pending_orphan). 0 or CF_EIO,
+ * CF_ENOMEM. */
+int agent_pending_key(const char *dir, const cf_key *key);
+/* The key of DIR/pending whose answer never arrived (no pending/response.json): 0 and *out;
+ * CF_ENOTFOUND if there is none; another code if it cannot be read. */
+int agent_pending_orphan(const char *dir, cf_key **out);
+
+/* Remove DIR/pending (once its set is installed, or its key is of no use): every step checked,
+ * so that a failure is never taken for success. 0 or CF_EIO. */
+int agent_pending_discard(const char *dir);
+
+/* agent_finish without agent_pending_key and the summary line: the response (date: its Date, 0
+ * if none) is first kept in DIR/pending/ beside the key so that a failed install can be finished
+ * by agent_resume_pending, then installed (checked at agent_check_time(date)) and DIR/pending
+ * removed. Returns an enum agent_exit (errors printed with agent_err); any failure to write,
+ * fsync, rename or remove is AGENT_FAIL. */
 int agent_install(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
-		  struct agent_issued *out);
-/* Install what DIR/pending/ holds from an interrupted run, without asking the server again.
- * AGENT_OK (installed, *out), AGENT_NOT_DUE (nothing pending), AGENT_FAIL. */
+		  int64_t date, struct agent_issued *out);
+/* Install what DIR/pending/ holds from an interrupted run (key and response), without asking the
+ * server again; checked at the time of the response's Date. AGENT_OK (installed, *out),
+ * AGENT_NOT_DUE (no response pending), AGENT_FAIL. */
 int agent_resume_pending(const char *dir, struct account *a, struct agent_issued *out);
 
 #endif

@@ -16,6 +16,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "cf_clock.h"
+#include "cf_crypto_mbedtls.h"
 #include "cf_err.h"
 #include "cf_file.h"
 
@@ -38,13 +39,36 @@ static int parse_pem(mbedtls_x509_crt *crt, const char *pem)
 	return mbedtls_x509_crt_parse(crt, (const unsigned char *)pem, strlen(pem) + 1);
 }
 
+/* The validity check of certcheck_verify, at a time of our choosing (mbedTLS 2.28 verifies
+ * against the local clock only): called for every certificate of the verified chain, the trust
+ * anchor included. */
+struct at_check {
+	int64_t at;		/* 0: times not checked */
+	int64_t bad_nb, bad_na; /* the validity of a certificate not valid at at (bad_na != 0) */
+};
+
+static int at_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	struct at_check *c = ctx;
+	int64_t nb = cf_x509_time_unix(&crt->valid_from), na = cf_x509_time_unix(&crt->valid_to);
+
+	(void)depth;
+	*flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+	if (c->at && !c->bad_na && (c->at < nb || c->at > na)) {
+		c->bad_nb = nb;
+		c->bad_na = na ? na : 1;
+	}
+	return 0;
+}
+
 int certcheck_verify(const char *cert_pem, const char *chain_pem, const cf_key *key,
-		     const char *ca_file, char *why, size_t why_len)
+		     const char *ca_file, int64_t at, char *why, size_t why_len)
 {
 	mbedtls_x509_crt crt, ca;
+	struct at_check times = {.at = at};
 	cf_key *ck = NULL;
 	uint32_t flags = 0;
-	char info[256];
+	char info[256], t[21], nb[21], na[21];
 	int ret = CF_EMALFORMED, mret;
 
 	mbedtls_x509_crt_init(&crt);
@@ -69,9 +93,9 @@ int certcheck_verify(const char *cert_pem, const char *chain_pem, const cf_key *
 		snprintf(why, why_len, "trust anchor %s: %s", ca_file, info);
 		goto out;
 	}
-	mret = mbedtls_x509_crt_verify(&crt, &ca, NULL, NULL, &flags, NULL, NULL);
-	/* Times are the server's business here: a device without a clock must still install. */
-	flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
+	/* Times by at (the server's time, when the device clock is off), not by the local clock:
+	 * the callback drops mbedTLS's two time flags and checks every certificate against at. */
+	mret = mbedtls_x509_crt_verify(&crt, &ca, NULL, NULL, &flags, at_cb, &times);
 	if (mret != 0 && (mret != MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || flags != 0)) {
 		if (mbedtls_x509_crt_verify_info(info, sizeof(info), "", flags) < 0)
 			info[0] = '\0';
@@ -80,22 +104,22 @@ int certcheck_verify(const char *cert_pem, const char *chain_pem, const cf_key *
 		snprintf(why, why_len, "the certificate does not verify to %s: %s", ca_file, info);
 		goto out;
 	}
+	if (times.bad_na) {
+		cf_time_format(at, t);
+		cf_time_format(times.bad_nb, nb);
+		cf_time_format(times.bad_na, na);
+		ret = CF_EVERIFY;
+		snprintf(why, why_len,
+			 "a certificate of the new set is not valid at %s (valid %s to %s)", t, nb,
+			 na);
+		goto out;
+	}
 	ret = 0;
 out:
 	cf_key_free(ck);
 	mbedtls_x509_crt_free(&crt);
 	mbedtls_x509_crt_free(&ca);
 	return ret;
-}
-
-static int64_t x509_time(const mbedtls_x509_time *t)
-{
-	char s[32];
-	int64_t v;
-
-	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year, t->mon, t->day, t->hour,
-		 t->min, t->sec);
-	return cf_time_parse(s, &v) == 0 ? v : 0;
 }
 
 int certcheck_info(const char *path, struct cert_info *out)
@@ -117,8 +141,8 @@ int certcheck_info(const char *path, struct cert_info *out)
 		i++;
 	for (; i < crt.serial.len; i++, o += 2)
 		snprintf(info.serial + o, 3, "%02x", crt.serial.p[i]);
-	info.not_before = x509_time(&crt.valid_from);
-	info.not_after = x509_time(&crt.valid_to);
+	info.not_before = cf_x509_time_unix(&crt.valid_from);
+	info.not_after = cf_x509_time_unix(&crt.valid_to);
 	if (info.not_before == 0 || info.not_after == 0)
 		goto out;
 	*out = info;

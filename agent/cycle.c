@@ -12,13 +12,10 @@
  */
 #include "cycle.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "cf_clock.h"
@@ -57,22 +54,8 @@ static uint64_t random64(void)
 /* flock DIR/.lock without waiting: 0, or -1 (busy: another agent holds it; or an error). */
 static int lock_take(struct cycle *x)
 {
-	char path[PATH_MAX + 16];
-
-	snprintf(path, sizeof(path), "%s/.lock", x->cred->dir);
-	if ((x->lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		agent_err("cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (flock(x->lock, LOCK_EX | LOCK_NB) == 0)
-		return 0;
-	if (errno == EWOULDBLOCK)
-		agent_err("credential %s is busy (another agent holds %s)", x->cred->name, path);
-	else
-		agent_err("cannot lock %s: %s", path, strerror(errno));
-	close(x->lock);
-	x->lock = -1;
-	return -1;
+	x->lock = agent_lock(x->cred->dir, x->cred->name);
+	return x->lock >= 0 ? 0 : -1;
 }
 
 static void read_cert(struct cycle *x)
@@ -276,7 +259,14 @@ static void cycle_body(struct cycle *x)
 	/* an encrypted key.pem: its password opens it here, before the server is asked anything;
 	 * new keys (and pending/key.pem) are then written and read under it (keyfile.h) */
 	if (x->mode != CYCLE_DRY_RUN &&
-	    keyfile_unlock(x->cred->dir, x->cred->password_file, 0) != AGENT_OK) {
+	    (ret = keyfile_unlock(x->cred->dir, x->cred->password_file, 0)) != AGENT_OK) {
+		char detail[sizeof(x->res->why)];
+
+		snprintf(detail, sizeof(detail), "%s", x->res->why);
+		snprintf(x->res->why, sizeof(x->res->why), "%s: %.400s",
+			 ret == AGENT_USAGE ? "key password refused"
+					    : "key password wrong or missing",
+			 detail);
 		failed(x, "");
 		return;
 	}
@@ -314,6 +304,20 @@ static void cycle_body(struct cycle *x)
 		failed(x, retry_after);
 }
 
+/* DIR/state.json could not be written: the cycle failed, whatever it did (never a success with
+ * a state that a crash may lose). */
+static void state_failed(struct cycle *x, int err)
+{
+	char done[110] = "";
+
+	if (x->res->status == AGENT_OK && x->mode != CYCLE_DRY_RUN)
+		snprintf(done, sizeof(done), "renewed serial %s, but ", x->res->issued.serial);
+	snprintf(x->res->why, sizeof(x->res->why), "%.110scannot write %.300s/state.json: %.60s",
+		 done, x->cred->dir, cf_strerror(err));
+	x->res->status = AGENT_FAIL;
+	x->res->hook_failed = 0;
+}
+
 void cycle_run(const struct agent_cred *cred, enum cycle_mode mode, struct cycle_result *res)
 {
 	struct cycle x = {.cred = cred, .mode = mode, .res = res, .lock = -1};
@@ -328,8 +332,7 @@ void cycle_run(const struct agent_cred *cred, enum cycle_mode mode, struct cycle
 	keyfile_lock();
 	if (x.lock >= 0) { /* the state is ours to write only while we hold the lock */
 		if ((ret = state_save(cred->dir, &x.st)) != 0)
-			fprintf(stderr, "certflow-agent: %s: cannot write %s/state.json: %s\n",
-				cred->name, cred->dir, cf_strerror(ret));
+			state_failed(&x, ret);
 		close(x.lock);
 	}
 	client_free(x.c);
@@ -431,8 +434,10 @@ int agent_renew(const struct agent_opts *o)
 		ok += res.status == AGENT_OK;
 		failed += res.status == AGENT_FAIL || res.hook_failed;
 	}
-	if (mode != CYCLE_DRY_RUN && (ret = status_write(&cfg, cf_now())) != 0)
+	if (mode != CYCLE_DRY_RUN && (ret = status_write(&cfg, cf_now())) != 0) {
 		agent_err("cannot write the status file %s: %s", cfg.status_file, cf_strerror(ret));
+		failed++;
+	}
 	config_free(&cfg);
 	if (failed)
 		return AGENT_FAIL;

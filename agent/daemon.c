@@ -5,8 +5,9 @@
  * Why it never sleeps long: a monotonic timer stops during suspend and a wall-clock deadline
  * computed once is wrong after the clock is set, so it sleeps at most a minute at a time and
  * re-reads the wall clock (cf_now) after every wake-up, then compares each credential's next
- * attempt with it. Signals are blocked except inside ppoll, so none is lost between the check
- * and the sleep: SIGTERM/SIGINT stop after the current cycle (exit 0), SIGHUP reloads the
+ * attempt with it (a clock set back behind the last cycle gives a cycle at once, which plans
+ * again by the new clock). Signals are blocked except inside ppoll, so none is lost between the
+ * check and the sleep: SIGTERM/SIGINT stop after the current cycle (exit 0), SIGHUP reloads the
  * configuration, SIGUSR1 gives every credential a cycle now.
  *
  * Never: exit on a failed cycle or a bad configuration reload (the old one stays), or spin:
@@ -24,10 +25,10 @@
 #include "cf_clock.h"
 #include "cf_err.h"
 #include "install.h"
+#include "schedule.h"
 #include "state.h"
 
-#define WAKE_MAX 60	 /* seconds between two looks at the clock */
-#define RETRY_UNKNOWN 60 /* next attempt of a cycle that could not say (busy, not enrolled) */
+#define WAKE_MAX 60 /* seconds between two looks at the clock */
 
 static volatile sig_atomic_t got_stop, got_hup, got_usr1;
 
@@ -65,7 +66,12 @@ static void signals_setup(sigset_t *open)
 /* What the loop keeps per credential. */
 struct slot {
 	int64_t next;	 /* next cycle by cf_now(), 0: at once */
+	int64_t last;	 /* cf_now() after the last cycle: a clock set back below it re-plans */
 	char serial[65]; /* the certificate seen by the last cycle */
+	/* cycles in a row that could not start (busy, not enrolled): they have no state file to
+	 * keep a backoff in, so it is kept here, and their line is logged once per change */
+	unsigned stuck;
+	char stuck_why[sizeof(((struct cycle_result *)0)->why)];
 };
 
 struct daemon {
@@ -115,19 +121,32 @@ static int cert_changed(const struct agent_cred *c, const struct slot *s)
 static void one_cycle(struct daemon *d, size_t i)
 {
 	const struct agent_cred *c = &d->cfg.cred[i];
+	struct slot *s = &d->slot[i];
 	struct cycle_result res;
 	char path[sizeof(c->dir) + 16];
 	struct cert_info info;
+	uint64_t r = 0;
 	int64_t now;
 
 	cycle_run(c, CYCLE_IF_DUE, &res);
-	cycle_log(c, CYCLE_IF_DUE, &res, stderr);
-	now = cf_now();
-	d->slot[i].next = res.next_local > now ? res.next_local : now + RETRY_UNKNOWN;
+	s->last = now = cf_now();
+	if (res.status == AGENT_FAIL && res.next_local == 0) {
+		/* the cycle could not start: the backoff of failures, the line only when new */
+		(void)cf_random(&r, sizeof(r));
+		s->next = now + schedule_backoff(++s->stuck, r);
+		if (strcmp(s->stuck_why, res.why) != 0)
+			cycle_log(c, CYCLE_IF_DUE, &res, stderr);
+		memcpy(s->stuck_why, res.why, sizeof(s->stuck_why));
+	} else {
+		cycle_log(c, CYCLE_IF_DUE, &res, stderr);
+		s->stuck = 0;
+		s->stuck_why[0] = '\0';
+		s->next = res.next_local > now ? res.next_local : now + WAKE_MAX;
+	}
 	snprintf(path, sizeof(path), "%s/cert.pem", c->dir);
 	if (certcheck_info(path, &info) != 0)
 		info.serial[0] = '\0';
-	memcpy(d->slot[i].serial, info.serial, sizeof(info.serial));
+	memcpy(s->serial, info.serial, sizeof(info.serial));
 }
 
 /* Seconds to sleep: until the earliest next attempt, at most WAKE_MAX, at least 1. */
@@ -157,7 +176,9 @@ int agent_run(const struct agent_opts *o)
 		int cycles = 0;
 
 		for (size_t i = 0; i < d.cfg.n && !got_stop; i++) {
-			if (d.slot[i].next > now && !cert_changed(&d.cfg.cred[i], &d.slot[i]))
+			/* due, the clock set back (a plan made by a clock ahead), or replaced */
+			if (d.slot[i].next > now && now >= d.slot[i].last &&
+			    !cert_changed(&d.cfg.cred[i], &d.slot[i]))
 				continue;
 			one_cycle(&d, i);
 			cycles++;

@@ -20,6 +20,7 @@
 
 #include "cf_clock.h"
 #include "cf_err.h"
+#include "cf_file.h"
 #include "client.h"
 #include "cycle.h"
 #include "keyfile.h"
@@ -142,10 +143,6 @@ static int prepare(const struct agent_opts *o, struct account *a, cf_key **akey,
 {
 	int ret;
 
-	if (mkdir(o->dir, 0700) != 0 && errno != EEXIST) {
-		agent_err("cannot create %s: %s", o->dir, strerror(errno));
-		return AGENT_FAIL;
-	}
 	if ((ret = agent_account_key(o->dir, 1, akey)) != 0) {
 		agent_err("account key %s/account.key: %s", o->dir, cf_strerror(ret));
 		return AGENT_FAIL;
@@ -213,6 +210,25 @@ static int resume(const char *dir)
 	return ret;
 }
 
+/* DIR, made durable in its parent when new, and its lock, held for the whole enrolment (a renewal
+ * of the same directory must not run beside it). The lock's descriptor, or -1 (printed). */
+static int dir_and_lock(const struct agent_opts *o)
+{
+	const char *name = o->name ? o->name : strrchr(o->dir, '/');
+
+	if (mkdir(o->dir, 0700) == 0) {
+		if (cf_fsync_parent(o->dir) != 0) {
+			agent_err("cannot fsync the directory holding %s: %s", o->dir,
+				  strerror(errno));
+			return -1;
+		}
+	} else if (errno != EEXIST) {
+		agent_err("cannot create %s: %s", o->dir, strerror(errno));
+		return -1;
+	}
+	return agent_lock(o->dir, !name ? o->dir : name == o->name ? name : name + 1);
+}
+
 int agent_enrol(const struct agent_opts *o)
 {
 	struct account a;
@@ -220,7 +236,7 @@ int agent_enrol(const struct agent_opts *o)
 	cf_key *akey = NULL, *key = NULL;
 	client *c = NULL;
 	cf_json *resp = NULL;
-	int ret;
+	int ret, lock = -1;
 
 	memset(&a, 0, sizeof(a));
 	if (agent_reference_digits(o->reference, ref) != 0) {
@@ -234,6 +250,10 @@ int agent_enrol(const struct agent_opts *o)
 	/* the key password (a new one: it must pass the policy) before anything is sent */
 	if ((ret = keyfile_unlock(NULL, o->password_file, o->kdf_iterations)) != AGENT_OK)
 		return ret;
+	if ((lock = dir_and_lock(o)) < 0) {
+		ret = AGENT_FAIL;
+		goto out;
+	}
 	if ((ret = resume(o->dir)) != AGENT_NOT_DUE)
 		goto out;
 	if ((ret = prepare(o, &a, &akey, &key, &csr)) != AGENT_OK)
@@ -255,7 +275,7 @@ int agent_enrol(const struct agent_opts *o)
 		goto out;
 	}
 	if ((ret = save_account(o->dir, &a, resp)) == AGENT_OK)
-		ret = agent_finish(o->dir, &a, key, resp, "enrolled");
+		ret = agent_finish(o->dir, &a, key, resp, client_server_date(c), "enrolled");
 out:
 	cf_json_free(resp);
 	client_free(c);
@@ -263,5 +283,7 @@ out:
 	cf_key_free(key);
 	cf_key_free(akey);
 	keyfile_lock();
+	if (lock >= 0)
+		close(lock);
 	return ret;
 }

@@ -168,7 +168,8 @@ static int write_set(const char *dir, const char *setdir, const cf_key *key, con
 }
 
 /* Step 2: verify what is on disk, not what we meant to write. */
-static int verify_set(const char *setdir, const char *ca_file, char *why, size_t why_len)
+static int verify_set(const char *setdir, const char *ca_file, int64_t at, char *why,
+		      size_t why_len)
 {
 	char path[PATH_MAX], *cert = NULL, *chain = NULL;
 	cf_key *key = NULL;
@@ -190,7 +191,7 @@ static int verify_set(const char *setdir, const char *ca_file, char *why, size_t
 		snprintf(why, why_len, "cannot read back %s", path);
 		goto out;
 	}
-	ret = certcheck_verify(cert, chain, key, ca_file, why, why_len);
+	ret = certcheck_verify(cert, chain, key, ca_file, at, why, why_len);
 out:
 	cf_key_free(key);
 	free(cert);
@@ -258,8 +259,8 @@ static int serial_ok(const char *s)
 }
 
 int install_credential(const char *dir, const cf_key *key, const char *cert_pem,
-		       const char *chain_pem, const char *ca_file, const char *serial, char *why,
-		       size_t why_len)
+		       const char *chain_pem, const char *ca_file, const char *serial, int64_t at,
+		       char *why, size_t why_len)
 {
 	char setdir[PATH_MAX], target[128], old[PATH_MAX];
 	int ret;
@@ -276,7 +277,7 @@ int install_credential(const char *dir, const cf_key *key, const char *cert_pem,
 		return CF_EMALFORMED;
 	}
 	/* Check the material before anything touches the disk, then again from the disk. */
-	if ((ret = certcheck_verify(cert_pem, chain_pem, key, ca_file, why, why_len)) != 0)
+	if ((ret = certcheck_verify(cert_pem, chain_pem, key, ca_file, at, why, why_len)) != 0)
 		return ret;
 	snprintf(target, sizeof(target), "sets/%s", serial);
 	(void)join(setdir, sizeof(setdir), dir, target);
@@ -287,7 +288,7 @@ int install_credential(const char *dir, const cf_key *key, const char *cert_pem,
 	}
 	remove_set(setdir); /* an unfinished earlier attempt for this very serial */
 	if ((ret = write_set(dir, setdir, key, cert_pem, chain_pem, why, why_len)) != 0 ||
-	    (ret = verify_set(setdir, ca_file, why, why_len)) != 0) {
+	    (ret = verify_set(setdir, ca_file, at, why, why_len)) != 0) {
 		remove_set(setdir);
 		return ret;
 	}

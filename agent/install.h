@@ -18,20 +18,22 @@
 #include "cf_crypto.h"
 
 /* Write key (0600), cert_pem and chain_pem as a new set in dir, check from the files written that
- * the key is the certificate's and that certificate + chain verify to a trust anchor of ca_file,
- * then switch "live" to it, keeping the old live set as "previous". serial (lower-case hex) names
- * the set. Returns 0, or CF_EVERIFY / CF_EBADKEY / CF_EMALFORMED (nothing changed in dir), CF_EIO
- * (why says which step). */
+ * the key is the certificate's and that certificate + chain verify to a trust anchor of ca_file
+ * (valid at the time at, as certcheck_verify), then switch "live" to it, keeping the old live set
+ * as "previous". serial (lower-case hex) names the set. Returns 0, or CF_EVERIFY / CF_EBADKEY /
+ * CF_EMALFORMED (nothing changed in dir), CF_EIO (why says which step). */
 int install_credential(const char *dir, const cf_key *key, const char *cert_pem,
-		       const char *chain_pem, const char *ca_file, const char *serial, char *why,
-		       size_t why_len);
+		       const char *chain_pem, const char *ca_file, const char *serial, int64_t at,
+		       char *why, size_t why_len);
 
 /* 0 if the certificate in cert_pem holds key's public key and cert_pem + chain_pem (intermediates,
- * may include the root) verify to a trust anchor in ca_file. Validity times are not checked (the
- * server just issued the certificate; the device clock may be wrong). CF_EBADKEY (key mismatch),
- * CF_EVERIFY (chain), CF_EMALFORMED (unparsable), CF_EIO (ca_file); why says what failed. */
+ * may include the root) verify to a trust anchor in ca_file, every certificate of that chain (the
+ * anchor included) valid at the time at (Unix seconds; the device's clock is not used: at is the
+ * server's time when the two differ, agent_check_time); at 0: validity times are not checked.
+ * CF_EBADKEY (key mismatch), CF_EVERIFY (chain or times), CF_EMALFORMED (unparsable), CF_EIO
+ * (ca_file); why says what failed. */
 int certcheck_verify(const char *cert_pem, const char *chain_pem, const cf_key *key,
-		     const char *ca_file, char *why, size_t why_len);
+		     const char *ca_file, int64_t at, char *why, size_t why_len);
 
 /* What the agent's schedule needs of the certificate in the PEM file at path: its serial number
  * (lower-case hex, two digits per octet, without a leading 00 octet) and validity (Unix time).

@@ -146,13 +146,17 @@ static const char help_text[] =
     "  *.pem.prev          The previous key, certificate and chain after a renewal.\n"
     "  state.json          The renewal plan: window, planned moment, failures, next attempt,\n"
     "                      last attempt, success and error.\n"
-    "  pending/            The server's answer and the new key until they are installed: an\n"
-    "                      interrupted install is finished by the next run, without the server.\n"
-    "  .lock               flock()ed during a cycle: a second agent skips the credential.\n"
+    "  pending/            The new key (kept before the request is sent) and the server's\n"
+    "                      answer until they are installed: an interrupted install is finished\n"
+    "                      by the next run without the server; a lost answer is asked again\n"
+    "                      with the same key.\n"
+    "  .lock               flock()ed during a cycle or an enrol: a second agent skips the\n"
+    "                      credential (exit status 1, \"busy\").\n"
     "  key.pem, cert.pem and chain.pem are symbolic links into live/ (a link to one complete\n"
     "  set under sets/), switched atomically: a reader never sees a key and a certificate\n"
     "  that do not belong together. A new set is installed only after checking that the key\n"
-    "  matches the certificate and that the chain verifies to the --ca trust anchor.\n"
+    "  matches the certificate and that the chain verifies to the --ca trust anchor. Any\n"
+    "  write, fsync, rename or removal that fails is a failure (exit status 1).\n"
     "\n"
     "Exit status:\n"
     "  0  enrolled or renewed (one line on standard output: serial number and notAfter);\n"
@@ -162,6 +166,7 @@ static const char help_text[] =
     "  2  usage error, or a bad configuration file\n"
     "  3  renewal not due (notInRenewalWindow; none due with --if-due); standard error\n"
     "     or the not-due line says when\n"
+    "  4  recover: several credentials; choose one with --credential ID\n"
     "\n"
     "Hook (config key hook, after a renewal; no shell, split on spaces; output to standard\n"
     "error; killed after 5 minutes): environment CERTFLOW_NAME, CERTFLOW_DIR, CERTFLOW_KEY,\n"
@@ -171,7 +176,8 @@ static const char help_text[] =
     "Clocks: a device clock before this agent's build time (or before its certificate's\n"
     "notBefore) is clearly wrong: the server's chain and name are still verified, but not\n"
     "its validity times, and the server's Date (checked against that chain) is the time.\n"
-    "  4  recover: several credentials; choose one with --credential ID\n";
+    "A new certificate and chain are checked at the Date of the answer that brought them\n"
+    "when the device clock is more than a minute away from it.\n";
 
 enum opt_id {
 	OPT_SERVER = 1,

@@ -4,8 +4,9 @@
  *
  * Never: skip the certificate or host name check (mbedtls_ssl_set_hostname is called for every
  * connection), speak plain HTTP to anything but a loopback address, send to another origin than
- * the one given to transport_new, or read more than the caps below. A request is sent again only
- * when a kept-alive connection turned out closed before any byte of the response arrived.
+ * the one given to transport_new, or read more than the caps below. A request other than a POST
+ * is sent again only when a kept-alive connection turned out closed before any byte of the
+ * response arrived; a POST, once written, never (the server may have acted on it).
  */
 #include "transport.h"
 
@@ -34,7 +35,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "cf_clock.h"
-#include "cf_crypto.h"
+#include "cf_crypto_mbedtls.h"
 #include "cf_err.h"
 #include "http1.h"
 
@@ -234,16 +235,6 @@ static void conf_version_specific(transport *t)
 
 /* ---- a device whose clock is clearly wrong (transport_ignore_cert_time) ---- */
 
-static int64_t x509_unix(const mbedtls_x509_time *x)
-{
-	char s[32];
-	int64_t v;
-
-	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02dZ", x->year, x->mon, x->day, x->hour,
-		 x->min, x->sec);
-	return cf_time_parse(s, &v) == 0 ? v : 0;
-}
-
 /* Called for every certificate of the server's chain, the trust anchor included. With
  * ignore_time only the two time flags are dropped (the signatures up to the trust anchor and the
  * host name are checked as always) and the validity common to the whole chain is kept, to be
@@ -257,8 +248,8 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 	if (!t->ignore_time)
 		return 0;
 	*flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE);
-	nb = x509_unix(&crt->valid_from);
-	na = x509_unix(&crt->valid_to);
+	nb = cf_x509_time_unix(&crt->valid_from);
+	na = cf_x509_time_unix(&crt->valid_to);
 	if (nb > t->chain_nb)
 		t->chain_nb = nb;
 	if (na < t->chain_na)
@@ -796,8 +787,10 @@ int transport_request(transport *t, const char *method, const char *url, const c
 		if (ret == 0)
 			break;
 		conn_close(t);
-		/* A kept-alive connection the server had already closed: send once more. */
-		if (!reused || got || ret == CF_ETIMEOUT)
+		/* A kept-alive connection the server had already closed: send once more. Never a
+		 * POST: its bytes were written, and the server may have acted on them (a renewal
+		 * made twice, or answered badNonce and then made with a fresh nonce). */
+		if (!reused || got || ret == CF_ETIMEOUT || strcmp(method, "POST") == 0)
 			break;
 	}
 out:

@@ -1,11 +1,13 @@
 /*
- * util — the agent's small shared pieces: error lines, the account file and key, and the common tail of enrol and renew (install + summary).
+ * util — the agent's small shared pieces: error lines, the account file and key, and the common
+ * tail of enrol and renew (install + summary).
  *
  * Never: print a secret (activation code, private key) or leave a half-written file where a
  * reader could take it for a whole one.
  */
 #include "agent.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cf_b64.h"
+#include "cf_clock.h"
 #include "cf_err.h"
 #include "cf_file.h"
 #include "install.h"
@@ -53,6 +57,26 @@ void agent_err(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int agent_lock(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		agent_err("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	if (errno == EWOULDBLOCK)
+		agent_err("credential %s is busy (another agent holds %s)", name, path);
+	else
+		agent_err("cannot lock %s: %s", path, strerror(errno));
+	close(fd);
+	return -1;
 }
 
 /* ---- account.json ---- */
@@ -172,7 +196,21 @@ static int issued_decode(const cf_json *resp, struct issued *is)
 	return 0;
 }
 
-/* ---- DIR/pending: the server's answer kept until it is installed ---- */
+/* ---- DIR/pending: the new key and the server's answer, kept until they are installed ---- */
+
+/* seconds: a new certificate starts a minute before the server's now */
+#define CHECK_TOLERANCE 60
+#define PENDING_MAX (4 * 1024 * 1024)
+
+int64_t agent_check_time(int64_t server_date)
+{
+	int64_t local = cf_now();
+
+	if (server_date > 0 &&
+	    (server_date - local > CHECK_TOLERANCE || local - server_date > CHECK_TOLERANCE))
+		return server_date;
+	return local;
+}
 
 /* DIR/pending/<name> into out. */
 static void pending_path(const char *dir, const char *name, char *out, size_t cap)
@@ -180,46 +218,106 @@ static void pending_path(const char *dir, const char *name, char *out, size_t ca
 	snprintf(out, cap, "%s/pending%s%s", dir, name[0] ? "/" : "", name);
 }
 
-/* Keep the key and the server's response before installing them: an activation code is good
- * once, and a renewal counts against the server's limits, so an install that fails (full disk,
- * power cut) is finished from here by the next run without asking again. The response is
- * written last: its presence says the pair is complete. */
-static int pending_save(const char *dir, const cf_key *key, const cf_json *resp)
+int agent_pending_key(const char *dir, const cf_key *key)
 {
-	char path[PATH_MAX], *text = cf_json_print(resp);
-	int ret = CF_EIO;
+	char path[PATH_MAX];
+	int ret;
 
-	if (!text)
-		return CF_ENOMEM;
 	pending_path(dir, "", path, sizeof(path));
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		goto out;
+	if (mkdir(path, 0700) != 0) {
+		if (errno != EEXIST)
+			return CF_EIO;
+	} else if ((ret = cf_fsync_dir(dir)) != 0) {
+		return ret;
+	}
 	pending_path(dir, "key.pem", path, sizeof(path));
-	if ((ret = keyfile_save(key, path)) != 0)
-		goto out;
+	return keyfile_save(key, path); /* atomic, fsynced with its directory */
+}
+
+int agent_pending_orphan(const char *dir, cf_key **out)
+{
+	char path[PATH_MAX];
+	cf_key *key = NULL, *live = NULL;
+	int ret;
+
 	pending_path(dir, "response.json", path, sizeof(path));
-	ret = cf_file_write(path, text, strlen(text), 0600, 0);
-out:
-	free(text);
+	if (access(path, F_OK) == 0)
+		return CF_ENOTFOUND;
+	pending_path(dir, "key.pem", path, sizeof(path));
+	if (access(path, F_OK) != 0)
+		return errno == ENOENT ? CF_ENOTFOUND : CF_EIO;
+	if ((ret = keyfile_load(path, &key)) != 0)
+		return ret;
+	/* a crash while DIR/pending was removed after its set went live: nothing is pending */
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	if (keyfile_load(path, &live) == 0 && cf_key_public_equal(key, live)) {
+		cf_key_free(key);
+		key = NULL;
+		ret = agent_pending_discard(dir);
+	}
+	cf_key_free(live);
+	if (ret == 0 && !key)
+		return CF_ENOTFOUND;
+	if (ret == 0)
+		*out = key;
+	else
+		cf_key_free(key);
 	return ret;
 }
 
-static void pending_clear(const char *dir)
+/* The server's answer beside the key (agent_pending_key), with the Date it came with: an
+ * activation code is good once, and a renewal counts against the server's limits, so an install
+ * that fails (full disk, power cut) is finished from here by the next run without asking again.
+ * Its presence says the pair is complete. */
+static int pending_save(const char *dir, const cf_json *resp, int64_t date)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], t[21], *text = NULL;
+	cf_json *doc = cf_json_dup(resp);
+	int ret = CF_ENOMEM;
 
-	pending_path(dir, "response.json", path, sizeof(path));
-	(void)unlink(path);
-	pending_path(dir, "key.pem", path, sizeof(path));
-	(void)unlink(path);
-	pending_path(dir, "", path, sizeof(path));
-	(void)rmdir(path);
-	(void)cf_fsync_dir(dir);
+	cf_time_format(date, t);
+	if (doc && (!date || cf_json_add_str(doc, "serverDate", t) == 0) &&
+	    (text = cf_json_print(doc)) != NULL) {
+		pending_path(dir, "response.json", path, sizeof(path));
+		ret = cf_file_write(path, text, strlen(text), 0600, 0);
+	}
+	free(text);
+	cf_json_free(doc);
+	return ret;
 }
 
-/* Install the certificate of resp with key; the previous serial is read first for the hook. */
+int agent_pending_discard(const char *dir)
+{
+	char pending[PATH_MAX], path[PATH_MAX + 260];
+	struct dirent *e;
+	DIR *d;
+	int ret = 0;
+
+	pending_path(dir, "", pending, sizeof(pending));
+	if (!(d = opendir(pending)))
+		return errno == ENOENT ? 0 : CF_EIO;
+	/* the response first (it says the pair is complete), then the key, then what a crash left
+	 * (temporary files of an unfinished write) */
+	pending_path(dir, "response.json", path, sizeof(path));
+	if (unlink(path) != 0 && errno != ENOENT)
+		ret = CF_EIO;
+	while (ret == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pending, e->d_name);
+		if (unlink(path) != 0 && errno != ENOENT)
+			ret = CF_EIO;
+	}
+	closedir(d);
+	if (ret == 0 && rmdir(pending) != 0 && errno != ENOENT)
+		ret = CF_EIO;
+	return ret == 0 ? cf_fsync_dir(dir) : ret;
+}
+
+/* Install the certificate of resp with key, checked at the time at; the previous serial is read
+ * first for the hook. */
 static int install_issued(const char *dir, struct account *a, const cf_key *key,
-			  const cf_json *resp, struct agent_issued *out)
+			  const cf_json *resp, int64_t at, struct agent_issued *out)
 {
 	struct issued is;
 	struct cert_info prev;
@@ -234,7 +332,8 @@ static int install_issued(const char *dir, struct account *a, const cf_key *key,
 	snprintf(path, sizeof(path), "%s/cert.pem", dir);
 	if (certcheck_info(path, &prev) == 0 && strcmp(prev.serial, is.serial) != 0)
 		snprintf(out->previous, sizeof(out->previous), "%s", prev.serial);
-	ret = install_credential(dir, key, is.pem, is.chain, a->ca, is.serial, why, sizeof(why));
+	ret =
+	    install_credential(dir, key, is.pem, is.chain, a->ca, is.serial, at, why, sizeof(why));
 	/* already live: an earlier run switched to it and stopped before cleaning up */
 	if (ret == CF_ECONFLICT)
 		ret = 0;
@@ -249,40 +348,48 @@ static int install_issued(const char *dir, struct account *a, const cf_key *key,
 		agent_err("cannot write %s/account.json: %s", dir, cf_strerror(ret));
 		return AGENT_FAIL;
 	}
+	if ((ret = agent_pending_discard(dir)) != 0) {
+		agent_err("certificate %s installed, but %s/pending cannot be removed: %s",
+			  is.serial, dir, strerror(errno ? errno : EIO));
+		return AGENT_FAIL;
+	}
 	snprintf(out->serial, sizeof(out->serial), "%s", is.serial);
 	snprintf(out->not_after, sizeof(out->not_after), "%s", is.not_after);
 	return AGENT_OK;
 }
 
 int agent_install(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
-		  struct agent_issued *out)
+		  int64_t date, struct agent_issued *out)
 {
 	int ret;
 
-	if (resp && (ret = pending_save(dir, key, resp)) != 0) {
+	if (resp && (ret = pending_save(dir, resp, date)) != 0) {
 		agent_err("cannot keep the server's answer in %s/pending: %s", dir,
 			  cf_strerror(ret));
 		return AGENT_FAIL;
 	}
-	if ((ret = install_issued(dir, a, key, resp, out)) == AGENT_OK)
-		pending_clear(dir);
-	return ret;
+	return install_issued(dir, a, key, resp, agent_check_time(date), out);
 }
 
 int agent_resume_pending(const char *dir, struct account *a, struct agent_issued *out)
 {
 	char path[PATH_MAX], *text = NULL;
+	const char *date = NULL;
 	cf_json *resp = NULL;
 	cf_key *key = NULL;
+	int64_t at = 0;
 	size_t len;
 	int ret;
 
 	pending_path(dir, "response.json", path, sizeof(path));
-	if ((ret = cf_file_read(path, 4 * 1024 * 1024, &text, &len)) == CF_ENOTFOUND)
+	if ((ret = cf_file_read(path, PENDING_MAX, &text, &len)) == CF_ENOTFOUND)
 		return AGENT_NOT_DUE;
 	if (ret == 0)
 		ret = cf_json_parse(text, len, &resp);
 	free(text);
+	if (ret == 0 && (cf_json_get_str_opt(resp, "serverDate", 20, &date) != 0 ||
+			 (date && cf_time_parse(date, &at) != 0)))
+		ret = CF_EMALFORMED;
 	pending_path(dir, "key.pem", path, sizeof(path));
 	if (ret == 0)
 		ret = keyfile_load(path, &key);
@@ -292,20 +399,24 @@ int agent_resume_pending(const char *dir, struct account *a, struct agent_issued
 		cf_json_free(resp);
 		return AGENT_FAIL;
 	}
-	if ((ret = install_issued(dir, a, key, resp, out)) == AGENT_OK)
-		pending_clear(dir);
+	/* checked at the time the server sent it, as it would have been then */
+	ret = install_issued(dir, a, key, resp, agent_check_time(at), out);
 	cf_key_free(key);
 	cf_json_free(resp);
 	return ret;
 }
 
 int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
-		 const char *verb)
+		 int64_t date, const char *verb)
 {
 	struct agent_issued is;
-	int ret = agent_install(dir, a, key, resp, &is);
+	int ret;
 
-	if (ret != AGENT_OK)
+	if ((ret = agent_pending_key(dir, key)) != 0) {
+		agent_err("cannot keep the new key in %s/pending: %s", dir, cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	if ((ret = agent_install(dir, a, key, resp, date, &is)) != AGENT_OK)
 		return ret;
 	printf("certflow-agent: %s: serial %s, valid until %s\n", verb, is.serial, is.not_after);
 	if (fflush(stdout) != 0)

@@ -1,16 +1,19 @@
 /*
  * cf_crypto_mbedtls — the mbedTLS view of cf_key, for the modules that are allowed to use
- * mbedTLS directly: common/cf_crypto.c, server/ca/ and the agent's TLS transport. Nobody else
- * includes this header.
+ * mbedTLS directly: common/cf_crypto.c, server/ca/ and the agent's TLS transport and certificate
+ * checks (agent/transport.c, agent/certcheck.c). Nobody else includes this header.
  */
 #ifndef CF_CRYPTO_MBEDTLS_H
 #define CF_CRYPTO_MBEDTLS_H
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
+#include "cf_clock.h"
 #include "cf_crypto.h"
 
 /* Make keys with cf_key_from_pk (or the cf_key_* constructors) only: the lock must be set up.
@@ -45,5 +48,18 @@ int cf_key_has_private(const cf_key *key);
  * once (mbedtls_ssl_conf_rng) is safe on every thread; p_rng may be NULL. */
 int cf_rng_mbedtls(void *p_rng, unsigned char *out, size_t len);
 void *cf_rng_ctx(void);
+
+/* An X.509 time as mbedTLS parsed it (UTC) as Unix seconds; 0 if it is no valid time. */
+static inline int64_t cf_x509_time_unix(const mbedtls_x509_time *t)
+{
+	char s[32];
+	int64_t v;
+
+	if (t->year < 0 || t->year > 9999)
+		return 0;
+	snprintf(s, sizeof(s), "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year, t->mon, t->day, t->hour,
+		 t->min, t->sec);
+	return cf_time_parse(s, &v) == 0 ? v : 0;
+}
 
 #endif

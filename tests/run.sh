@@ -96,9 +96,9 @@ for tree in build build-asan; do
 	fi
 done
 
-# --- 6. valgrind: the agent's enrol and renew (normal build) -----------------------------------
+# --- 6. valgrind: every agent command of the suite (normal build) -----------------------------
 if [ -n "${BUILT[build]:-}" ]; then
-	step "valgrind agent" 900 env CERTFLOW_BUILD="$ROOT/build" CERTFLOW_VALGRIND=1 \
+	step "valgrind agent" 1800 env CERTFLOW_BUILD="$ROOT/build" CERTFLOW_VALGRIND=1 \
 		"$PY" -m unittest discover -v -s "$ROOT/tests/integration" \
 		-t "$ROOT/tests/integration" -p 'test_valgrind.py'
 else

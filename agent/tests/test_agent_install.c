@@ -12,6 +12,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "agent.h"
+#include "cf_clock.h"
 #include "cf_crypto_mbedtls.h"
 #include "cf_err.h"
 #include "cf_file.h"
@@ -20,9 +21,11 @@
 
 static char tmpdir[1024];
 
-/* A certificate for subject's key signed by issuer (PEM, malloc'd). */
-static char *make_cert(const cf_key *subject, const char *subject_dn, const cf_key *issuer,
-		       const char *issuer_dn, int is_ca, int serial)
+/* A certificate for subject's key signed by issuer, valid from..to (YYYYMMDDhhmmss; PEM,
+ * malloc'd). */
+static char *make_cert_valid(const cf_key *subject, const char *subject_dn, const cf_key *issuer,
+			     const char *issuer_dn, int is_ca, int serial, const char *from,
+			     const char *to)
 {
 	mbedtls_x509write_cert crt;
 	mbedtls_mpi sn;
@@ -38,13 +41,20 @@ static char *make_cert(const cf_key *subject, const char *subject_dn, const cf_k
 	if (mbedtls_x509write_crt_set_subject_name(&crt, subject_dn) == 0 &&
 	    mbedtls_x509write_crt_set_issuer_name(&crt, issuer_dn) == 0 &&
 	    mbedtls_x509write_crt_set_serial(&crt, &sn) == 0 &&
-	    mbedtls_x509write_crt_set_validity(&crt, "20240101000000", "20440101000000") == 0 &&
+	    mbedtls_x509write_crt_set_validity(&crt, from, to) == 0 &&
 	    mbedtls_x509write_crt_set_basic_constraints(&crt, is_ca, -1) == 0 &&
 	    mbedtls_x509write_crt_pem(&crt, buf, sizeof(buf), cf_rng_mbedtls, cf_rng_ctx()) == 0)
 		pem = strdup((char *)buf);
 	mbedtls_mpi_free(&sn);
 	mbedtls_x509write_crt_free(&crt);
 	return pem;
+}
+
+static char *make_cert(const cf_key *subject, const char *subject_dn, const cf_key *issuer,
+		       const char *issuer_dn, int is_ca, int serial)
+{
+	return make_cert_valid(subject, subject_dn, issuer, issuer_dn, is_ca, serial,
+			       "20240101000000", "20440101000000");
 }
 
 static char *path_in(const char *dir, const char *name)
@@ -114,8 +124,8 @@ static cf_key *install_one(const char *dir, const char *serial, int serial_no, i
 
 	CHECK(cf_key_generate(CF_KEY_P256, 0, &key) == 0);
 	cert = make_cert(key, "CN=device", pki.root, "CN=Root", 0, serial_no);
-	*ret =
-	    install_credential(dir, key, cert, pki.root_pem, pki.ca_file, serial, why, sizeof(why));
+	*ret = install_credential(dir, key, cert, pki.root_pem, pki.ca_file, serial, 0, why,
+				  sizeof(why));
 	free(cert);
 	return key;
 }
@@ -176,7 +186,8 @@ static void test_install_refuses_certificate_for_another_key(void)
 	CHECK(cf_key_generate(CF_KEY_P256, 0, &key) == 0);
 	CHECK(cf_key_generate(CF_KEY_P256, 0, &other) == 0);
 	cert = make_cert(other, "CN=device", pki.root, "CN=Root", 0, 2);
-	ret = install_credential(dir, key, cert, pki.root_pem, pki.ca_file, "2", why, sizeof(why));
+	ret =
+	    install_credential(dir, key, cert, pki.root_pem, pki.ca_file, "2", 0, why, sizeof(why));
 	CHECK_EQ_INT(ret, CF_EBADKEY);
 	CHECK(why[0] != '\0');
 	after = slurp(path_in(dir, "cert.pem"));
@@ -199,12 +210,56 @@ static void test_install_refuses_chain_to_another_root(void)
 
 	CHECK(cf_key_generate(CF_KEY_P256, 0, &key) == 0);
 	cert = make_cert(key, "CN=device", pki.other_root, "CN=Other", 0, 5);
-	CHECK_EQ_INT(
-	    install_credential(dir, key, cert, pki.other_pem, pki.ca_file, "5", why, sizeof(why)),
-	    CF_EVERIFY);
+	CHECK_EQ_INT(install_credential(dir, key, cert, pki.other_pem, pki.ca_file, "5", 0, why,
+					sizeof(why)),
+		     CF_EVERIFY);
 	CHECK(lstat(path_in(dir, "live"), &st) != 0);
 	CHECK(lstat(path_in(dir, "key.pem"), &st) != 0);
 	free(cert);
+	cf_key_free(key);
+}
+
+static int64_t unix_time(const char *rfc3339)
+{
+	int64_t t = 0;
+
+	CHECK(cf_time_parse(rfc3339, &t) == 0);
+	return t;
+}
+
+/* A device clock a day behind the server sees a certificate just issued as not yet valid: the
+ * set is checked at the time given (the server's), not by the local clock. */
+static void test_new_set_is_checked_at_the_given_time_not_the_local_clock(void)
+{
+	const char *dir = new_dir("times");
+	cf_key *key = NULL;
+	char why[256], *future, *expired;
+
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &key) == 0);
+	future = make_cert_valid(key, "CN=device", pki.root, "CN=Root", 0, 21, "20300101000000",
+				 "20310101000000");
+	expired = make_cert_valid(key, "CN=device", pki.root, "CN=Root", 0, 22, "20240101000000",
+				  "20250101000000");
+	CHECK(future && expired);
+	CHECK_EQ_INT(certcheck_verify(future, pki.root_pem, key, pki.ca_file,
+				      unix_time("2029-12-31T23:59:59Z"), why, sizeof(why)),
+		     CF_EVERIFY);
+	CHECK(strstr(why, "not valid at 2029-12-31T23:59:59Z") != NULL);
+	CHECK_EQ_INT(certcheck_verify(expired, pki.root_pem, key, pki.ca_file,
+				      unix_time("2025-01-01T00:00:01Z"), why, sizeof(why)),
+		     CF_EVERIFY);
+	/* the trust anchor must be valid then too (the root ends in 2044) */
+	CHECK_EQ_INT(certcheck_verify(future, pki.root_pem, key, pki.ca_file,
+				      unix_time("2044-06-01T00:00:00Z"), why, sizeof(why)),
+		     CF_EVERIFY);
+	CHECK_EQ_INT(install_credential(dir, key, future, pki.root_pem, pki.ca_file, "15",
+					unix_time("2030-06-01T00:00:00Z"), why, sizeof(why)),
+		     0);
+	/* 0: no time check at all */
+	CHECK_EQ_INT(certcheck_verify(expired, pki.root_pem, key, pki.ca_file, 0, why, sizeof(why)),
+		     0);
+	free(future);
+	free(expired);
 	cf_key_free(key);
 }
 
@@ -235,6 +290,40 @@ static void test_install_reports_write_failure(void)
 	CHECK_EQ_INT(ret, CF_EIO);
 	CHECK(lstat(path_in(dir, "live"), &st) != 0);
 	cf_key_free(key);
+}
+
+/* A renewal whose answer never arrived leaves its key in DIR/pending: the next one asks with it
+ * again; one whose set went live (a crash while pending/ was removed) leaves nothing pending. */
+static void test_pending_key_of_a_lost_answer_is_found_and_discarded_with_leftovers(void)
+{
+	const char *dir = new_dir("pending");
+	cf_key *live, *lost = NULL, *back = NULL;
+	struct stat st;
+	FILE *f;
+	int ret;
+
+	CHECK_EQ_INT(agent_pending_orphan(dir, &back), CF_ENOTFOUND);
+	live = install_one(dir, "31", 31, &ret);
+	CHECK_EQ_INT(ret, 0);
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &lost) == 0);
+	CHECK_EQ_INT(agent_pending_key(dir, lost), 0);
+	CHECK_EQ_INT(agent_pending_orphan(dir, &back), 0);
+	CHECK(back && cf_key_public_equal(back, lost));
+	cf_key_free(back);
+	back = NULL;
+	/* a temporary file of a write the crash cut short goes too */
+	f = fopen(path_in(dir, "pending/key.pem.tmpABCDEF"), "w");
+	CHECK(f && fclose(f) == 0);
+	CHECK_EQ_INT(agent_pending_discard(dir), 0);
+	CHECK(lstat(path_in(dir, "pending"), &st) != 0);
+	CHECK_EQ_INT(agent_pending_discard(dir), 0);
+	/* the live set's own key left in pending/: nothing pending, and it is removed */
+	CHECK_EQ_INT(agent_pending_key(dir, live), 0);
+	CHECK_EQ_INT(agent_pending_orphan(dir, &back), CF_ENOTFOUND);
+	CHECK(back == NULL);
+	CHECK(lstat(path_in(dir, "pending"), &st) != 0);
+	cf_key_free(live);
+	cf_key_free(lost);
 }
 
 static void test_account_file_round_trips(void)
@@ -272,8 +361,10 @@ int main(void)
 	RUN(test_second_install_keeps_previous_set);
 	RUN(test_install_refuses_certificate_for_another_key);
 	RUN(test_install_refuses_chain_to_another_root);
+	RUN(test_new_set_is_checked_at_the_given_time_not_the_local_clock);
 	RUN(test_install_refuses_serial_that_is_not_hex);
 	RUN(test_install_reports_write_failure);
+	RUN(test_pending_key_of_a_lost_answer_is_found_and_discarded_with_leftovers);
 	RUN(test_account_file_round_trips);
 	cf_key_free(pki.root);
 	cf_key_free(pki.other_root);

@@ -1,37 +1,57 @@
-"""certflow-agent under valgrind (memcheck): an enrol and a renew must be free of memory errors
-and leaks. Slow, so it runs only with CERTFLOW_VALGRIND=1 (tests/run.sh sets it for the normal
-build; valgrind and ASan do not mix)."""
+"""certflow-agent under valgrind (memcheck): every agent command the suite uses — enrol, renew,
+renew --if-due (and --dry-run), status (and --json), run for one cycle then SIGTERM, and the
+person's journeys of tests/integration/test_journeys.py (apply, envelope open, enrol with a key
+password, reference-renew, recover, otp setup/confirm, emergency-suspend) — must be free of memory
+errors and leaks. Slow, so it runs only with CERTFLOW_VALGRIND=1 (tests/run.sh sets it for the
+normal build; valgrind and ASan do not mix)."""
 
 import os
 import re
+import time
 import unittest
 
-from harness import CertflowTestCase, load_cert, ts
+from harness import CertflowTestCase, child_env, load_cert, program, ts
+from agent_checks import AgentChecks, DaemonChecks
+
+try:
+    import test_journeys as journeys  # a module, so its test classes are not collected here
+except ImportError:  # pragma: no cover - the journeys are another issue's
+    journeys = None
 
 VALGRIND = os.environ.get("CERTFLOW_VALGRIND") == "1"
 
 
-@unittest.skipUnless(VALGRIND, "set CERTFLOW_VALGRIND=1 to run the agent under valgrind")
-class Valgrind(CertflowTestCase):
+class ValgrindRuns:
+    """Mixin: run agents under memcheck, one log per run, and check every log."""
+
     AGENT_TIMEOUT = 600
+    _vg_runs = 0
 
     def wrapper(self, name):
-        self.vg_log = os.path.join(self.tmp, f"valgrind-{name}.log")
+        ValgrindRuns._vg_runs += 1
+        self.vg_log = os.path.join(self.tmp, f"valgrind-{ValgrindRuns._vg_runs}-{name}.log")
         return ["valgrind", "--leak-check=full", "--error-exitcode=1", "--track-origins=yes",
                 "--num-callers=30", f"--log-file={self.vg_log}"]
 
-    def assert_clean(self, r):
+    def assert_log_clean(self, what=""):
         with open(self.vg_log, errors="replace") as f:
             log = f.read()
         summary = re.search(r"ERROR SUMMARY: (\d+) errors", log)
-        self.assertIsNotNone(summary, f"no valgrind summary:\n{log[-3000:]}")
-        self.assertEqual(summary.group(1), "0", f"valgrind found errors:\n{log[-8000:]}")
+        self.assertIsNotNone(summary, f"{what}: no valgrind summary:\n{log[-3000:]}")
+        self.assertEqual(summary.group(1), "0", f"{what}: valgrind found errors:\n{log[-8000:]}")
         for kind in ("definitely lost", "indirectly lost", "possibly lost"):
             m = re.search(kind + r": ([\d,]+) bytes", log)
             if m:
-                self.assertEqual(m.group(1), "0", f"{kind}:\n{log[-8000:]}")
-        self.assertEqual(r.rc, 0, f"{r!r}\n{log[-3000:]}")
+                self.assertEqual(m.group(1), "0", f"{what}: {kind}:\n{log[-8000:]}")
+        return log
 
+    def assert_clean(self, r, rc=0):
+        log = self.assert_log_clean(" ".join(r.argv[-3:]))
+        self.assertEqual(r.rc, rc, f"{r!r}\n{log[-3000:]}")
+
+
+@unittest.skipUnless(VALGRIND, "set CERTFLOW_VALGRIND=1 to run the agent under valgrind")
+class Valgrind(ValgrindRuns, DaemonChecks, AgentChecks, CertflowTestCase):
     def test_agent_enrol_and_renew_under_valgrind_are_clean(self):
         srv = self.start_server()
         e = self.enrol_create(srv, "valgrind-device", dns=["vg.example"])
@@ -45,6 +65,69 @@ class Valgrind(CertflowTestCase):
         self.assert_clean(r)
         self.assertNotEqual(load_cert(os.path.join(d, "cert.pem")).serial_number,
                             cert.serial_number)
+
+    def test_agent_schedule_commands_and_one_daemon_cycle_under_valgrind_are_clean(self):
+        srv = self.start_server()
+        d = self.enrol_agents(srv, 1)[0]
+        self.configure(srv, [d])
+        for args, rc in ((["renew", "--if-due"], 3), (["renew", "--if-due", "--dry-run"], 3),
+                         (["status"], 0), (["status", "--json"], 0)):
+            r = self.agent(srv, *args, wrapper=self.wrapper(args[0]))
+            self.assert_clean(r, rc)
+        srv.clock.set_time(self.window_time(d))
+        r = self.agent(srv, "renew", "--if-due", wrapper=self.wrapper("renew-if-due"))
+        self.assert_clean(r)
+        self.assertEqual(len(self.hook_calls()), 1, "the hook did not run")
+
+        # run: one cycle (at start), then SIGTERM.
+        os.unlink(self.status_path)
+        daemon = self.start_daemon(srv, wrapper=self.wrapper("run"))
+        deadline = time.monotonic() + self.AGENT_TIMEOUT
+        while self.status() is None:
+            self.assertIsNone(daemon.proc.poll(), daemon.output())
+            self.assertLess(time.monotonic(), deadline, "no cycle under valgrind")
+            time.sleep(0.2)
+        daemon.wait_idle()
+        daemon.stop()
+        self.assert_log_clean("run")
+
+
+def _journeys_under_valgrind():
+    """The journeys' own tests, with every agent command they run under valgrind."""
+    if journeys is None or not hasattr(journeys, "JourneyTestCase"):
+        return None
+
+    @unittest.skipUnless(VALGRIND, "set CERTFLOW_VALGRIND=1 to run the agent under valgrind")
+    class JourneysUnderValgrind(ValgrindRuns, journeys.JourneyTestCase):
+        def agent(self, srv, *args, input=None, timeout=None):
+            # The same code with fewer PBKDF2 rounds than the default 600000 (about 20 s each
+            # under valgrind): memcheck looks at memory, not at the count.
+            if args[0] == "enrol" and "--password-file" in args and "--kdf-iterations" not in args:
+                args = (*args, "--kdf-iterations", "10000")
+            argv = self.wrapper(args[0]) + [program("certflow-agent"), *args]
+            r = self.run_prog(argv, input=input, timeout=timeout or self.AGENT_TIMEOUT,
+                              env=child_env(srv.clock.now))
+            self.assert_log_clean(" ".join(args[:2]))
+            return r
+
+    # One test per command group (each test walks several commands).
+    for name in ("Issue.test_approved_application_mails_reference_and_envelope_separately_and_"
+                 "enrols_with_password",
+                 "Issue.test_activation_code_expires_after_15_days_and_reference_renew_needs_"
+                 "two_of_three_answers",
+                 "Recovery.test_recovery_with_sms_code_gives_new_enrolment_that_supersedes_old_"
+                 "certificate",
+                 "Totp.test_totp_setup_qr_svg_decodes_to_the_otpauth_uri_and_a_code_confirms_it",
+                 "Emergency.test_emergency_code_suspends_credential_on_hold_wrong_codes_count_"
+                 "and_lock"):
+        cls, test = name.split(".")
+        fn = getattr(getattr(journeys, cls, None), test, None)
+        if fn is not None:
+            setattr(JourneysUnderValgrind, test, fn)
+    return JourneysUnderValgrind
+
+
+JourneysUnderValgrind = _journeys_under_valgrind()
 
 
 if __name__ == "__main__":
