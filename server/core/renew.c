@@ -34,7 +34,12 @@ static int spki_in_cert(const struct store_cert *cert, const uint8_t *spki, size
 	return memmem(cert->der, cert->der_len, spki, len) != NULL;
 }
 
-/* Credential of this account, usable for renewal now. Fills res->credential and res->cert. */
+/* renewable(): the CSR is for the current certificate's key. The answer is that certificate
+ * again (§10): a client whose renewal answer was lost asks again with the same key. */
+#define RENEW_REPEAT 1
+
+/* Credential of this account, usable for renewal now, or RENEW_REPEAT. Fills res->credential and
+ * res->cert. */
 static int renewable(struct renew_ctx *r, store_txn *txn)
 {
 	struct store_credential *cr = &r->res->credential;
@@ -58,6 +63,8 @@ static int renewable(struct renew_ctx *r, store_txn *txn)
 		return CF_EREVOKED;
 	if (cert->status == CERT_SUSPENDED)
 		return CF_ESUSPENDED;
+	if (spki_in_cert(cert, r->spki, r->spki_len))
+		return RENEW_REPEAT;
 	ret = core_renewal_window(&r->c->cfg, cr->profile, cert->not_before, cert->not_after,
 				  &start, &end);
 	if (ret != 0)
@@ -66,8 +73,6 @@ static int renewable(struct renew_ctx *r, store_txn *txn)
 		r->res->retry_at = start;
 		return CF_ENOTWINDOW;
 	}
-	if (spki_in_cert(cert, r->spki, r->spki_len))
-		return CF_EBADCSR;
 	return 0;
 }
 
@@ -76,6 +81,10 @@ static int precheck_txn(store_txn *txn, void *ctx)
 	struct renew_ctx *r = ctx;
 	int ret = renewable(r, txn);
 
+	if (ret == RENEW_REPEAT) {
+		ret = store_account_get(txn, r->account_id, &r->res->account);
+		return ret == 0 ? RENEW_REPEAT : ret;
+	}
 	if (ret != 0)
 		return ret;
 	snprintf(r->prev_serial, sizeof(r->prev_serial), "%s", r->res->credential.current_serial);
@@ -91,6 +100,8 @@ static int renew_txn(store_txn *txn, void *ctx)
 	int ret;
 
 	ret = renewable(r, txn);
+	if (ret == RENEW_REPEAT)
+		return CF_ECONFLICT; /* renewed with this very key by a concurrent request */
 	if (ret != 0)
 		return ret;
 	if (strcmp(cr->current_serial, r->prev_serial) != 0)
@@ -167,10 +178,16 @@ int core_renew(struct core *c, const struct core_who *who, const char *account_i
 	r->spki = spki;
 	r->spki_len = spki_len;
 	ret = store_read(c->st, precheck_txn, r);
-	if (ret == 0)
+	if (ret == RENEW_REPEAT) {
+		cf_info("credential %s: renewal repeated, certificate %s sent again", credential_id,
+			out->cert.serial);
+		ret = 0;
+	} else if (ret == 0) {
 		ret = issue_and_commit(r, key);
-	if (ret == 0)
-		cf_info("credential %s renewed: certificate %s", credential_id, out->cert.serial);
+		if (ret == 0)
+			cf_info("credential %s renewed: certificate %s", credential_id,
+				out->cert.serial);
+	}
 out:
 	cf_key_free(key);
 	free(spki);

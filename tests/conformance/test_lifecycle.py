@@ -43,8 +43,6 @@ class TestRenewal(ConformanceTest):
         self.addCleanup(_write_clock, clock, saved)
         _write_clock(clock, str(int((na - datetime.timedelta(days=1)).timestamp())))
         self.client.nonce = None  # nonces may have expired with the jump
-        r = self.client.renew(a.key, a.kid, a.credential["id"], make_csr(a.leaf_key))
-        self.expect(r, 400, problem="badCSR")
         new = Key.generate()
         r = self.client.renew(a.key, a.kid, a.credential["id"], make_csr(new))
         body = self.expect(r, 200, "activate-response")
@@ -52,6 +50,17 @@ class TestRenewal(ConformanceTest):
         self.assertEqual(body["credential"]["certificates"], [a.serial, body["certificate"]["serial"]])
         cert = x509.load_pem_x509_certificate(body["certificate"]["pem"].encode())
         self.assertEqual(cert.subject, a.cert.subject)
+
+    def test_renewal_with_the_current_key_repeats_the_current_certificate(self):
+        # A client whose renewal answer was lost asks again with the same key (§10): before the
+        # window, nothing new is issued and the current certificate comes back.
+        a = self.activate()
+        r = self.client.renew(a.key, a.kid, a.credential["id"], make_csr(a.leaf_key))
+        body = self.expect(r, 200, "activate-response")
+        self.assertEqual(body["certificate"]["serial"], a.serial)
+        self.assertEqual(body["credential"]["certificates"], [a.serial])
+        r = self.client.renew(a.key, a.kid, a.credential["id"], make_csr(Key.generate()))
+        self.expect(r, 403, problem="notInRenewalWindow")
 
 
 def _write_clock(path, text):
