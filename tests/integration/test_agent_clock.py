@@ -4,14 +4,14 @@ day behind or ahead of the server — and must still enrol and renew. The server
 clock; what the agent installs is checked against the server's time."""
 
 import datetime
+import glob
 import os
-import shutil
 import unittest
 
-from harness import CertflowTestCase, DAY, child_env
+from harness import CertflowTestCase, DAY, _faketime_lib, child_env
 from agent_checks import AgentChecks, read_set
 
-FAKETIME = shutil.which("faketime")
+FAKETIME = glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
 
 
 def stamp(t):
@@ -28,11 +28,13 @@ class WrongClock(AgentChecks, CertflowTestCase):
         return env
 
     def wrapper(self, srv, offset):
-        """faketime for the agent: absolute 1970-01-02 (offset None) or the server's clock +
-        offset seconds; the clock runs from there."""
-        if offset is None:
-            return [FAKETIME, "1970-01-02 00:00:00"]
-        return [FAKETIME, "-f", "@" + stamp(srv.clock.now + offset)]
+        """libfaketime for the agent: absolute 1970-01-02 (offset None) or the server's clock +
+        offset seconds; the clock runs from there. Preloaded through env(1) rather than the
+        faketime(1) wrapper, whose per-PID semaphores and shared memory outlive killed runs and
+        then collide with a reused PID ("sem_open: File exists")."""
+        start = "1970-01-02 00:00:00" if offset is None else stamp(srv.clock.now + offset)
+        return ["/usr/bin/env", "LD_PRELOAD=" + _faketime_lib(), "FAKETIME=@" + start,
+                "FAKETIME_DONT_FAKE_MONOTONIC=1"]
 
     def enrol_and_renew(self, offset):
         srv = self.start_server()
