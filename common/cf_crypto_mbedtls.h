@@ -1,7 +1,8 @@
 /*
  * cf_crypto_mbedtls — the mbedTLS view of cf_key, for the modules that are allowed to use
- * mbedTLS directly: common/cf_crypto.c, server/ca/ and the agent's TLS transport and certificate
- * checks (agent/transport.c, agent/certcheck.c). Nobody else includes this header.
+ * mbedTLS directly: the crypto files of common/ (cf_crypto.c, cf_jwk.c, cf_aead.c, cf_pkcs8.c,
+ * cf_otp.c, cf_envelope.c), server/ca/ and the agent's TLS transport and certificate checks
+ * (agent/transport.c, agent/certcheck.c). Nobody else includes this header or mbedTLS.
  */
 #ifndef CF_CRYPTO_MBEDTLS_H
 #define CF_CRYPTO_MBEDTLS_H

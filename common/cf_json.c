@@ -10,6 +10,7 @@
 #include "cf_json.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
+#include "cf_utf8.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -19,37 +20,6 @@
 #define J(v) ((cJSON *)(v))
 #define CJ(v) ((const cJSON *)(v))
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid (RFC 3629). */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0];
-	size_t len;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Raw checks cJSON does not make: valid UTF-8, no NUL byte, no "\u0000" escape in a string. */
 static int scan_raw(const char *buf, size_t len)
 {
@@ -57,7 +27,7 @@ static int scan_raw(const char *buf, size_t len)
 	int in_str = 0;
 
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(p + i, len - i);
+		size_t n = cf_utf8_len(p + i, len - i);
 		if (n == 0 || p[i] == 0)
 			return CF_EMALFORMED;
 		if (in_str && p[i] == '\\' && i + 1 < len) {

@@ -67,8 +67,10 @@ int cf_totp_check(const uint8_t *seed, size_t seed_len, const char *code, int64_
 	if (strlen(code) != (size_t)digits)
 		return CF_EBADOTP;
 	for (int i = 0; i < digits; i++) {
-		if (code[i] < '0' || code[i] > '9')
+		if (code[i] < '0' || code[i] > '9') {
+			cf_zeroize(&typed, sizeof(typed));
 			return CF_EBADOTP;
+		}
 		typed = typed * 10 + (uint32_t)(code[i] - '0');
 	}
 	cur = totp_step(now, step);
@@ -79,7 +81,9 @@ int cf_totp_check(const uint8_t *seed, size_t seed_len, const char *code, int64_
 		int hit = cf_ct_equal(&want, &typed, sizeof(want)) & (s > *last_step) & !matched;
 		found = hit ? s : found;
 		matched |= hit;
+		cf_zeroize(&want, sizeof(want));
 	}
+	cf_zeroize(&typed, sizeof(typed));
 	if (!matched)
 		return CF_EBADOTP;
 	*last_step = found;

@@ -4,32 +4,52 @@
  */
 #include "cf_utf8.h"
 
-int32_t cf_utf8_next(const char **p)
+/* The code point of the well-formed character at s (at most n octets) and its length in *len;
+ * -1 if there is none. */
+static int32_t decode(const unsigned char *s, size_t n, size_t *len)
 {
-	const unsigned char *s = (const unsigned char *)*p;
 	int32_t cp;
-	int n;
+	size_t k;
 
+	if (n == 0)
+		return -1;
 	if (s[0] < 0x80) {
-		*p += 1;
+		*len = 1;
 		return s[0];
 	}
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 1, cp = s[0] & 0x1f;
+		k = 1, cp = s[0] & 0x1f;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 2, cp = s[0] & 0x0f;
+		k = 2, cp = s[0] & 0x0f;
 	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 3, cp = s[0] & 0x07;
+		k = 3, cp = s[0] & 0x07;
 	else
 		return -1;
-	for (int i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
+	for (size_t i = 1; i <= k; i++) {
+		if (i >= n || (s[i] & 0xc0) != 0x80)
 			return -1;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+	if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
 		return -1;
-	*p += n + 1;
+	*len = k + 1;
 	return cp;
+}
+
+int32_t cf_utf8_next(const char **p)
+{
+	size_t len = 0;
+	int32_t cp = decode((const unsigned char *)*p, 4, &len);
+
+	if (cp >= 0)
+		*p += len;
+	return cp;
+}
+
+size_t cf_utf8_len(const void *p, size_t n)
+{
+	size_t len = 0;
+
+	return decode(p, n, &len) < 0 ? 0 : len;
 }

@@ -56,11 +56,11 @@ int api_totp_setup(const struct http_req *req, struct http_resp *resp);
 int api_totp_confirm(const struct http_req *req, struct http_resp *resp);
 
 /* Give the problem of a failed handler an "attemptsLeft" member (resp->extra; nothing when
- * attempts_left < 0). CF_ENOMEM. (recovery.c; for every counted proof: badOTP, badAnswers,
+ * attempts_left < 0). CF_ENOMEM. (encode.c; for every counted proof: badOTP, badAnswers,
  * badEmergencyCode.) */
 int api_problem_attempts(struct http_resp *resp, int attempts_left);
 
-/* The actor of a request for the audit trail (audit.c): "admin:<id>" for an admin account,
+/* The actor of a request for the audit trail (encode.c): "admin:<id>" for an admin account,
  * "account:<id>" for another account, "anonymous" for a jwk request; the remote address. buf
  * holds the actor's text and must outlive who. */
 #define API_WHO_LEN 96

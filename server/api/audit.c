@@ -11,17 +11,6 @@
 #include "cf_clock.h"
 #include "cf_err.h"
 
-void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_LEN])
-{
-	if (req->account)
-		snprintf(buf, API_WHO_LEN, "%s:%s",
-			 req->account->role == ROLE_ADMIN ? "admin" : "account", req->account->id);
-	else
-		snprintf(buf, API_WHO_LEN, "anonymous");
-	who->actor = buf;
-	who->remote = req->remote_addr ? req->remote_addr : "";
-}
-
 #define AUDIT_LIMIT_DEFAULT 100
 #define AUDIT_LIMIT_MAX 500
 

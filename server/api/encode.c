@@ -234,3 +234,25 @@ int api_issue_respond(const struct http_req *req, const struct core_issue_result
 	api_url(req, "credential", res->credential.id, resp->location, sizeof(resp->location));
 	return http_resp_json(resp, status, doc);
 }
+
+int api_problem_attempts(struct http_resp *resp, int attempts_left)
+{
+	if (attempts_left < 0)
+		return 0;
+	cf_json_free(resp->extra);
+	resp->extra = cf_json_new_object();
+	if (!resp->extra || cf_json_add_int(resp->extra, "attemptsLeft", attempts_left) != 0)
+		return CF_ENOMEM;
+	return 0;
+}
+
+void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_LEN])
+{
+	if (req->account)
+		snprintf(buf, API_WHO_LEN, "%s:%s",
+			 req->account->role == ROLE_ADMIN ? "admin" : "account", req->account->id);
+	else
+		snprintf(buf, API_WHO_LEN, "anonymous");
+	who->actor = buf;
+	who->remote = req->remote_addr ? req->remote_addr : "";
+}

@@ -21,17 +21,6 @@
 #define MAX_PASSPHRASE 1024
 #define MAX_ANSWER 512 /* as typed; normalised it must fit PROOF_ANSWER_MAX */
 
-int api_problem_attempts(struct http_resp *resp, int attempts_left)
-{
-	if (attempts_left < 0)
-		return 0;
-	cf_json_free(resp->extra);
-	resp->extra = cf_json_new_object();
-	if (!resp->extra || cf_json_add_int(resp->extra, "attemptsLeft", attempts_left) != 0)
-		return CF_ENOMEM;
-	return 0;
-}
-
 static int reply_sent(struct http_resp *resp, int status, const char *credential)
 {
 	cf_json *o = cf_json_new_object();

@@ -16,31 +16,7 @@
 #include <mbedtls/oid.h>
 
 #include "cf_err.h"
-
-/* Length of the UTF-8 sequence at s (shortest form, no surrogates, ≤ U+10FFFF), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0], n, min, cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, min = 0x80, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, min = 0x800, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, min = 0x10000, cp = c & 0x07;
-	else
-		return 0;
-	for (unsigned i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
+#include "cf_utf8.h"
 
 /*
  * A CN or O value. mbedtls_x509write_crt_set_subject_name parses "CN=a, O=b" as a string, so a
@@ -61,7 +37,7 @@ int ca_check_rdn_value(const char *s)
 	while (*p) {
 		if (*p < 0x20 || *p == 0x7f || strchr(",=+\\\"<>;#", *p))
 			return CF_EMALFORMED;
-		if (!(n = utf8_len(p)))
+		if (!(n = cf_utf8_len(p, 4))) /* stops at the NUL */
 			return CF_EMALFORMED;
 		p += n;
 	}

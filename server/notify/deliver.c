@@ -75,15 +75,6 @@ static void rfc5322_date(int64_t t, char out[40])
 		 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Length of the UTF-8 character at s (1 for a stray octet). The subject is followed by the LF
- * of the plain text, which ends any character, so nothing past it is read. */
-static size_t utf8_len(const char *s)
-{
-	const char *p = s;
-
-	return cf_utf8_next(&p) < 0 ? 1 : (size_t)(p - s);
-}
-
 /* A subject in ASCII goes as is; otherwise as RFC 2047 "Q" encoded-words of at most 75
  * characters, never splitting a UTF-8 character, folded onto continuation lines. */
 static int add_subject(struct buf *b, const char *s, size_t len)
@@ -97,12 +88,12 @@ static int add_subject(struct buf *b, const char *s, size_t len)
 	if (ascii)
 		return add(b, s, len);
 	while (i < len && ret == 0) {
-		size_t n = utf8_len(s + i);
+		size_t n = cf_utf8_len(s + i, len - i);
 		char enc[16];
 		size_t e = 0;
 
-		if (i + n > len)
-			n = len - i;
+		if (n == 0)
+			n = 1; /* a stray octet goes encoded on its own */
 		for (size_t k = 0; k < n; k++) {
 			unsigned char c = (unsigned char)s[i + k];
 			if (c == ' ') {

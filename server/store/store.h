@@ -171,7 +171,9 @@ struct store_questions {
 	uint32_t iterations;
 };
 
-enum store_subject_state { SUBJECT_ACTIVE = 1, SUBJECT_LOCKED };
+/* Lockouts are derived from the failure counters below (question_attempts, otp_failures), never
+ * stored as a state. */
+enum store_subject_state { SUBJECT_ACTIVE = 1 };
 
 struct store_subject {
 	char id[STORE_ID_LEN];
@@ -225,7 +227,8 @@ struct store_application {
 };
 
 enum store_challenge_kind { CHAL_LINK = 1, CHAL_SMS_OTP };
-enum store_challenge_state { CHAL_PENDING = 1, CHAL_USED, CHAL_LOCKED };
+/* An SMS code past otp_max_failures is refused by the subject's counter, not by a state. */
+enum store_challenge_state { CHAL_PENDING = 1, CHAL_USED };
 
 /* A pending second factor. Its id is derived from the secret (link token: HMAC of the token),
  * so the database never holds the token itself. */
