@@ -56,7 +56,15 @@
 	X(CF_EBADPASSPHRASE, -44, "badPassphrase", 0, "Wrong passphrase or damaged data")      \
 	X(CF_EBADPIN, -45, "badPIN", 403, "Wrong PIN")                                            \
 	X(CF_EPINBLOCKED, -46, "pinBlocked", 403, "PIN blocked after too many failures")          \
-	X(CF_EBADPUK, -47, "badPUK", 403, "Wrong PUK")
+	X(CF_EBADPUK, -47, "badPUK", 403, "Wrong PUK")                                            \
+	X(CF_EBADLOGIN, -48, "badLogin", 401, "Wrong user id or password")                        \
+	X(CF_EPWCHANGE, -49, "passwordChangeRequired", 403, "Change the first password first")   \
+	X(CF_ESESSION, -50, "badSession", 401, "Session token unknown or expired")                \
+	X(CF_EBADCOUPON, -51, "badCoupon", 403, "Coupon unknown, used, cancelled or expired")    \
+	X(CF_EENTITLEMENT, -52, "entitlementRequired", 402, "Renewal needs an entitlement")      \
+	X(CF_EIDENTITY, -53, "identityChanged", 409, "A changed identity needs a new application") \
+	X(CF_EBADSAD, -54, "badSAD", 403, "Signature authorisation unknown, expired, used or not for these hashes") \
+	X(CF_EINACTIVE, -55, "credentialInactive", 409, "Credential not activated yet")
 
 enum cf_err {
 	CF_OK = 0,

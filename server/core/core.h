@@ -40,6 +40,18 @@ struct core_config {
 	int emergency_max_failures; /* 5 */
 	uint32_t kdf_iterations;  /* PBKDF2-HMAC-SHA-256 iterations for answers and envelopes
 				     (600000; tests may lower it, never below 1000) */
+	/* issue 4: remote credentials (spec/protocol.md §22-§27) */
+	int remote_key_type;	   /* enum cf_key_type of new remote keys (CF_KEY_P256) */
+	unsigned remote_key_bits;  /* RSA: 2048 or 3072; else 0 */
+	int pin_max_tries;	   /* 5 */
+	int puk_max_tries;	   /* 10 */
+	int login_max_failures;	   /* failed logins before the login locks (5) */
+	int session_minutes;	   /* life of a portal session (30) */
+	int sad_seconds;	   /* life of a CSC signature authorisation (300) */
+	int qr_login_seconds;	   /* life of a QR login challenge (120) */
+	int update_minutes;	   /* time between the two steps of an update (15) */
+	char entitlement[16];	   /* renewal entitlement: "coupon" (default), "program", "none" */
+	char entitlement_command[1024]; /* program for "program": exit 0 = entitled (§26.3) */
 };
 
 /* Defaults of spec/protocol.md. */
@@ -55,6 +67,8 @@ struct core {
 	ca *ca;
 	struct core_config cfg;
 	uint8_t secret[32]; /* HMAC key for stored codes (secret.key) */
+	uint8_t master[32]; /* custody master key (§22.3; master.key), loaded by main */
+	int master_loaded;  /* 0: remote credentials are refused (CF_EUNAVAILABLE) */
 	/* CRL cache */
 	pthread_mutex_t crl_lock;
 	uint8_t *crl_der;
@@ -378,6 +392,58 @@ int core_totp_confirm(struct core *c, const struct core_who *who, const char *ac
  * left to admin/unlock. CF_ENOTFOUND. out holds no seed. */
 int core_totp_reset(struct core *c, const struct core_who *who, const char *subject_id,
 		    struct store_subject *out);
+
+/* ==== issue 4: remote credentials (spec/protocol.md §22-§27) ============================== */
+
+/* 1 if profile is "remote": a signing certificate whose key the server makes and holds (§24). */
+int core_profile_remote(const char *profile);
+
+/* ---- portal logins and sessions (§23; core/login.c) ---------------------------------------- */
+
+#define CORE_TOKEN_LEN 48 /* a bearer token: 43 base64url characters of 256 random bits + NUL */
+
+/* A checked portal session. */
+struct core_session {
+	char id[STORE_TOKEN_ID_LEN]; /* HMAC id of the token (never the token) */
+	char subject_id[STORE_ID_LEN];
+	char user_id[STORE_USER_ID_LEN];
+	int restricted; /* 1: only the password change is allowed */
+	int64_t expires_at;
+};
+
+/* Resolve the bearer token of a request: CF_ESESSION (absent, unknown, expired, logged out),
+ * CF_EPWCHANGE when the session is restricted and allow_restricted is 0. */
+int core_session_check(struct core *c, const char *token, int allow_restricted,
+		       struct core_session *out);
+
+/* Open a session for subj_id with a new token (the caller wipes token) inside txn; restricted as
+ * given; session_minutes. Used by login and by the QR login (§27). */
+int core_session_open_txn(struct core *c, store_txn *txn, const char *subject_id,
+			  const char *user_id, int restricted, int64_t now,
+			  char token[CORE_TOKEN_LEN], struct core_session *out);
+
+/* <<< login.c declarations (helper: login) >>> */
+
+/* ---- remote credentials: approval, delivery, activation, PIN and PUK (§24; core/remote.c) -- */
+
+/* The remote credential credential_id of the session's subject: CF_ENOTFOUND when it is not
+ * one (another subject's, not remote, unknown: the same answer). */
+int core_remote_credential_get(struct core *c, const struct core_session *s,
+			       const char *credential_id, struct store_credential *out);
+
+/* <<< remote.c declarations (helper: remote) >>> */
+
+/* ---- CSC API v2 subset (§25; core/csc.c) -------------------------------------------------- */
+
+/* <<< csc.c declarations (helper: csc) >>> */
+
+/* ---- renewal, coupons, updates on the operator's demand (§26; core/remote_renew.c) --------- */
+
+/* <<< remote_renew.c declarations (helper: renew) >>> */
+
+/* ---- QR login (§27; core/qrlogin.c) ------------------------------------------------------- */
+
+/* <<< qrlogin.c declarations (helper: qr) >>> */
 
 /* ---- renewal information and CRL -------------------------------------------------------- */
 

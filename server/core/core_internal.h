@@ -71,4 +71,59 @@ int core_sms_new(const struct core *c, struct core_sms *sms);
 int core_sms_send(struct core *c, store_txn *txn, const struct store_subject *subj,
 		  const char *parent, const struct core_sms *sms, int64_t now, int64_t *retry_at);
 
+/* ==== issue 4 (remote credentials) ========================================================== */
+
+#include "custody.h"
+
+/* The custody limits of the configuration (pin_max_tries, puk_max_tries). */
+void core_custody_limits(const struct core *c, struct custody_limits *out);
+
+/* What core_remote_unlock found, for its in_txn callback and its caller. */
+struct core_remote_unlock {
+	struct store_credential cr;	/* the credential (read in the transaction) */
+	struct store_subject subj;	/* its subject (put back by core_remote_unlock) */
+	struct custody_result res;	/* the PIN/PUK verdict */
+	int otp_attempts_left;		/* CF_EBADOTP */
+	int64_t now;
+};
+
+/* The building block of every remote journey that needs PIN (or PUK) + OTP (§24.4): with the
+ * session s, in one write transaction: the credential is s's remote credential (CF_ENOTFOUND),
+ * not revoked (CF_EREVOKED); the OTP (TOTP if the subject confirmed one, else the newest SMS code
+ * sent for session s: core_otp_verify with parent = s->id; CF_EBADOTP counted, CF_EPROOFLOCKED);
+ * then custody_unlock_txn with secret as proof (CF_EBADPIN/CF_EBADPUK counted, CF_EPINBLOCKED;
+ * a PUK exhaustion revokes the credential and its certificate in the same transaction); then,
+ * on success, in_txn (may be NULL) runs in the same transaction. Failures that were counted are
+ * committed with their audit event (action) before the error is returned. The OTP is consumed
+ * once the PIN/PUK was tried. On 0, *out holds the data key (wipe it with
+ * custody_unlocked_wipe). info (may be NULL) is filled whatever the result. CF_EMALFORMED for a
+ * PIN/PUK of the wrong shape (nothing counted). */
+int core_remote_unlock(struct core *c, const struct core_who *who, const struct core_session *s,
+		       const char *credential_id, int proof, const char *secret, const char *otp,
+		       const char *action,
+		       int (*in_txn)(struct core *c, store_txn *txn, struct core_remote_unlock *u,
+				     const struct custody_unlocked *dk, void *ctx),
+		       void *ctx, struct custody_unlocked *out, struct core_remote_unlock *info);
+
+/* A data key parked between two requests under a token (SAD §25.3, update §26.5): wrap dk's DK
+ * under HMAC(master key, "certflow-park-v1:" token) into blob (60 octets), and open it again.
+ * CF_ECRYPTO when the token does not open it. */
+int core_park_dk(const struct core *c, const char *token, const struct custody_unlocked *dk,
+		 uint8_t *blob, size_t cap, size_t *blob_len);
+int core_unpark_dk(const struct core *c, const char *token, const uint8_t *blob, size_t blob_len,
+		   const char *credential_id, struct custody_unlocked *out);
+
+/* HMAC id (base64url) of a bearer token, for store_session ids (core/login.c). */
+int core_token_id(const struct core *c, const char *token, char out[STORE_TOKEN_ID_LEN]);
+/* A new random bearer token (256 bits, base64url) and its id. */
+int core_token_new(const struct core *c, char token[CORE_TOKEN_LEN],
+		   char id[STORE_TOKEN_ID_LEN]);
+
+/* Inside txn: issue the certificate of a remote credential for pub (the custody key) under the
+ * names of its subject, store it as cr's current certificate (cr put), audit "certificate.issue"
+ * (core/remote.c). */
+int core_remote_issue_txn(struct core *c, store_txn *txn, const struct core_who *who,
+			  struct store_credential *cr, const struct store_subject *subj,
+			  const cf_key *pub, int64_t now, struct store_cert *out);
+
 #endif

@@ -150,6 +150,37 @@ int custody_unlock(store *st, const uint8_t mk[32], const char *credential_id, i
 int custody_change_pin(store *st, const struct custody_unlocked *u,
 		       const struct custody_kek *new_pin, const struct custody_limits *lim);
 
+/* ---- re-keying (renewal, update: §26) ----------------------------------------------------- */
+
+/* A new key pair sealed under u's data key, made outside any transaction (slow for RSA). */
+struct custody_rekey {
+	char credential_id[STORE_ID_LEN];
+	int key_type;
+	uint32_t key_bits;
+	uint8_t sealed_key[STORE_CUSTODY_KEY_MAX];
+	size_t sealed_key_len;
+	uint8_t old_sealed_digest[32]; /* SHA-256 of the sealed key u opened (conflict check) */
+};
+
+/* Make a key pair (type/bits as custody_create) and seal it under u's DK (aad kind "key").
+ * *pub receives the public key (caller frees). u must have been unlocked with the PIN. */
+int custody_rekey_prepare(const struct custody_unlocked *u, enum cf_key_type type, unsigned bits,
+			  struct custody_rekey *out, cf_key **pub);
+
+/* Inside a write transaction: replace the record's sealed key with rk's (CF_ECONFLICT if the
+ * record's sealed key is no longer the one u opened), wrap the same DK under new_puk (a
+ * CUSTODY_PUK KEK of custody_derive_new: the new envelope's PUK; required) and, when new_pin is
+ * not NULL, under the new PIN (else the PIN wrap is kept: "keep the PIN"); both counters back to
+ * their maxima, state active. CF_EREVOKED, CF_ENOTFOUND, store errors. */
+int custody_rekey_txn(store_txn *txn, const struct custody_unlocked *u,
+		      const struct custody_rekey *rk, const struct custody_kek *new_puk,
+		      const struct custody_kek *new_pin, const struct custody_limits *lim,
+		      int64_t now);
+void custody_rekey_wipe(struct custody_rekey *rk);
+
+/* The public key of the credential's current custody key, opened with u (for issuing). */
+int custody_public_key(const struct custody_unlocked *u, cf_key **pub);
+
 /* ---- using the key ------------------------------------------------------------------------ */
 
 /* Sign n hashes (n × hlen octets back to back; hlen 32, 48 or 64: SHA-256/384/512) with the key

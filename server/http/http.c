@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cf_crypto.h"
 #include "cf_err.h"
@@ -105,6 +106,54 @@ static int serve_jws(struct http_server *srv, struct mg_connection *conn,
 	return ret;
 }
 
+/* "Authorization: Bearer <token>" → the token (b64token of RFC 6750), "" when absent. */
+static const char *bearer_token(struct mg_connection *conn)
+{
+	const char *h = mg_get_header(conn, "Authorization");
+
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return "";
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return h;
+}
+
+/* A bearer route (§23.1): plain JSON body (optional: an empty POST is an empty object), the
+ * token handed to the handler, which checks it. */
+static int serve_bearer(struct mg_connection *conn, const struct mg_request_info *ri,
+			const struct http_route *route, struct http_req *req,
+			struct http_resp *resp)
+{
+	cf_json *doc = NULL;
+	char *body = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = read_body(conn, ri->content_length, &body, &len);
+	if (ret != 0) {
+		resp->close = 1;
+		return ret;
+	}
+	if (len > 0 && !http_is_json(mg_get_header(conn, "Content-Type"))) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "Content-Type must be application/json");
+		ret = CF_EMEDIATYPE;
+	} else if (len > 0 && (cf_json_parse(body, len, &doc) != 0 || !cf_json_is_object(doc))) {
+		snprintf(resp->detail, sizeof(resp->detail), "the body is not a JSON object");
+		ret = CF_EMALFORMED;
+	} else {
+		req->payload = doc;
+		req->bearer = bearer_token(conn);
+		ret = route->fn(req, resp);
+	}
+	cf_json_free(doc);
+	/* the body carries passwords, PINs, PUKs and OTPs */
+	cf_zeroize(body, len);
+	free(body);
+	return ret;
+}
+
 /* Content-Length as sent: -1 when absent, -2 when not a decimal number (CivetWeb would take
  * "12x" for 12 and wait for a body that never comes). */
 static long long content_length(struct mg_connection *conn, const struct mg_request_info *ri)
@@ -167,6 +216,8 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	resp->head_only = strcmp(ri->request_method, "HEAD") == 0;
 	if (route->auth == HTTP_AUTH_NONE)
 		return route->fn(&req, resp);
+	if (route->auth == HTTP_AUTH_BEARER)
+		return serve_bearer(conn, ri, route, &req, resp);
 	return serve_jws(srv, conn, ri, route, &req, resp);
 }
 

@@ -26,6 +26,9 @@ enum http_auth {
 	HTTP_AUTH_JWK,	    /* JWS with jwk: the public routes (activate, apply, recovery, ...) */
 	HTTP_AUTH_KID,	    /* JWS with kid of a valid account */
 	HTTP_AUTH_ADMIN,    /* JWS with kid of a valid account whose role is admin */
+	HTTP_AUTH_BEARER,   /* plain JSON (application/json), session token in
+			       "Authorization: Bearer": the holder portal and the CSC API (§23.1);
+			       the handler checks the token (core_session_check) */
 };
 
 struct http_req {
@@ -40,6 +43,8 @@ struct http_req {
 	const cf_json *payload;		     /* NULL for POST-as-GET */
 	const struct store_account *account; /* the kid's account (KID/ADMIN), else NULL */
 	const char *account_url;	     /* its URL */
+	/* HTTP_AUTH_BEARER only: */
+	const char *bearer; /* the token after "Authorization: Bearer ", "" when absent; secret */
 };
 
 struct http_resp {
@@ -87,6 +92,8 @@ int http_check_framing(const char *method, long long content_length, const char 
 
 /* 1 if the Content-Type value is application/jose+json (parameters ignored, case-insensitive). */
 int http_is_jose_json(const char *content_type);
+/* 1 if content_type is application/json (parameters allowed). */
+int http_is_json(const char *content_type);
 
 /* Fill resp with a JSON body (takes ownership of doc, frees it). CF_ENOMEM. */
 int http_resp_json(struct http_resp *resp, int status, cf_json *doc);

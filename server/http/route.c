@@ -89,10 +89,9 @@ int http_check_framing(const char *method, long long content_length, const char 
 	return 0;
 }
 
-int http_is_jose_json(const char *ct)
+static int media_type_is(const char *ct, const char *want)
 {
-	static const char want[] = "application/jose+json";
-	size_t n = sizeof(want) - 1;
+	size_t n = strlen(want);
 
 	if (!ct)
 		return 0;
@@ -104,6 +103,16 @@ int http_is_jose_json(const char *ct)
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
 	return *ct == '\0' || *ct == ';';
+}
+
+int http_is_jose_json(const char *ct)
+{
+	return media_type_is(ct, "application/jose+json");
+}
+
+int http_is_json(const char *ct)
+{
+	return media_type_is(ct, "application/json");
 }
 
 int http_resp_json(struct http_resp *resp, int status, cf_json *doc)
@@ -188,6 +197,8 @@ int http_build_response(const struct http_resp *resp, const char *nonce, char **
 		n += (size_t)snprintf(buf + n, cap - n, "Location: %s\r\n", resp->location);
 	if (resp->allow[0])
 		n += (size_t)snprintf(buf + n, cap - n, "Allow: %s\r\n", resp->allow);
+	if (status == 401)
+		n += (size_t)snprintf(buf + n, cap - n, "WWW-Authenticate: Bearer\r\n");
 	if (resp->retry_after > 0)
 		n += (size_t)snprintf(buf + n, cap - n, "Retry-After: %lld\r\n",
 				      (long long)resp->retry_after);

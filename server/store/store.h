@@ -75,7 +75,12 @@ struct store_account {
 	int64_t created_at;
 };
 
-enum store_credential_status { CRED_ACTIVE = 1, CRED_SUSPENDED, CRED_REVOKED };
+enum store_credential_status {
+	CRED_ACTIVE = 1,
+	CRED_SUSPENDED,
+	CRED_REVOKED,
+	CRED_PENDING, /* remote custody: key made at approval, not activated yet (no certificate) */
+};
 
 struct store_credential {
 	char id[STORE_ID_LEN];
@@ -88,6 +93,10 @@ struct store_credential {
 	int64_t created_at;
 	char application_id[STORE_ID_LEN]; /* "" for operator-made enrolments */
 	char subject_id[STORE_ID_LEN];	   /* "" when there is no subject record */
+	/* issue 4: remote credentials and updates on the operator's demand */
+	int remote;	       /* 1: the key is held by the server (custody record of the same id) */
+	int64_t update_by;     /* operator's deadline for an update (§26.4), 0 = none */
+	char update_note[160]; /* operator's text shown with the notice, "" = none */
 };
 
 enum store_cert_status { CERT_VALID = 1, CERT_REVOKED, CERT_SUSPENDED };
@@ -352,5 +361,82 @@ int store_custody_put(store_txn *txn, const struct store_custody *c);
 int store_custody_delete(store_txn *txn, const char *credential_id);
 /* Number of custody records (the master key rule of §22.3). */
 int store_custody_count(store_txn *txn, uint64_t *out);
+
+/* ---- holder logins, sessions, coupons (issue 4, spec/protocol.md §23-§26) ----------------- */
+
+#define STORE_USER_ID_LEN 16 /* user ids: 10 digits */
+#define STORE_TOKEN_ID_LEN 64 /* ids of token-named records: base64url HMAC-SHA-256 (43) */
+
+/* The portal login of a subject (one per subject): user id + password verifier
+ * (PBKDF2-HMAC-SHA-256 of the password, salt, iterations). */
+struct store_login {
+	char user_id[STORE_USER_ID_LEN]; /* the key: 10 digits, not secret */
+	char subject_id[STORE_ID_LEN];	 /* indexed, unique */
+	uint8_t verifier[32];
+	uint8_t salt[16];
+	uint32_t iterations;
+	int must_change; /* 1: the first (or a reset) password: only a password change is allowed */
+	int failures;	 /* consecutive failed logins; locked at login_max_failures */
+	int64_t created_at, changed_at, last_login_at;
+};
+int store_login_get(store_txn *txn, const char *user_id, struct store_login *out);
+int store_login_by_subject(store_txn *txn, const char *subject_id, struct store_login *out);
+/* CF_ECONFLICT if another login holds the subject. */
+int store_login_put(store_txn *txn, const struct store_login *l);
+
+enum store_session_kind {
+	SESS_PORTAL = 1, /* a holder session (bearer token) */
+	SESS_QR,	 /* a QR login challenge waiting for an agent's approval (§23.5) */
+	SESS_SAD,	 /* CSC signature activation data (§25.3) */
+	SESS_UPDATE,	 /* an update in progress between its two steps (§26.5) */
+	SESS_RESET,	 /* a forgot-password link token (§23.4) */
+};
+enum store_session_state { SESS_LIVE = 1, SESS_APPROVED, SESS_USED };
+/* A short-lived record named by a bearer secret: its id is HMAC(server secret, token) in
+ * base64url, so the database never holds the token. blob holds what the token unlocks (SAD,
+ * update: the credential's data key wrapped under HMAC(master key, token); never clear). */
+struct store_session {
+	char id[STORE_TOKEN_ID_LEN];
+	int kind;  /* enum store_session_kind */
+	int state; /* enum store_session_state */
+	char subject_id[STORE_ID_LEN];		/* "" for a QR challenge not approved yet */
+	char user_id[STORE_USER_ID_LEN];	/* portal sessions, "" otherwise */
+	char credential_id[STORE_ID_LEN];	/* SAD, update: the credential */
+	char parent[STORE_TOKEN_ID_LEN];	/* SAD, update: the portal session that made it */
+	int restricted;				/* portal: 1 = password change only */
+	uint8_t digest[32];			/* SAD: SHA-256 over the authorised hashes */
+	uint32_t count;				/* SAD: signatures left */
+	uint8_t blob[STORE_WRAPPED_MAX];
+	size_t blob_len;
+	char detail[96]; /* QR: the user id the waiting side named, or ""; update: new PIN "keep" */
+	int64_t created_at, expires_at;
+};
+int store_session_get(store_txn *txn, const char *id, struct store_session *out);
+int store_session_put(store_txn *txn, const struct store_session *s);
+int store_session_delete(store_txn *txn, const char *id);
+/* Sessions of one subject (logout everywhere after a password reset), creation order. */
+int store_session_list_by_subject(store_txn *txn, const char *subject_id,
+				  int (*cb)(const struct store_session *s, void *ctx), void *ctx);
+/* Remove every session record that expired before `before` (housekeeping). */
+int store_session_purge(store_txn *txn, int64_t before);
+
+enum store_coupon_state { COUPON_ISSUED = 1, COUPON_USED, COUPON_CANCELLED };
+/* A renewal entitlement issued by the operator. The code is given once and stored only as its
+ * HMAC (code_mac, indexed, unique); id is public, for tracking. */
+struct store_coupon {
+	char id[STORE_ID_LEN];
+	uint8_t code_mac[32];
+	char profile[32]; /* "" = any profile */
+	int state;
+	char note[128];			  /* operator's text (order number ...) */
+	char used_by[STORE_ID_LEN];	  /* credential renewed with it */
+	int64_t created_at, expires_at, used_at; /* expires_at 0 = never */
+};
+int store_coupon_get(store_txn *txn, const char *id, struct store_coupon *out);
+int store_coupon_by_mac(store_txn *txn, const uint8_t mac[32], struct store_coupon *out);
+int store_coupon_put(store_txn *txn, const struct store_coupon *c);
+/* Every coupon, by id. */
+int store_coupon_list(store_txn *txn, int (*cb)(const struct store_coupon *c, void *ctx),
+		      void *ctx);
 
 #endif
