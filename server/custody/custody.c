@@ -1,6 +1,6 @@
 /*
  * custody — server-held private keys (spec/protocol.md §22): the master key file, key
- * derivation, creation, the counted unlock, PIN change, destruction and signing.
+ * derivation, creation, the counted unlock, PIN change, re-keying, destruction and signing.
  *
  * Must never: write a clear key, DK, KEK, PIN or PUK to the store, a log line or an error; keep
  * any of them in memory past the call that needs it (every such buffer is wiped on every path);
@@ -477,6 +477,30 @@ static int rec_load(store_txn *txn, const char *id, struct store_custody **out)
 	return 0;
 }
 
+/* The record of u's credential (*out as rec_load) if it still holds the sealed key u opened:
+ * CF_EREVOKED, CF_ECONFLICT (re-keyed since the unlock), CF_ENOTFOUND, store errors. */
+static int rec_load_current(store_txn *txn, const struct custody_unlocked *u,
+			    struct store_custody **out)
+{
+	struct store_custody *rec = NULL;
+	int ret;
+
+	if ((ret = rec_load(txn, u->credential_id, &rec)) != 0)
+		return ret;
+	if (rec->state == CUSTODY_REVOKED)
+		ret = CF_EREVOKED;
+	else if (rec->sealed_key_len != u->sealed_key_len ||
+		 memcmp(rec->sealed_key, u->sealed_key, u->sealed_key_len) != 0)
+		ret = CF_ECONFLICT;
+	if (ret != 0) {
+		cf_zeroize(rec, sizeof(*rec));
+		free(rec);
+		return ret;
+	}
+	*out = rec;
+	return 0;
+}
+
 int custody_change_pin_txn(store_txn *txn, const struct custody_unlocked *u,
 			   const struct custody_kek *new_pin, const struct custody_limits *lim,
 			   int64_t now)
@@ -486,16 +510,8 @@ int custody_change_pin_txn(store_txn *txn, const struct custody_unlocked *u,
 
 	if (!txn || !u || !new_pin || new_pin->proof != CUSTODY_PIN)
 		return CF_EINTERNAL;
-	if ((ret = rec_load(txn, u->credential_id, &rec)) != 0)
+	if ((ret = rec_load_current(txn, u, &rec)) != 0)
 		return ret;
-	ret = CF_EREVOKED;
-	if (rec->state == CUSTODY_REVOKED)
-		goto out;
-	/* u's DK opens this very sealed key (a re-key since the unlock made a new DK) */
-	ret = CF_ECONFLICT;
-	if (rec->sealed_key_len != u->sealed_key_len ||
-	    memcmp(rec->sealed_key, u->sealed_key, u->sealed_key_len) != 0)
-		goto out;
 	ret = seal(new_pin->key, "pin", rec->credential_id, u->dk, DK_LEN, rec->pin_wrap);
 	if (ret != 0)
 		goto out;
@@ -647,6 +663,145 @@ int custody_change_pin(store *st, const struct custody_unlocked *u,
 	if (!st)
 		return CF_EINTERNAL;
 	return store_write(st, change_fn, &c);
+}
+
+/* ---- re-keying ------------------------------------------------------------------------------- */
+
+void custody_rekey_wipe(struct custody_rekey *rk)
+{
+	if (rk)
+		cf_zeroize(rk, sizeof(*rk));
+}
+
+int custody_rekey_prepare(const struct custody_unlocked *u, enum cf_key_type type, unsigned bits,
+			  struct custody_rekey *out, cf_key **pub)
+{
+	struct custody_rekey *rk = NULL;
+	cf_key *pair = NULL, *p = NULL;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!u || !out || !pub || !u->credential_id[0] || u->sealed_key_len == 0 ||
+	    u->sealed_key_len > STORE_CUSTODY_KEY_MAX)
+		return CF_EINTERNAL;
+	if (u->proof != CUSTODY_PIN)
+		return CF_EUNAUTHORIZED; /* a PUK only sets a new PIN (§22.5) */
+	if (!type_ok(type, &bits))
+		return CF_EBADKEY;
+	if (!(rk = calloc(1, sizeof(*rk))) || !(der = malloc(DER_CAP))) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	memcpy(rk->credential_id, u->credential_id, STORE_ID_LEN);
+	rk->key_type = (int)type;
+	rk->key_bits = bits;
+	if ((ret = cf_sha256(u->sealed_key, u->sealed_key_len, rk->old_sealed_digest)) != 0 ||
+	    (ret = cf_key_generate(type, bits, &pair)) != 0 ||
+	    (ret = cf_key_pkcs8_der(pair, der, DER_CAP, &len)) != 0 ||
+	    (ret = seal(u->dk, "key", rk->credential_id, der, len, rk->sealed_key)) != 0 ||
+	    (ret = public_copy(pair, &p)) != 0)
+		goto out;
+	rk->sealed_key_len = len + NONCE_LEN + TAG_LEN;
+	*out = *rk;
+	*pub = p;
+	p = NULL;
+out:
+	cf_key_free(pair); /* wipes the private key */
+	cf_key_free(p);
+	if (der) {
+		cf_zeroize(der, DER_CAP);
+		free(der);
+	}
+	custody_rekey_wipe(rk);
+	free(rk);
+	return ret;
+}
+
+/* rk was prepared with the sealed key u opened. */
+static int rekey_matches(const struct custody_unlocked *u, const struct custody_rekey *rk)
+{
+	uint8_t d[32];
+	int same;
+
+	if (cf_sha256(u->sealed_key, u->sealed_key_len, d) != 0)
+		return 0;
+	same = memcmp(d, rk->old_sealed_digest, sizeof(d)) == 0;
+	cf_zeroize(d, sizeof(d));
+	return same;
+}
+
+int custody_rekey_txn(store_txn *txn, const struct custody_unlocked *u,
+		      const struct custody_rekey *rk, const struct custody_kek *new_puk,
+		      const struct custody_kek *new_pin, const struct custody_limits *lim,
+		      int64_t now)
+{
+	struct store_custody *rec = NULL;
+	int ret;
+
+	if (!txn || !u || !rk || !new_puk || new_puk->proof != CUSTODY_PUK ||
+	    (new_pin && new_pin->proof != CUSTODY_PIN) ||
+	    strcmp(u->credential_id, rk->credential_id) != 0 || rk->sealed_key_len == 0 ||
+	    rk->sealed_key_len > STORE_CUSTODY_KEY_MAX)
+		return CF_EINTERNAL;
+	if (!rekey_matches(u, rk))
+		return CF_EINTERNAL; /* rk was made with another unlock */
+	/* a re-key since the unlock replaced the key u opened: rk would undo it */
+	if ((ret = rec_load_current(txn, u, &rec)) != 0)
+		return ret;
+	/* the same DK: a kept PIN's wrap still opens it */
+	ret = seal(new_puk->key, "puk", rec->credential_id, u->dk, DK_LEN, rec->puk_wrap);
+	if (ret == 0 && new_pin)
+		ret = seal(new_pin->key, "pin", rec->credential_id, u->dk, DK_LEN, rec->pin_wrap);
+	if (ret != 0)
+		goto out;
+	memcpy(rec->puk_salt, new_puk->salt, 16);
+	rec->puk_iterations = new_puk->iterations;
+	if (new_pin) {
+		memcpy(rec->pin_salt, new_pin->salt, 16);
+		rec->pin_iterations = new_pin->iterations;
+	}
+	cf_zeroize(rec->sealed_key, sizeof(rec->sealed_key));
+	memcpy(rec->sealed_key, rk->sealed_key, rk->sealed_key_len);
+	rec->sealed_key_len = rk->sealed_key_len;
+	rec->key_type = rk->key_type;
+	rec->key_bits = rk->key_bits;
+	rec->pin_tries_left = max_pin(lim);
+	rec->puk_tries_left = max_puk(lim);
+	rec->state = CUSTODY_ACTIVE;
+	rec->updated_at = now;
+	ret = store_custody_put(txn, rec);
+out:
+	cf_zeroize(rec, sizeof(*rec));
+	free(rec);
+	return ret;
+}
+
+int custody_unlocked_attach(struct custody_unlocked *u, const struct store_custody *rec)
+{
+	if (!u || !rec || strcmp(u->credential_id, rec->credential_id) != 0 ||
+	    rec->sealed_key_len > STORE_CUSTODY_KEY_MAX)
+		return CF_EINTERNAL;
+	if (rec->state == CUSTODY_REVOKED || rec->sealed_key_len == 0)
+		return CF_EREVOKED;
+	cf_zeroize(u->sealed_key, sizeof(u->sealed_key));
+	memcpy(u->sealed_key, rec->sealed_key, rec->sealed_key_len);
+	u->sealed_key_len = rec->sealed_key_len;
+	return 0;
+}
+
+int custody_public_key(const struct custody_unlocked *u, cf_key **pub)
+{
+	cf_key *key = NULL;
+	int ret;
+
+	if (!u || !pub)
+		return CF_EINTERNAL;
+	if ((ret = custody_key_open(u, &key)) != 0)
+		return ret;
+	ret = public_copy(key, pub) == 0 ? 0 : CF_ECRYPTO;
+	cf_key_free(key);
+	return ret;
 }
 
 /* ---- using the key --------------------------------------------------------------------------- */

@@ -178,6 +178,11 @@ int custody_rekey_txn(store_txn *txn, const struct custody_unlocked *u,
 		      int64_t now);
 void custody_rekey_wipe(struct custody_rekey *rk);
 
+/* Copy rec's sealed key into u, whose DK came from elsewhere (core_unpark_dk leaves
+ * sealed_key_len 0): call it inside the transaction that reads rec, before using u.
+ * CF_EREVOKED for a revoked record (no key), CF_EINTERNAL if rec is not u's credential. */
+int custody_unlocked_attach(struct custody_unlocked *u, const struct store_custody *rec);
+
 /* The public key of the credential's current custody key, opened with u (for issuing). */
 int custody_public_key(const struct custody_unlocked *u, cf_key **pub);
 

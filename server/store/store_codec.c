@@ -83,6 +83,9 @@ enum {
 	REC_MESSAGE = 8,
 	REC_AUDIT = 9,
 	REC_CUSTODY = 10,
+	REC_LOGIN = 11,
+	REC_SESSION = 12,
+	REC_COUPON = 13,
 };
 
 /* Tags: never reuse a number for another meaning. */
@@ -120,6 +123,9 @@ static const struct codec_field credential_fields[] = {
     FI64(8, struct store_credential, created_at),
     FSTR(9, struct store_credential, application_id, 0),
     FSTR(10, struct store_credential, subject_id, 0),
+    FINT(11, struct store_credential, remote), /* 11 .. 13: issue 4 (schema 4) */
+    FI64(12, struct store_credential, update_by),
+    FSTR(13, struct store_credential, update_note, 0),
 };
 
 static const struct codec_field cert_fields[] = {
@@ -229,6 +235,48 @@ static const struct codec_field custody_fields[] = {
     FI64(15, struct store_custody, updated_at),
 };
 
+static const struct codec_field login_fields[] = {
+    FSTR(1, struct store_login, user_id, 1),
+    FSTR(2, struct store_login, subject_id, 0),
+    FBYTES(3, struct store_login, verifier),
+    FBYTES(4, struct store_login, salt),
+    FU32(5, struct store_login, iterations),
+    FINT(6, struct store_login, must_change),
+    FINT(7, struct store_login, failures),
+    FI64(8, struct store_login, created_at),
+    FI64(9, struct store_login, changed_at),
+    FI64(10, struct store_login, last_login_at),
+};
+
+static const struct codec_field session_fields[] = {
+    FSTR(1, struct store_session, id, 1),
+    FINT(2, struct store_session, kind),
+    FINT(3, struct store_session, state),
+    FSTR(4, struct store_session, subject_id, 0),
+    FSTR(5, struct store_session, user_id, 0),
+    FSTR(6, struct store_session, credential_id, 0),
+    FSTR(7, struct store_session, parent, 0),
+    FINT(8, struct store_session, restricted),
+    FBYTES(9, struct store_session, digest),
+    FU32(10, struct store_session, count),
+    FBLOB(11, struct store_session, blob, blob_len),
+    FSTR(12, struct store_session, detail, 0),
+    FI64(13, struct store_session, created_at),
+    FI64(14, struct store_session, expires_at), /* indexed for the purge */
+};
+
+static const struct codec_field coupon_fields[] = {
+    FSTR(1, struct store_coupon, id, 1),
+    FBYTES(2, struct store_coupon, code_mac), /* indexed, unique */
+    FSTR(3, struct store_coupon, profile, 0),
+    FINT(4, struct store_coupon, state),
+    FSTR(5, struct store_coupon, note, 0),
+    FSTR(6, struct store_coupon, used_by, 0),
+    FI64(7, struct store_coupon, created_at),
+    FI64(8, struct store_coupon, expires_at),
+    FI64(9, struct store_coupon, used_at),
+};
+
 static void cert_init(void *rec)
 {
 	((struct store_cert *)rec)->reason = -1;
@@ -262,6 +310,12 @@ const struct codec_desc codec_message =
 const struct codec_desc codec_audit = DESC_U64(REC_AUDIT, struct store_audit, seq, audit_fields);
 const struct codec_desc codec_custody =
     DESC(REC_CUSTODY, struct store_custody, credential_id, NULL, custody_fields);
+const struct codec_desc codec_login =
+    DESC(REC_LOGIN, struct store_login, user_id, NULL, login_fields);
+const struct codec_desc codec_session =
+    DESC(REC_SESSION, struct store_session, id, NULL, session_fields);
+const struct codec_desc codec_coupon =
+    DESC(REC_COUPON, struct store_coupon, id, NULL, coupon_fields);
 
 void codec_u64_be(uint64_t v, uint8_t out[8])
 {

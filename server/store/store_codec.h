@@ -6,7 +6,8 @@
  * strings are their bytes without NUL, byte strings are raw. Decoders skip unknown tags, so a field
  * can be added later with a new tag; a tag is never reused for another meaning. The version octet
  * changes only if this framing changes. A value written before a field existed decodes with that
- * field "" or 0 (the issue 3 fields of enrolments and credentials came in this way).
+ * field "" or 0 (the issue 3 fields of enrolments and credentials came in this way, and the
+ * issue 4 fields of credentials: remote, update_by, update_note).
  *
  * Decoding never reads outside the given buffer and never trusts a length: a truncated or
  * corrupt value gives CF_EINTERNAL. Knows nothing of LMDB.
@@ -31,6 +32,9 @@ extern const struct codec_desc codec_challenge;	  /* struct store_challenge */
 extern const struct codec_desc codec_message;	  /* struct store_message */
 extern const struct codec_desc codec_audit;	  /* struct store_audit */
 extern const struct codec_desc codec_custody;	  /* struct store_custody */
+extern const struct codec_desc codec_login;	  /* struct store_login */
+extern const struct codec_desc codec_session;	  /* struct store_session */
+extern const struct codec_desc codec_coupon;	  /* struct store_coupon */
 
 /* Check rec (every string NUL-terminated inside its array, key non-empty or non-zero, lengths in
  * range) and give the encoded size. CF_EMALFORMED if rec is not storable. */

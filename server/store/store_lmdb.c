@@ -35,8 +35,10 @@
  * schema 1 database is upgraded on open: its new tables start empty and its records decode with
  * the new fields "" (no index entry needed). 3: the custody table (remote keys); a schema 2
  * database is upgraded alike, and a build that reads only 1..2 refuses a schema 3 one, so no
- * older server runs on remote keys it does not know. */
-#define SCHEMA_VERSION 3
+ * older server runs on remote keys it does not know. 4: holder logins, sessions and coupons
+ * (new tables, upgraded alike) and the credential fields remote, update_by, update_note (older
+ * values decode with them 0 / ""). */
+#define SCHEMA_VERSION 4
 #define WRITE_ATTEMPTS 64 /* re-runs of one store_write after map growth */
 
 enum {
@@ -61,6 +63,13 @@ enum {
 	DBI_MSG_QUEUE,	     /* next_attempt id → "" while queued */
 	DBI_AUDIT,	     /* seq (8 octets big-endian) → event */
 	DBI_CUSTODY,	     /* credential id → custody record (remote keys) */
+	DBI_LOGINS,	     /* user id → login */
+	DBI_LOGIN_SUBJECT,   /* subject id → user id (unique) */
+	DBI_SESSIONS,	     /* id (HMAC of the token) → session */
+	DBI_SESS_BY_SUBJECT, /* subject_id NUL created id → "" */
+	DBI_SESS_BY_EXPIRY,  /* expires id → "" (purge) */
+	DBI_COUPONS,	     /* by id (ULIDs: creation order) */
+	DBI_COUPON_MAC,	     /* hex of code_mac → coupon id (unique) */
 	DBI_COUNT
 };
 
@@ -86,6 +95,13 @@ static const char *const dbi_names[DBI_COUNT] = {
     [DBI_MSG_QUEUE] = "msg_queue",
     [DBI_AUDIT] = "audit",
     [DBI_CUSTODY] = "custody",
+    [DBI_LOGINS] = "logins",
+    [DBI_LOGIN_SUBJECT] = "login_subject",
+    [DBI_SESSIONS] = "sessions",
+    [DBI_SESS_BY_SUBJECT] = "sess_by_subject",
+    [DBI_SESS_BY_EXPIRY] = "sess_by_expiry",
+    [DBI_COUPONS] = "coupons",
+    [DBI_COUPON_MAC] = "coupon_mac",
 };
 
 struct store {
@@ -760,6 +776,8 @@ struct visit {
 		int (*challenge)(const struct store_challenge *c, void *ctx);
 		int (*message)(const struct store_message *m, void *ctx);
 		int (*audit)(const struct store_audit *ev, void *ctx);
+		int (*session)(const struct store_session *s, void *ctx);
+		int (*coupon)(const struct store_coupon *c, void *ctx);
 	} cb;
 	void *ctx;
 };
@@ -778,6 +796,10 @@ static int visit_call(const struct visit *vi, const void *r)
 		return vi->cb.message(r, vi->ctx);
 	if (vi->d == &codec_audit)
 		return vi->cb.audit(r, vi->ctx);
+	if (vi->d == &codec_session)
+		return vi->cb.session(r, vi->ctx);
+	if (vi->d == &codec_coupon)
+		return vi->cb.coupon(r, vi->ctx);
 	return vi->cb.cert(r, vi->ctx);
 }
 
@@ -1243,21 +1265,24 @@ static int challenge_remove(store_txn *t, const struct codec_ikey *ek)
 	return ret;
 }
 
-int store_challenge_purge(store_txn *txn, int64_t before)
+/* Remove, oldest first, every record whose entry in the expiry index dbi ("expires id") is
+ * before `before`, with remove(entry); each removal costs one index seek. */
+static int purge_expired(store_txn *t, int dbi, int64_t before,
+			 int (*remove)(store_txn *t, const struct codec_ikey *ek))
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	struct codec_ikey ek;
 	int ret = 0, rc;
 
-	if (!txn)
+	if (!t)
 		return CF_EINTERNAL;
-	if ((rc = mdb_cursor_open(txn->txn, txn->st->dbi[DBI_CHAL_BY_EXPIRY], &cur)) != 0)
-		return map_err(txn, rc, "cursor");
+	if ((rc = mdb_cursor_open(t->txn, t->st->dbi[dbi], &cur)) != 0)
+		return map_err(t, rc, "cursor");
 	/* the oldest expiry first; each removal makes the next one the first */
 	while (ret == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
 		if (k.mv_size <= 8 || k.mv_size > sizeof(ek.b)) {
-			cf_error("store: corrupt key in %s", dbi_names[DBI_CHAL_BY_EXPIRY]);
+			cf_error("store: corrupt key in %s", dbi_names[dbi]);
 			ret = CF_EINTERNAL;
 			break;
 		}
@@ -1265,12 +1290,17 @@ int store_challenge_purge(store_txn *txn, int64_t before)
 			break;
 		memcpy(ek.b, k.mv_data, k.mv_size); /* the page may move under the deletes */
 		ek.len = k.mv_size;
-		ret = challenge_remove(txn, &ek);
+		ret = remove(t, &ek);
 	}
 	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
-		ret = map_err(txn, rc, "cursor");
+		ret = map_err(t, rc, "cursor");
 	mdb_cursor_close(cur);
 	return ret;
+}
+
+int store_challenge_purge(store_txn *txn, int64_t before)
+{
+	return purge_expired(txn, DBI_CHAL_BY_EXPIRY, before, challenge_remove);
 }
 
 /* ---- outbox ---- */
@@ -1431,4 +1461,192 @@ int store_custody_count(store_txn *txn, uint64_t *out)
 		return ret;
 	*out = ms.ms_entries;
 	return 0;
+}
+
+/* ---- logins ---- */
+
+int store_login_get(store_txn *txn, const char *user_id, struct store_login *out)
+{
+	return rec_get(txn, DBI_LOGINS, &codec_login, user_id, STORE_USER_ID_LEN, out);
+}
+
+int store_login_by_subject(store_txn *txn, const char *subject_id, struct store_login *out)
+{
+	return unique_get(txn, DBI_LOGIN_SUBJECT, subject_id, STORE_ID_LEN, DBI_LOGINS,
+			  &codec_login, out);
+}
+
+int store_login_put(store_txn *txn, const struct store_login *l)
+{
+	struct store_login *old;
+	size_t n;
+	int ret;
+
+	if (!txn || !l)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_login, l, &n)) != 0)
+		return ret;
+	if (!(old = rec_tmp(&codec_login)))
+		return CF_ENOMEM;
+	ret = store_login_get(txn, l->user_id, old);
+	if (ret == 0 || ret == CF_ENOTFOUND)
+		ret = unique_move(txn, DBI_LOGIN_SUBJECT, ret ? "" : old->subject_id, l->subject_id,
+				  l->user_id);
+	if (ret == 0)
+		ret = rec_put(txn, DBI_LOGINS, &codec_login, l, n, 0);
+	rec_tmp_free(&codec_login, old);
+	return ret;
+}
+
+/* ---- sessions ---- */
+
+int store_session_get(store_txn *txn, const char *id, struct store_session *out)
+{
+	return rec_get(txn, DBI_SESSIONS, &codec_session, id, STORE_TOKEN_ID_LEN, out);
+}
+
+int store_session_put(store_txn *txn, const struct store_session *s)
+{
+	struct store_session *old;
+	size_t n;
+	int ret, had;
+
+	if (!txn || !s)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_session, s, &n)) != 0)
+		return ret;
+	if (!(old = rec_tmp(&codec_session)))
+		return CF_ENOMEM;
+	ret = store_session_get(txn, s->id, old);
+	if (ret && ret != CF_ENOTFOUND)
+		goto out;
+	had = ret == 0;
+	if ((ret = idx_move(txn, DBI_SESS_BY_SUBJECT, had, old->subject_id, old->created_at,
+			    s->subject_id, s->created_at, s->id)) != 0 ||
+	    (ret = idx_move(txn, DBI_SESS_BY_EXPIRY, had, NULL, old->expires_at, NULL,
+			    s->expires_at, s->id)) != 0)
+		goto out;
+	ret = rec_put(txn, DBI_SESSIONS, &codec_session, s, n, 0);
+out:
+	rec_tmp_free(&codec_session, old);
+	return ret;
+}
+
+/* Remove the session under key k with its index entries; CF_ENOTFOUND if there is none. */
+static int session_remove_key(store_txn *t, const MDB_val *k)
+{
+	struct store_session *s;
+	struct codec_ikey ik;
+	int ret;
+
+	if (!(s = rec_tmp(&codec_session)))
+		return CF_ENOMEM;
+	if ((ret = rec_get_raw(t, DBI_SESSIONS, &codec_session, k, s)) != 0)
+		goto out;
+	if (s->subject_id[0]) {
+		codec_ikey(&ik, s->subject_id, s->created_at, s->id, strlen(s->id));
+		if ((ret = idx_del(t, DBI_SESS_BY_SUBJECT, &ik)) != 0)
+			goto out;
+	}
+	codec_ikey(&ik, NULL, s->expires_at, s->id, strlen(s->id));
+	if ((ret = idx_del(t, DBI_SESS_BY_EXPIRY, &ik)) == 0)
+		ret = db_del(t, DBI_SESSIONS, (MDB_val *)k);
+out:
+	rec_tmp_free(&codec_session, s);
+	return ret;
+}
+
+int store_session_delete(store_txn *txn, const char *id)
+{
+	MDB_val k;
+
+	if (!txn)
+		return CF_EINTERNAL;
+	if (!key_ok(id, STORE_TOKEN_ID_LEN))
+		return CF_ENOTFOUND;
+	k = str_val(id);
+	return session_remove_key(txn, &k);
+}
+
+int store_session_list_by_subject(store_txn *txn, const char *subject_id,
+				  int (*cb)(const struct store_session *s, void *ctx), void *ctx)
+{
+	struct visit vi = {&codec_session, DBI_SESSIONS, {.session = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_owner(txn, DBI_SESS_BY_SUBJECT, subject_id, STORE_ID_LEN, &vi);
+}
+
+/* The session named by the expiry index entry ek, or a dangling entry: remove both. */
+static int session_remove(store_txn *t, const struct codec_ikey *ek)
+{
+	MDB_val k = {ek->len - 8, (void *)(ek->b + 8)};
+	int ret = session_remove_key(t, &k);
+
+	return ret == CF_ENOTFOUND ? idx_del(t, DBI_SESS_BY_EXPIRY, ek) : ret;
+}
+
+int store_session_purge(store_txn *txn, int64_t before)
+{
+	return purge_expired(txn, DBI_SESS_BY_EXPIRY, before, session_remove);
+}
+
+/* ---- coupons ---- */
+
+static void mac_hex(const uint8_t mac[32], char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+int store_coupon_get(store_txn *txn, const char *id, struct store_coupon *out)
+{
+	return rec_get(txn, DBI_COUPONS, &codec_coupon, id, STORE_ID_LEN, out);
+}
+
+int store_coupon_by_mac(store_txn *txn, const uint8_t mac[32], struct store_coupon *out)
+{
+	char key[65];
+
+	if (!mac)
+		return CF_EINTERNAL;
+	mac_hex(mac, key);
+	return unique_get(txn, DBI_COUPON_MAC, key, sizeof(key), DBI_COUPONS, &codec_coupon, out);
+}
+
+int store_coupon_put(store_txn *txn, const struct store_coupon *c)
+{
+	struct store_coupon old;
+	char key[65], old_key[65] = "";
+	size_t n;
+	int ret;
+
+	if (!txn || !c)
+		return CF_EINTERNAL;
+	if ((ret = codec_size(&codec_coupon, c, &n)) != 0)
+		return ret;
+	ret = store_coupon_get(txn, c->id, &old);
+	if (ret && ret != CF_ENOTFOUND)
+		return ret;
+	if (ret == 0)
+		mac_hex(old.code_mac, old_key);
+	mac_hex(c->code_mac, key);
+	if ((ret = unique_move(txn, DBI_COUPON_MAC, old_key, key, c->id)) == 0)
+		ret = rec_put(txn, DBI_COUPONS, &codec_coupon, c, n, 0);
+	cf_zeroize(&old, sizeof(old));
+	return ret;
+}
+
+int store_coupon_list(store_txn *txn, int (*cb)(const struct store_coupon *c, void *ctx),
+		      void *ctx)
+{
+	struct visit vi = {&codec_coupon, DBI_COUPONS, {.coupon = cb}, ctx};
+	if (!cb)
+		return CF_EINTERNAL;
+	return walk_all(txn, &vi);
 }

@@ -1,7 +1,7 @@
 /* test_custody — server-held keys (spec/protocol.md §22) on a real store in a temporary
  * directory: create, unlock, sign (verified by openssl), the PIN and PUK counters (also across a
- * reopen and under concurrent guesses), PIN change, destruction, and that neither a copy of the
- * database nor the database with the right PIN but another master key yields the key. */
+ * reopen and under concurrent guesses), PIN change, re-keying, destruction, and that neither a copy
+ * of the database nor the database with the right PIN but another master key yields the key. */
 #include "check.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
@@ -641,6 +641,149 @@ static void test_master_key_file_is_made_once_and_required_once_keys_exist(void)
 	cleanup(st);
 }
 
+/* ---- re-keying (renewal, update: §22.9) ------------------------------------------------------ */
+
+#define PUK2 "407719260385"
+#define PIN3 "71820364"
+
+struct rekey_ctx {
+	const struct custody_unlocked *u;
+	const struct custody_rekey *rk;
+	const struct custody_kek *puk, *pin;
+};
+
+static int rekey_fn(store_txn *t, void *p)
+{
+	struct rekey_ctx *c = p;
+	return custody_rekey_txn(t, c->u, c->rk, c->puk, c->pin, NULL, 1700000500);
+}
+
+/* Re-key CRED with u (a new P-384 key; new PUK PUK2, new PIN pin or NULL = keep): the store_write
+ * result; *pub the new public key. */
+static int rekey(store *st, const struct custody_unlocked *u, const char *pin, cf_key **pub)
+{
+	struct custody_rekey rk;
+	struct custody_kek puk_kek, pin_kek;
+	struct rekey_ctx c = {u, &rk, &puk_kek, pin ? &pin_kek : NULL};
+	int ret = custody_rekey_prepare(u, CF_KEY_P384, 0, &rk, pub);
+
+	CHECK_EQ_INT(ret, 0);
+	CHECK_EQ_INT(custody_derive_new(mk, CUSTODY_PUK, PUK2, ITER, &puk_kek), 0);
+	if (pin)
+		CHECK_EQ_INT(custody_derive_new(mk, CUSTODY_PIN, pin, ITER, &pin_kek), 0);
+	if (ret == 0)
+		ret = store_write(st, rekey_fn, &c);
+	custody_kek_wipe(&puk_kek);
+	custody_kek_wipe(&pin_kek);
+	custody_rekey_wipe(&rk);
+	return ret;
+}
+
+static void test_rekey_keeps_the_pin_and_signs_with_the_new_key(void)
+{
+	const char *msg = "signed after the renewal\n";
+	char dir[1024];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+	struct custody_result res;
+	struct custody_unlocked u;
+	struct custody_sig sig;
+	cf_key *old_pub = NULL, *new_pub = NULL, *got = NULL;
+	uint8_t hash[32];
+
+	CHECK_EQ_INT(make_key(st, mk, CRED, CF_KEY_P256, 0, &old_pub), 0);
+	CHECK_EQ_INT(try_pin(st, WRONG_PIN, CF_EBADPIN), 4);
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PUK, PUK, &res, &u), 0);
+	/* a PUK unlock cannot re-key (§22.5: it only sets a PIN) */
+	CHECK_EQ_INT(custody_rekey_prepare(&u, CF_KEY_P256, 0, &(struct custody_rekey){0}, &got),
+		     CF_EUNAUTHORIZED);
+	custody_unlocked_wipe(&u);
+	CHECK_EQ_INT(try_pin(st, WRONG_PIN, CF_EBADPIN), 3);
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PIN, PIN, &res, &u), 0);
+	CHECK_EQ_INT(rekey(st, &u, NULL, &new_pub), 0);
+	custody_unlocked_wipe(&u);
+	CHECK(new_pub != NULL && cf_key_type(new_pub) == CF_KEY_P384);
+	CHECK_EQ_INT(rec_get(st, CRED)->key_type, CF_KEY_P384);
+	CHECK_EQ_INT(rec_get(st, CRED)->key_bits, 384);
+	CHECK_EQ_INT(rec_get(st, CRED)->puk_tries_left, 10);
+	CHECK_EQ_INT(rec_get(st, CRED)->state, CUSTODY_ACTIVE);
+	CHECK_EQ_INT(rec_get(st, CRED)->updated_at, 1700000500);
+	/* the kept PIN opens the new key; its signature verifies under the new public key only */
+	CHECK_EQ_INT(try_pin(st, WRONG_PIN, CF_EBADPIN), 4); /* counters went back to 5 */
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PIN, PIN, &res, &u), 0);
+	CHECK_EQ_INT(custody_public_key(&u, &got), 0);
+	CHECK(got && cf_key_public_equal(got, new_pub));
+	cf_sha256(msg, strlen(msg), hash);
+	CHECK_EQ_INT(custody_sign_hash(&u, hash, sizeof(hash), 1, &sig), 0);
+	CHECK(openssl_verifies(new_pub, msg, sig.sig, sig.len));
+	CHECK(!openssl_verifies(old_pub, msg, sig.sig, sig.len));
+	custody_unlocked_wipe(&u);
+	/* the old PUK no longer opens it; the new one does */
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PUK, PUK, &res, &u), CF_EBADPUK);
+	CHECK_EQ_INT(res.attempts_left, 9);
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PUK, PUK2, &res, &u), 0);
+	custody_unlocked_wipe(&u);
+	cf_key_free(old_pub);
+	cf_key_free(new_pub);
+	cf_key_free(got);
+	cleanup(st);
+}
+
+static void test_rekey_with_a_new_pin_retires_the_old_pin(void)
+{
+	char dir[1024];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+	struct custody_result res;
+	struct custody_unlocked u;
+	struct custody_sig sig;
+	cf_key *new_pub = NULL;
+	uint8_t hash[32] = {7};
+
+	CHECK_EQ_INT(make_key(st, mk, CRED, CF_KEY_P256, 0, NULL), 0);
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PIN, PIN, &res, &u), 0);
+	CHECK_EQ_INT(rekey(st, &u, PIN3, &new_pub), 0);
+	custody_unlocked_wipe(&u);
+	CHECK_EQ_INT(try_pin(st, PIN, CF_EBADPIN), 4);
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PIN, PIN3, &res, &u), 0);
+	CHECK_EQ_INT(res.attempts_left, 5);
+	CHECK_EQ_INT(custody_sign_hash(&u, hash, sizeof(hash), 1, &sig), 0);
+	CHECK_EQ_INT(cf_verify_digest(new_pub, hash, sizeof(hash), sig.sig, sig.len), 0);
+	custody_unlocked_wipe(&u);
+	cf_key_free(new_pub);
+	cleanup(st);
+}
+
+static void test_stale_rekey_is_a_conflict_and_writes_nothing(void)
+{
+	char dir[1024];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+	struct store_custody *after = calloc(1, sizeof(*after));
+	struct custody_result res;
+	struct custody_unlocked u1, u2;
+	cf_key *pub1 = NULL, *pub2 = NULL, *pub3 = NULL, *pub4 = NULL;
+
+	CHECK_EQ_INT(make_key(st, mk, CRED, CF_KEY_P256, 0, NULL), 0);
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PIN, PIN, &res, &u1), 0);
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PIN, PIN, &res, &u2), 0);
+	CHECK_EQ_INT(rekey(st, &u1, NULL, &pub1), 0); /* the first renewal wins */
+	*after = *rec_get(st, CRED);
+	CHECK_EQ_INT(rekey(st, &u2, PIN3, &pub2), CF_ECONFLICT);
+	CHECK(memcmp(after, rec_get(st, CRED), sizeof(*after)) == 0);
+	/* the winner's own unlock opened the key it replaced: stale now too */
+	CHECK_EQ_INT(rekey(st, &u1, NULL, &pub3), CF_ECONFLICT);
+	custody_unlocked_wipe(&u1);
+	custody_unlocked_wipe(&u2);
+	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PIN, PIN, &res, &u1), 0);
+	CHECK_EQ_INT(store_write(st, revoke_fn, NULL), 0);
+	CHECK_EQ_INT(rekey(st, &u1, NULL, &pub4), CF_EREVOKED);
+	custody_unlocked_wipe(&u1);
+	cf_key_free(pub1);
+	cf_key_free(pub2);
+	cf_key_free(pub3);
+	cf_key_free(pub4);
+	free(after);
+	cleanup(st);
+}
+
 static void test_generated_pins_and_puks_have_their_shapes(void)
 {
 	char s[17];
@@ -676,5 +819,8 @@ int main(void)
 	RUN(test_racing_wrong_pins_are_counted_exactly_to_the_limit);
 	RUN(test_master_key_file_is_made_once_and_required_once_keys_exist);
 	RUN(test_generated_pins_and_puks_have_their_shapes);
+	RUN(test_rekey_keeps_the_pin_and_signs_with_the_new_key);
+	RUN(test_rekey_with_a_new_pin_retires_the_old_pin);
+	RUN(test_stale_rekey_is_a_conflict_and_writes_nothing);
 	return check_done();
 }

@@ -577,18 +577,6 @@ static void test_audit_events_list_in_order_after_seq(void)
 
 /* ---- records written before issue 3 ---- */
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-	unsigned v;
-
-	while (hex[0] && hex[1] && n < cap && sscanf(hex, "%2x", &v) == 1) {
-		out[n++] = (uint8_t)v;
-		hex += 2;
-	}
-	return n;
-}
-
 static void test_old_version_records_still_decode(void)
 {
 	/* values written by the store before the issue 3 fields existed */

@@ -6,6 +6,7 @@
 #define TEST_STORE_UTIL_H
 
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -46,6 +47,19 @@ static inline store *store_test_open(char *dir, size_t len, const struct store_o
 	if (fresh_dir(dir, len, "db") != 0 || store_open(dir, opts, &st) != 0)
 		return NULL;
 	return st;
+}
+
+/* The octets of hex text (pairs of hex digits) into out; their number. */
+static inline size_t unhex(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned v;
+
+	while (hex[0] && hex[1] && n < cap && sscanf(hex, "%2x", &v) == 1) {
+		out[n++] = (uint8_t)v;
+		hex += 2;
+	}
+	return n;
 }
 
 /* Close st (NULL is fine) and remove the test's directory. */
