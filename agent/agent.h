@@ -51,6 +51,27 @@ struct agent_opts {
 	uint32_t kdf_iterations;   /* enrol, renew: PBKDF2 iterations of key.pem, 0: default */
 	const char *in_file;	   /* envelope open: the text holding the envelope ("-": stdin) */
 	int json;		   /* envelope open, status: print JSON */
+	/* the holder's portal (portal.c); every *_file may be "-" for standard input */
+	const char *session_file;      /* the portal session, written by login (mode 0600) */
+	const char *user;	       /* login: the user id */
+	const char *new_password_file; /* password: the new password */
+	const char *pin_file;	       /* pin, sign, remote-renew, update: the PIN */
+	const char *new_pin_file;      /* activate, unblock, pin, remote-renew, update: 8 digits */
+	const char *puk_file;	       /* activate, unblock: the PUK */
+	const char *otp;	       /* --otp CODE: an SMS or TOTP code (single use) */
+	const char *out_dir;	       /* sign: where FILE.sig go */
+	const char *hash;	       /* sign: sha256 (NULL), sha384, sha512 */
+	int identity_unchanged;	       /* remote-renew */
+	const char *consents;	       /* remote-renew, update: comma-separated names */
+	const char *coupon;	       /* remote-renew */
+	const char *ticket;	       /* update: the ticket of its first step */
+#define AGENT_SIGN_MAX 64
+	const char *in_files[AGENT_SIGN_MAX]; /* sign: every --in, in order */
+	int n_in;			      /* how many --in were given (may exceed the array) */
+	/* login by QR code (qrlogin.c) */
+	int qr;		    /* login --qr */
+	const char *qr_svg; /* login --qr: also write the QR code as SVG here */
+	const char *arg;    /* qr-approve: the challenge text (the one positional argument) */
 };
 
 /* The commands; each returns an enum agent_exit and has printed its own error line. */
@@ -71,6 +92,23 @@ int agent_otp_setup(const struct agent_opts *o);
 int agent_otp_confirm(const struct agent_opts *o);
 /* envelope.c: open an envelope and print its members (spec/cli.md). */
 int agent_envelope_open(const struct agent_opts *o);
+
+/* portal.c: the holder's portal and remote signing (spec/cli.md "Remote credentials"). */
+int agent_login(const struct agent_opts *o);
+int agent_password(const struct agent_opts *o);
+int agent_portal_status(const struct agent_opts *o);
+int agent_portal_otp(const struct agent_opts *o);
+int agent_activate(const struct agent_opts *o);
+int agent_unblock(const struct agent_opts *o);
+int agent_pin(const struct agent_opts *o);
+int agent_sign(const struct agent_opts *o);
+int agent_remote_renew(const struct agent_opts *o);
+int agent_update(const struct agent_opts *o);
+int agent_logout(const struct agent_opts *o);
+/* qrlogin.c: login by QR code (spec/protocol.md §27): the waiting side (login --qr) and the
+ * approving agent (qr-approve). */
+int agent_login_qr(const struct agent_opts *o);
+int agent_qr_approve(const struct agent_opts *o);
 
 /* payload.c: the journeys' secrets and payloads (every payload is freed with cf_free_secret).
  * A secret of a file or standard input, as lines; wipe the struct after use (cf_zeroize). */
@@ -101,6 +139,20 @@ char *agent_recover_payload(const char *token, const struct agent_secret *answer
 char *agent_renew_payload(const char *reference, const struct agent_secret *answers);
 /* {"<k1>":"<v1>"} or, with k2, {"<k1>":"<v1>","<k2>":"<v2>"}; NULL on allocation failure. */
 char *agent_pair_payload(const char *k1, const char *v1, const char *k2, const char *v2);
+/* A JSON text built by hand in one buffer that grows without realloc (payload.c), for payloads
+ * that hold secrets (portal.c). Start from {0}; the first error sticks and agent_jw_end then
+ * wipes: it returns the text (free with cf_free_secret) or NULL. key is NULL for array items;
+ * raw writes a literal (true, 12). */
+struct agent_jw {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+void agent_jw_str(struct agent_jw *w, const char *key, const char *val);
+void agent_jw_raw(struct agent_jw *w, const char *key, const char *literal);
+void agent_jw_open(struct agent_jw *w, const char *key, char bracket); /* key NULL: item */
+void agent_jw_close(struct agent_jw *w, char bracket);
+char *agent_jw_end(struct agent_jw *w);
 /* "1234-5678-9012" or "123456789012" → 12 digits in out; CF_EUSAGE otherwise (enrol.c). */
 int agent_reference_digits(const char *in, char out[13]);
 

@@ -21,6 +21,7 @@
 #define MAX_URL 512
 #define MAX_ORIGINS 4
 #define TRIES 3 /* of a request cut before it was sent, and of a request answered badNonce */
+#define CLIENT_B64URL "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 struct client {
 	transport *t; /* the origin of server_url */
@@ -81,6 +82,11 @@ void client_ignore_cert_time(client *c, int on)
 	transport_ignore_cert_time(c->t, on);
 	for (int i = 0; i < MAX_ORIGINS; i++)
 		transport_ignore_cert_time(c->other[i], on);
+}
+
+const char *client_server(const client *c)
+{
+	return c->server;
 }
 
 int64_t client_server_date(client *c)
@@ -170,10 +176,11 @@ static int transport_for(client *c, const char *url, transport **out)
 	return 0;
 }
 
-/* One exchange: takes the Replay-Nonce and the Date of every response. 0 and *r for 2xx, else
- * a negative code with prob filled and nothing left in *r. */
-static int exchange(client *c, const char *method, const char *url, const char *ctype,
-		    const char *body, size_t len, struct http_response *r,
+/* One exchange (auth: an Authorization value or NULL): takes the Replay-Nonce and the Date of
+ * every response. 0 and *r for 2xx, else a negative code with prob filled and nothing left in
+ * *r. */
+static int exchange(client *c, const char *method, const char *url, const char *auth,
+		    const char *ctype, const char *body, size_t len, struct http_response *r,
 		    struct client_problem *prob)
 {
 	transport *t = NULL;
@@ -187,7 +194,8 @@ static int exchange(client *c, const char *method, const char *url, const char *
 	}
 	/* A request that never left (connection refused or cut during the handshake, as while a
 	 * server restarts its listener) is tried again, a second apart. */
-	for (int i = 1; (ret = transport_request(t, method, url, ctype, body, len, r)) != 0; i++) {
+	for (int i = 1;
+	     (ret = transport_request_auth(t, method, url, auth, ctype, body, len, r)) != 0; i++) {
 		if (i == TRIES || !transport_last_transient(t)) {
 			set_detail(prob, ret, transport_last_error(t));
 			return ret;
@@ -218,7 +226,7 @@ int client_directory(client *c, struct client_problem *prob)
 	if (c->dir)
 		return 0;
 	snprintf(url, sizeof(url), "%s/v1/directory", c->server);
-	if ((ret = exchange(c, "GET", url, NULL, NULL, 0, &r, prob)) != 0)
+	if ((ret = exchange(c, "GET", url, NULL, NULL, NULL, 0, &r, prob)) != 0)
 		return ret;
 	ret = cf_json_parse(r.body, r.body_len, &doc);
 	if (ret != 0 || !cf_json_is_object(doc)) {
@@ -263,7 +271,7 @@ static int fetch_nonce(client *c, struct client_problem *prob)
 		set_detail(prob, CF_EPROTO, "the server's directory has no newNonce");
 		return CF_EPROTO;
 	}
-	ret = exchange(c, "HEAD", url, NULL, NULL, 0, &r, prob);
+	ret = exchange(c, "HEAD", url, NULL, NULL, NULL, 0, &r, prob);
 	http_response_clear(&r);
 	if (ret == 0 && !c->nonce[0]) {
 		set_detail(prob, CF_EPROTO, "the server sent no Replay-Nonce");
@@ -289,7 +297,7 @@ static int post_once(client *c, const char *url, const cf_key *key, const char *
 		return ret;
 	}
 	len = strlen(jws);
-	ret = exchange(c, "POST", url, "application/jose+json", jws, len, r, prob);
+	ret = exchange(c, "POST", url, NULL, "application/jose+json", jws, len, r, prob);
 	cf_zeroize(jws, len);
 	free(jws);
 	return ret;
@@ -335,11 +343,41 @@ int client_get(client *c, const char *url, struct http_response *raw, struct cli
 
 	if (!prob)
 		prob = &lp;
-	if ((ret = exchange(c, "GET", url, NULL, NULL, 0, &r, prob)) != 0)
+	if ((ret = exchange(c, "GET", url, NULL, NULL, NULL, 0, &r, prob)) != 0)
 		return ret;
 	if (raw)
 		*raw = r;
 	else
 		http_response_clear(&r);
+	return 0;
+}
+
+int client_bearer_post(client *c, const char *path, const char *token, const char *payload,
+		       cf_json **resp, struct client_problem *prob)
+{
+	struct client_problem lp;
+	struct http_response r = {0};
+	char url[MAX_URL + 128], auth[128];
+	const char *body = payload ? payload : "";
+	int ret;
+
+	if (!prob)
+		prob = &lp;
+	if (resp)
+		*resp = NULL;
+	if (!c || !path || path[0] != '/' || !token ||
+	    strspn(token, CLIENT_B64URL) != strlen(token) ||
+	    (size_t)snprintf(url, sizeof(url), "%s%s", c->server, path) >= sizeof(url) ||
+	    (size_t)snprintf(auth, sizeof(auth), "Bearer %s", token) >= sizeof(auth)) {
+		set_detail(prob, CF_EUSAGE, NULL);
+		return CF_EUSAGE;
+	}
+	ret = exchange(c, "POST", url, auth, "application/json", body, strlen(body), &r, prob);
+	cf_zeroize(auth, sizeof(auth));
+	if (ret != 0)
+		return ret;
+	if (resp && r.body_len > 0 && cf_json_parse(r.body, r.body_len, resp) != 0)
+		*resp = NULL;
+	http_response_clear(&r);
 	return 0;
 }

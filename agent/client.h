@@ -43,12 +43,23 @@ const cf_json *client_dir_meta(client *c);
 int client_post(client *c, const char *url, const cf_key *key, const char *kid, const char *payload,
 		cf_json **resp, struct http_response *raw, struct client_problem *prob);
 
+/* POST of the plain JSON text payload (NULL: an empty body) with "Authorization: Bearer token"
+ * (base64url characters only) to path ("/v1/portal/status") on the origin of server_url: the
+ * holder's portal and CSC routes (spec/protocol.md §23-§27), which are not in the directory. As
+ * client_post: 0 and *resp (NULL if the body is not JSON) for 2xx, or a problem code with prob
+ * filled (client_last_problem has the document). The request is wiped after sending. */
+int client_bearer_post(client *c, const char *path, const char *token, const char *payload,
+		       cf_json **resp, struct client_problem *prob);
+
 /* Plain GET; 0 with raw filled for 2xx, problem code otherwise. */
 int client_get(client *c, const char *url, struct http_response *raw, struct client_problem *prob);
 
 /* For a device whose clock is clearly wrong: every connection ignores the time validity of the
  * server's chain and checks it against the server's Date instead (transport_ignore_cert_time). */
 void client_ignore_cert_time(client *c, int on);
+
+/* server_url as given to client_new, without a trailing slash. */
+const char *client_server(const client *c);
 
 /* The server's Date of the last response (0 if none) — the agent's clock of last resort. */
 int64_t client_server_date(client *c);

@@ -36,6 +36,30 @@ static const char help_text[] =
     "  certflow-agent envelope open [--in FILE|-] [--passphrase-file FILE|-] [--json]\n"
     "  certflow-agent otp setup --dir DIR [--svg FILE]\n"
     "  certflow-agent otp confirm --dir DIR [--code-file FILE|-]\n"
+    "  certflow-agent login --server URL --ca FILE --user ID --password-file FILE|-\n"
+    "                       --session-file S\n"
+    "  certflow-agent password --session-file S --password-file FILE|-\n"
+    "                       --new-password-file FILE|-\n"
+    "  certflow-agent portal status --session-file S [--json]\n"
+    "  certflow-agent portal otp --session-file S\n"
+    "  certflow-agent activate|unblock --session-file S --credential ID --puk-file FILE|-\n"
+    "                       --new-pin-file FILE|- --otp CODE\n"
+    "  certflow-agent pin --session-file S --credential ID --pin-file FILE|-\n"
+    "                       --new-pin-file FILE|- --otp CODE\n"
+    "  certflow-agent sign --session-file S --credential ID --pin-file FILE|- --otp CODE\n"
+    "                       --in FILE [--in FILE]... --out-dir DIR [--hash sha256|sha384|sha512]\n"
+    "  certflow-agent remote-renew --session-file S --credential ID --identity-unchanged\n"
+    "                       --consents NAME[,NAME]... --pin-file FILE|- --otp CODE\n"
+    "                       --passphrase-file FILE|- [--new-pin-file FILE|-] [--coupon CODE]\n"
+    "  certflow-agent update --session-file S --credential ID --consents NAME[,NAME]...\n"
+    "                       --pin-file FILE|- --otp CODE\n"
+    "  certflow-agent update --session-file S --ticket T --send-otp\n"
+    "  certflow-agent update --session-file S --ticket T --otp CODE --passphrase-file FILE|-\n"
+    "                       [--new-pin-file FILE|-]\n"
+    "  certflow-agent logout --session-file S\n"
+    "  certflow-agent login --qr --server URL --ca FILE [--user ID] [--qr-svg FILE]\n"
+    "                       --session-file S\n"
+    "  certflow-agent qr-approve --dir DIR [--server URL] [--ca FILE] CHALLENGE|-\n"
     "  certflow-agent --help | --version\n"
     "\n"
     "Commands:\n"
@@ -85,6 +109,43 @@ static const char help_text[] =
     "          code and prints the secret for manual entry (--svg FILE writes the QR as SVG).\n"
     "  otp confirm  Confirm the authenticator with one of its codes.\n"
     "\n"
+    "Remote credentials (the key stays on the server; the holder's portal and the CSC API):\n"
+    "  login   User id and password (of the credentials e-mail) → a session in --session-file\n"
+    "          (mode 0600; server, ca, token, expiresAt, userId). Prints userId, expiresAt,\n"
+    "          mustChangePassword and a line per update notice (credential, date, note).\n"
+    "  password  Change the password (the first one must be changed before anything else).\n"
+    "  portal status  Per credential: id, status, expiry and days left, renewal (offered, or\n"
+    "          the date it opens), update-by notice, PIN state and tries left; --json: the\n"
+    "          server's document.\n"
+    "  portal otp  Have an SMS code sent (for activate, unblock, pin, sign, remote-renew).\n"
+    "  activate  PUK (of the envelope) + a new PIN of 8 digits + the SMS or TOTP code: the\n"
+    "          pending credential becomes active and its certificate is issued.\n"
+    "  unblock   The same for a blocked PIN (PUK + new PIN + code); no new certificate.\n"
+    "  pin     Change the PIN with the current one and a code.\n"
+    "  sign    Sign up to 64 files with one PIN + code (CSC credentials/authorize, then\n"
+    "          signatures/signHash): DIR/NAME.sig per file, a DER signature over the file's\n"
+    "          SHA-256 (or --hash) that `openssl dgst -sha256 -verify pub.pem -signature\n"
+    "          NAME.sig NAME` accepts (ECDSA, or RSA PKCS#1 v1.5).\n"
+    "  remote-renew  Inside the renewal window (portal status shows it): confirm that name,\n"
+    "          surname and unique id are unchanged, accept the consents, PIN + code, the\n"
+    "          passphrase of the new envelope (e-mailed), a new PIN or the current one kept,\n"
+    "          and a coupon if the operator asks for one. A new key pair and certificate.\n"
+    "  update  On the operator's demand (\"update by\" in status): the first form (consents,\n"
+    "          PIN, code) prints a ticket; --ticket T --send-otp sends a new code; the last\n"
+    "          form (ticket, code, passphrase of the new envelope, new PIN or kept) makes the\n"
+    "          new key and certificate and revokes the old one.\n"
+    "  logout  End the session on the server and remove --session-file.\n"
+    "  login --qr  Login by QR code: draws a one-time challenge as a QR code (and as SVG\n"
+    "          with --qr-svg), waits (polling every second, until the code expires) for an\n"
+    "          agent holding your credential to approve it, then writes --session-file as\n"
+    "          login does. --user ID: only that login may approve.\n"
+    "  qr-approve  On the device that holds your credential (DIR): approve the scanned\n"
+    "          text of a login QR code (certflow-login:...; - reads it from standard input)\n"
+    "          with the account key. Prints \"approved: login of user ID\". Approve only a\n"
+    "          code you have just scanned from a screen you are in front of.\n"
+    "  A missing or expired session: \"session expired: run certflow-agent login\" (exit 1).\n"
+    "  The server's refusals: \"certflow-agent: <title>: <detail> (attempts left: N)\".\n"
+    "\n"
     "Options:\n"
     "  --server URL        Base URL of the certflow server (https://HOST:PORT; plain http://\n"
     "                      only to a loopback address).\n"
@@ -131,6 +192,22 @@ static const char help_text[] =
     "  --svg FILE          otp setup: also write the QR code as SVG (mode 0600: it holds the\n"
     "                      secret).\n"
     "  --code-file also gives emergency-suspend its emergency code and otp confirm its code.\n"
+    "  --user ID           login: the user id of the credentials e-mail.\n"
+    "  --session-file S    The portal session (written by login, mode 0600).\n"
+    "  --new-password-file FILE|-  password: the new password (password policy as above).\n"
+    "  --pin-file, --new-pin-file, --puk-file FILE|-  PIN, new PIN (exactly 8 digits), PUK.\n"
+    "                      Several from standard input: one line each, in the order password,\n"
+    "                      PIN or PUK, new PIN, envelope passphrase.\n"
+    "  --otp CODE          The SMS or TOTP code (single use, so allowed on the command line).\n"
+    "  --in FILE           sign: a file to sign (repeat for more, up to 64).\n"
+    "  --out-dir DIR       sign: where NAME.sig go.\n"
+    "  --hash ALG          sign: sha256 (default), sha384 or sha512.\n"
+    "  --identity-unchanged  remote-renew: name, surname and unique id are still right.\n"
+    "  --consents LIST     remote-renew, update: the consents accepted (comma-separated).\n"
+    "  --coupon CODE       remote-renew: the operator's coupon (entitlement = coupon).\n"
+    "  --ticket T          update: the ticket printed by its first form.\n"
+    "  --qr                login: by QR code instead of a password.\n"
+    "  --qr-svg FILE       login --qr: also write the QR code as SVG (public: mode 0644).\n"
     "  Secrets are read from files or standard input only, never from the command line.\n"
     "  -h, --help          Show this help.\n"
     "  --version           Show the version.\n"
@@ -205,6 +282,21 @@ enum opt_id {
 	OPT_IFDUE,
 	OPT_DRYRUN,
 	OPT_TESTCLOCK,
+	OPT_USER,
+	OPT_SESSION,
+	OPT_NEWPASSWORD,
+	OPT_PIN,
+	OPT_NEWPIN,
+	OPT_PUK,
+	OPT_OTPCODE,
+	OPT_OUTDIR,
+	OPT_HASH,
+	OPT_IDUNCHANGED,
+	OPT_CONSENTS,
+	OPT_COUPON,
+	OPT_TICKET,
+	OPT_QR,
+	OPT_QRSVG,
 	OPT_VERSION
 };
 
@@ -234,6 +326,21 @@ static const struct option long_opts[] = {
     {"if-due", no_argument, NULL, OPT_IFDUE},
     {"dry-run", no_argument, NULL, OPT_DRYRUN},
     {"test-clock", required_argument, NULL, OPT_TESTCLOCK},
+    {"user", required_argument, NULL, OPT_USER},
+    {"session-file", required_argument, NULL, OPT_SESSION},
+    {"new-password-file", required_argument, NULL, OPT_NEWPASSWORD},
+    {"pin-file", required_argument, NULL, OPT_PIN},
+    {"new-pin-file", required_argument, NULL, OPT_NEWPIN},
+    {"puk-file", required_argument, NULL, OPT_PUK},
+    {"otp", required_argument, NULL, OPT_OTPCODE},
+    {"out-dir", required_argument, NULL, OPT_OUTDIR},
+    {"hash", required_argument, NULL, OPT_HASH},
+    {"identity-unchanged", no_argument, NULL, OPT_IDUNCHANGED},
+    {"consents", required_argument, NULL, OPT_CONSENTS},
+    {"coupon", required_argument, NULL, OPT_COUPON},
+    {"ticket", required_argument, NULL, OPT_TICKET},
+    {"qr", no_argument, NULL, OPT_QR},
+    {"qr-svg", required_argument, NULL, OPT_QRSVG},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -272,13 +379,13 @@ static int kdf_iterations(const char *text, struct agent_opts *o)
 
 /* Parse the options after the command into o. -1 on a usage error, 1 for --help/--version
  * (already printed), 0 to go on. seen is a bit set of the enum opt_id given. */
-static int parse(int argc, char **argv, struct agent_opts *o, unsigned *seen)
+static int parse(int argc, char **argv, struct agent_opts *o, uint64_t *seen)
 {
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+h", long_opts, NULL)) != -1) {
 		if (c > 0 && c <= OPT_VERSION)
-			*seen |= 1u << c;
+			*seen |= UINT64_C(1) << c;
 		switch (c) {
 		case OPT_SERVER:
 			o->server = optarg;
@@ -336,6 +443,9 @@ static int parse(int argc, char **argv, struct agent_opts *o, unsigned *seen)
 			break;
 		case OPT_IN:
 			o->in_file = optarg;
+			if (o->n_in < AGENT_SIGN_MAX)
+				o->in_files[o->n_in] = optarg;
+			o->n_in++;
 			break;
 		case OPT_JSON:
 			o->json = 1;
@@ -355,6 +465,51 @@ static int parse(int argc, char **argv, struct agent_opts *o, unsigned *seen)
 		case OPT_TESTCLOCK:
 			o->test_clock = optarg;
 			break;
+		case OPT_USER:
+			o->user = optarg;
+			break;
+		case OPT_SESSION:
+			o->session_file = optarg;
+			break;
+		case OPT_NEWPASSWORD:
+			o->new_password_file = optarg;
+			break;
+		case OPT_PIN:
+			o->pin_file = optarg;
+			break;
+		case OPT_NEWPIN:
+			o->new_pin_file = optarg;
+			break;
+		case OPT_PUK:
+			o->puk_file = optarg;
+			break;
+		case OPT_OTPCODE:
+			o->otp = optarg;
+			break;
+		case OPT_OUTDIR:
+			o->out_dir = optarg;
+			break;
+		case OPT_HASH:
+			o->hash = optarg;
+			break;
+		case OPT_IDUNCHANGED:
+			o->identity_unchanged = 1;
+			break;
+		case OPT_CONSENTS:
+			o->consents = optarg;
+			break;
+		case OPT_COUPON:
+			o->coupon = optarg;
+			break;
+		case OPT_TICKET:
+			o->ticket = optarg;
+			break;
+		case OPT_QR:
+			o->qr = 1;
+			break;
+		case OPT_QRSVG:
+			o->qr_svg = optarg;
+			break;
 		case OPT_KEYTYPE:
 			if (key_type(optarg, o) != 0)
 				return usage("--key-type must be p256, p384 or rsa2048"), -1;
@@ -370,22 +525,27 @@ static int parse(int argc, char **argv, struct agent_opts *o, unsigned *seen)
 			return -1;
 		}
 	}
+	/* qr-approve's challenge text: one argument after the options */
+	if (optind + 1 == argc && (argv[optind][0] != '-' || strcmp(argv[optind], "-") == 0))
+		o->arg = argv[optind++];
 	if (optind < argc)
 		return usage("unexpected argument"), -1;
 	return 0;
 }
 
-#define BIT(o) (1u << (o))
+#define BIT(o) (UINT64_C(1) << (o))
 
 /* The journeys' commands (journey.c): the options each form needs and allows besides. */
 struct journey_cmd {
 	const char *name;
-	unsigned need, allow;
+	uint64_t need, allow;
 	int (*fn)(const struct agent_opts *o);
 	const char *usage;
 };
 
 #define PUBLIC (BIT(OPT_SERVER) | BIT(OPT_CA))
+#define SESSION BIT(OPT_SESSION)
+#define CREDENTIAL (SESSION | BIT(OPT_CREDENTIAL))
 
 static const struct journey_cmd journeys[] = {
     {"apply", PUBLIC | BIT(OPT_FORM) | BIT(OPT_PASSPHRASE), 0, agent_apply,
@@ -410,10 +570,49 @@ static const struct journey_cmd journeys[] = {
      "recover takes --email ADDRESS; or --token-file FILE [--send-otp]; or --token-file, "
      "--answers-file and --passphrase-file [--otp-file | --send-otp] [--credential] (and "
      "--server, --ca)"},
+    /* the holder's portal (portal.c) */
+    /* login by QR code (qrlogin.c) */
+    {"login", PUBLIC | BIT(OPT_QR) | BIT(OPT_SESSION), BIT(OPT_USER) | BIT(OPT_QRSVG),
+     agent_login_qr, NULL},
+    {"qr-approve", BIT(OPT_DIR), PUBLIC, agent_qr_approve,
+     "qr-approve needs --dir DIR (and --server, --ca) and the text of the QR code last"},
+    {"login", PUBLIC | BIT(OPT_USER) | BIT(OPT_PASSWORD) | BIT(OPT_SESSION), 0, agent_login,
+     "login needs --server, --ca, --user, --password-file and --session-file, and nothing "
+     "else"},
+    {"password", SESSION | BIT(OPT_PASSWORD) | BIT(OPT_NEWPASSWORD), 0, agent_password,
+     "password needs --session-file, --password-file and --new-password-file, nothing else"},
+    {"portal status", SESSION, BIT(OPT_JSON), agent_portal_status,
+     "portal status needs --session-file (and --json), nothing else"},
+    {"portal otp", SESSION, 0, agent_portal_otp, "portal otp needs --session-file, nothing else"},
+    {"activate", CREDENTIAL | BIT(OPT_PUK) | BIT(OPT_NEWPIN) | BIT(OPT_OTPCODE), 0, agent_activate,
+     "activate needs --session-file, --credential, --puk-file, --new-pin-file and --otp"},
+    {"unblock", CREDENTIAL | BIT(OPT_PUK) | BIT(OPT_NEWPIN) | BIT(OPT_OTPCODE), 0, agent_unblock,
+     "unblock needs --session-file, --credential, --puk-file, --new-pin-file and --otp"},
+    {"pin", CREDENTIAL | BIT(OPT_PIN) | BIT(OPT_NEWPIN) | BIT(OPT_OTPCODE), 0, agent_pin,
+     "pin needs --session-file, --credential, --pin-file, --new-pin-file and --otp"},
+    {"sign", CREDENTIAL | BIT(OPT_PIN) | BIT(OPT_OTPCODE) | BIT(OPT_IN) | BIT(OPT_OUTDIR),
+     BIT(OPT_HASH), agent_sign,
+     "sign needs --session-file, --credential, --pin-file, --otp, --in FILE (repeated) and "
+     "--out-dir (and --hash), nothing else"},
+    {"remote-renew",
+     CREDENTIAL | BIT(OPT_IDUNCHANGED) | BIT(OPT_CONSENTS) | BIT(OPT_PIN) | BIT(OPT_OTPCODE) |
+	 BIT(OPT_PASSPHRASE),
+     BIT(OPT_NEWPIN) | BIT(OPT_COUPON), agent_remote_renew,
+     "remote-renew needs --session-file, --credential, --identity-unchanged, --consents, "
+     "--pin-file, --otp and --passphrase-file (and --new-pin-file, --coupon)"},
+    {"update", CREDENTIAL | BIT(OPT_CONSENTS) | BIT(OPT_PIN) | BIT(OPT_OTPCODE), 0, agent_update,
+     NULL},
+    {"update", SESSION | BIT(OPT_TICKET) | BIT(OPT_SENDOTP), 0, agent_update, NULL},
+    {"update", SESSION | BIT(OPT_TICKET) | BIT(OPT_OTPCODE) | BIT(OPT_PASSPHRASE), BIT(OPT_NEWPIN),
+     agent_update,
+     "update takes --credential, --consents, --pin-file and --otp (start); or --ticket and "
+     "--send-otp; or --ticket, --otp, --passphrase-file [--new-pin-file] (complete); and "
+     "--session-file"},
+    {"logout", SESSION, 0, agent_logout, "logout needs --session-file, nothing else"},
 };
 
 /* Run cmd if it is a journey's: its exit status, or -1 if cmd is not one. */
-static int run_journey(const char *cmd, const struct agent_opts *o, unsigned seen)
+static int run_journey(const char *cmd, const struct agent_opts *o, uint64_t seen)
 {
 	for (size_t i = 0; i < sizeof(journeys) / sizeof(*journeys); i++) {
 		const struct journey_cmd *j = &journeys[i];
@@ -427,6 +626,9 @@ static int run_journey(const char *cmd, const struct agent_opts *o, unsigned see
 	if (strncmp(cmd, "envelope", 8) == 0)
 		return usage("envelope needs open: envelope open [--in FILE|-] [--passphrase-file "
 			     "FILE|-] [--json]");
+	if (strncmp(cmd, "portal", 6) == 0)
+		return usage("portal needs status or otp: portal status --session-file S [--json], "
+			     "portal otp --session-file S");
 	if (strncmp(cmd, "otp", 3) == 0)
 		return usage("otp needs setup or confirm: otp setup --dir DIR [--svg FILE], otp "
 			     "confirm --dir DIR [--code-file FILE|-]");
@@ -436,7 +638,7 @@ static int run_journey(const char *cmd, const struct agent_opts *o, unsigned see
 /* The commands of unattended renewal (cycle.c, daemon.c) and the options each allows. */
 struct schedule_cmd {
 	const char *name;
-	unsigned allow;
+	uint64_t allow;
 	int (*fn)(const struct agent_opts *o);
 	const char *usage;
 };
@@ -454,10 +656,12 @@ static const struct schedule_cmd schedule_cmds[] = {
      "status takes --config FILE [--name NAME] or --dir DIR, and --json"},
 };
 
-static int run(const char *cmd, const struct agent_opts *o, unsigned seen)
+static int run(const char *cmd, const struct agent_opts *o, uint64_t seen)
 {
 	int r;
 
+	if (o->arg && strcmp(cmd, "qr-approve") != 0)
+		return usage("unexpected argument");
 	if (strcmp(cmd, "enrol") == 0 && o->name) {
 		if (seen & (BIT(OPT_SERVER) | BIT(OPT_CA) | BIT(OPT_DIR) | BIT(OPT_FORCE)))
 			return usage("enrol --name takes server, ca and dir from --config");
@@ -491,7 +695,7 @@ static int run(const char *cmd, const struct agent_opts *o, unsigned seen)
 int main(int argc, char **argv)
 {
 	struct agent_opts o = {.code_file = "-", .key_type = CF_KEY_P256};
-	unsigned seen = 0;
+	uint64_t seen = 0;
 	const char *cmd = NULL;
 	int r;
 
@@ -507,6 +711,14 @@ int main(int argc, char **argv)
 		cmd = strcmp(argv[1], "setup") == 0	? "otp setup"
 		      : strcmp(argv[1], "confirm") == 0 ? "otp confirm"
 							: "otp ?";
+		argv++;
+		argc--;
+		argv[0] = (char *)"certflow-agent";
+	}
+	if (cmd && strcmp(cmd, "portal") == 0 && argc > 1 && argv[1][0] != '-') {
+		cmd = strcmp(argv[1], "status") == 0 ? "portal status"
+		      : strcmp(argv[1], "otp") == 0  ? "portal otp"
+						     : "portal ?";
 		argv++;
 		argc--;
 		argv[0] = (char *)"certflow-agent";

@@ -102,13 +102,7 @@ int agent_secret_read(const char *path, const char *prompt, int nlines, int trim
 
 /* ---- request payloads ---- */
 
-struct jw {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-static void jw_put(struct jw *w, const char *s, size_t n)
+static void jw_put(struct agent_jw *w, const char *s, size_t n)
 {
 	char *q;
 	size_t cap;
@@ -135,7 +129,7 @@ static void jw_put(struct jw *w, const char *s, size_t n)
 	w->p[w->len] = '\0';
 }
 
-static void jw_string(struct jw *w, const char *s)
+static void jw_string(struct agent_jw *w, const char *s)
 {
 	char esc[8];
 
@@ -158,7 +152,7 @@ static void jw_string(struct jw *w, const char *s)
 }
 
 /* A comma unless first in its object or array, then "key": (key NULL for an array item). */
-static void jw_key(struct jw *w, const char *key)
+static void jw_key(struct agent_jw *w, const char *key)
 {
 	if (w->len > 0 && w->p && w->p[w->len - 1] != '{' && w->p[w->len - 1] != '[')
 		jw_put(w, ",", 1);
@@ -168,25 +162,25 @@ static void jw_key(struct jw *w, const char *key)
 	}
 }
 
-static void jw_str(struct jw *w, const char *key, const char *val)
+static void jw_str(struct agent_jw *w, const char *key, const char *val)
 {
 	jw_key(w, key);
 	jw_string(w, val);
 }
 
-static void jw_open(struct jw *w, const char *key, char bracket)
+static void jw_open(struct agent_jw *w, const char *key, char bracket)
 {
 	jw_key(w, key);
 	jw_put(w, &bracket, 1);
 }
 
-static void jw_close(struct jw *w, char bracket)
+static void jw_close(struct agent_jw *w, char bracket)
 {
 	jw_put(w, &bracket, 1);
 }
 
 /* The finished text (the caller frees it with cf_free_secret), or NULL and nothing left. */
-static char *jw_end(struct jw *w)
+static char *jw_end(struct agent_jw *w)
 {
 	if (w->err && w->p) {
 		cf_zeroize(w->p, w->cap);
@@ -196,7 +190,33 @@ static char *jw_end(struct jw *w)
 	return w->p;
 }
 
-static void jw_lines(struct jw *w, const char *key, const struct agent_secret *s)
+void agent_jw_str(struct agent_jw *w, const char *key, const char *val)
+{
+	jw_str(w, key, val);
+}
+
+void agent_jw_raw(struct agent_jw *w, const char *key, const char *literal)
+{
+	jw_key(w, key);
+	jw_put(w, literal, strlen(literal));
+}
+
+void agent_jw_open(struct agent_jw *w, const char *key, char bracket)
+{
+	jw_open(w, key, bracket);
+}
+
+void agent_jw_close(struct agent_jw *w, char bracket)
+{
+	jw_close(w, bracket);
+}
+
+char *agent_jw_end(struct agent_jw *w)
+{
+	return jw_end(w);
+}
+
+static void jw_lines(struct agent_jw *w, const char *key, const struct agent_secret *s)
 {
 	jw_open(w, key, '[');
 	for (int i = 0; i < s->n; i++)
@@ -208,7 +228,7 @@ static const char *const apply_strings[] = {"profile", "givenName", "surname", "
 					    "email",   "altEmail",  "mobile"};
 
 /* questions: [{question, answer}, ...] of the form, as they are. */
-static int apply_questions(struct jw *w, const cf_json *form, const char **bad)
+static int apply_questions(struct agent_jw *w, const cf_json *form, const char **bad)
 {
 	const cf_json *qs = cf_json_get(form, "questions"), *q;
 	const char *text, *answer;
@@ -231,7 +251,7 @@ static int apply_questions(struct jw *w, const cf_json *form, const char **bad)
 }
 
 /* The form's consents: an array of names, as they are. */
-static int apply_consents(struct jw *w, const cf_json *form, const char **bad)
+static int apply_consents(struct agent_jw *w, const cf_json *form, const char **bad)
 {
 	const cf_json *consents = cf_json_get(form, "consents"), *item;
 	const char *v;
@@ -252,7 +272,7 @@ static int apply_consents(struct jw *w, const cf_json *form, const char **bad)
 int agent_apply_payload(const cf_json *form, const char *passphrase, char **out, const char **bad)
 {
 	static char msg[64];
-	struct jw w = {0};
+	struct agent_jw w = {0};
 	const char *v;
 	int ret = 0;
 
@@ -283,7 +303,7 @@ int agent_apply_payload(const cf_json *form, const char *passphrase, char **out,
 char *agent_recover_payload(const char *token, const struct agent_secret *answers, const char *otp,
 			    const char *credential, const char *passphrase)
 {
-	struct jw w = {0};
+	struct agent_jw w = {0};
 
 	jw_put(&w, "{", 1);
 	jw_str(&w, "token", token);
@@ -301,7 +321,7 @@ char *agent_recover_payload(const char *token, const struct agent_secret *answer
 
 char *agent_pair_payload(const char *k1, const char *v1, const char *k2, const char *v2)
 {
-	struct jw w = {0};
+	struct agent_jw w = {0};
 
 	jw_put(&w, "{", 1);
 	jw_str(&w, k1, v1);
@@ -313,7 +333,7 @@ char *agent_pair_payload(const char *k1, const char *v1, const char *k2, const c
 
 char *agent_renew_payload(const char *reference, const struct agent_secret *answers)
 {
-	struct jw w = {0};
+	struct agent_jw w = {0};
 
 	jw_put(&w, "{", 1);
 	jw_str(&w, "reference", reference);

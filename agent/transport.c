@@ -726,32 +726,43 @@ void transport_free(transport *t)
 	free(t);
 }
 
+/* The request text; auth (an Authorization value, NULL for none) is a secret: the head is wiped. */
 static char *build_request(const transport *t, const char *method, const char *path,
-			   const char *content_type, const void *body, size_t body_len, size_t *len)
+			   const char *auth, const char *content_type, const void *body,
+			   size_t body_len, size_t *len)
 {
 	char head[1024];
 	int n;
-	char *req;
+	char *req = NULL;
 
-	if (content_type && strpbrk(content_type, "\r\n"))
+	if ((content_type && strpbrk(content_type, "\r\n")) || (auth && strpbrk(auth, "\r\n")))
 		return NULL;
 	n = snprintf(head, sizeof(head),
 		     "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: certflow/" CERTFLOW_VERSION
 		     "\r\nAccept: application/json, application/problem+json, */*\r\n"
-		     "%s%s%sContent-Length: %zu\r\n\r\n",
-		     method, *path ? path : "/", t->host_hdr, content_type ? "Content-Type: " : "",
+		     "%s%s%s%s%s%sContent-Length: %zu\r\n\r\n",
+		     method, *path ? path : "/", t->host_hdr, auth ? "Authorization: " : "",
+		     auth ? auth : "", auth ? "\r\n" : "", content_type ? "Content-Type: " : "",
 		     content_type ? content_type : "", content_type ? "\r\n" : "", body_len);
-	if (n < 0 || (size_t)n >= sizeof(head) || !(req = malloc((size_t)n + body_len)))
-		return NULL;
-	memcpy(req, head, (size_t)n);
-	if (body_len)
-		memcpy(req + n, body, body_len);
-	*len = (size_t)n + body_len;
+	if (n >= 0 && (size_t)n < sizeof(head) && (req = malloc((size_t)n + body_len))) {
+		memcpy(req, head, (size_t)n);
+		if (body_len)
+			memcpy(req + n, body, body_len);
+		*len = (size_t)n + body_len;
+	}
+	cf_zeroize(head, sizeof(head));
 	return req;
 }
 
 int transport_request(transport *t, const char *method, const char *url, const char *content_type,
 		      const void *body, size_t body_len, struct http_response *resp)
+{
+	return transport_request_auth(t, method, url, NULL, content_type, body, body_len, resp);
+}
+
+int transport_request_auth(transport *t, const char *method, const char *url, const char *auth,
+			   const char *content_type, const void *body, size_t body_len,
+			   struct http_response *resp)
 {
 	int ret = CF_EINTERNAL, reused, got;
 	struct http_url u;
@@ -766,8 +777,8 @@ int transport_request(transport *t, const char *method, const char *url, const c
 			   t->host_hdr);
 		goto out;
 	}
-	req = build_request(t, method, u.path, content_type, body ? body : "", body ? body_len : 0,
-			    &req_len);
+	req = build_request(t, method, u.path, auth, content_type, body ? body : "",
+			    body ? body_len : 0, &req_len);
 	if (!req) {
 		ret = CF_ENOMEM;
 		goto out;

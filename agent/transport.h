@@ -33,6 +33,11 @@ void transport_free(transport *t);
  * CF_EPROTO. Response bodies are capped at 1 MiB. */
 int transport_request(transport *t, const char *method, const char *url, const char *content_type,
 		      const void *body, size_t body_len, struct http_response *resp);
+/* transport_request with the header "Authorization: <auth>" (NULL: none; no CR or LF), e.g.
+ * "Bearer <token>": a secret, wiped with the request after sending. */
+int transport_request_auth(transport *t, const char *method, const char *url, const char *auth,
+			   const char *content_type, const void *body, size_t body_len,
+			   struct http_response *resp);
 void http_response_clear(struct http_response *resp);
 
 /* 1 if url (absolute) is on t's origin (same scheme, host and port), 0 if not or malformed. */

@@ -15,6 +15,7 @@
 #include "cf_err.h"
 #include "cf_file.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -164,6 +165,39 @@ int cf_sha256(const void *msg, size_t len, uint8_t out[32])
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 
 	return mbedtls_md(md, msg, len, out) == 0 ? 0 : CF_ECRYPTO;
+}
+
+int cf_digest_file(const char *path, size_t hlen, uint8_t *out)
+{
+	mbedtls_md_type_t type = hlen == 32   ? MBEDTLS_MD_SHA256
+				 : hlen == 48 ? MBEDTLS_MD_SHA384
+				 : hlen == 64 ? MBEDTLS_MD_SHA512
+					      : MBEDTLS_MD_NONE;
+	mbedtls_md_context_t md;
+	unsigned char buf[16384];
+	size_t n;
+	FILE *f;
+	int ret = CF_EIO;
+
+	if (type == MBEDTLS_MD_NONE)
+		return CF_EUSAGE;
+	if (!(f = fopen(path, "rb")))
+		return errno == ENOENT ? CF_ENOTFOUND : CF_EIO;
+	mbedtls_md_init(&md);
+	if (mbedtls_md_setup(&md, mbedtls_md_info_from_type(type), 0) != 0 ||
+	    mbedtls_md_starts(&md) != 0) {
+		ret = CF_ECRYPTO;
+		goto out;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		if (mbedtls_md_update(&md, buf, n) != 0)
+			goto out;
+	if (!ferror(f))
+		ret = mbedtls_md_finish(&md, out) == 0 ? 0 : CF_ECRYPTO;
+out:
+	mbedtls_md_free(&md);
+	fclose(f);
+	return ret;
 }
 
 int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len, uint8_t out[32])

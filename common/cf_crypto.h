@@ -31,6 +31,9 @@ void cf_free_secret(char *s);
 int cf_ct_equal(const void *a, const void *b, size_t len);
 
 int cf_sha256(const void *msg, size_t len, uint8_t out[32]);
+/* SHA-256, -384 or -512 (hlen 32, 48 or 64) of the whole file path, read in pieces, into out:
+ * 0, CF_ENOTFOUND, CF_EIO, CF_EUSAGE (another hlen). */
+int cf_digest_file(const char *path, size_t hlen, uint8_t *out);
 int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len,
 		   uint8_t out[32]);
 

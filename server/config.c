@@ -77,6 +77,16 @@ static const struct key_row keys[] = {
     INT("notify_max_attempts", notify.max_attempts, 1, 100),
     INT("notify_retry_base", notify.retry_base_secs, 1, 86400),
     INT("notify_retry_max", notify.retry_max_secs, 1, 604800),
+    STR("master_key", master_key),
+    INT("pin_max_tries", core.pin_max_tries, 1, 100),
+    INT("puk_max_tries", core.puk_max_tries, 1, 100),
+    INT("login_max_failures", core.login_max_failures, 1, 100),
+    INT("session_minutes", core.session_minutes, 1, 1440),
+    INT("sad_seconds", core.sad_seconds, 10, 3600),
+    INT("qr_login_seconds", core.qr_login_seconds, 10, 3600),
+    INT("update_minutes", core.update_minutes, 1, 1440),
+    STR("entitlement", core.entitlement),
+    STR("entitlement_command", core.entitlement_command),
     INT("threads", threads, 1, 1024),
     INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
 };
@@ -101,10 +111,37 @@ static int set_int(const struct key_row *k, struct config *cfg, const char *valu
 	return 0;
 }
 
+/* remote_key: the type of the key pairs made for remote credentials (§24). */
+static const struct {
+	const char *name;
+	enum cf_key_type type;
+	unsigned bits;
+} remote_keys[] = {
+    {"p256", CF_KEY_P256, 0},
+    {"p384", CF_KEY_P384, 0},
+    {"rsa2048", CF_KEY_RSA, 2048},
+    {"rsa3072", CF_KEY_RSA, 3072},
+};
+
+static int set_remote_key(struct config *cfg, const char *value, char *err, size_t cap)
+{
+	for (size_t i = 0; i < sizeof(remote_keys) / sizeof(remote_keys[0]); i++) {
+		if (strcmp(value, remote_keys[i].name) == 0) {
+			cfg->core.remote_key_type = (int)remote_keys[i].type;
+			cfg->core.remote_key_bits = remote_keys[i].bits;
+			return 0;
+		}
+	}
+	snprintf(err, cap, "remote_key must be p256, p384, rsa2048 or rsa3072");
+	return CF_EUSAGE;
+}
+
 int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t cap)
 {
 	const struct key_row *k;
 
+	if (strcmp(key, "remote_key") == 0)
+		return set_remote_key(cfg, value, err, cap);
 	for (k = keys; k < keys + sizeof(keys) / sizeof(keys[0]); k++) {
 		if (strcmp(k->name, key) != 0)
 			continue;
@@ -187,6 +224,11 @@ static int check_profiles(const char *list, char *err, size_t cap)
 			snprintf(err, cap, "auto_approve: \"%.32s\" is not a profile", name);
 			return CF_EUSAGE;
 		}
+		/* a remote key is made at approval: an operator approves (spec/protocol.md §24.1) */
+		if (core_profile_remote(name)) {
+			snprintf(err, cap, "auto_approve: remote applications need an operator");
+			return CF_EUSAGE;
+		}
 		p += n + (p[n] == ',');
 	}
 	return 0;
@@ -224,6 +266,16 @@ int config_check(const struct config *cfg, char *err, size_t cap)
 	if (strcmp(cfg->notify.maildir, "off") == 0 &&
 	    (!cfg->notify.email_command[0] || !cfg->notify.sms_command[0])) {
 		snprintf(err, cap, "maildir = off needs both email_command and sms_command");
+		return CF_EUSAGE;
+	}
+	if (strcmp(cfg->core.entitlement, "coupon") != 0 &&
+	    strcmp(cfg->core.entitlement, "program") != 0 &&
+	    strcmp(cfg->core.entitlement, "none") != 0) {
+		snprintf(err, cap, "entitlement must be coupon, program or none");
+		return CF_EUSAGE;
+	}
+	if (strcmp(cfg->core.entitlement, "program") == 0 && !cfg->core.entitlement_command[0]) {
+		snprintf(err, cap, "entitlement = program needs entitlement_command");
 		return CF_EUSAGE;
 	}
 	if (!strchr(cfg->listen, ':')) {

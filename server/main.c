@@ -26,6 +26,7 @@
 #include "cf_log.h"
 #include "config.h"
 #include "core.h"
+#include "custody.h"
 #include "http.h"
 #include "nonce.h"
 #include "notify.h"
@@ -322,6 +323,53 @@ static int ensure_admin(struct server *s, const char *data)
 	return ret;
 }
 
+/* 1 if the directory of file path is dir or inside it (both resolved). */
+static int file_inside(const char *path, const char *dir)
+{
+	char parent[PATH_MAX], rparent[PATH_MAX], rdir[PATH_MAX];
+	char *slash;
+	size_t n;
+
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	if (!realpath(parent[0] ? parent : "/", rparent) || !realpath(dir, rdir))
+		return 0;
+	n = strlen(rdir);
+	return strncmp(rparent, rdir, n) == 0 && (rparent[n] == '\0' || rparent[n] == '/');
+}
+
+/* The custody master key (§22.3): master_key, default DATA/master.key, never inside DATA/db
+ * (store_backup copies that directory). Made on first start when no remote key exists; any error
+ * refuses the start with a line naming the file, never the key. */
+static int load_master(struct server *s, const struct config *cfg)
+{
+	char db[CONFIG_PATH_MAX + 8];
+	int ret;
+
+	if (cfg->master_key[0])
+		snprintf(s->path, sizeof(s->path), "%s", cfg->master_key);
+	else
+		snprintf(s->path, sizeof(s->path), "%s/master.key", cfg->data);
+	snprintf(db, sizeof(db), "%s/db", cfg->data);
+	if (file_inside(s->path, db)) {
+		fprintf(stderr, "certflowd: master key %s: must not be inside %s\n", s->path, db);
+		return CF_EUSAGE;
+	}
+	ret = custody_master_load(s->path, s->st, s->core.master);
+	if (ret != 0) {
+		fprintf(stderr, "certflowd: master key %s: %s\n", s->path,
+			ret == CF_ENOTFOUND ? "missing, but the database holds remote keys"
+					    : "unusable (exactly 32 octets, mode 0600 or stricter)");
+		return ret;
+	}
+	s->core.master_loaded = 1;
+	return 0;
+}
+
 /* Base URL: the configured host name when one was given, else the listen address. */
 static void make_base_url(struct server *s, const struct opts *o, const char *listen_host, int port)
 {
@@ -513,6 +561,8 @@ static int run(struct opts *o, sigset_t *sigs)
 	}
 	s->core_ready = 1;
 	s->core.nt = s->nt;
+	if (load_master(s, &o->cfg) != 0)
+		goto out;
 	if ((ret = ensure_admin(s, o->cfg.data)) != 0) {
 		fail("admin account", ret);
 		goto out;

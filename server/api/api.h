@@ -66,8 +66,77 @@ int api_problem_attempts(struct http_resp *resp, int attempts_left);
 #define API_WHO_LEN 96
 void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_LEN]);
 
+/* issue 4, holder login and portal (portal.c, totp.c) */
+int api_login(const struct http_req *req, struct http_resp *resp);
+int api_portal_password(const struct http_req *req, struct http_resp *resp);
+int api_portal_logout(const struct http_req *req, struct http_resp *resp);
+int api_portal_status(const struct http_req *req, struct http_resp *resp);
+int api_portal_otp(const struct http_req *req, struct http_resp *resp);
+int api_portal_totp_setup(const struct http_req *req, struct http_resp *resp);
+int api_portal_totp_confirm(const struct http_req *req, struct http_resp *resp);
+int api_password_forgot(const struct http_req *req, struct http_resp *resp);
+int api_password_reset_otp(const struct http_req *req, struct http_resp *resp);
+int api_password_reset(const struct http_req *req, struct http_resp *resp);
+int api_admin_login_unlock(const struct http_req *req, struct http_resp *resp);
+
+/* issue 4, remote credentials: activation, unblocking, PIN change (portal_remote.c) */
+int api_portal_activate(const struct http_req *req, struct http_resp *resp);
+int api_portal_pin(const struct http_req *req, struct http_resp *resp);
+
+/* issue 4, the CSC API v2 subset under /csc/v2/ (csc.c, §25) */
+int api_csc_info(const struct http_req *req, struct http_resp *resp);
+int api_csc_credentials_list(const struct http_req *req, struct http_resp *resp);
+int api_csc_credentials_info(const struct http_req *req, struct http_resp *resp);
+int api_csc_send_otp(const struct http_req *req, struct http_resp *resp);
+int api_csc_authorize(const struct http_req *req, struct http_resp *resp);
+int api_csc_sign_hash(const struct http_req *req, struct http_resp *resp);
+
+/* The answer of a login (portal.c): {token, expiresAt, mustChangePassword, userId, notices}
+ * with status (login 201; the QR login's poll 200). CF_ENOMEM. */
+int api_login_answer(struct http_resp *resp, int status, const struct core_login_result *r);
+/* Push the portal's object of credential pc of st (§23.6: id, profile, status, PIN/PUK counters,
+ * certificate, renewal, update notice) onto arr (portal.c; status and the remote journeys answer
+ * it). CF_ENOMEM. */
+int api_portal_cred_json(const struct core_portal_status *st, const struct core_portal_cred *pc,
+			 cf_json *arr);
+
+/* The actor of a portal request (portal.c): "login:<user id>" of the session; the remote
+ * address. buf must outlive who. */
+void api_who_session(const struct http_req *req, const struct core_session *s,
+		     struct core_who *who, char buf[API_WHO_LEN]);
+
+/* The payload's "email" (recovery.c): one '@' with text on both sides, at most API_EMAIL_MAX
+ * octets, no white space or control characters; copied in lower case into out. CF_EMALFORMED
+ * with a detail. */
+#define API_EMAIL_MAX 254
+int api_email(const struct http_req *req, struct http_resp *resp, char out[API_EMAIL_MAX + 1]);
+/* The payload's "token" (a link token, at most 64 characters): CF_EMALFORMED with a detail. */
+int api_link_token(const struct http_req *req, struct http_resp *resp, const char **token);
+
+/* The portal session of a bearer request (encode.c): core_session_check on req->bearer into
+ * *out; CF_ESESSION (absent, unknown, expired, logged out) or CF_EPWCHANGE (restricted session
+ * and allow_restricted 0) with a detail in resp. Every HTTP_AUTH_BEARER handler starts with it. */
+int api_session(const struct http_req *req, struct http_resp *resp, int allow_restricted,
+		struct core_session *out);
+
 /* issue 3, notifications (outbox.c) */
 int api_admin_outbox_list(const struct http_req *req, struct http_resp *resp);
+
+/* issue 4, renewal, coupons and updates of remote credentials (portal_renew.c,
+ * admin_remote.c, §26) */
+int api_portal_renew(const struct http_req *req, struct http_resp *resp);
+int api_portal_update(const struct http_req *req, struct http_resp *resp);
+int api_portal_update_otp(const struct http_req *req, struct http_resp *resp);
+int api_portal_update_complete(const struct http_req *req, struct http_resp *resp);
+int api_admin_coupon_issue(const struct http_req *req, struct http_resp *resp);
+int api_admin_coupon_list(const struct http_req *req, struct http_resp *resp);
+int api_admin_coupon_cancel(const struct http_req *req, struct http_resp *resp);
+int api_admin_update_mark(const struct http_req *req, struct http_resp *resp);
+
+/* issue 4, login by QR code (qrlogin.c, §27) */
+int api_qr_login_start(const struct http_req *req, struct http_resp *resp);
+int api_qr_login_approve(const struct http_req *req, struct http_resp *resp);
+int api_qr_login_poll(const struct http_req *req, struct http_resp *resp);
 
 /* ---- encoders (encode.c); each returns a new object or NULL on allocation failure -------- */
 
@@ -94,6 +163,9 @@ cf_json *api_application_json(const struct store_application *a, const struct st
 
 /* The consent names an applicant must accept (directory meta.consents), NULL-terminated. */
 extern const char *const api_consents[];
+/* The payload's "consents": every name of api_consents once, no other → "terms,privacy" in out
+ * (cap ≥ STORE_CONSENTS_LEN); CF_EMALFORMED with a detail (apply.c). */
+int api_consents_decode(const cf_json *p, char *out, size_t cap, struct http_resp *resp);
 
 /* Admin operations take a JSON payload ({} at least): CF_EMALFORMED with a detail if absent. */
 int api_need_payload(const struct http_req *req, struct http_resp *resp);

@@ -176,8 +176,7 @@ static int consent_index(const char *name)
 	return -1;
 }
 
-/* consents: every required name once, no other → "terms,privacy" in out. */
-static int decode_consents(const cf_json *p, char *out, size_t cap, struct http_resp *resp)
+int api_consents_decode(const cf_json *p, char *out, size_t cap, struct http_resp *resp)
 {
 	const cf_json *arr = cf_json_get(p, "consents");
 	unsigned seen = 0, all = 0;
@@ -215,7 +214,7 @@ static int decode_apply(const cf_json *p, struct core_apply_req *r, char *consen
 	if (ret == 0)
 		ret = decode_questions(p, r, resp);
 	if (ret == 0)
-		ret = decode_consents(p, consents, cap, resp);
+		ret = api_consents_decode(p, consents, cap, resp);
 	if (ret != 0)
 		return ret;
 	r->consents = consents;

@@ -132,6 +132,14 @@ int api_directory(const struct http_req *req, struct http_resp *resp)
 	    {"emergencySuspend", "/v1/emergency-suspend"},
 	    {"totpSetup", "/v1/totp/setup"},
 	    {"totpConfirm", "/v1/totp/confirm"},
+	    {"login", "/v1/login"},
+	    {"passwordForgot", "/v1/password/forgot"},
+	    {"passwordResetOtp", "/v1/password/reset/otp"},
+	    {"passwordReset", "/v1/password/reset"},
+	    {"portal", "/v1/portal"},
+	    {"qrLogin", "/v1/qr-login"},
+	    {"qrLoginApprove", "/v1/qr-login/approve"},
+	    {"qrLoginPoll", "/v1/qr-login/poll"},
 	};
 	cf_json *o = cf_json_new_object(), *m;
 	int ret = 0;

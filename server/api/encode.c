@@ -256,3 +256,20 @@ void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_
 	who->actor = buf;
 	who->remote = req->remote_addr ? req->remote_addr : "";
 }
+
+int api_session(const struct http_req *req, struct http_resp *resp, int allow_restricted,
+		struct core_session *out)
+{
+	int ret = core_session_check(req->core, req->bearer ? req->bearer : "", allow_restricted,
+				     out);
+
+	if (ret == CF_ESESSION)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "%s", req->bearer && req->bearer[0]
+				   ? "the session token is unknown, expired or logged out: log in again"
+				   : "this resource needs a session token (Authorization: Bearer)");
+	else if (ret == CF_EPWCHANGE)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "change the password first (POST /v1/portal/password)");
+	return ret;
+}

@@ -16,7 +16,6 @@
 #include "cf_policy.h"
 #include "proof.h"
 
-#define MAX_EMAIL 254
 #define MAX_TOKEN 64
 #define MAX_PASSPHRASE 1024
 #define MAX_ANSWER 512 /* as typed; normalised it must fit PROOF_ANSWER_MAX */
@@ -35,15 +34,15 @@ static int reply_sent(struct http_resp *resp, int status, const char *credential
 	return http_resp_json(resp, status, o);
 }
 
-/* One '@' with text on both sides, at most 254 octets, no white space or control characters;
- * copied in lower case. */
-static int email_lower(const char *in, char out[MAX_EMAIL + 1])
+/* One '@' with text on both sides, at most API_EMAIL_MAX octets, no white space or control
+ * characters; copied in lower case. */
+static int email_lower(const char *in, char out[API_EMAIL_MAX + 1])
 {
 	size_t n = 0, at = 0, ats = 0;
 
 	for (; *in; in++, n++) {
 		unsigned char ch = (unsigned char)*in;
-		if (n == MAX_EMAIL || ch <= ' ' || ch == 0x7f)
+		if (n == API_EMAIL_MAX || ch <= ' ' || ch == 0x7f)
 			return CF_EMALFORMED;
 		if (ch == '@') {
 			ats++;
@@ -55,7 +54,19 @@ static int email_lower(const char *in, char out[MAX_EMAIL + 1])
 	return ats == 1 && at > 0 && at + 1 < n ? 0 : CF_EMALFORMED;
 }
 
-static int get_token(const struct http_req *req, struct http_resp *resp, const char **token)
+int api_email(const struct http_req *req, struct http_resp *resp, char out[API_EMAIL_MAX + 1])
+{
+	const char *s;
+
+	if (req->payload && cf_json_get_str(req->payload, "email", API_EMAIL_MAX, &s) == 0 &&
+	    email_lower(s, out) == 0)
+		return 0;
+	snprintf(resp->detail, sizeof(resp->detail),
+		 "email must be an address of at most %d characters", API_EMAIL_MAX);
+	return CF_EMALFORMED;
+}
+
+int api_link_token(const struct http_req *req, struct http_resp *resp, const char **token)
 {
 	if (req->payload && cf_json_get_str(req->payload, "token", MAX_TOKEN, token) == 0)
 		return 0;
@@ -86,16 +97,11 @@ static void step_detail(int ret, struct http_resp *resp)
 int api_recovery(const struct http_req *req, struct http_resp *resp)
 {
 	struct core_who who;
-	char actor[API_WHO_LEN], email[MAX_EMAIL + 1];
-	const char *s;
-	int ret;
+	char actor[API_WHO_LEN], email[API_EMAIL_MAX + 1];
+	int ret = api_email(req, resp, email);
 
-	if (!req->payload || cf_json_get_str(req->payload, "email", MAX_EMAIL, &s) != 0 ||
-	    email_lower(s, email) != 0) {
-		snprintf(resp->detail, sizeof(resp->detail),
-			 "email must be an address of at most %d characters", MAX_EMAIL);
-		return CF_EMALFORMED;
-	}
+	if (ret != 0)
+		return ret;
 	api_who(req, &who, actor);
 	ret = core_recovery_request(req->core, &who, email, req->base_url);
 	return ret ? ret : reply_sent(resp, 202, NULL);
@@ -108,7 +114,7 @@ int api_recovery_start(const struct http_req *req, struct http_resp *resp)
 	char actor[API_WHO_LEN];
 	const char *token;
 	cf_json *o = NULL, *qs = NULL;
-	int ret = get_token(req, resp, &token);
+	int ret = api_link_token(req, resp, &token);
 
 	if (ret != 0)
 		return ret;
@@ -143,7 +149,7 @@ int api_recovery_otp(const struct http_req *req, struct http_resp *resp)
 	char actor[API_WHO_LEN], when[21];
 	const char *token;
 	int64_t retry_at = 0;
-	int ret = get_token(req, resp, &token);
+	int ret = api_link_token(req, resp, &token);
 
 	if (ret != 0)
 		return ret;

@@ -73,6 +73,12 @@ struct ca_crl_entry {
 int ca_crl(ca *ca, const struct ca_crl_entry *entries, size_t n, uint64_t crl_number, int64_t now,
 	   int64_t next_update_secs, uint8_t **der, size_t *der_len);
 
+/* The subject and issuer names of the DER certificate der as text ("CN=..., O=...", the form
+ * mbedTLS prints) into subject and issuer (NUL-terminated; cap 256 holds every name the CA
+ * writes). CF_EMALFORMED if der is not a certificate or a name does not fit. ca_names.c. */
+int ca_cert_names(const uint8_t *der, size_t len, char *subject, size_t subject_cap, char *issuer,
+		  size_t issuer_cap);
+
 /* Write a TLS server certificate for hostnames/IPs (issued by the issuing CA, chain appended)
  * and its key into one PEM file at path (mode 0600), as CivetWeb's ssl_certificate wants. */
 int ca_write_server_pem(ca *ca, const char *const *dns_names, const char *const *ip_addrs,

@@ -77,22 +77,14 @@ static void reference_display(const char *ref, char out[16])
 	snprintf(out, 16, "%.4s-%.4s-%.4s", ref, ref + 4, ref + 8);
 }
 
-/* The armoured envelope number `number` of app holding the codes. *armoured: malloc'd. */
-static int envelope_make(struct core *c, const struct store_application *app, uint32_t number,
-			 const char *reference, const char *code, const char *emergency,
-			 char **armoured)
+int core_envelope_seal(struct core *c, const struct store_application *app, uint32_t number,
+		       const char *plain, char **armoured)
 {
 	uint8_t key[32];
-	char aad[STORE_ID_LEN + 16], plain[256];
+	char aad[STORE_ID_LEN + 16];
 	size_t key_len = 0;
 	int ret;
 
-	/* Digits and Crockford base32 with dashes: nothing to escape, and a stack buffer that is
-	 * wiped (a JSON tree would leave copies of the codes in freed memory). */
-	snprintf(plain, sizeof(plain),
-		 "{\"reference\":\"%s\",\"activationCode\":\"%s\",\"emergencyCode\":\"%s\","
-		 "\"envelopeNumber\":%u}",
-		 reference, code, emergency, number);
 	envelope_aad(app->id, aad, sizeof(aad));
 	ret =
 	    core_open(c, aad, app->envelope_key, app->envelope_key_len, key, sizeof(key), &key_len);
@@ -102,6 +94,24 @@ static int envelope_make(struct core *c, const struct store_application *app, ui
 		ret = cf_envelope_seal(key, app->envelope_salt, app->envelope_iterations, number,
 				       plain, armoured);
 	cf_zeroize(key, sizeof(key));
+	return ret;
+}
+
+/* The armoured envelope number `number` of app holding the codes. *armoured: malloc'd. */
+static int envelope_make(struct core *c, const struct store_application *app, uint32_t number,
+			 const char *reference, const char *code, const char *emergency,
+			 char **armoured)
+{
+	char plain[256];
+	int ret;
+
+	/* Digits and Crockford base32 with dashes: nothing to escape, and a stack buffer that is
+	 * wiped (a JSON tree would leave copies of the codes in freed memory). */
+	snprintf(plain, sizeof(plain),
+		 "{\"reference\":\"%s\",\"activationCode\":\"%s\",\"emergencyCode\":\"%s\","
+		 "\"envelopeNumber\":%u}",
+		 reference, code, emergency, number);
+	ret = core_envelope_seal(c, app, number, plain, armoured);
 	cf_zeroize(plain, sizeof(plain));
 	return ret;
 }
@@ -210,13 +220,18 @@ int core_application_new_code(struct core *c, store_txn *txn, struct store_appli
 	return ret;
 }
 
-int core_application_approve_txn(struct core *c, store_txn *txn, const struct core_who *who,
-				 struct store_application *app, const char *decided_by)
+/* Approval; remote: the material core_remote_prepare made outside the transaction (a remote
+ * application cannot be approved without it). */
+static int approve_txn(struct core *c, store_txn *txn, const struct core_who *who,
+		       struct store_application *app, const char *decided_by,
+		       const struct core_remote_prep *remote)
 {
 	struct store_subject subj;
 	char object[64];
 	int ret;
 
+	if (core_profile_remote(app->profile) && !remote)
+		return CF_EINTERNAL;
 	ret = store_subject_get(txn, app->subject_id, &subj);
 	if (ret != 0)
 		return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
@@ -231,12 +246,21 @@ int core_application_approve_txn(struct core *c, store_txn *txn, const struct co
 	app->state = APP_APPROVED;
 	app->decided_at = cf_now();
 	snprintf(app->decided_by, sizeof(app->decided_by), "%s", decided_by);
-	ret = core_application_new_code(c, txn, app, &subj, NULL);
+	if (remote)
+		ret = core_remote_approve_txn(c, txn, who, app, &subj, remote);
+	else
+		ret = core_application_new_code(c, txn, app, &subj, NULL);
 	cf_zeroize(&subj.questions, sizeof(subj.questions));
 	if (ret != 0)
 		return ret;
 	snprintf(object, sizeof(object), "application:%s", app->id);
 	return core_audit(txn, who, "application.approve", object, "ok", app->reference);
+}
+
+int core_application_approve_txn(struct core *c, store_txn *txn, const struct core_who *who,
+				 struct store_application *app, const char *decided_by)
+{
+	return approve_txn(c, txn, who, app, decided_by, NULL);
 }
 
 /* ---- admin operations ------------------------------------------------------------------- */
@@ -246,6 +270,7 @@ struct decide_ctx {
 	const struct core_who *who;
 	const char *id;
 	const char *reason; /* NULL: approve */
+	const struct core_remote_prep *remote; /* approval of a remote application */
 	char decided_by[64];
 	struct store_application app;
 };
@@ -285,7 +310,7 @@ static int decide_txn(store_txn *txn, void *ctx)
 		return CF_ECONFLICT;
 	if (d->reason)
 		return reject_txn(d, txn);
-	return core_application_approve_txn(d->c, txn, d->who, &d->app, d->decided_by);
+	return approve_txn(d->c, txn, d->who, &d->app, d->decided_by, d->remote);
 }
 
 /* The operator's account id out of an actor "admin:<id>"; the actor itself otherwise. */
@@ -297,10 +322,18 @@ static void decider(const struct core_who *who, char out[64])
 	snprintf(out, 64, "%s", colon ? colon + 1 : a);
 }
 
+static int profile_txn(store_txn *txn, void *ctx)
+{
+	struct decide_ctx *d = ctx;
+
+	return store_application_get(txn, d->id, &d->app);
+}
+
 static int decide(struct core *c, const struct core_who *who, const char *id, const char *reason,
 		  struct store_application *out)
 {
 	struct decide_ctx *d = calloc(1, sizeof(*d));
+	struct core_remote_prep *remote = NULL;
 	int ret;
 
 	if (!d)
@@ -310,7 +343,16 @@ static int decide(struct core *c, const struct core_who *who, const char *id, co
 	d->id = id;
 	d->reason = reason;
 	decider(who, d->decided_by);
-	ret = store_write(c->st, decide_txn, d);
+	/* A remote application's key pair, PIN, PUK and first password are made (slow) before the
+	 * transaction; a pending application's profile never changes. */
+	ret = reason ? 0 : store_read(c->st, profile_txn, d);
+	if (ret == 0 && !reason && core_profile_remote(d->app.profile) &&
+	    d->app.state == APP_PENDING)
+		ret = core_remote_prepare(c, &remote);
+	d->remote = remote;
+	if (ret == 0)
+		ret = store_write(c->st, decide_txn, d);
+	core_remote_prep_free(remote);
 	if (ret == 0) {
 		notify_kick(c->nt);
 		cf_info("application %s %s", id, reason ? "rejected" : "approved");

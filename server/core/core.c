@@ -4,6 +4,7 @@
  */
 #include "core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,17 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->otp_resend_per_hour = 5;
 	cfg->emergency_max_failures = 5;
 	cfg->kdf_iterations = 600000;
+	cfg->remote_key_type = CF_KEY_P256;
+	cfg->remote_key_bits = 0;
+	cfg->pin_max_tries = 5;
+	cfg->puk_max_tries = 10;
+	cfg->login_max_failures = 5;
+	cfg->session_minutes = 30;
+	cfg->sad_seconds = 300;
+	cfg->qr_login_seconds = 120;
+	cfg->update_minutes = 15;
+	snprintf(cfg->entitlement, sizeof(cfg->entitlement), "coupon");
+	cfg->entitlement_command[0] = '\0';
 }
 
 int core_init(struct core *c, store *st, ca *authority, const struct core_config *cfg,
@@ -55,6 +67,8 @@ void core_fini(struct core *c)
 	if (!c || !c->st)
 		return;
 	cf_zeroize(c->secret, sizeof(c->secret));
+	cf_zeroize(c->master, sizeof(c->master));
+	c->master_loaded = 0;
 	pthread_mutex_destroy(&c->crl_lock);
 	free(c->crl_der);
 	c->crl_der = NULL;
@@ -63,14 +77,26 @@ void core_fini(struct core *c)
 
 int core_profile_known(const char *profile)
 {
-	return profile && (strcmp(profile, "device") == 0 || strcmp(profile, "signing") == 0);
+	return profile && (strcmp(profile, "device") == 0 || strcmp(profile, "signing") == 0 ||
+			   core_profile_remote(profile));
+}
+
+int core_profile_remote(const char *profile)
+{
+	return profile && strcmp(profile, "remote") == 0;
+}
+
+/* A remote credential's certificate is a signing certificate (§24.1). */
+static int signing_like(const char *profile)
+{
+	return profile && (strcmp(profile, "signing") == 0 || core_profile_remote(profile));
 }
 
 int core_profile_validity(const struct core_config *cfg, const char *profile, int64_t *secs)
 {
 	if (profile && strcmp(profile, "device") == 0)
 		*secs = (int64_t)cfg->device_validity_days * DAY;
-	else if (profile && strcmp(profile, "signing") == 0)
+	else if (signing_like(profile))
 		*secs = (int64_t)cfg->signing_validity_days * DAY;
 	else
 		return CF_EMALFORMED;
@@ -86,7 +112,7 @@ int core_renewal_window(const struct core_config *cfg, const char *profile, int6
 		return CF_EINTERNAL;
 	if (profile && strcmp(profile, "device") == 0)
 		s = not_after - (not_after - not_before) / 3;
-	else if (profile && strcmp(profile, "signing") == 0)
+	else if (signing_like(profile))
 		s = not_after - (int64_t)cfg->signing_renewal_days * DAY;
 	else
 		return CF_EMALFORMED;
@@ -127,6 +153,8 @@ const char *core_credential_status(const struct store_credential *cr, int64_t cu
 		return "revoked";
 	if (cr->status == CRED_SUSPENDED)
 		return "suspended";
+	if (cr->status == CRED_PENDING)
+		return "pending";
 	return cur_not_after && now >= cur_not_after ? "expired" : "active";
 }
 

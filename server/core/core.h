@@ -87,7 +87,7 @@ void core_fini(struct core *c);
 
 /* ---- profiles and renewal windows ------------------------------------------------------- */
 
-/* 1 if profile is "device" or "signing". */
+/* 1 if profile is "device", "signing" or "remote". */
 int core_profile_known(const char *profile);
 /* Validity of a new certificate of profile in seconds. CF_EMALFORMED for unknown profiles. */
 int core_profile_validity(const struct core_config *cfg, const char *profile, int64_t *secs);
@@ -165,7 +165,8 @@ int core_credential_certs(struct core *c, const char *id,
 int core_cert_get(struct core *c, const char *serial, struct store_cert *out);
 /* "valid", "suspended", "revoked" or "expired" (valid but past not_after). */
 const char *core_cert_status(const struct store_cert *cert, int64_t now);
-/* "active", "suspended", "revoked" or "expired" (current certificate past not_after). */
+/* "active", "suspended", "revoked", "pending" (remote, not activated yet) or "expired" (current
+ * certificate past not_after). */
 const char *core_credential_status(const struct store_credential *cr, int64_t cur_not_after,
 				   int64_t now);
 
@@ -363,7 +364,8 @@ int core_recovery_complete(struct core *c, const struct core_who *who,
 			   const struct core_recovery_req *req, struct core_recovery_result *out);
 
 /* Housekeeping (hourly, core/recovery.c): remove the link tokens and SMS codes that expired before
- * core_challenge_cutoff(c, now) (below); store errors. */
+ * core_challenge_cutoff(c, now) (below) and the session records (§23) expired before now; store
+ * errors. */
 int core_housekeeping(struct core *c);
 /* The expiry before which a challenge may go: max(link token life, 1 hour + SMS code life) before
  * now, so that a purge never forgets an SMS code of the last hour (the hourly rate limit counts
@@ -422,7 +424,108 @@ int core_session_open_txn(struct core *c, store_txn *txn, const char *subject_id
 			  const char *user_id, int restricted, int64_t now,
 			  char token[CORE_TOKEN_LEN], struct core_session *out);
 
-/* <<< login.c declarations (helper: login) >>> */
+/* The password verifier of a login (§23.2) into l (verifier, salt, iterations): a new random
+ * salt, kdf_iterations, PBKDF2-HMAC-SHA-256 of HMAC-SHA-256(server key, "login:" password).
+ * Slow: call outside transactions. Checks nothing of the policy (cf_password_check is the
+ * caller's). Used for first passwords (approval, §24) and every change. */
+int core_login_password_set(const struct core *c, const char *password, struct store_login *l);
+
+#define CORE_LOGIN_NOTICES 16
+
+/* What a successful login answers. */
+struct core_login_result {
+	char token[CORE_TOKEN_LEN]; /* the bearer token: the caller wipes it */
+	struct core_session session;
+	int must_change;
+	size_t nnotices; /* credentials of the subject marked "update by" (§26.4) */
+	struct {
+		char credential_id[STORE_ID_LEN];
+		int64_t update_by;
+		char note[160];
+	} notices[CORE_LOGIN_NOTICES];
+};
+
+/* POST /v1/login: user id + password → a portal session (restricted while the password must
+ * change). CF_EBADLOGIN for an unknown user id or a wrong password (the same work and answer;
+ * a wrong password is counted on the login), CF_EPROOFLOCKED at login_max_failures (also with
+ * the right password, until core_login_unlock or a password reset). Audit "login". */
+int core_login(struct core *c, const struct core_who *who, const char *user_id,
+	       const char *password, struct core_login_result *out);
+
+/* POST /v1/portal/password: change the password of s's login. CF_EWEAKPASSWORD (policy, or the
+ * same as the current one; nothing changed), CF_EBADLOGIN (wrong current password, counted as a
+ * failed login), CF_EPROOFLOCKED. On success the login's must_change is cleared, s's session
+ * loses its restriction and every other portal session of the subject ends. */
+int core_login_password(struct core *c, const struct core_who *who, const struct core_session *s,
+			const char *password, const char *new_password);
+
+/* POST /v1/portal/logout: end s's session. */
+int core_logout(struct core *c, const struct core_who *who, const struct core_session *s);
+
+/* admin/login-unlock: reset the failed logins of user_id. CF_ENOTFOUND. */
+int core_login_unlock(struct core *c, const struct core_who *who, const char *user_id,
+		      struct store_login *out);
+
+/* POST /v1/portal/otp: an SMS code for the session (core_sms_send with parent = s->id).
+ * CF_ECONFLICT (the subject uses TOTP), CF_EPROOFLOCKED, CF_ERATELIMIT (*retry_at). */
+int core_portal_otp(struct core *c, const struct core_who *who, const struct core_session *s,
+		    int64_t *retry_at);
+
+/* POST /v1/portal/totp/setup and /confirm: core_totp_setup / core_totp_confirm for the subject
+ * subject_id instead of an account's (core/otp.c). */
+int core_totp_setup_subject(struct core *c, const struct core_who *who, const char *subject_id,
+			    struct core_totp_setup *out);
+int core_totp_confirm_subject(struct core *c, const struct core_who *who, const char *subject_id,
+			      const char *code, int *attempts_left);
+
+/* POST /v1/password/forgot: for the subject whose professional address is email and who has a
+ * login, a link token (SESS_RESET, link_token_minutes) e-mailed ("password-link", with the user
+ * id) to the professional and the alternate address. Unknown addresses get the same work and
+ * answer, as core_recovery_request (50 ms floor): 0 either way. Audit "login.reset.request". */
+int core_password_forgot(struct core *c, const struct core_who *who, const char *email,
+			 const char *server);
+/* POST /v1/password/reset/otp: an SMS code for the reset of token. CF_EBADTOKEN, CF_ECONFLICT
+ * (the subject uses TOTP), CF_EPROOFLOCKED, CF_ERATELIMIT (*retry_at). */
+int core_password_reset_otp(struct core *c, const struct core_who *who, const char *token,
+			    int64_t *retry_at);
+/* POST /v1/password/reset: with the OTP (TOTP or the newest SMS code of the reset), set
+ * new_password (must_change 0), reset the failed logins, end every portal session of the
+ * subject; the token is used. CF_EWEAKPASSWORD (checked first), CF_EBADTOKEN, CF_EBADOTP
+ * (counted; *attempts_left), CF_EPROOFLOCKED. */
+int core_password_reset(struct core *c, const struct core_who *who, const char *token,
+			const char *otp, const char *new_password, int *attempts_left);
+
+/* ---- portal status (§23.6; core/portal.c) -------------------------------------------------- */
+
+/* One credential of the subject as the portal shows it. */
+struct core_portal_cred {
+	struct store_credential cr;
+	const char *status; /* "pending", "active", "suspended", "revoked", "expired" */
+	int has_cert;	    /* cert is the current certificate */
+	struct store_cert cert;
+	int has_custody; /* remote: the custody record's counters */
+	int pin_blocked, pin_tries_left, puk_tries_left;
+	char key_algorithm[16]; /* "p256", "p384", "rsa2048", "rsa3072" ("" when unknown) */
+	int renewal;		/* 1: a renewal window applies (remote, certificate issued) */
+	int renewal_offered;	/* now inside the window and the credential active */
+	int64_t renewal_opens;	/* start of the window */
+};
+
+struct core_portal_status {
+	char user_id[STORE_USER_ID_LEN];
+	char given_name[STORE_NAME_LEN], surname[STORE_NAME_LEN], unique_id[65];
+	char email[STORE_EMAIL_LEN];
+	int otp; /* enum core_otp_kind: CORE_OTP_TOTP or CORE_OTP_SMS */
+	int64_t now;
+	size_t ncreds;
+	struct core_portal_cred *creds; /* malloc'd */
+};
+
+/* The portal's view of s's subject and credentials, in creation order. *out is freed with
+ * core_portal_status_free. */
+int core_portal_status(struct core *c, const struct core_session *s,
+		       struct core_portal_status *out);
+void core_portal_status_free(struct core_portal_status *st);
 
 /* ---- remote credentials: approval, delivery, activation, PIN and PUK (§24; core/remote.c) -- */
 
@@ -431,19 +534,226 @@ int core_session_open_txn(struct core *c, store_txn *txn, const char *subject_id
 int core_remote_credential_get(struct core *c, const struct core_session *s,
 			       const char *credential_id, struct store_credential *out);
 
-/* <<< remote.c declarations (helper: remote) >>> */
+/* The result of a PIN/PUK journey; written whatever the result. */
+struct core_remote_outcome {
+	int attempts_left; /* CF_EBADPIN, CF_EBADPUK: of that proof; CF_EBADOTP: OTP tries; else -1 */
+	int activated;	   /* 1: the credential was pending and got its first certificate */
+};
+
+/* POST /v1/portal/activate (§24.4): with the PUK and an OTP, set new_pin (8 digits); a pending
+ * credential gets its certificate and becomes active (application activated, audit
+ * "remote.activate"), an active, suspended or blocked one is unblocked (audit "remote.unblock").
+ * CF_EMALFORMED (shapes; nothing counted), CF_ENOTFOUND, CF_EREVOKED, CF_EBADOTP,
+ * CF_EPROOFLOCKED, CF_EBADPUK (counted; the last one revokes the credential), CF_EUNAVAILABLE
+ * (no master key). */
+int core_remote_activate(struct core *c, const struct core_who *who, const struct core_session *s,
+			 const char *credential_id, const char *puk, const char *new_pin,
+			 const char *otp, struct core_remote_outcome *out);
+
+/* POST /v1/portal/pin (§24.5): change the PIN with the current one and an OTP. CF_EINACTIVE
+ * (pending: activate it first), CF_EPINBLOCKED, CF_EBADPIN (counted) and the errors above. */
+int core_remote_pin_change(struct core *c, const struct core_who *who,
+			   const struct core_session *s, const char *credential_id, const char *pin,
+			   const char *new_pin, const char *otp, struct core_remote_outcome *out);
 
 /* ---- CSC API v2 subset (§25; core/csc.c) -------------------------------------------------- */
 
-/* <<< csc.c declarations (helper: csc) >>> */
+/* The algorithms of the CSC API (§25.2) by OID; core/csc_algo.c. */
+#define CORE_OID_SHA256 "2.16.840.1.101.3.4.2.1"
+#define CORE_OID_SHA384 "2.16.840.1.101.3.4.2.2"
+#define CORE_OID_SHA512 "2.16.840.1.101.3.4.2.3"
+/* Digest length of the hash algorithm hash_oid (32, 48, 64), 0 for another OID. */
+size_t core_csc_hash_len(const char *hash_oid);
+/* The hash OID that sign_algo names (ecdsa-with-SHA256 → SHA-256, sha384WithRSAEncryption →
+ * SHA-384, ...), NULL for an algorithm that names none (rsaEncryption, ecPublicKey) or an
+ * unknown OID. */
+const char *core_csc_sign_algo_hash(const char *sign_algo);
+/* 0 if a key of key_type (enum cf_key_type) signs hash_oid under sign_algo: ecdsa-with-SHA* for
+ * an EC key and sha*WithRSAEncryption for an RSA key with the hash it names, or the key's own
+ * algorithm (ecPublicKey, rsaEncryption) with any of the three hashes; CF_EBADALG otherwise. */
+int core_csc_sign_algo_check(int key_type, const char *sign_algo, const char *hash_oid);
+/* key.algo of credentials/info: the OIDs a key of key_type signs with, NULL-terminated. */
+const char *const *core_csc_key_algos(int key_type);
+/* The named-curve OID of an EC key type, NULL for RSA. */
+const char *core_csc_key_curve(int key_type);
+/* What a SAD is bound to: SHA-256 over the ASCII hash_oid, one 0x00 octet, and the n hashes
+ * of hlen octets in their order. */
+int core_csc_digest(const char *hash_oid, const uint8_t *hashes, size_t hlen, size_t n,
+		    uint8_t out[32]);
+/* Standard base64 with padding (RFC 4648 §4), the CSC API's binary form. decode is strict: the
+ * canonical encoding only (padding to a multiple of 4, no white space, zero trailing bits);
+ * CF_EMALFORMED, also when out_cap is too small. encode returns a malloc'd string or NULL. */
+int core_csc_b64_decode(const char *in, uint8_t *out, size_t out_cap, size_t *out_len);
+char *core_csc_b64_encode(const uint8_t *in, size_t len);
+
+/* credentials/list and credentials/info show the remote credentials of core_portal_status. */
+
+/* credentials/sendOTP: an SMS code for session s (as POST /v1/portal/otp) after checking that
+ * credential_id is s's. CF_ENOTFOUND, CF_ECONFLICT (the subject uses TOTP), CF_ERATELIMIT
+ * (*retry_at set, also on that error). */
+int core_csc_send_otp(struct core *c, const struct core_who *who, const struct core_session *s,
+		      const char *credential_id, int64_t *retry_at);
+
+/* Hashes of one CSC request: n (1..CUSTODY_SIGN_BATCH_MAX) digests of hlen octets back to back,
+ * hlen = core_csc_hash_len(hash_oid). */
+struct core_csc_hashes {
+	const char *hash_oid;
+	const uint8_t *hashes;
+	size_t hlen, n;
+};
+
+/* credentials/authorize (§25.4): PIN + OTP (core_remote_unlock, counted) for the credential,
+ * which must be active with a valid current certificate (CF_EINACTIVE before activation,
+ * CF_ESUSPENDED, CF_EREVOKED, CF_ECONFLICT when expired: checked before anything is counted and
+ * again in the unlock's transaction), then a new SAD bound to the hashes (sad, sad_seconds;
+ * *expires_at). Errors of core_remote_unlock: CF_EBADPIN/CF_EBADOTP with *attempts_left (else
+ * -1), CF_EPINBLOCKED, CF_EPROOFLOCKED, CF_EMALFORMED (PIN shape). The caller wipes sad. */
+int core_csc_authorize(struct core *c, const struct core_who *who, const struct core_session *s,
+		       const char *credential_id, const struct core_csc_hashes *h, const char *pin,
+		       const char *otp, char sad[CORE_TOKEN_LEN], int64_t *expires_at,
+		       int *attempts_left);
+
+struct custody_sig;
+/* signatures/signHash (§25.5): in one write transaction the SAD must be live, unexpired, made
+ * by session s for credential_id and for exactly these hashes (CF_EBADSAD otherwise), the
+ * credential usable (as for authorize), the custody key active (CF_EPINBLOCKED) and sign_algo
+ * fit for it (CF_EBADALG); the SAD is then used up. Outside it, the parked data key opens the
+ * key and signs: sigs[0..h->n). Every answer commits a csc.sign audit event. */
+int core_csc_sign(struct core *c, const struct core_who *who, const struct core_session *s,
+		  const char *credential_id, const char *sad, const struct core_csc_hashes *h,
+		  const char *sign_algo, struct custody_sig *sigs);
 
 /* ---- renewal, coupons, updates on the operator's demand (§26; core/remote_renew.c) --------- */
 
-/* <<< remote_renew.c declarations (helper: renew) >>> */
+/* Coupons (§26.3; core/coupon.c): 16 Crockford base32 characters (80 bits) shown as 4 groups
+ * of 4, stored only as HMAC-SHA-256 under a key derived from the server key. */
+#define CORE_COUPON_DISPLAY 19	 /* "XXXX-XXXX-XXXX-XXXX" */
+#define CORE_COUPON_ISSUE_MAX 100 /* coupons per coupon-issue */
+
+struct core_coupon_req {
+	const char *profile; /* NULL or "" = any profile, else a known profile */
+	int days;	     /* validity in days (1..3650), 0 = no expiry */
+	const char *note;    /* NULL or text for the operator (≤ 127 octets) */
+};
+
+/* Issue n (1..CORE_COUPON_ISSUE_MAX) coupons in one transaction (audit "coupon.issue", no
+ * codes). out[i] the records, codes[i] their display form, which exists nowhere else: the
+ * caller shows them once and wipes them. CF_EMALFORMED. */
+int core_coupon_issue(struct core *c, const struct core_who *who,
+		      const struct core_coupon_req *req, size_t n, struct store_coupon *out,
+		      char (*codes)[CORE_COUPON_DISPLAY + 1]);
+/* Every coupon, by id (no code: only ids and states are kept). */
+int core_coupon_list(struct core *c, int (*cb)(const struct store_coupon *cp, void *ctx),
+		     void *ctx);
+/* Cancel an issued coupon: CF_ENOTFOUND, CF_ECONFLICT (used or cancelled already). */
+int core_coupon_cancel(struct core *c, const struct core_who *who, const char *id,
+		       struct store_coupon *out);
+/* "issued", "used", "cancelled" or "expired" at time now. */
+const char *core_coupon_status(const struct store_coupon *cp, int64_t now);
+
+/* What a renewal or an update takes (the API checked the shapes: PIN 8 digits, passphrase of the
+ * policy, consents, OTP digits). */
+struct core_rekey_req {
+	const char *credential_id;
+	const char *consents; /* accepted names, comma-separated (audit) */
+	const char *pin;      /* current PIN (renewal; update start) */
+	const char *otp;
+	const char *new_pin;	/* NULL: keep the PIN */
+	const char *passphrase; /* envelope passphrase of the new envelope */
+	const char *coupon;	/* renewal with entitlement "coupon"; NULL if absent */
+	const char *ticket;	/* update/complete */
+};
+
+struct core_rekey_result {
+	struct store_credential cr; /* after the change */
+	struct store_cert cert;	    /* the new certificate */
+	uint32_t envelope_number;   /* of the new envelope */
+	/* set on the errors named, whatever the contract of out-parameters says: */
+	int64_t retry_at;  /* CF_ENOTWINDOW: when the window opens; CF_ERATELIMIT */
+	int attempts_left; /* CF_EBADPIN, CF_EBADOTP: attempts left (-1 unknown) */
+};
+
+/* POST /v1/portal/renew (§26.2): the session's remote credential, active, inside its window
+ * (CF_ENOTWINDOW + retry_at; an expired certificate: CF_ECONFLICT, a new application is
+ * needed), an entitlement (CF_EENTITLEMENT, CF_EBADCOUPON), PIN + OTP (core_remote_unlock:
+ * CF_EBADPIN, CF_EBADOTP, CF_EPINBLOCKED, CF_EPROOFLOCKED), then a new key pair under the same
+ * data key, a new PUK, PIN kept or new, a new certificate (the old one stays valid), a new
+ * emergency code and envelope e-mailed. CF_EWEAKPASSWORD, CF_EINACTIVE, CF_EREVOKED,
+ * CF_ESUSPENDED, CF_ENOTFOUND, CF_EUNAVAILABLE (no master key). */
+int core_remote_renew(struct core *c, const struct core_who *who, const struct core_session *s,
+		      const struct core_rekey_req *req, struct core_rekey_result *out);
+
+/* admin/update-mark (§26.4): mark credential_id, or every active remote credential of profile,
+ * or (all) every active remote credential "update by" by with note, and e-mail each holder
+ * ("update-notice"). *marked = how many. CF_ENOTFOUND (credential), CF_EMALFORMED. */
+struct core_update_mark_req {
+	const char *credential_id; /* exactly one of credential_id, profile, all */
+	const char *profile;
+	int all;
+	int64_t by;
+	const char *note; /* NULL or "" = none */
+};
+int core_update_mark(struct core *c, const struct core_who *who,
+		     const struct core_update_mark_req *req, size_t *marked);
+
+/* POST /v1/portal/update (§26.5): PIN + OTP of a credential marked for update → a ticket
+ * (token, caller wipes) valid update_minutes holding the parked data key. Errors as renewal;
+ * CF_ECONFLICT when the credential is not marked. */
+int core_update_start(struct core *c, const struct core_who *who, const struct core_session *s,
+		      const struct core_rekey_req *req, char ticket[CORE_TOKEN_LEN],
+		      int64_t *expires_at, struct core_rekey_result *out);
+/* POST /v1/portal/update/otp: an SMS code for the ticket. CF_EBADTOKEN, CF_ECONFLICT (TOTP),
+ * CF_ERATELIMIT (out->retry_at). */
+int core_update_send_otp(struct core *c, const struct core_who *who, const struct core_session *s,
+			 const char *ticket, struct core_rekey_result *out);
+/* POST /v1/portal/update/complete: ticket (single use; CF_EBADTOKEN) + OTP → new key pair,
+ * new certificate, the old one revoked (superseded), update_by cleared, new envelope. */
+int core_update_complete(struct core *c, const struct core_who *who, const struct core_session *s,
+			 const struct core_rekey_req *req, struct core_rekey_result *out);
+
+/* The entitlement program (§26.3; core/entitlement.c): run entitlement_command with the
+ * credential's public facts in its environment, stdin /dev/null, at most 30 s. 0 = entitled,
+ * CF_EENTITLEMENT (refused, failed, killed after the timeout or not runnable). */
+int core_entitlement_check(const struct core *c, const char *credential_id,
+			   const char *subject_id, const char *profile, const char *user_id);
 
 /* ---- QR login (§27; core/qrlogin.c) ------------------------------------------------------- */
 
-/* <<< qrlogin.c declarations (helper: qr) >>> */
+/* The challenge text the waiting side shows as a QR code: CORE_QR_PREFIX and the challenge id
+ * (22 base64url characters of 128 random bits; public). */
+#define CORE_QR_PREFIX "certflow-login:"
+#define CORE_QR_ID_LEN 22
+#define CORE_QR_TEXT_LEN 48 /* prefix + id + NUL fit */
+
+struct core_qr_start {
+	char challenge[CORE_QR_TEXT_LEN]; /* "certflow-login:<challenge id>" */
+	char poll_token[CORE_TOKEN_LEN];  /* secret: the caller wipes it */
+	int64_t expires_at;
+};
+
+/* POST /v1/qr-login: a new challenge (qr_login_seconds) and its poll token; user_id (10 digits,
+ * or NULL/"" for anyone) is the only login that may approve it. Audit "qrlogin.start". */
+int core_qr_start(struct core *c, const struct core_who *who, const char *user_id,
+		  struct core_qr_start *out);
+
+/* POST /v1/qr-login/approve by account_id with challenge (the text of the QR code); credential
+ * (NULL/"": any of the account's) narrows the credentials considered. The account must hold an
+ * active credential, with a valid, unexpired current certificate, of a subject that has a portal
+ * login — that login's user id when the waiting side named one. CF_EMALFORMED (not a challenge
+ * text), CF_EBADTOKEN (unknown or expired), CF_ECONFLICT (approved or used already),
+ * CF_EUNAUTHORIZED (no such credential). The refusals after the challenge was found are audited
+ * ("qrlogin.approve") and committed. user_id receives the approved login's user id. */
+int core_qr_approve(struct core *c, const struct core_who *who, const char *account_id,
+		    const char *challenge, const char *credential,
+		    char user_id[STORE_USER_ID_LEN]);
+
+/* POST /v1/qr-login/poll: *pending = 1 while the challenge waits (out untouched); once approved,
+ * *pending = 0 and a portal session for the approved login in *out as core_login gives it
+ * (restricted while the password must change; the notices), exactly once, audited
+ * "qrlogin.grant". CF_EBADTOKEN (unknown, expired or used poll token), CF_EUNAUTHORIZED (the
+ * approving credential or the login went away in between; the challenge is used up). */
+int core_qr_poll(struct core *c, const struct core_who *who, const char *poll_token, int *pending,
+		 struct core_login_result *out);
 
 /* ---- renewal information and CRL -------------------------------------------------------- */
 

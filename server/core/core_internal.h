@@ -71,6 +71,14 @@ int core_sms_new(const struct core *c, struct core_sms *sms);
 int core_sms_send(struct core *c, store_txn *txn, const struct store_subject *subj,
 		  const char *parent, const struct core_sms *sms, int64_t now, int64_t *retry_at);
 
+/* Requests that must not tell whether an address is known (recovery, forgot password; core/
+ * recovery.c): the work of the two e-mails of a known address (two messages of the same size
+ * holding token sealed like the outbox seals them, thrown away), and the write: store_write of
+ * fn, notify_kick, and no return before 50 ms after the call (CLOCK_MONOTONIC), since a known
+ * address writes more pages before the same fsync. Returns store_write's result. */
+int core_dummy_mail(const struct core *c, const char *token);
+int core_blind_write(struct core *c, int (*fn)(store_txn *txn, void *ctx), void *ctx);
+
 /* ==== issue 4 (remote credentials) ========================================================== */
 
 #include "custody.h"
@@ -105,15 +113,25 @@ int core_remote_unlock(struct core *c, const struct core_who *who, const struct 
 				     const struct custody_unlocked *dk, void *ctx),
 		       void *ctx, struct custody_unlocked *out, struct core_remote_unlock *info);
 
-/* A data key parked between two requests under a token (SAD §25.3, update §26.5): wrap dk's DK
- * under HMAC(master key, "certflow-park-v1:" token) into blob (60 octets), and open it again.
- * CF_ECRYPTO when the token does not open it. */
+/* A data key parked between two requests under a token (SAD §25.3, update §26.5; core/park.c,
+ * §22.9): wrap dk's DK (a PIN unlock, else CF_EUNAUTHORIZED) under HMAC(master key,
+ * "certflow-park-v1:" token) into blob (60 octets), and open it again. CF_ECRYPTO when the token
+ * does not open it (or it was parked for another credential), CF_EUNAVAILABLE without a master
+ * key. core_unpark_dk fills credential_id, proof = CUSTODY_PIN and dk but leaves sealed_key_len
+ * 0: inside the transaction that reads the custody record, call custody_unlocked_attach(out,
+ * &rec) before signing or re-keying with it. */
 int core_park_dk(const struct core *c, const char *token, const struct custody_unlocked *dk,
 		 uint8_t *blob, size_t cap, size_t *blob_len);
 int core_unpark_dk(const struct core *c, const char *token, const uint8_t *blob, size_t blob_len,
 		   const char *credential_id, struct custody_unlocked *out);
 
-/* HMAC id (base64url) of a bearer token, for store_session ids (core/login.c). */
+/* Inside txn: r->notices = the credentials of subject_id marked "update by" (§26.4), as a login
+ * answers them (core/login.c; the QR login's poll answers the same). */
+int core_login_notices_txn(store_txn *txn, const char *subject_id, struct core_login_result *r);
+
+/* HMAC id (base64url, 43 characters) of a bearer token, for store_session ids (core/park.c):
+ * base64url(HMAC-SHA-256(secret.key, "token:" ‖ token)). CF_EMALFORMED for "" or an overlong
+ * token. */
 int core_token_id(const struct core *c, const char *token, char out[STORE_TOKEN_ID_LEN]);
 /* A new random bearer token (256 bits, base64url) and its id. */
 int core_token_new(const struct core *c, char token[CORE_TOKEN_LEN],
@@ -125,5 +143,39 @@ int core_token_new(const struct core *c, char token[CORE_TOKEN_LEN],
 int core_remote_issue_txn(struct core *c, store_txn *txn, const struct core_who *who,
 			  struct store_credential *cr, const struct store_subject *subj,
 			  const cf_key *pub, int64_t now, struct store_cert *out);
+
+/* ---- renewal and update (§26; core/coupon.c) ------------------------------------------------ */
+
+/* The MAC of a typed coupon code (normalised as an emergency code): CF_EBADCOUPON when it has
+ * not the shape of a code. */
+int core_coupon_mac(const struct core *c, const char *code, uint8_t mac[32]);
+/* Inside txn: the coupon of mac must be issued, unexpired and for profile (or any):
+ * CF_EBADCOUPON otherwise; consume: mark it used by credential_id (audit "coupon.use"). */
+int core_coupon_use_txn(store_txn *txn, const uint8_t mac[32], const char *profile,
+			const char *credential_id, int64_t now, int consume);
+
+/* ---- approval of remote applications (core/remote.c, core/application.c) ------------------- */
+
+/* Seal the UTF-8 JSON text plain as envelope number `number` (§16) under app's envelope key.
+ * *armoured: malloc'd, free it with cf_free_secret. core/application.c. */
+int core_envelope_seal(struct core *c, const struct store_application *app, uint32_t number,
+		       const char *plain, char **armoured);
+
+/* What the approval of a remote application makes outside the transaction (slow: the key pair,
+ * PBKDF2 for PIN, PUK and the first password): the custody record, the clear PIN, PUK and first
+ * password (only until the sealed e-mails are queued). Opaque; core_remote_prep_free wipes it. */
+struct core_remote_prep;
+/* CF_EUNAVAILABLE without a master key; crypto errors. */
+int core_remote_prepare(struct core *c, struct core_remote_prep **out);
+void core_remote_prep_free(struct core_remote_prep *p);
+
+/* Inside the approval's txn, app already APP_APPROVED (the caller puts and audits
+ * "application.approve"): the pending remote credential with its custody record, a login for
+ * subj if it has none, a reference number (an enrolment record in state used names it, so that
+ * §20 finds the application), a new emergency code, the "remote-credentials" and
+ * "remote-envelope" e-mails, app put; audit "remote.approve". */
+int core_remote_approve_txn(struct core *c, store_txn *txn, const struct core_who *who,
+			    struct store_application *app, const struct store_subject *subj,
+			    const struct core_remote_prep *p);
 
 #endif

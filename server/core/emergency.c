@@ -1,8 +1,9 @@
 /*
  * emergency — POST /v1/emergency-suspend (spec/protocol.md §20): the holder of an envelope puts
  * the application's current certificate on hold with the reference number and the emergency
- * code, without their account key (it may be lost with the device). And admin/unlock (§21),
- * which lifts the OTP and emergency-code locks of a subject.
+ * code, without their account key (it may be lost with the device); a remote application's
+ * reference number (§24) is found the same way, through the enrolment record in state used that
+ * names it. And admin/unlock (§21), which lifts the OTP and emergency-code locks of a subject.
  *
  * The code is checked in the write transaction that counts a failure on the application; an
  * unknown reference commits an audit event too, so both cost the same. Only the HMAC of the code
@@ -54,6 +55,8 @@ static int suspend_current(struct em_ctx *m, store_txn *txn)
 	cf_zeroize(&subj.questions, sizeof(subj.questions));
 	if (ret != 0)
 		return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
+	if (m->cr.status == CRED_PENDING)
+		return CF_ECONFLICT; /* a remote credential not activated yet: no certificate */
 	if (m->cr.status != CRED_ACTIVE)
 		return CF_EALREADY;
 	ret = core_cert_status_txn(txn, m->who, m->cr.current_serial, REASON_HOLD, m->now, NULL);

@@ -240,7 +240,8 @@ int core_sms_send(struct core *c, store_txn *txn, const struct store_subject *su
 struct totp_ctx {
 	struct core *c;
 	const struct core_who *who;
-	const char *account_id;
+	const char *account_id;	       /* the holder's account, or NULL: */
+	const char *subject_id;	       /* the portal session's subject (§23) */
 	const char *code;	       /* confirm */
 	uint8_t seed[CF_OTP_SEED_LEN]; /* setup */
 	int64_t now;
@@ -272,6 +273,17 @@ static int holder_subject(store_txn *txn, const char *account_id, struct store_s
 	return ret == CF_ENOTFOUND ? CF_ECONFLICT : ret;
 }
 
+/* The subject whose TOTP a request sets up: the session's, or the account holder's. */
+static int totp_subject(store_txn *txn, const struct totp_ctx *t, struct store_subject *out)
+{
+	int ret;
+
+	if (!t->subject_id)
+		return holder_subject(txn, t->account_id, out);
+	ret = store_subject_get(txn, t->subject_id, out);
+	return ret == CF_ENOTFOUND ? CF_ECONFLICT : ret;
+}
+
 static void subject_object(const struct store_subject *subj, char *out, size_t cap)
 {
 	snprintf(out, cap, "subject:%s", subj->id[0] ? subj->id : "none");
@@ -284,7 +296,7 @@ static int setup_txn(store_txn *txn, void *ctx)
 	int ret;
 
 	memset(&t->subj, 0, sizeof(t->subj));
-	t->result = holder_subject(txn, t->account_id, &t->subj);
+	t->result = totp_subject(txn, t, &t->subj);
 	if (t->result == 0 && t->subj.totp_seed_len > 0 && t->subj.totp_confirmed)
 		t->result = CF_ECONFLICT;
 	subject_object(&t->subj, object, sizeof(object));
@@ -305,8 +317,8 @@ static int setup_txn(store_txn *txn, void *ctx)
 	return ret;
 }
 
-int core_totp_setup(struct core *c, const struct core_who *who, const char *account_id,
-		    struct core_totp_setup *out)
+static int totp_setup(struct core *c, const struct core_who *who, const char *account_id,
+		      const char *subject_id, struct core_totp_setup *out)
 {
 	struct totp_ctx *t = calloc(1, sizeof(*t));
 	struct core_totp_setup res;
@@ -318,6 +330,7 @@ int core_totp_setup(struct core *c, const struct core_who *who, const char *acco
 	t->c = c;
 	t->who = who;
 	t->account_id = account_id;
+	t->subject_id = subject_id;
 	ret = cf_random(t->seed, sizeof(t->seed)) == 0 ? 0 : CF_ECRYPTO;
 	if (ret == 0)
 		ret = store_write(c->st, setup_txn, t);
@@ -353,7 +366,7 @@ static int confirm_txn(store_txn *txn, void *ctx)
 
 	memset(&t->subj, 0, sizeof(t->subj));
 	t->attempts_left = -1;
-	t->result = holder_subject(txn, t->account_id, &t->subj);
+	t->result = totp_subject(txn, t, &t->subj);
 	if (t->result == 0 && (t->subj.totp_seed_len == 0 || t->subj.totp_confirmed))
 		t->result = CF_ECONFLICT;
 	subject_object(&t->subj, object, sizeof(object));
@@ -380,8 +393,20 @@ static int confirm_txn(store_txn *txn, void *ctx)
 	return ret;
 }
 
-int core_totp_confirm(struct core *c, const struct core_who *who, const char *account_id,
-		      const char *code, int *attempts_left)
+int core_totp_setup(struct core *c, const struct core_who *who, const char *account_id,
+		    struct core_totp_setup *out)
+{
+	return totp_setup(c, who, account_id, NULL, out);
+}
+
+int core_totp_setup_subject(struct core *c, const struct core_who *who, const char *subject_id,
+			    struct core_totp_setup *out)
+{
+	return totp_setup(c, who, NULL, subject_id, out);
+}
+
+static int totp_confirm(struct core *c, const struct core_who *who, const char *account_id,
+			const char *subject_id, const char *code, int *attempts_left)
 {
 	struct totp_ctx *t = calloc(1, sizeof(*t));
 	int ret;
@@ -391,6 +416,7 @@ int core_totp_confirm(struct core *c, const struct core_who *who, const char *ac
 	t->c = c;
 	t->who = who;
 	t->account_id = account_id;
+	t->subject_id = subject_id;
 	t->code = code;
 	t->now = cf_now();
 	ret = store_write(c->st, confirm_txn, t);
@@ -406,6 +432,18 @@ int core_totp_confirm(struct core *c, const struct core_who *who, const char *ac
 	cf_zeroize(t, sizeof(*t));
 	free(t);
 	return ret;
+}
+
+int core_totp_confirm(struct core *c, const struct core_who *who, const char *account_id,
+		      const char *code, int *attempts_left)
+{
+	return totp_confirm(c, who, account_id, NULL, code, attempts_left);
+}
+
+int core_totp_confirm_subject(struct core *c, const struct core_who *who, const char *subject_id,
+			      const char *code, int *attempts_left)
+{
+	return totp_confirm(c, who, NULL, subject_id, code, attempts_left);
 }
 
 /* ---- admin/totp-reset ------------------------------------------------------------------ */

@@ -102,19 +102,16 @@ static int link_mail(struct request_ctx *r, store_txn *txn, const struct store_s
 	return ret;
 }
 
-/* The work of the two e-mails for an unknown address: two messages of the same size sealed like
- * the outbox seals them, and thrown away. */
-static int dummy_mail(struct request_ctx *r)
+int core_dummy_mail(const struct core *c, const char *token)
 {
 	uint8_t plain[DUMMY_MESSAGE], sealed[DUMMY_MESSAGE + 28];
-	size_t len = 0;
+	size_t len = 0, tlen = strlen(token);
 	int ret = 0;
 
 	memset(plain, 'x', sizeof(plain));
-	memcpy(plain, r->token, PROOF_TOKEN_CHARS);
+	memcpy(plain, token, tlen < sizeof(plain) ? tlen : sizeof(plain));
 	for (int i = 0; i < 2 && ret == 0; i++)
-		ret = core_seal(r->c, "message:0", plain, sizeof(plain), sealed, sizeof(sealed),
-				&len);
+		ret = core_seal(c, "message:0", plain, sizeof(plain), sealed, sizeof(sealed), &len);
 	cf_zeroize(plain, sizeof(plain));
 	cf_zeroize(sealed, sizeof(sealed));
 	return ret;
@@ -135,7 +132,7 @@ static int request_txn(store_txn *txn, void *ctx)
 	r->known = ret == 0;
 	object_of(&subj, object, sizeof(object));
 	if (!r->known) {
-		ret = dummy_mail(r);
+		ret = core_dummy_mail(r->c, r->token);
 	} else {
 		memset(&ch, 0, sizeof(ch));
 		snprintf(ch.id, sizeof(ch.id), "%s", r->link_id);
@@ -155,28 +152,31 @@ static int request_txn(store_txn *txn, void *ctx)
 	return ret;
 }
 
-/* Sleep until REQUEST_FLOOR_NS after start (CLOCK_MONOTONIC). */
-static void wait_floor(const struct timespec *start)
+int core_blind_write(struct core *c, int (*fn)(store_txn *txn, void *ctx), void *ctx)
 {
-	struct timespec until = *start;
-	int64_t ns = until.tv_nsec + REQUEST_FLOOR_NS;
+	struct timespec until;
+	int64_t ns;
+	int ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	ret = store_write(c->st, fn, ctx);
+	notify_kick(c->nt);
+	ns = until.tv_nsec + REQUEST_FLOOR_NS;
 	until.tv_sec += (time_t)(ns / 1000000000);
 	until.tv_nsec = (long)(ns % 1000000000);
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
 		;
+	return ret;
 }
 
 int core_recovery_request(struct core *c, const struct core_who *who, const char *email,
 			  const char *server)
 {
 	struct request_ctx r;
-	struct timespec start;
 	int ret;
 
 	if (!c->nt)
 		return CF_EINTERNAL;
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	memset(&r, 0, sizeof(r));
 	r.c = c;
 	r.who = who;
@@ -186,10 +186,8 @@ int core_recovery_request(struct core *c, const struct core_who *who, const char
 	/* drawn for known and unknown addresses alike */
 	ret = proof_token_generate(c->secret, sizeof(c->secret), r.token, r.link_id);
 	if (ret == 0)
-		ret = store_write(c->st, request_txn, &r);
-	notify_kick(c->nt);
+		ret = core_blind_write(c, request_txn, &r);
 	cf_zeroize(&r, sizeof(r));
-	wait_floor(&start);
 	return ret;
 }
 
@@ -205,14 +203,19 @@ int64_t core_challenge_cutoff(const struct core_config *cfg, int64_t now)
 
 static int purge_txn(store_txn *txn, void *ctx)
 {
-	return store_challenge_purge(txn, *(const int64_t *)ctx);
+	const int64_t *t = ctx; /* challenge cutoff, now */
+	int ret = store_challenge_purge(txn, t[0]);
+
+	return ret ? ret : store_session_purge(txn, t[1]); /* expired sessions are of no use */
 }
 
 int core_housekeeping(struct core *c)
 {
-	int64_t before = core_challenge_cutoff(&c->cfg, cf_now());
+	int64_t t[2];
 
-	return store_write(c->st, purge_txn, &before);
+	t[1] = cf_now();
+	t[0] = core_challenge_cutoff(&c->cfg, t[1]);
+	return store_write(c->st, purge_txn, t);
 }
 
 /* ---- POST /v1/recovery/start and /v1/recovery/otp --------------------------------------- */

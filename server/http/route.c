@@ -140,8 +140,14 @@ static const char *reason_phrase(int status)
 		return "Created";
 	case 204:
 		return "No Content";
+	case 202:
+		return "Accepted";
 	case 400:
 		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 402:
+		return "Payment Required";
 	case 403:
 		return "Forbidden";
 	case 404:

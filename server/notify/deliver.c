@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +24,8 @@
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_file.h"
+#include "cf_proc.h"
 #include "cf_utf8.h"
-
-extern char **environ;
 
 /* ---- composing ---------------------------------------------------------------------------- */
 
@@ -247,14 +245,6 @@ int deliver_maildir(const char *maildir, const char *host, const char *msg, size
 
 /* ---- program ------------------------------------------------------------------------------ */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int stopping(const int *stop)
 {
 	return stop && __atomic_load_n(stop, __ATOMIC_ACQUIRE);
@@ -264,7 +254,7 @@ static int stopping(const int *stop)
 static void feed(int fd, const char *msg, size_t len, int64_t deadline, const int *stop)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	while (len > 0 && mono_ms() < deadline && !stopping(stop)) {
+	while (len > 0 && cf_mono_ms() < deadline && !stopping(stop)) {
 		struct pollfd pf = {.fd = fd, .events = POLLOUT};
 		ssize_t w;
 
@@ -280,56 +270,11 @@ static void feed(int fd, const char *msg, size_t len, int64_t deadline, const in
 	}
 }
 
-static int spawn(char *const argv[], int in_fd, pid_t *pid)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	int ret;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	/* stdin = the message; stdout = /dev/null; stderr kept (the program's diagnostics); no
-	 * other descriptor of the server (database, sockets) leaks into the program. The signal
-	 * mask and dispositions the server set (SIGPIPE ignored, SIGTERM blocked) are reset. */
-	posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	ret = posix_spawn(pid, argv[0], &fa, &at, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	return ret;
-}
-
-/* Wait for pid until the deadline or a stop, then kill it. */
-static int reap(pid_t pid, int64_t deadline, const int *stop, int *status)
-{
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-		if (r == pid)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return CF_EIO;
-		if (mono_ms() >= deadline || stopping(stop)) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-				;
-			return stopping(stop) ? CF_EUNAVAILABLE : CF_ETIMEOUT;
-		}
-		poll(NULL, 0, 20);
-	}
-}
-
 int deliver_program(char *const argv[], const char *to, const char *msg, size_t len,
 		    const int *stop, char *err, size_t cap)
 {
 	char *args[NOTIFY_PATH_MAX / 2 + 2];
-	int64_t deadline = mono_ms() + NOTIFY_PROGRAM_TIMEOUT * 1000;
+	int64_t deadline = cf_mono_ms() + NOTIFY_PROGRAM_TIMEOUT * 1000;
 	size_t n = 0;
 	int fds[2], status = 0, ret;
 	pid_t pid;
@@ -342,7 +287,7 @@ int deliver_program(char *const argv[], const char *to, const char *msg, size_t 
 		snprintf(err, cap, "program: pipe: %s", strerror(errno));
 		return CF_EIO;
 	}
-	ret = spawn(args, fds[0], &pid);
+	ret = cf_proc_spawn(args, NULL, fds[0], &pid);
 	close(fds[0]);
 	if (ret != 0) {
 		close(fds[1]);
@@ -351,7 +296,7 @@ int deliver_program(char *const argv[], const char *to, const char *msg, size_t 
 	}
 	feed(fds[1], msg, len, deadline, stop);
 	close(fds[1]);
-	ret = reap(pid, deadline, stop, &status);
+	ret = cf_proc_reap(pid, deadline, stop, &status);
 	if (ret == CF_ETIMEOUT)
 		snprintf(err, cap, "program killed after %d s", NOTIFY_PROGRAM_TIMEOUT);
 	else if (ret == CF_EUNAVAILABLE)

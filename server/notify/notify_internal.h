@@ -28,7 +28,7 @@
 #define NOTIFY_TMPL_MAX 8192	  /* one template file */
 #define NOTIFY_PROGRAM_TIMEOUT 30 /* seconds, then SIGKILL */
 #define NOTIFY_LINE_MAX 998	  /* RFC 5322 §2.1.1 */
-#define NOTIFY_TEMPLATES 6
+#define NOTIFY_TEMPLATES 24 /* room for the default set of template.c */
 
 enum { NOTIFY_DONE_MAILDIR = 1, NOTIFY_DONE_PROGRAM = 2 };
 

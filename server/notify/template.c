@@ -18,7 +18,7 @@
 #include "cf_log.h"
 
 #define VAR_NAME_MAX 31
-#define MAX_VARS 4
+#define MAX_VARS 6
 
 struct tmpl_def {
 	const char *name;
@@ -27,7 +27,7 @@ struct tmpl_def {
 	const char *text;	    /* default file content */
 };
 
-static const struct tmpl_def defs[NOTIFY_TEMPLATES] = {
+static const struct tmpl_def defs[] = {
     {"reference",
      NOTIFY_EMAIL,
      {"givenName", "reference", "expiresAt", NULL},
@@ -64,6 +64,47 @@ static const struct tmpl_def defs[NOTIFY_TEMPLATES] = {
      "\n"
      "Keep the emergency code apart from your device: with your reference number it\n"
      "suspends your credential if the device is lost or stolen.\n"},
+    {"remote-credentials",
+     NOTIFY_EMAIL,
+     {"givenName", "userId", "password", "reference", NULL},
+     "Subject: certflow: your portal login\n"
+     "\n"
+     "Hello {{givenName}},\n"
+     "\n"
+     "your application for a remote signing certificate has been approved. Your key\n"
+     "is made and kept by the server; you unlock it with your PIN and a one-time code.\n"
+     "\n"
+     "Portal user id: {{userId}}\n"
+     "First password: {{password}}\n"
+     "Reference number: {{reference}}\n"
+     "\n"
+     "Log in to the portal with the user id and this password: you choose a new\n"
+     "password first. Your PIN and PUK come in a separate e-mail, inside an envelope\n"
+     "that only the passphrase you chose when you applied opens (certflow-agent\n"
+     "envelope open). Activate your certificate in the portal with the PUK, a new PIN\n"
+     "of 8 digits and the one-time code sent to your phone.\n"
+     "\n"
+     "Keep the reference number: with the emergency code of the envelope it suspends\n"
+     "your certificate if your login or PIN is stolen.\n"},
+    {"remote-envelope",
+     NOTIFY_EMAIL,
+     {"givenName", "envelope", "envelopeNumber", NULL},
+     "Subject: certflow: your PIN and PUK\n"
+     "\n"
+     "Hello {{givenName}},\n"
+     "\n"
+     "below is your envelope number {{envelopeNumber}}. It holds the PIN and PUK of\n"
+     "your remote signing certificate, your emergency code and your reference number,\n"
+     "sealed with the passphrase you chose when you applied. Save the lines from\n"
+     "BEGIN to END (included) in a file and open it with\n"
+     "\n"
+     "  certflow-agent envelope open FILE\n"
+     "\n"
+     "{{envelope}}\n"
+     "\n"
+     "The PUK activates the certificate (with a new PIN of your choice) and unblocks\n"
+     "the PIN after too many wrong ones; too many wrong PUKs revoke the certificate.\n"
+     "Never give the PIN or PUK to anyone: the portal never asks for them by e-mail.\n"},
     {"rejected",
      NOTIFY_EMAIL,
      {"givenName", "reason", NULL},
@@ -94,6 +135,24 @@ static const struct tmpl_def defs[NOTIFY_TEMPLATES] = {
      "Token: {{token}}\n"
      "\n"
      "The token works once and for a short time only. Never type it into a web page.\n"},
+    {"password-link",
+     NOTIFY_EMAIL,
+     {"givenName", "userId", "token", "server", NULL},
+     "Subject: certflow: set a new portal password\n"
+     "\n"
+     "Hello {{givenName}},\n"
+     "\n"
+     "someone, we hope you, asked to set a new password for the certflow portal login\n"
+     "{{userId}} of this address. If it was not you, ignore this message: nothing\n"
+     "changes unless the token below is used, with a code sent to your phone.\n"
+     "\n"
+     "Give the token below, with the code that {{server}} then sends to your\n"
+     "phone, to the portal's \"forgot password\" page or client to choose a new password.\n"
+     "\n"
+     "User id: {{userId}}\n"
+     "Token: {{token}}\n"
+     "\n"
+     "The token works once and for a short time only. Never type it into a web page.\n"},
     {"otp",
      NOTIFY_SMS,
      {"code", "minutes", NULL},
@@ -109,7 +168,44 @@ static const struct tmpl_def defs[NOTIFY_TEMPLATES] = {
      "code: its certificate is on hold and no longer accepted.\n"
      "\n"
      "If you did not ask for this, contact your certflow operator at once.\n"},
+    {"update-notice",
+     NOTIFY_EMAIL,
+     {"givenName", "credential", "updateBy", "note", NULL},
+     "Subject: certflow: please update your signing certificate\n"
+     "\n"
+     "Hello {{givenName}},\n"
+     "\n"
+     "your certflow operator asks you to update the certificate of your remote\n"
+     "signing credential {{credential}} by {{updateBy}}.\n"
+     "\n"
+     "Note: {{note}}\n"
+     "\n"
+     "Log in to the portal and choose \"update\": you confirm the conditions, give your\n"
+     "PIN and two one-time codes, choose a passphrase for a new envelope, and keep your\n"
+     "PIN or set a new one. Your current certificate is revoked once the new one is\n"
+     "issued. The portal never asks for your PIN or codes by e-mail.\n"},
+    {"renewal-envelope",
+     NOTIFY_EMAIL,
+     {"givenName", "credential", "envelope", "envelopeNumber", NULL},
+     "Subject: certflow: your new envelope\n"
+     "\n"
+     "Hello {{givenName}},\n"
+     "\n"
+     "your remote signing credential {{credential}} has a new key and certificate.\n"
+     "Below is your envelope number {{envelopeNumber}}. It holds your new PUK and your\n"
+     "new emergency code, sealed with the passphrase you just chose. Save the lines\n"
+     "from BEGIN to END (included) in a file and open it with\n"
+     "\n"
+     "  certflow-agent envelope open FILE\n"
+     "\n"
+     "{{envelope}}\n"
+     "\n"
+     "Your PIN is the one you kept or chose. The PUK and emergency code of earlier\n"
+     "envelopes no longer work.\n"},
 };
+
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+_Static_assert(NDEFS <= NOTIFY_TEMPLATES, "NOTIFY_TEMPLATES too small for the default set");
 
 static const char *ext(int channel)
 {
@@ -255,7 +351,7 @@ int tmpl_load(const char *dir, struct tmpl_set *set)
 			strerror(errno));
 		return CF_EIO;
 	}
-	for (size_t i = 0; i < NOTIFY_TEMPLATES && ret == 0; i++)
+	for (size_t i = 0; i < NDEFS && ret == 0; i++)
 		ret = load_one(dir, &defs[i], &set->t[i]);
 	if (ret != 0)
 		tmpl_free(set);

@@ -40,6 +40,12 @@ void admin_close(struct admin *ad);
 int admin_call(struct admin *ad, const char *op, const cf_json *payload, cf_json **resp,
 	       struct http_response *raw);
 
+/* One admin operation with payload {"<member>": value[, "reason": n when reason ≥ 0]}, its
+ * answer shown with fields (or raw with --json). cmd_cert.c. */
+struct field;
+int admin_simple_op(struct admin *ad, const char *op, const char *member, const char *value,
+		    int reason, const struct field *fields, size_t n);
+
 /* Error lines on stderr: "certflow-admin: <message>". admin_usage returns CF_EUSAGE (exit 2),
  * admin_fail returns code (exit 1). admin_reported says whether a line was already printed. */
 int admin_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -96,6 +102,11 @@ int cmd_unlock(struct admin *ad, int argc, char **argv);
 int cmd_totp_reset(struct admin *ad, int argc, char **argv);
 int cmd_audit(struct admin *ad, int argc, char **argv);
 int cmd_outbox_list(struct admin *ad, int argc, char **argv);
+int cmd_login_unlock(struct admin *ad, int argc, char **argv);
+int cmd_coupon_issue(struct admin *ad, int argc, char **argv);
+int cmd_coupon_list(struct admin *ad, int argc, char **argv);
+int cmd_coupon_cancel(struct admin *ad, int argc, char **argv);
+int cmd_update_mark(struct admin *ad, int argc, char **argv);
 
 /* Parse the options of a command that takes exactly one positional argument (and opts, may be
  * NULL). Returns the argument or NULL after a usage error was reported. */

@@ -70,9 +70,8 @@ static int serial_norm(const char *in, char out[SERIAL_MAX + 1])
 	return 0;
 }
 
-/* One admin operation with payload {"<member>": value[, "reason": n]}, shown with fields. */
-static int simple_op(struct admin *ad, const char *op, const char *member, const char *value,
-		     int reason, const struct field *fields, size_t n)
+int admin_simple_op(struct admin *ad, const char *op, const char *member, const char *value,
+		    int reason, const struct field *fields, size_t n)
 {
 	struct http_response raw = {0};
 	cf_json *payload = cf_json_new_object();
@@ -110,7 +109,7 @@ static int serial_cmd(struct admin *ad, int argc, char **argv, const char *op)
 	ret = serial_norm(arg, serial);
 	if (ret)
 		return ret;
-	return simple_op(ad, op, "serial", serial, -1, cert_fields, N(cert_fields));
+	return admin_simple_op(ad, op, "serial", serial, -1, cert_fields, N(cert_fields));
 }
 
 int cmd_cert_show(struct admin *ad, int argc, char **argv)
@@ -149,7 +148,8 @@ int cmd_revoke(struct admin *ad, int argc, char **argv)
 	ret = serial_norm(argv[optind], serial);
 	if (ret)
 		return ret;
-	return simple_op(ad, "revoke", "serial", serial, reason, cert_fields, N(cert_fields));
+	return admin_simple_op(ad, "revoke", "serial", serial, reason, cert_fields,
+			       N(cert_fields));
 }
 
 int cmd_credential_list(struct admin *ad, int argc, char **argv)

@@ -79,9 +79,30 @@ static const struct command commands[] = {
      "most N (1 to 500, default 100), --object OBJECT (e.g. application:ID,\n"
      "certificate:SERIAL, subject:ID) only that object's events. When more events follow,\n"
      "the last line gives the --after value of the next page."},
+    {"login", "unlock", cmd_login_unlock, "USER_ID",
+     "Reset the failed logins of the portal login USER_ID (10 digits), which locks after\n"
+     "login_max_failures wrong passwords. Check who asks first; a holder can also unlock by\n"
+     "setting a new password (forgot password)."},
     {"outbox", "list", cmd_outbox_list, "[--state queued|sent|failed]",
      "List the messages of the outbox (e-mail and SMS): id, channel, recipient, template,\n"
      "state, attempts, times and the last delivery error. Message texts are never shown."},
+    {"coupon", "issue", cmd_coupon_issue,
+     "[--count N] [--profile P] [--days D] [--note TEXT]",
+     "Issue N (1 to 100, default 1) renewal coupons of remote credentials, valid D days (1 to\n"
+     "3650; default: no expiry), for profile P only (default: any), with a note for your\n"
+     "records (an order number). Prints each code (4 groups of 4 characters) with its id:\n"
+     "the codes are shown this once and never again (the server keeps only their HMACs)."},
+    {"coupon", "list", cmd_coupon_list, "",
+     "List coupons: id, status (issued, used, cancelled, expired), profile, times, the\n"
+     "credential that used it, note. Codes are never shown."},
+    {"coupon", "cancel", cmd_coupon_cancel, "ID", "Cancel an issued coupon (ID from coupon list)."},
+    {"update", "mark", cmd_update_mark,
+     "(--credential ID | --profile P | --all) --by DATE [--note TEXT]",
+     "Ask holders of remote credentials to update their certificate by DATE (YYYY-MM-DD,\n"
+     "midnight UTC, or YYYY-MM-DDTHH:MM:SSZ): one credential, every active remote\n"
+     "credential of profile P, or all of them. Each holder is e-mailed (update-notice with\n"
+     "TEXT, up to 159 characters) and sees the deadline at login and in the portal status.\n"
+     "Prints how many credentials were marked."},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
