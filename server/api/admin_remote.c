@@ -23,14 +23,6 @@ static int bad(struct http_resp *resp, const char *detail)
 	return CF_EMALFORMED;
 }
 
-static int add_time(cf_json *o, const char *key, int64_t t)
-{
-	char s[21];
-
-	cf_time_format(t, s);
-	return cf_json_add_str(o, key, s);
-}
-
 /* Coupon object: id, status, profile (when limited), note, createdAt, expiresAt, usedAt,
  * usedBy — never a code. */
 static cf_json *coupon_json(const struct store_coupon *cp)
@@ -45,11 +37,11 @@ static cf_json *coupon_json(const struct store_coupon *cp)
 			ret |= cf_json_add_str(o, "profile", cp->profile);
 		if (cp->note[0])
 			ret |= cf_json_add_str(o, "note", cp->note);
-		ret |= add_time(o, "createdAt", cp->created_at);
+		ret |= api_add_time(o, "createdAt", cp->created_at);
 		if (cp->expires_at)
-			ret |= add_time(o, "expiresAt", cp->expires_at);
+			ret |= api_add_time(o, "expiresAt", cp->expires_at);
 		if (cp->state == COUPON_USED) {
-			ret |= add_time(o, "usedAt", cp->used_at);
+			ret |= api_add_time(o, "usedAt", cp->used_at);
 			ret |= cf_json_add_str(o, "usedBy", cp->used_by);
 		}
 	}

@@ -140,6 +140,8 @@ int api_qr_login_poll(const struct http_req *req, struct http_resp *resp);
 
 /* ---- encoders (encode.c); each returns a new object or NULL on allocation failure -------- */
 
+/* obj[key] = t as RFC 3339 ("2026-11-21T10:00:00Z"). CF_ENOMEM. */
+int api_add_time(cf_json *obj, const char *key, int64_t t);
 /* "<base>/v1/<kind>/<id>" into out. */
 void api_url(const struct http_req *req, const char *kind, const char *id, char *out, size_t cap);
 

@@ -16,7 +16,7 @@ void api_url(const struct http_req *req, const char *kind, const char *id, char 
 	snprintf(out, cap, "%s/v1/%s/%s", req->base_url, kind, id);
 }
 
-static int add_time(cf_json *obj, const char *key, int64_t t)
+int api_add_time(cf_json *obj, const char *key, int64_t t)
 {
 	char s[21];
 
@@ -34,12 +34,12 @@ cf_json *api_cert_json(const struct http_req *req, const struct store_cert *cert
 	if (!o || !pem)
 		goto fail;
 	ret |= cf_json_add_str(o, "serial", cert->serial);
-	ret |= add_time(o, "notBefore", cert->not_before);
-	ret |= add_time(o, "notAfter", cert->not_after);
+	ret |= api_add_time(o, "notBefore", cert->not_before);
+	ret |= api_add_time(o, "notAfter", cert->not_after);
 	ret |= cf_json_add_str(o, "status", core_cert_status(cert, cf_now()));
 	if (cert->status != CERT_VALID) {
 		ret |= cf_json_add_int(o, "reason", cert->reason);
-		ret |= add_time(o, "revokedAt", cert->revoked_at);
+		ret |= api_add_time(o, "revokedAt", cert->revoked_at);
 	}
 	ret |= cf_json_add_str(o, "pem", pem);
 	if (core_certid(req->core, cert->serial, certid, sizeof(certid)) == 0) {
@@ -123,8 +123,8 @@ cf_json *api_enrolment_json(const struct store_enrolment *e)
 	ret |= cf_json_add_str(o, "subject", e->subject);
 	ret |= cf_json_add_str(o, "profile", e->profile);
 	ret |= cf_json_add_str(o, "status", core_enrolment_status(e, cf_now()));
-	ret |= add_time(o, "created", e->created_at);
-	ret |= add_time(o, "expires", e->expires_at);
+	ret |= api_add_time(o, "created", e->created_at);
+	ret |= api_add_time(o, "expires", e->expires_at);
 	ret |= cf_json_add_int(o, "failures", e->failures);
 	if (e->email[0])
 		ret |= cf_json_add_str(o, "email", e->email);

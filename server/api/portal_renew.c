@@ -27,14 +27,6 @@ static int bad(struct http_resp *resp, const char *detail)
 	return CF_EMALFORMED;
 }
 
-static int add_time(cf_json *o, const char *key, int64_t t)
-{
-	char s[21];
-
-	cf_time_format(t, s);
-	return cf_json_add_str(o, key, s);
-}
-
 /* An optional string member: absent → NULL; present but not a string of ≤ max → malformed. */
 static int opt_str(const cf_json *p, const char *key, size_t max, const char **out)
 {
@@ -165,8 +157,8 @@ static int rekey_answer(const struct core_rekey_result *res, struct http_resp *r
 		ret |= cf_json_add_str(o, "status", "active");
 		ret |= cf_json_add_str(o, "certificate", pem);
 		ret |= cf_json_add_str(o, "serial", res->cert.serial);
-		ret |= add_time(o, "notBefore", res->cert.not_before);
-		ret |= add_time(o, "notAfter", res->cert.not_after);
+		ret |= api_add_time(o, "notBefore", res->cert.not_before);
+		ret |= api_add_time(o, "notAfter", res->cert.not_after);
 		ret |= cf_json_add_int(o, "envelopeNumber", res->envelope_number);
 	}
 	free(pem);
@@ -177,13 +169,32 @@ static int rekey_answer(const struct core_rekey_result *res, struct http_resp *r
 	return http_resp_json(resp, 200, o);
 }
 
+typedef int (*rekey_fn)(struct core *c, const struct core_who *who, const struct core_session *s,
+			const struct core_rekey_req *req, struct core_rekey_result *out);
+
+/* Run a re-key journey of session s and answer it. */
+static int rekey_run(const struct http_req *req, struct http_resp *resp,
+		     const struct core_session *s, const struct core_rekey_req *r, rekey_fn fn)
+{
+	struct core_rekey_result *res = calloc(1, sizeof(*res));
+	struct core_who who;
+	char actor[API_WHO_LEN];
+	int ret;
+
+	if (!res)
+		return CF_ENOMEM;
+	api_who_session(req, s, &who, actor);
+	ret = fn(req->core, &who, s, r, res);
+	ret = ret ? problem(ret, res, resp) : rekey_answer(res, resp);
+	free(res);
+	return ret;
+}
+
 int api_portal_renew(const struct http_req *req, struct http_resp *resp)
 {
 	struct core_rekey_req r = {0};
-	struct core_rekey_result *res = NULL;
 	struct core_session s;
-	struct core_who who;
-	char consents[STORE_CONSENTS_LEN], actor[API_WHO_LEN];
+	char consents[STORE_CONSENTS_LEN];
 	const cf_json *p = req->payload;
 	int ret = api_session(req, resp, 0, &s);
 
@@ -201,16 +212,7 @@ int api_portal_renew(const struct http_req *req, struct http_resp *resp)
 		ret = decode_passphrase(p, &r.passphrase, resp);
 	if (ret == 0 && opt_str(p, "coupon", SECRET_MAX, &r.coupon) != 0)
 		ret = bad(resp, "coupon must be a string");
-	if (ret != 0)
-		return ret;
-	res = calloc(1, sizeof(*res));
-	if (!res)
-		return CF_ENOMEM;
-	api_who_session(req, &s, &who, actor);
-	ret = core_remote_renew(req->core, &who, &s, &r, res);
-	ret = ret ? problem(ret, res, resp) : rekey_answer(res, resp);
-	free(res);
-	return ret;
+	return ret ? ret : rekey_run(req, resp, &s, &r, core_remote_renew);
 }
 
 int api_portal_update(const struct http_req *req, struct http_resp *resp)
@@ -241,7 +243,7 @@ int api_portal_update(const struct http_req *req, struct http_resp *resp)
 		return problem(ret, &res, resp);
 	doc = cf_json_new_object();
 	if (!doc || cf_json_add_str(doc, "ticket", ticket) != 0 ||
-	    add_time(doc, "expiresAt", expires) != 0) {
+	    api_add_time(doc, "expiresAt", expires) != 0) {
 		cf_zeroize(ticket, sizeof(ticket));
 		cf_json_free(doc);
 		return CF_ENOMEM;
@@ -281,7 +283,7 @@ int api_portal_update_otp(const struct http_req *req, struct http_resp *resp)
 	if (ret != 0)
 		return problem(ret, &res, resp);
 	doc = cf_json_new_object();
-	if (!doc || add_time(doc, "sentAt", cf_now()) != 0) {
+	if (!doc || api_add_time(doc, "sentAt", cf_now()) != 0) {
 		cf_json_free(doc);
 		return CF_ENOMEM;
 	}
@@ -291,10 +293,7 @@ int api_portal_update_otp(const struct http_req *req, struct http_resp *resp)
 int api_portal_update_complete(const struct http_req *req, struct http_resp *resp)
 {
 	struct core_rekey_req r = {0};
-	struct core_rekey_result *res = NULL;
 	struct core_session s;
-	struct core_who who;
-	char actor[API_WHO_LEN];
 	const cf_json *p = req->payload;
 	int ret = api_session(req, resp, 0, &s);
 
@@ -306,14 +305,5 @@ int api_portal_update_complete(const struct http_req *req, struct http_resp *res
 		ret = decode_otp(p, &r.otp, resp);
 	if (ret == 0)
 		ret = decode_passphrase(p, &r.passphrase, resp);
-	if (ret != 0)
-		return ret;
-	res = calloc(1, sizeof(*res));
-	if (!res)
-		return CF_ENOMEM;
-	api_who_session(req, &s, &who, actor);
-	ret = core_update_complete(req->core, &who, &s, &r, res);
-	ret = ret ? problem(ret, res, resp) : rekey_answer(res, resp);
-	free(res);
-	return ret;
+	return ret ? ret : rekey_run(req, resp, &s, &r, core_update_complete);
 }

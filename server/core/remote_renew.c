@@ -117,6 +117,39 @@ static int usable_txn(struct rekey_ctx *r, store_txn *txn, struct store_credenti
 	return ret;
 }
 
+/* usable_txn when the certificate itself is not needed (it is 8 KiB: kept off the stack). */
+static int usable_now(struct rekey_ctx *r, store_txn *txn, struct store_credential *cr)
+{
+	struct store_cert *cert = malloc(sizeof(*cert));
+	int ret = cert ? usable_txn(r, txn, cr, cert) : CF_ENOMEM;
+
+	free(cert);
+	return ret;
+}
+
+/* PIN + OTP of the session's credential (core_remote_unlock) into r->u; in_txn as there. The
+ * attempts left of a wrong PIN or OTP go to r->out. */
+static int unlock_pin(struct rekey_ctx *r,
+		      int (*in_txn)(struct core *c, store_txn *txn, struct core_remote_unlock *u,
+				    const struct custody_unlocked *dk, void *ctx),
+		      void *ctx)
+{
+	struct core_remote_unlock *info = calloc(1, sizeof(*info));
+	int ret;
+
+	if (!info)
+		return CF_ENOMEM;
+	ret = core_remote_unlock(r->c, r->who, r->s, r->req->credential_id, CUSTODY_PIN,
+				 r->req->pin, r->req->otp, r->action, in_txn, ctx, &r->u, info);
+	if (ret == CF_EBADPIN)
+		r->out->attempts_left = info->res.attempts_left;
+	else if (ret == CF_EBADOTP)
+		r->out->attempts_left = info->otp_attempts_left;
+	cf_zeroize(info, sizeof(*info));
+	free(info);
+	return ret;
+}
+
 struct precheck {
 	struct rekey_ctx *r;
 	struct store_cert cert;
@@ -288,10 +321,8 @@ static int rekey_commit_txn(struct rekey_ctx *r, store_txn *txn)
 static int renew_commit_txn(store_txn *txn, void *ctx)
 {
 	struct rekey_ctx *r = ctx;
-	struct store_cert *cert = malloc(sizeof(*cert));
-	int ret = cert ? usable_txn(r, txn, &r->cr, cert) : CF_ENOMEM;
+	int ret = usable_now(r, txn, &r->cr);
 
-	free(cert);
 	if (ret == 0 && r->coupon)
 		ret = core_coupon_use_txn(txn, r->coupon_mac, r->cr.profile, r->cr.id, r->now, 1);
 	return ret ? ret : rekey_commit_txn(r, txn);
@@ -301,14 +332,10 @@ static int renew_commit_txn(store_txn *txn, void *ctx)
 static int renew_unlock_txn(struct core *c, store_txn *txn, struct core_remote_unlock *u,
 			    const struct custody_unlocked *dk, void *ctx)
 {
-	struct rekey_ctx *r = ctx;
 	struct store_credential cr;
-	struct store_cert *cert = malloc(sizeof(*cert));
-	int ret = cert ? usable_txn(r, txn, &cr, cert) : CF_ENOMEM;
 
 	(void)c, (void)u, (void)dk;
-	free(cert);
-	return ret;
+	return usable_now(ctx, txn, &cr);
 }
 
 /* The entitlement of the configuration: the coupon's shape, or the program's verdict. */
@@ -343,8 +370,7 @@ int core_remote_renew(struct core *c, const struct core_who *who, const struct c
 {
 	struct rekey_ctx *r = calloc(1, sizeof(*r));
 	struct precheck *p = calloc(1, sizeof(*p));
-	struct core_remote_unlock *info = calloc(1, sizeof(*info));
-	int ret = r && p && info ? 0 : CF_ENOMEM;
+	int ret = r && p ? 0 : CF_ENOMEM;
 
 	out->retry_at = 0;
 	out->attempts_left = -1;
@@ -363,12 +389,7 @@ int core_remote_renew(struct core *c, const struct core_who *who, const struct c
 	if (ret == 0)
 		ret = derive_secrets(r);
 	if (ret == 0)
-		ret = core_remote_unlock(c, who, s, req->credential_id, CUSTODY_PIN, req->pin,
-					 req->otp, r->action, renew_unlock_txn, r, &r->u, info);
-	if (ret == CF_EBADPIN)
-		out->attempts_left = info->res.attempts_left;
-	else if (ret == CF_EBADOTP)
-		out->attempts_left = info->otp_attempts_left;
+		ret = unlock_pin(r, renew_unlock_txn, r);
 	if (ret == 0)
 		ret = prepare_key(r);
 	/* A failure from here on leaves everything as it was but the OTP, which was used. */
@@ -384,9 +405,6 @@ out:
 	if (r)
 		rekey_free(r);
 	free(p);
-	if (info)
-		cf_zeroize(info, sizeof(*info));
-	free(info);
 	return ret;
 }
 
@@ -513,12 +531,10 @@ static int start_unlock_txn(struct core *c, store_txn *txn, struct core_remote_u
 {
 	struct start_ctx *st = ctx;
 	struct store_credential cr;
-	struct store_cert *cert = malloc(sizeof(*cert));
 	struct store_session t;
 	char object[STORE_ID_LEN + 16];
-	int ret = cert ? usable_txn(st->r, txn, &cr, cert) : CF_ENOMEM;
+	int ret = usable_now(st->r, txn, &cr);
 
-	free(cert);
 	if (ret != 0)
 		return ret;
 	memset(&t, 0, sizeof(t));
@@ -543,10 +559,9 @@ int core_update_start(struct core *c, const struct core_who *who, const struct c
 		      int64_t *expires_at, struct core_rekey_result *out)
 {
 	struct rekey_ctx *r = calloc(1, sizeof(*r));
-	struct core_remote_unlock *info = calloc(1, sizeof(*info));
 	struct start_ctx st;
 	char token[CORE_TOKEN_LEN];
-	int ret = r && info ? 0 : CF_ENOMEM;
+	int ret = r ? 0 : CF_ENOMEM;
 
 	out->retry_at = 0;
 	out->attempts_left = -1;
@@ -561,12 +576,7 @@ int core_update_start(struct core *c, const struct core_who *who, const struct c
 	st.ticket = token;
 	ret = core_token_new(c, token, st.ticket_id);
 	if (ret == 0)
-		ret = core_remote_unlock(c, who, s, req->credential_id, CUSTODY_PIN, req->pin,
-					 req->otp, r->action, start_unlock_txn, &st, &r->u, info);
-	if (ret == CF_EBADPIN)
-		out->attempts_left = info->res.attempts_left;
-	else if (ret == CF_EBADOTP)
-		out->attempts_left = info->otp_attempts_left;
+		ret = unlock_pin(r, start_unlock_txn, &st);
 	if (ret == 0) {
 		memcpy(ticket, token, CORE_TOKEN_LEN);
 		*expires_at = st.expires_at;
@@ -575,9 +585,6 @@ out:
 	cf_zeroize(token, sizeof(token));
 	if (r)
 		rekey_free(r);
-	if (info)
-		cf_zeroize(info, sizeof(*info));
-	free(info);
 	return ret;
 }
 
@@ -669,14 +676,12 @@ static int complete_txn(store_txn *txn, void *ctx)
 {
 	struct rekey_ctx *r = ctx;
 	struct store_session t;
-	struct store_cert *cert = malloc(sizeof(*cert));
 	char object[STORE_ID_LEN + 16];
-	int ret = cert ? ticket_txn(r, txn, &t) : CF_ENOMEM;
+	int ret = ticket_txn(r, txn, &t);
 
 	r->result = 0;
 	if (ret == 0)
-		ret = usable_txn(r, txn, &r->cr, cert);
-	free(cert);
+		ret = usable_now(r, txn, &r->cr);
 	if (ret == 0)
 		ret = complete_otp_txn(r, txn);
 	if (ret == 0 && r->result != 0) {

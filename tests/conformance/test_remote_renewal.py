@@ -6,11 +6,11 @@ PUK, envelope number 2) and the window closed again; the kept PIN or a new PIN w
 an expired credential is not renewed. Needs --maildir and --clock-file (skipped otherwise);
 assumes the server's default entitlement, "coupon"."""
 import datetime
-import os
 import unittest
 
 import cfremote
-from cfbase import CONFIG, SECRETS, ConformanceTest, parse_time, pem_certs
+import test_csc
+from cfbase import SECRETS, parse_time, pem_certs
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -18,39 +18,19 @@ PASSPHRASE = "Renew-Env3lope!"
 DAY = 86400
 
 
-class RemoteRenewalTest(ConformanceTest):
-    # ---- fixtures --------------------------------------------------------------------------
-    def clock_now(self):
-        path = CONFIG.get("clock_file")
-        if not path:
-            raise unittest.SkipTest("needs --clock-file (a server started with --test-clock)")
-        with open(path) as f:
-            text = f.read()
-        if not getattr(self, "_clock_saved", False):
-            self._clock_saved = True
-            self.addCleanup(self._write_clock, path, text)
-        return int(text.strip())
-
-    def set_clock(self, t):
-        self._write_clock(CONFIG["clock_file"], "%d\n" % t)
-        self.client.nonce = None  # nonces may have expired with the jump
-
-    @staticmethod
-    def _write_clock(path, text):
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
+class RemoteRenewalTest(test_csc.RemoteTest):
+    """Fixtures of test_csc.RemoteTest (an active remote credential per test, the test clock,
+    SMS codes past the resend gap), and coupons."""
 
     def holder(self):
-        self.clock_now()  # skips without a test clock
-        if not CONFIG.get("maildir"):
-            raise unittest.SkipTest("needs the server's maildir (run.py --maildir DIR)")
-        return cfremote.make_active(self.client, CONFIG["maildir"], SECRETS)
+        return self.remote_credential()
 
     def sms(self, h):
-        """A new SMS code, past the gap between two codes of one subject."""
-        self.set_clock(self.clock_now() + 61)
-        return h.sms()
+        return self.send_sms(h)
+
+    def set_clock(self, t):
+        self.move_clock(t - self.clock_now())
+        self.client.nonce = None  # nonces may have expired with the jump
 
     def into_window(self, h, days_before_expiry=30):
         """Move the clock to days before the current certificate's notAfter; log in again (the
