@@ -37,8 +37,8 @@ static int opt_str(const cf_json *p, const char *key, size_t max, const char **o
 static int decode_pin(const cf_json *p, const char *key, int optional, const char **out,
 		      struct http_resp *resp)
 {
-	int ret = optional ? opt_str(p, key, SECRET_MAX, out)
-			   : cf_json_get_str(p, key, SECRET_MAX, out);
+	int ret =
+	    optional ? opt_str(p, key, SECRET_MAX, out) : cf_json_get_str(p, key, SECRET_MAX, out);
 
 	if (ret != 0 || (*out && !custody_secret_shape_ok(CUSTODY_PIN, *out))) {
 		snprintf(resp->detail, sizeof(resp->detail), "%s must be %d digits", key,
@@ -77,8 +77,8 @@ static int decode_credential(const cf_json *p, const char **out, struct http_res
 }
 
 /* The members of renew and update that confirm: identity (renewal only), consents. */
-static int decode_confirm(const cf_json *p, int identity, char *consents,
-			  struct core_rekey_req *r, struct http_resp *resp)
+static int decode_confirm(const cf_json *p, int identity, char *consents, struct core_rekey_req *r,
+			  struct http_resp *resp)
 {
 	int same = 0;
 	int ret;
@@ -118,9 +118,10 @@ static int problem(int ret, const struct core_rekey_result *res, struct http_res
 			return CF_ENOMEM;
 		break;
 	case CF_ECONFLICT:
-		snprintf(resp->detail, sizeof(resp->detail),
-			 "the credential cannot be re-keyed now: an expired certificate needs a new "
-			 "application, an update needs the operator's mark, or it changed meanwhile");
+		snprintf(
+		    resp->detail, sizeof(resp->detail),
+		    "the credential cannot be re-keyed now: an expired certificate needs a new "
+		    "application, an update needs the operator's mark, or it changed meanwhile");
 		break;
 	case CF_EBADCOUPON:
 		snprintf(resp->detail, sizeof(resp->detail),

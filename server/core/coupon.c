@@ -134,9 +134,8 @@ static int coupon_fill(const struct core_coupon_req *req, int64_t now, struct st
 	return core_random_id(cp->id);
 }
 
-int core_coupon_issue(struct core *c, const struct core_who *who,
-		      const struct core_coupon_req *req, size_t n, struct store_coupon *out,
-		      char (*codes)[CORE_COUPON_DISPLAY + 1])
+int core_coupon_issue(struct core *c, const struct core_who *who, const struct core_coupon_req *req,
+		      size_t n, struct store_coupon *out, char (*codes)[CORE_COUPON_DISPLAY + 1])
 {
 	struct issue_ctx ic = {.who = who, .n = n};
 	uint8_t key[32];
@@ -182,8 +181,7 @@ static int list_txn(store_txn *txn, void *ctx)
 	return store_coupon_list(txn, l->cb, l->ctx);
 }
 
-int core_coupon_list(struct core *c, int (*cb)(const struct store_coupon *cp, void *ctx),
-		     void *ctx)
+int core_coupon_list(struct core *c, int (*cb)(const struct store_coupon *cp, void *ctx), void *ctx)
 {
 	struct list_ctx l = {.cb = cb, .ctx = ctx};
 

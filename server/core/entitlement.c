@@ -20,8 +20,8 @@
 #define ENTITLEMENT_TIMEOUT 30 /* seconds, then SIGKILL */
 #define ENV_VARS 5
 
-int core_entitlement_check(const struct core *c, const char *credential_id,
-			   const char *subject_id, const char *profile, const char *user_id)
+int core_entitlement_check(const struct core *c, const char *credential_id, const char *subject_id,
+			   const char *profile, const char *user_id)
 {
 	char cmd[sizeof(c->cfg.entitlement_command)], *argv[CF_PROC_MAX_WORDS + 1];
 	char env[ENV_VARS][STORE_NAME_LEN + 32], *envp[ENV_VARS + 1];

@@ -289,8 +289,8 @@ static int rekey_commit_txn(struct rekey_ctx *r, store_txn *txn)
 	int ret;
 
 	core_custody_limits(c, &lim);
-	ret = custody_rekey_txn(txn, &r->u, &r->rk, &r->puk_kek, r->req->new_pin ? &r->pin_kek : NULL,
-				&lim, r->now);
+	ret = custody_rekey_txn(txn, &r->u, &r->rk, &r->puk_kek,
+				r->req->new_pin ? &r->pin_kek : NULL, &lim, r->now);
 	if (ret == 0)
 		ret = store_subject_get(txn, r->cr.subject_id, &r->subj);
 	if (ret == 0)
@@ -378,8 +378,13 @@ int core_remote_renew(struct core *c, const struct core_who *who, const struct c
 		ret = CF_EUNAVAILABLE;
 	if (ret != 0)
 		goto out;
-	*r = (struct rekey_ctx){.c = c, .who = who, .s = s, .req = req, .out = out,
-				.action = "remote.renew", .now = cf_now()};
+	*r = (struct rekey_ctx){.c = c,
+				.who = who,
+				.s = s,
+				.req = req,
+				.out = out,
+				.action = "remote.renew",
+				.now = cf_now()};
 	/* Everything that can be refused without a proof is refused before the PIN is tried. */
 	ret = precheck(r, p);
 	if (ret == 0)
@@ -464,8 +469,8 @@ static int mark_one(struct mark_ctx *m, store_txn *txn, const char *id)
 		ret = store_subject_get(txn, cr.subject_id, &subj);
 	if (ret == 0) {
 		cf_time_format(m->req->by, by);
-		ret = notify_queue(m->c->nt, txn, NOTIFY_EMAIL, subj.email, "update-notice", vars,
-				   4);
+		ret =
+		    notify_queue(m->c->nt, txn, NOTIFY_EMAIL, subj.email, "update-notice", vars, 4);
 		cf_zeroize(&subj.questions, sizeof(subj.questions));
 	}
 	object_of(id, object, sizeof(object));
@@ -570,8 +575,14 @@ int core_update_start(struct core *c, const struct core_who *who, const struct c
 		ret = CF_EUNAVAILABLE;
 	if (ret != 0)
 		goto out;
-	*r = (struct rekey_ctx){.c = c, .who = who, .s = s, .req = req, .out = out,
-				.action = "remote.update.start", .update = 1, .now = cf_now()};
+	*r = (struct rekey_ctx){.c = c,
+				.who = who,
+				.s = s,
+				.req = req,
+				.out = out,
+				.action = "remote.update.start",
+				.update = 1,
+				.now = cf_now()};
 	st.r = r;
 	st.ticket = token;
 	ret = core_token_new(c, token, st.ticket_id);
@@ -588,7 +599,8 @@ out:
 	return ret;
 }
 
-/* ---- update: a new SMS code for the ticket ---------------------------------------------------- */
+/* ---- update: a new SMS code for the ticket ----------------------------------------------------
+ */
 
 struct otp_ctx {
 	struct rekey_ctx *r;
@@ -649,7 +661,8 @@ out:
 	return ret;
 }
 
-/* ---- update: step 2, ticket + OTP → the new certificate --------------------------------------- */
+/* ---- update: step 2, ticket + OTP → the new certificate ---------------------------------------
+ */
 
 /* The OTP of the final step: TOTP, or the newest SMS code sent for the ticket. A wrong code is
  * counted on the subject and committed (r->result). */
@@ -724,8 +737,13 @@ int core_update_complete(struct core *c, const struct core_who *who, const struc
 		ret = CF_EUNAVAILABLE;
 	if (ret != 0)
 		goto out;
-	*r = (struct rekey_ctx){.c = c, .who = who, .s = s, .out = out, .action = "remote.update",
-				.update = 1, .now = cf_now()};
+	*r = (struct rekey_ctx){.c = c,
+				.who = who,
+				.s = s,
+				.out = out,
+				.action = "remote.update",
+				.update = 1,
+				.now = cf_now()};
 	r->named = *req;
 	r->req = &r->named;
 	ret = ticket_id(c, req->ticket, r->ticket_id);

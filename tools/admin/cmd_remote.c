@@ -16,10 +16,14 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct field coupon_cols[] = {
-    {"id", "id", F_TEXT},	      {"status", "status", F_TEXT},
-    {"profile", "profile", F_TEXT}, {"created", "createdAt", F_TEXT},
-    {"expires", "expiresAt", F_TEXT}, {"used", "usedAt", F_TEXT},
-    {"used by", "usedBy", F_TEXT},  {"note", "note", F_TEXT},
+    {"id", "id", F_TEXT},
+    {"status", "status", F_TEXT},
+    {"profile", "profile", F_TEXT},
+    {"created", "createdAt", F_TEXT},
+    {"expires", "expiresAt", F_TEXT},
+    {"used", "usedAt", F_TEXT},
+    {"used by", "usedBy", F_TEXT},
+    {"note", "note", F_TEXT},
 };
 
 static const struct field issued_cols[] = {
