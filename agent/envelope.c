@@ -68,8 +68,8 @@ static int read_stdin(char **out, size_t *len)
 /* Print the members of the opened envelope, "name: value" per line, the number last. */
 static int print_members(const char *plain, uint32_t number)
 {
-	static const char *const names[] = {"reference", "activationCode", "emergencyCode", "pin",
-					    "puk"};
+	static const char *const names[] = {"reference", "credential", "activationCode",
+					    "emergencyCode", "pin", "puk"};
 	cf_json *doc = NULL;
 	const char *v;
 

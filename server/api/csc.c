@@ -15,6 +15,7 @@
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "custody.h"
+#include "proof.h"
 
 #define CSC_SPECS "2.0.0.2"
 #define CSC_LANG "en"
@@ -276,9 +277,11 @@ static int auth_json(const struct core_portal_status *st, cf_json *o, int auth_i
 	const char *const pin_desc = "the 8-digit signing PIN";
 	const char *const v2_pin[] = {"type",  "Password", "id",	  "PIN",    "format", "N",
 				      "label", "PIN",	   "description", pin_desc, NULL};
-	const char *const v2_otp[] = {"type",	     "Password",  "id", "OTP",	 "format",
-				      "N",	     "generator", gen,	"label", "OTP",
-				      "description", otp_desc,	  NULL};
+	/* generator names a client-side algorithm (CSC v2 §8.3.1.2): "totp", none for an SMS */
+	const char *const gen_key = st->otp == CORE_OTP_TOTP ? "generator" : NULL;
+	const char *const v2_otp[] = {"type",  "Password", "id",  "OTP",	 "format",
+				      "N",     "label",	   "OTP", "description", otp_desc,
+				      gen_key, "totp",	   NULL};
 	const char *const v1_pin[] = {"presence", "true",	 "format", "N", "label",
 				      "PIN",	  "description", pin_desc, NULL};
 	const char *const v1_otp[] = {"presence", "true",  "type",     "online",      "format",
@@ -420,6 +423,8 @@ int api_csc_credentials_list(const struct http_req *req, struct http_resp *resp)
 	if (with_info)
 		ret |= cf_json_add(doc, "credentialInfos", infos);
 	infos = NULL;
+	if (only_valid) /* CSC v2: says that the list holds only credentials that can sign */
+		ret |= cf_json_add_bool(doc, "onlyValid", 1);
 	if (ret != 0)
 		ret = CF_ENOMEM;
 	else {
@@ -609,6 +614,9 @@ int api_csc_authorize(const struct http_req *req, struct http_resp *resp)
 		return csc_answer(resp,
 				  bad(resp, "PIN and OTP are required: authData "
 					    "[{\"id\": \"PIN\", ...}, {\"id\": \"OTP\", ...}]"));
+	/* as on every other route: a code of the wrong shape is malformed, not a counted badOTP */
+	if (!proof_otp_shape_ok(otp, 6, 8))
+		return csc_answer(resp, bad(resp, "the OTP is 6 to 8 digits"));
 	if ((ret = hashes_decode(p, oid, resp, &h, &buf)) != 0)
 		return csc_answer(resp, ret);
 	if (cf_json_get_int(p, "numSignatures", 1, CUSTODY_SIGN_BATCH_MAX, &num) != 0 ||

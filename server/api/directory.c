@@ -82,7 +82,7 @@ static cf_json *meta(const struct http_req *req)
 {
 	const struct core_config *cfg = &req->core->cfg;
 	cf_json *m = cf_json_new_object(), *algs = cf_json_new_array(),
-		*profs = cf_json_new_object();
+		*profs = cf_json_new_object(), *remote;
 	char signing[64];
 	int ret = 0;
 
@@ -100,6 +100,9 @@ static cf_json *meta(const struct http_req *req)
 	ret |= cf_json_add_int(m, "maxActivationAttempts", cfg->max_activation_attempts);
 	ret |= cf_json_add(profs, "device", profile(cfg->device_validity_days, "last-third"));
 	ret |= cf_json_add(profs, "signing", profile(cfg->signing_validity_days, signing));
+	remote = profile(cfg->signing_validity_days, signing);
+	ret |= remote ? cf_json_add_str(remote, "custody", "server") : -1;
+	ret |= cf_json_add(profs, "remote", remote);
 	ret |= cf_json_add(m, "profiles", profs);
 	profs = NULL;
 	ret |= journeys_meta(m, cfg);

@@ -228,7 +228,10 @@ static int sign_txn(store_txn *txn, void *ctx)
 				     &g->u);
 		if (ret == 0)
 			ret = custody_unlocked_attach(&g->u, &g->key);
+		/* a used SAD keeps no parked key: the record stays only to answer badSAD */
 		g->rec.state = SESS_USED;
+		cf_zeroize(g->rec.blob, sizeof(g->rec.blob));
+		g->rec.blob_len = 0;
 		if (ret == 0)
 			ret = store_session_put(txn, &g->rec);
 		if (ret != 0)

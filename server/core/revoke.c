@@ -99,7 +99,14 @@ static int status_txn(store_txn *txn, void *ctx)
 	cr.status = s->op == OP_REVOKE	  ? CRED_REVOKED
 		    : s->op == OP_SUSPEND ? CRED_SUSPENDED
 					  : CRED_ACTIVE;
-	return store_credential_put(txn, &cr);
+	ret = store_credential_put(txn, &cr);
+	/* a revoked remote credential's key is destroyed with it (§22.8) */
+	if (ret == 0 && cr.remote && cr.status == CRED_REVOKED) {
+		ret = custody_revoke_txn(txn, cr.id, s->now);
+		if (ret == CF_ENOTFOUND)
+			ret = 0;
+	}
+	return ret;
 }
 
 int core_cert_status_txn(store_txn *txn, const struct core_who *who, const char *serial, int reason,

@@ -140,9 +140,11 @@ class TestCscSigning(CscTest):
         rc = self.remote_credential()
         doc = self.csc("credentials/list", rc, {}, schema="csc-credentials-list-response")
         self.assertEqual(doc["credentialIDs"], [rc.credential_id])
+        self.assertNotIn("onlyValid", doc)
         doc = self.csc("credentials/list", rc, {"credentialInfo": True, "certInfo": True, "onlyValid": True},
                        schema="csc-credentials-list-response")
         self.assertEqual([i["credentialID"] for i in doc["credentialInfos"]], [rc.credential_id])
+        self.assertIs(doc["onlyValid"], True, "CSC v2: the answer says it holds only valid credentials")
         info = self.info(rc)
         self.assertEqual(info["key"]["status"], "enabled")
         self.assertIn(ECDSA_SHA256, info["key"]["algo"])
@@ -158,6 +160,8 @@ class TestCscSigning(CscTest):
         self.assertEqual((info["PIN"]["presence"], info["PIN"]["format"]), ("true", "N"))
         self.assertEqual((info["OTP"]["presence"], info["OTP"]["type"]), ("true", "online"))
         self.assertEqual([o["id"] for o in info["auth"]["objects"]], ["PIN", "OTP"])
+        # an SMS code has no client-side generator (CSC v2: generator "totp" is for TOTP apps)
+        self.assertNotIn("generator", info["auth"]["objects"][1])
         single = self.info(rc, certificates="single", certInfo=False, authInfo=False)
         self.assertEqual(len(single["cert"]["certificates"]), 1)
         self.assertNotIn("PIN", single)
@@ -230,6 +234,10 @@ class TestCscSigning(CscTest):
             {"hashes": [good] * 65, "numSignatures": 65},
             {"hashes": [good], "authData": [{"id": "PIN", "value": rc.pin}]},  # no OTP
         ]
+        # OTPs of the wrong shape, as many as the OTP failures that lock: none may be counted
+        for bad_otp in ("12ab56", "123", "123456789", "", " 123456"):
+            rows.append({"hashes": [good],
+                         "authData": [{"id": "PIN", "value": rc.pin}, {"id": "OTP", "value": bad_otp}]})
         for row in rows:
             with self.subTest(row=str(row)[:80]):
                 payload = dict({"credentialID": rc.credential_id, "numSignatures": 1, "hashAlgorithmOID": SHA256,

@@ -2,6 +2,7 @@
  * and ids, the park/unpark round trip into a signing key (with custody_unlocked_attach), and that
  * a wrong token, another credential, another master key or a damaged blob opens nothing. */
 #include "check.h"
+#include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "core_internal.h"
@@ -171,6 +172,106 @@ static void test_unparked_key_with_its_record_attached_signs(void)
 	cleanup(st);
 }
 
+/* signatures/signHash with a SAD record as authorize leaves it (§25.5): the SAD signs once, and
+ * the used record keeps no parked key for a later copy of the database and a leaked SAD. */
+struct sad_fx {
+	struct rec_ctx key;
+	struct store_credential cr;
+	struct store_cert cert;
+	struct store_session sad;
+};
+
+static int sad_put_fn(store_txn *t, void *p)
+{
+	struct sad_fx *f = p;
+	int ret = store_custody_put(t, &f->key.rec);
+
+	if (ret == 0)
+		ret = store_credential_put(t, &f->cr);
+	if (ret == 0)
+		ret = store_cert_put(t, &f->cert, 0);
+	return ret ? ret : store_session_put(t, &f->sad);
+}
+
+static int sad_get_fn(store_txn *t, void *p)
+{
+	struct sad_fx *f = p;
+
+	return store_session_get(t, f->sad.id, &f->sad);
+}
+
+static void test_a_used_sad_signs_no_more_and_keeps_no_parked_key(void)
+{
+	static const struct core_who who = {"login:0000000001", "127.0.0.1"};
+	static struct sad_fx f;
+	char dir[1024], sad[CORE_TOKEN_LEN];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+	struct core_session s = {.id = "SESSIONID", .subject_id = "SUBJ1"};
+	struct custody_kek pin, puk;
+	struct custody_result res;
+	struct custody_unlocked u;
+	struct custody_sig sig;
+	uint8_t hash[32] = {7};
+	struct core_csc_hashes h = {CORE_OID_SHA256, hash, sizeof(hash), 1};
+	int64_t now = cf_now();
+	cf_key *pub = NULL;
+
+	CHECK(st != NULL);
+	core.st = st;
+	CHECK_EQ_INT(custody_derive_new(core.master, CUSTODY_PIN, PIN, 1000, &pin), 0);
+	CHECK_EQ_INT(custody_derive_new(core.master, CUSTODY_PUK, PUK, 1000, &puk), 0);
+	CHECK_EQ_INT(custody_create(CRED, CF_KEY_P256, 0, &pin, &puk, NULL, 1, &f.key.rec, &pub),
+		     0);
+	custody_kek_wipe(&pin);
+	custody_kek_wipe(&puk);
+	snprintf(f.cr.id, sizeof(f.cr.id), CRED);
+	snprintf(f.cr.subject_id, sizeof(f.cr.subject_id), "SUBJ1");
+	snprintf(f.cr.profile, sizeof(f.cr.profile), "remote");
+	snprintf(f.cr.current_serial, sizeof(f.cr.current_serial), "1a2b");
+	f.cr.status = CRED_ACTIVE;
+	f.cr.remote = 1;
+	snprintf(f.cert.serial, sizeof(f.cert.serial), "1a2b");
+	snprintf(f.cert.credential_id, sizeof(f.cert.credential_id), CRED);
+	f.cert.status = CERT_VALID;
+	f.cert.reason = -1;
+	f.cert.not_before = now - 60;
+	f.cert.not_after = now + 86400;
+	f.cert.der_len = 3;
+	memcpy(f.cert.der, "\x30\x01\x00", 3);
+	/* the SAD record of credentials/authorize for this session, credential and hash */
+	CHECK_EQ_INT(store_write(st, put_fn, &f.key), 0);
+	CHECK_EQ_INT(
+	    custody_unlock(st, core.master, CRED, CUSTODY_PIN, PIN, NULL, NULL, NULL, &res, &u), 0);
+	CHECK_EQ_INT(core_token_new(&core, sad, f.sad.id), 0);
+	f.sad.kind = SESS_SAD;
+	f.sad.state = SESS_LIVE;
+	snprintf(f.sad.subject_id, sizeof(f.sad.subject_id), "SUBJ1");
+	snprintf(f.sad.credential_id, sizeof(f.sad.credential_id), CRED);
+	snprintf(f.sad.parent, sizeof(f.sad.parent), "%s", s.id);
+	f.sad.count = 1;
+	f.sad.created_at = now;
+	f.sad.expires_at = now + 300;
+	CHECK_EQ_INT(core_csc_digest(CORE_OID_SHA256, hash, sizeof(hash), 1, f.sad.digest), 0);
+	CHECK_EQ_INT(core_park_dk(&core, sad, &u, f.sad.blob, sizeof(f.sad.blob), &f.sad.blob_len),
+		     0);
+	custody_unlocked_wipe(&u);
+	CHECK_EQ_INT(store_write(st, sad_put_fn, &f), 0);
+
+	CHECK_EQ_INT(core_csc_sign(&core, &who, &s, CRED, sad, &h, "1.2.840.10045.4.3.2", &sig), 0);
+	CHECK_EQ_INT(cf_verify_digest(pub, hash, sizeof(hash), sig.sig, sig.len), 0);
+	CHECK_EQ_INT(store_read(st, sad_get_fn, &f), 0);
+	CHECK_EQ_INT(f.sad.state, SESS_USED);
+	CHECK_EQ_INT(f.sad.blob_len, 0);
+	for (size_t i = 0; i < sizeof(f.sad.blob); i++)
+		CHECK(f.sad.blob[i] == 0);
+	CHECK_EQ_INT(core_csc_sign(&core, &who, &s, CRED, sad, &h, "1.2.840.10045.4.3.2", &sig),
+		     CF_EBADSAD);
+	cf_zeroize(sad, sizeof(sad));
+	cf_key_free(pub);
+	core.st = NULL;
+	cleanup(st);
+}
+
 int main(void)
 {
 	cf_random(core.secret, sizeof(core.secret));
@@ -180,5 +281,6 @@ int main(void)
 	RUN(test_parked_key_opens_only_with_its_token_and_credential);
 	RUN(test_puk_keys_and_missing_master_key_are_refused);
 	RUN(test_unparked_key_with_its_record_attached_signs);
+	RUN(test_a_used_sad_signs_no_more_and_keeps_no_parked_key);
 	return check_done();
 }
