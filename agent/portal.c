@@ -238,34 +238,47 @@ static int portal_open(const struct agent_opts *o, struct portal *p)
 	return AGENT_OK;
 }
 
+/* src into dst with control characters as '?': the server's words stay on one line. */
+static const char *one_line(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src);
+	for (char *p = dst; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return dst;
+}
+
 /* The one error line of a refusal: "<title>: <detail> (attempts left: N)"; a session the server
  * no longer knows is EXPIRED_LINE. */
 static int refused(client *c, const struct client_problem *prob)
 {
 	const cf_json *doc = client_last_problem(c);
 	const char *title = NULL;
-	char extra[64] = "";
+	char extra[128] = "", t[256], d[sizeof(prob->detail)], r[sizeof(prob->retry_after)];
 	int64_t left = -1;
 
 	if (prob->code == CF_ESESSION) {
 		agent_err(EXPIRED_LINE);
 		return AGENT_FAIL;
 	}
+	one_line(d, sizeof(d), prob->detail);
 	if (!doc) { /* no answer at all, or not a problem document */
-		agent_err("%s: %s", cf_strerror(prob->code), prob->detail);
+		agent_err("%s: %s", cf_strerror(prob->code), d);
 		return AGENT_FAIL;
 	}
 	if (cf_json_get_str_opt(doc, "title", 200, &title) != 0 || !title)
 		title = cf_strerror(prob->code);
+	one_line(t, sizeof(t), title);
 	if (cf_json_get(doc, "attemptsLeft") &&
 	    cf_json_get_int(doc, "attemptsLeft", 0, INT32_MAX, &left) == 0)
 		snprintf(extra, sizeof(extra), " (attempts left: %" PRId64 ")", left);
 	else if (prob->retry_after[0])
-		snprintf(extra, sizeof(extra), " (try again after %.40s)", prob->retry_after);
-	if (strcmp(title, prob->detail) == 0)
-		agent_err("%s%s", title, extra);
+		snprintf(extra, sizeof(extra), " (try again after %.40s)",
+			 one_line(r, sizeof(r), prob->retry_after));
+	if (strcmp(t, d) == 0)
+		agent_err("%s%s", t, extra);
 	else
-		agent_err("%s: %s%s", title, prob->detail, extra);
+		agent_err("%s: %s%s", t, d, extra);
 	return AGENT_FAIL;
 }
 

@@ -397,8 +397,9 @@ static int password_txn(store_txn *txn, void *ctx)
 	if (ret != 0)
 		return ret == CF_ENOTFOUND ? CF_ESESSION : ret;
 	login_object(l.user_id, object, sizeof(object));
+	ret = CF_ECONFLICT; /* the password changed since the derivation: derive again */
 	if (!same_salt(&p->ls, &l))
-		return CF_ECONFLICT;
+		goto out;
 	if ((was_locked = locked(p->c, &l)))
 		p->result = CF_EPROOFLOCKED; /* nothing counted */
 	else if (!cf_ct_equal(p->v, l.verifier, sizeof(p->v)))
@@ -421,14 +422,17 @@ static int password_txn(store_txn *txn, void *ctx)
 		}
 		if (ret == 0)
 			ret = end_sessions(txn, l.subject_id, p->s->id);
-		if (ret != 0)
-			return ret == CF_ENOTFOUND ? CF_ESESSION : ret;
+		if (ret != 0) {
+			ret = ret == CF_ENOTFOUND ? CF_ESESSION : ret;
+			goto out;
+		}
 	}
-	if (!was_locked)
-		ret = store_login_put(txn, &l);
-	cf_zeroize(&l, sizeof(l));
-	return ret ? ret
-		   : core_audit_result(txn, p->who, "login.password", object, p->result, NULL);
+	ret = was_locked ? 0 : store_login_put(txn, &l);
+	if (ret == 0)
+		ret = core_audit_result(txn, p->who, "login.password", object, p->result, NULL);
+out:
+	cf_zeroize(&l, sizeof(l)); /* the verifiers, old and new */
+	return ret;
 }
 
 int core_login_password(struct core *c, const struct core_who *who, const struct core_session *s,
