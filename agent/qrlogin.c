@@ -251,6 +251,17 @@ static int poll_loop(client *c, const char *url, const cf_key *key, const char *
 		memset(&raw, 0, sizeof(raw));
 		ret = client_post(c, url, key, NULL, payload, resp, &raw, &prob);
 		cf_free_secret(payload);
+		/* A kept-alive connection the server closed between two polls: nothing was answered,
+		 * and a pending poll changes nothing, so poll again (bounded by the deadline). */
+		if (ret != 0 && (ret == CF_ETLS || prob.code == CF_ETLS) &&
+		    mono_now() + POLL_SECS <= deadline) {
+			http_response_clear(&raw);
+			cf_json_free(*resp);
+			*resp = NULL;
+			while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+				;
+			continue;
+		}
 		if (ret != 0)
 			return prob.code == CF_EBADTOKEN
 				   ? (agent_err("the QR code expired before it was approved: run "

@@ -174,11 +174,15 @@ static int decode_mark(const cf_json *p, struct core_update_mark_req *r, struct 
 
 	if (cf_json_get_str_opt(p, "credential", STORE_ID_LEN - 1, &r->credential_id) != 0 ||
 	    cf_json_get_str_opt(p, "profile", 31, &r->profile) != 0 ||
+	    cf_json_get_str_opt(p, "issuer", 255, &r->issuer) != 0 ||
 	    (cf_json_get(p, "all") && cf_json_get_bool(p, "all", &all) != 0))
-		return bad(resp, "credential and profile must be strings, all a boolean");
+		return bad(resp, "credential, profile and issuer must be strings, all a boolean");
 	r->all = all;
-	if (!!r->credential_id + !!r->profile + r->all != 1)
-		return bad(resp, "name exactly one of credential, profile or all: true");
+	if (!!r->credential_id + !!r->profile + !!r->issuer + r->all != 1)
+		return bad(resp, "name exactly one of credential, profile, issuer or all: true");
+	if (r->issuer && !api_text_ok(r->issuer, 255))
+		return bad(resp, "issuer must be a CA's subject DN (1 to 255 octets, no control "
+				 "characters)");
 	if (r->profile && !core_profile_known(r->profile))
 		return bad(resp, "profile must be a profile of the directory");
 	if (cf_json_get_str(p, "by", 32, &by) != 0 || cf_time_parse(by, &r->by) != 0)

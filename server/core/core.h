@@ -684,11 +684,13 @@ int core_remote_renew(struct core *c, const struct core_who *who, const struct c
 		      const struct core_rekey_req *req, struct core_rekey_result *out);
 
 /* admin/update-mark (§26.4): mark credential_id, or every active remote credential of profile,
- * or (all) every active remote credential "update by" by with note, and e-mail each holder
- * ("update-notice"). *marked = how many. CF_ENOTFOUND (credential), CF_EMALFORMED. */
+ * or of issuer (its current certificate's issuer DN as ca_cert_names prints it), or (all) every
+ * active remote credential "update by" by with note, and e-mail each holder ("update-notice").
+ * *marked = how many. CF_ENOTFOUND (credential), CF_EMALFORMED. */
 struct core_update_mark_req {
-	const char *credential_id; /* exactly one of credential_id, profile, all */
+	const char *credential_id; /* exactly one of credential_id, profile, issuer, all */
 	const char *profile;
+	const char *issuer;
 	int all;
 	int64_t by;
 	const char *note; /* NULL or "" = none */

@@ -419,6 +419,7 @@ struct mark_ctx {
 	struct core *c;
 	const struct core_who *who;
 	const struct core_update_mark_req *req;
+	store_txn *txn;
 	char (*ids)[STORE_ID_LEN];
 	size_t n, cap;
 	int64_t now;
@@ -430,13 +431,37 @@ static int markable(const struct store_credential *cr)
 	return cr->remote && cr->status == CRED_ACTIVE;
 }
 
+/* Whether cr's current certificate was issued by the CA named issuer (its subject DN as
+ * ca_cert_names prints it). A credential whose certificate cannot be read is not of it. */
+static int of_issuer(store_txn *txn, const struct store_credential *cr, const char *issuer)
+{
+	struct store_cert *cert = malloc(sizeof(*cert));
+	char subject[256], name[256];
+	int yes = 0;
+
+	if (!cert)
+		return CF_ENOMEM;
+	if (store_cert_get(txn, cr->current_serial, cert) == 0 &&
+	    ca_cert_names(cert->der, cert->der_len, subject, sizeof(subject), name,
+			  sizeof(name)) == 0)
+		yes = strcmp(name, issuer) == 0;
+	free(cert);
+	return yes;
+}
+
 static int collect(const struct store_credential *cr, void *ctx)
 {
 	struct mark_ctx *m = ctx;
 	void *grown;
+	int ret;
 
 	if (!markable(cr) || (m->req->profile && strcmp(cr->profile, m->req->profile) != 0))
 		return 0;
+	if (m->req->issuer) {
+		ret = of_issuer(m->txn, cr, m->req->issuer);
+		if (ret != 1)
+			return ret;
+	}
 	if (m->n == m->cap) {
 		m->cap = m->cap ? 2 * m->cap : 64;
 		grown = realloc(m->ids, m->cap * sizeof(*m->ids));
@@ -485,6 +510,7 @@ static int mark_txn(store_txn *txn, void *ctx)
 
 	m->n = 0;
 	m->marked = 0;
+	m->txn = txn;
 	if (m->req->credential_id) {
 		ret = store_credential_get(txn, m->req->credential_id, &cr);
 		if (ret != 0)
@@ -508,7 +534,7 @@ int core_update_mark(struct core *c, const struct core_who *who,
 	struct mark_ctx m = {.c = c, .who = who, .req = req, .now = cf_now()};
 	int ret;
 
-	if (!!req->credential_id + !!req->profile + !!req->all != 1)
+	if (!!req->credential_id + !!req->profile + !!req->issuer + !!req->all != 1)
 		return CF_EMALFORMED;
 	if (!c->nt)
 		return CF_EINTERNAL;

@@ -6,12 +6,12 @@ Portal requests are plain JSON with "Authorization: Bearer"; login and password 
 with a throwaway jwk.
 """
 import json
-import os
 import re
 import unittest
 
 import cfclient
 import cfmail
+import cfremote
 from cfbase import CONFIG, SECRETS, ConformanceTest, Key, parse_time
 
 PASSPHRASE = "Tr0ub4dor&3x"
@@ -99,21 +99,6 @@ class TestLogin(ConformanceTest):
         self.assertEqual(r.header("www-authenticate"), "Bearer", "401 carries WWW-Authenticate: Bearer")
         return doc
 
-    def clock(self):
-        path = CONFIG.get("clock_file")
-        if not path:
-            raise unittest.SkipTest("needs --clock-file (a server started with --test-clock)")
-        with open(path) as f:
-            original = f.read()
-        self.addCleanup(self._write_clock, path, original)
-        return int(original.strip())
-
-    @staticmethod
-    def _write_clock(path, text):
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
-
     # ---- login ---------------------------------------------------------------------------------
     def test_portal_without_a_token_is_bad_session_with_www_authenticate(self):
         self.expect_bad_session(self.bearer("status", None))
@@ -192,14 +177,15 @@ class TestLogin(ConformanceTest):
         self.expect_bad_session(self.bearer("logout", token))
 
     def test_expired_session_is_bad_session(self):
-        now = self.clock()
+        clock = cfremote.ServerClock(self, CONFIG.get("clock_file"))  # skips without one
+        now = clock.now
         h, token = self.session()
         _, doc = self.login(h.user_id, h.password)
         left = int(parse_time(doc["expiresAt"]).timestamp()) - now
         self.assertTrue(0 < left <= 24 * 3600, "a session lives minutes, not days")
-        self._write_clock(CONFIG["clock_file"], "%d\n" % (now + left - 5))
+        clock.set(now + left - 5)
         self.expect(self.bearer("status", doc["token"]), 200, "portal-status-response")
-        self._write_clock(CONFIG["clock_file"], "%d\n" % (now + left))
+        clock.set(now + left)
         self.expect_bad_session(self.bearer("status", doc["token"]))
         self.expect_bad_session(self.bearer("status", token))
 

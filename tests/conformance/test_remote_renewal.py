@@ -185,5 +185,50 @@ class TestRemoteRenewal(RemoteRenewalTest):
         self.assertEqual(self.coupon_status(c2["id"])["status"], "expired")
 
 
+class TestOperatorMarksAndRevokes(RemoteRenewalTest, test_csc.CscTest):
+    """admin/update-mark by issuer (§26.4) and operator revocation of a remote credential (§22.8)."""
+
+    def mark(self, status=200, problem=None, **payload):
+        by = datetime.datetime.fromtimestamp(self.clock.now + 30 * DAY, datetime.timezone.utc)
+        payload = dict({"by": by.strftime("%Y-%m-%dT%H:%M:%SZ")}, **payload)
+        if status == 200:
+            return self.admin("update-mark", payload)
+        return self.admin("update-mark", payload, status, problem)
+
+    def test_update_mark_by_issuer_marks_the_credentials_that_ca_issued(self):
+        rc = self.remote_credential()
+        issuer = self.info(rc)["cert"]["issuerDN"]
+        self.assertIsNone(rc.credential(rc.credential_id).get("updateBy"))
+        self.assertEqual(self.mark(issuer="CN=no such CA, O=nowhere")["marked"], 0)
+        self.assertIsNone(rc.credential(rc.credential_id).get("updateBy"), "another issuer marks nothing")
+        self.assertGreaterEqual(self.mark(issuer=issuer, note="new CA")["marked"], 1)
+        cred = rc.credential(rc.credential_id)
+        self.assertIsNotNone(cred.get("updateBy"))
+        self.assertEqual(cred.get("updateNote"), "new CA")
+
+    def test_update_mark_names_exactly_one_selection(self):
+        self.clock = cfremote.ServerClock(self, CONFIG.get("clock_file"))
+        self.mark(400, "malformed", issuer="CN=x", profile="remote")
+        self.mark(400, "malformed", issuer="CN=x", all=True)
+        self.mark(400, "malformed", issuer="")
+        self.mark(400, "malformed", issuer=7)
+
+    def test_operator_revocation_of_a_remote_credential_makes_signing_impossible(self):
+        rc = self.remote_credential()
+        hashes = test_csc.digests(1)
+        sad = self.authorize(rc, hashes)["SAD"]  # authorised before the revocation
+        serial = self.info(rc)["cert"]["serialNumber"]
+        self.admin("revoke", {"serial": serial, "reason": 1})
+        self.assertEqual(rc.credential(rc.credential_id)["status"], "revoked")
+        self.sign(rc, sad, hashes, status=403, problem="credentialRevoked", error="access_denied")
+        self.authorize(rc, hashes, otp="000000", status=403, problem="credentialRevoked", error="access_denied")
+        # nor does the PUK bring it back (the custody record is revoked with it)
+        self.move_clock(61)
+        otp = rc.sms()
+        r = rc.activate(rc.credential_id, rc.puk, "51836274", otp)
+        self.expect(r, 403, problem="credentialRevoked")
+        self.assertEqual(rc.credential(rc.credential_id)["status"], "revoked")
+
+
 if __name__ == "__main__":
     unittest.main()

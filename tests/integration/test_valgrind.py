@@ -1,12 +1,15 @@
 """certflow-agent under valgrind (memcheck): every agent command the suite uses — enrol, renew,
 renew --if-due (and --dry-run), status (and --json), run for one cycle then SIGTERM, and the
 person's journeys of tests/integration/test_journeys.py (apply, envelope open, enrol with a key
-password, reference-renew, recover, otp setup/confirm, emergency-suspend) — must be free of memory
+password, reference-renew, recover, otp setup/confirm, emergency-suspend), the remote holder's
+commands of test_remote_cli.py (login, password, portal status, activate, sign, unblock,
+remote-renew, update, logout) and a QR login (login --qr, qr-approve) — must be free of memory
 errors and leaks. Slow, so it runs only with CERTFLOW_VALGRIND=1 (tests/run.sh sets it for the
 normal build; valgrind and ASan do not mix)."""
 
 import os
 import re
+import subprocess
 import time
 import unittest
 
@@ -128,6 +131,68 @@ def _journeys_under_valgrind():
 
 
 JourneysUnderValgrind = _journeys_under_valgrind()
+
+
+def _remote_under_valgrind():
+    """The remote holder's agent commands (test_remote_cli: login, password, portal status,
+    activate, sign, unblock, remote-renew, logout; the update walk for update) and a QR login
+    (test_qr_login_agent: login --qr, qr-approve) under valgrind. test_remote_cli imports this
+    module: imported here at the end, when VALGRIND and ValgrindRuns exist."""
+    try:
+        import test_remote_cli as remote_cli
+        import test_qr_login_agent as qr
+    except ImportError:  # pragma: no cover - the remote journeys are another issue's
+        return None, None, None
+    walk = getattr(remote_cli, "RemoteHolderUnderValgrind", None)
+    update = qr_login = None
+    if hasattr(remote_cli, "RemoteHolder"):
+        @unittest.skipUnless(VALGRIND, "set CERTFLOW_VALGRIND=1 to run the agent under valgrind")
+        class RemoteUpdateUnderValgrind(ValgrindRuns, remote_cli.RemoteHolder):
+            valgrind_cmds = ("update",)
+            AGENT_TIMEOUT = 600
+            # the update walk only: the walk above runs the other commands
+            test_holder_journey_activate_sign_block_unblock_and_renew = None
+            test_portal_commands_refuse_bad_usage_and_missing_session = None
+        update = RemoteUpdateUnderValgrind
+    if hasattr(qr, "QrLoginJourney") and hasattr(qr, "TestQrLogin"):
+        @unittest.skipUnless(VALGRIND, "set CERTFLOW_VALGRIND=1 to run the agent under valgrind")
+        class QrLoginUnderValgrind(ValgrindRuns, qr.QrLoginJourney):
+            AGENT_TIMEOUT = 600
+
+            def waiting_side(self, srv, *args):
+                self.qr_wrap = self.wrapper("login-qr")
+                self.qr_log = self.vg_log
+                argv = self.qr_wrap + [program("certflow-agent"), "login", "--qr", "--server",
+                                       srv.url, "--ca", srv.ca_file, *args]
+                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=child_env(srv.clock.now))
+                self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+                return p
+
+            def finish(self, p, timeout=qr.WAIT):
+                rc, out, err = super().finish(p, timeout=self.AGENT_TIMEOUT)
+                self.vg_log = self.qr_log
+                self.assert_log_clean("login --qr")
+                return rc, out, err
+
+            def agent(self, srv, *args, input=None, timeout=None):
+                if args[0] != "qr-approve":
+                    return super().agent(srv, *args, input=input, timeout=timeout)
+                r = self.run_prog(self.wrapper(args[0]) + [program("certflow-agent"), *args],
+                                  input=input, timeout=timeout or self.AGENT_TIMEOUT,
+                                  env=child_env(srv.clock.now))
+                self.assert_log_clean("qr-approve")
+                return r
+
+        name = "test_an_agent_approves_the_scanned_code_and_the_waiting_side_gets_a_session"
+        if hasattr(qr.TestQrLogin, name):
+            setattr(QrLoginUnderValgrind, name, getattr(qr.TestQrLogin, name))
+        qr_login = QrLoginUnderValgrind
+    return walk, update, qr_login
+
+
+RemoteHolderUnderValgrind, RemoteUpdateUnderValgrind, QrLoginUnderValgrind = \
+    _remote_under_valgrind()
 
 
 if __name__ == "__main__":

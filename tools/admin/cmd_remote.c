@@ -164,12 +164,13 @@ int cmd_update_mark(struct admin *ad, int argc, char **argv)
 {
 	static const struct option lo[] = {{"credential", required_argument, NULL, 'c'},
 					   {"profile", required_argument, NULL, 'p'},
+					   {"issuer", required_argument, NULL, 'i'},
 					   {"all", no_argument, NULL, 'a'},
 					   {"by", required_argument, NULL, 'b'},
 					   {"note", required_argument, NULL, 'n'},
 					   {NULL, 0, NULL, 0}};
 	static const struct field marked[] = {{"marked", "marked", F_TEXT}};
-	const char *cred = NULL, *profile = NULL, *by = NULL, *note = NULL;
+	const char *cred = NULL, *profile = NULL, *issuer = NULL, *by = NULL, *note = NULL;
 	char when[32];
 	int c, all = 0, ret;
 	cf_json *p;
@@ -180,6 +181,8 @@ int cmd_update_mark(struct admin *ad, int argc, char **argv)
 			cred = optarg;
 		else if (c == 'p')
 			profile = optarg;
+		else if (c == 'i')
+			issuer = optarg;
 		else if (c == 'a')
 			all = 1;
 		else if (c == 'b')
@@ -193,9 +196,9 @@ int cmd_update_mark(struct admin *ad, int argc, char **argv)
 	}
 	if (optind != argc)
 		return admin_usage("update mark takes no arguments ('%s' is extra)", argv[optind]);
-	if (!!cred + !!profile + all != 1)
+	if (!!cred + !!profile + !!issuer + all != 1)
 		return admin_usage("update mark needs exactly one of --credential ID, --profile P, "
-				   "--all");
+				   "--issuer DN, --all");
 	if (!by)
 		return admin_usage("update mark needs --by DATE");
 	if ((ret = by_arg(by, when)) != 0)
@@ -206,6 +209,7 @@ int cmd_update_mark(struct admin *ad, int argc, char **argv)
 	if (!p || cf_json_add_str(p, "by", when) != 0 ||
 	    (cred && cf_json_add_str(p, "credential", cred) != 0) ||
 	    (profile && cf_json_add_str(p, "profile", profile) != 0) ||
+	    (issuer && cf_json_add_str(p, "issuer", issuer) != 0) ||
 	    (all && cf_json_add_bool(p, "all", 1) != 0) ||
 	    (note && cf_json_add_str(p, "note", note) != 0)) {
 		cf_json_free(p);

@@ -97,7 +97,7 @@ static const struct command commands[] = {
      "credential that used it, note. Codes are never shown."},
     {"coupon", "cancel", cmd_coupon_cancel, "ID", "Cancel an issued coupon (ID from coupon list)."},
     {"update", "mark", cmd_update_mark,
-     "(--credential ID | --profile P | --all) --by DATE [--note TEXT]",
+     "(--credential ID | --profile P | --issuer DN | --all) --by DATE [--note TEXT]",
      "Ask holders of remote credentials to update their certificate by DATE (YYYY-MM-DD,\n"
      "midnight UTC, or YYYY-MM-DDTHH:MM:SSZ): one credential, every active remote\n"
      "credential of profile P, or all of them. Each holder is e-mailed (update-notice with\n"
