@@ -674,25 +674,6 @@ int agent_pin(const struct agent_opts *o)
 
 /* ---- sign: the CSC API ---- */
 
-char *portal_b64_encode(const uint8_t *in, size_t len)
-{
-	char *url = cf_b64url_encode_alloc(in, len), *out;
-	size_t n, i;
-
-	if (!url)
-		return NULL;
-	n = strlen(url);
-	if ((out = malloc(n + 3))) {
-		for (i = 0; i < n; i++)
-			out[i] = url[i] == '-' ? '+' : url[i] == '_' ? '/' : url[i];
-		while (i % 4)
-			out[i++] = '=';
-		out[i] = '\0';
-	}
-	cf_free_secret(url);
-	return out;
-}
-
 int portal_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len)
 {
 	size_t n = strlen(in), pad = 0, i;
@@ -813,7 +794,7 @@ static void put_hashes(struct agent_jw *w, const struct sign_job *j)
 
 	agent_jw_open(w, "hashes", '[');
 	for (int i = 0; i < j->n; i++) {
-		if (!(b = portal_b64_encode(j->digest[i], j->hlen))) {
+		if (!(b = cf_b64_encode_alloc(j->digest[i], j->hlen))) {
 			w->err = CF_ENOMEM;
 			return;
 		}

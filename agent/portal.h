@@ -42,9 +42,7 @@ int portal_session_from(const cf_json *resp, const char *server, const char *ca,
 int portal_login_finish(const cf_json *resp, const char *server, const char *ca,
 			const char *user_id, const char *session_file);
 
-/* Standard base64 (RFC 4648 §4, padded), as the CSC API has it: malloc'd text or NULL. */
-char *portal_b64_encode(const uint8_t *in, size_t len);
-/* Standard or URL-safe base64, padded or not, into out (cap octets): 0 and *len, CF_EMALFORMED
+/* (Encoding to standard base64: cf_b64_encode_alloc.) Standard or URL-safe base64, padded or not, into out (cap octets): 0 and *len, CF_EMALFORMED
  * or CF_ETOOLARGE. */
 int portal_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len);
 

@@ -190,3 +190,20 @@ char *cf_pem_encode(const char *label, const uint8_t *der, size_t der_len)
 	o += (size_t)sprintf(s + o, "%sEND %s%s\n", dashes, label, dashes);
 	return s;
 }
+
+char *cf_b64_encode_alloc(const uint8_t *in, size_t in_len)
+{
+	size_t n = cf_b64url_enc_len(in_len), i;
+	char *s = malloc(n + 3);
+
+	if (!s || cf_b64url_encode(in, in_len, s, n + 1, &n) != 0) {
+		free(s);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		s[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+	while (n % 4 != 0)
+		s[n++] = '=';
+	s[n] = '\0';
+	return s;
+}

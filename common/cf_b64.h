@@ -21,6 +21,10 @@ int cf_b64url_encode(const uint8_t *in, size_t in_len, char *out, size_t out_cap
 /* Encode into a new malloc'd NUL-terminated string; caller frees. NULL on allocation failure. */
 char *cf_b64url_encode_alloc(const uint8_t *in, size_t in_len);
 
+/* Standard base64 (RFC 4648 §4: '+', '/', '=' padding), the form of the CSC API, into a new
+ * malloc'd NUL-terminated string; caller frees. NULL on allocation failure. */
+char *cf_b64_encode_alloc(const uint8_t *in, size_t in_len);
+
 /* Decode strictly. Returns 0 and *out_len, or CF_EMALFORMED (bad input or out_cap too small). */
 int cf_b64url_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len);
 

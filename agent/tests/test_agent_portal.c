@@ -14,6 +14,7 @@
 #include "cf_clock.h"
 #include "cf_err.h"
 #include "check.h"
+#include "cf_b64.h"
 #include "portal.h"
 
 #define TOKEN "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_01234"
@@ -139,14 +140,14 @@ static void test_csc_base64_is_standard_and_padded(void)
 	const uint8_t in[] = {0xfb, 0xff, 0xbf, 0x00, 0x01};
 	uint8_t out[16];
 	size_t len = 0;
-	char *b = portal_b64_encode(in, sizeof(in));
+	char *b = cf_b64_encode_alloc(in, sizeof(in));
 
 	CHECK_EQ_STR(b, "+/+/AAE=");
 	CHECK_EQ_INT(portal_b64_decode(b, out, sizeof(out), &len), 0);
 	CHECK_EQ_INT(len, sizeof(in));
 	CHECK(memcmp(out, in, sizeof(in)) == 0);
 	free(b);
-	b = portal_b64_encode(in, 3);
+	b = cf_b64_encode_alloc(in, 3);
 	CHECK_EQ_STR(b, "+/+/");
 	free(b);
 	CHECK_EQ_INT(portal_b64_decode("-_-_AAE", out, sizeof(out), &len), 0); /* url-safe too */

@@ -13,6 +13,7 @@
 #include "api.h"
 #include "cf_clock.h"
 #include "cf_crypto.h"
+#include "cf_b64.h"
 #include "cf_err.h"
 #include "custody.h"
 #include "proof.h"
@@ -231,7 +232,7 @@ static int cert_json(const struct http_req *req, const struct core_portal_cred *
 	ret |= cf_json_add_str(c, "status", core_cert_status(&pc->cert, now));
 	if (ret == 0 && strcmp(o->certificates, "none") != 0) {
 		arr = cf_json_new_array();
-		b64 = core_csc_b64_encode(pc->cert.der, pc->cert.der_len);
+		b64 = cf_b64_encode_alloc(pc->cert.der, pc->cert.der_len);
 		ret = arr && b64 ? cf_json_push_str(arr, b64) : CF_ENOMEM;
 		if (ret == 0 && strcmp(o->certificates, "chain") == 0)
 			ret = push_pem_chain(arr, ca_chain_pem(req->core->ca));
@@ -706,7 +707,7 @@ int api_csc_sign_hash(const struct http_req *req, struct http_resp *resp)
 		if (o && arr)
 			ret = 0;
 		for (i = 0; i < h.n && ret == 0; i++) {
-			b64 = core_csc_b64_encode(sigs[i].sig, sigs[i].len);
+			b64 = cf_b64_encode_alloc(sigs[i].sig, sigs[i].len);
 			ret = b64 ? cf_json_push_str(arr, b64) : CF_ENOMEM;
 			free(b64);
 		}

@@ -582,9 +582,8 @@ int core_csc_digest(const char *hash_oid, const uint8_t *hashes, size_t hlen, si
 		    uint8_t out[32]);
 /* Standard base64 with padding (RFC 4648 §4), the CSC API's binary form. decode is strict: the
  * canonical encoding only (padding to a multiple of 4, no white space, zero trailing bits);
- * CF_EMALFORMED, also when out_cap is too small. encode returns a malloc'd string or NULL. */
+ * CF_EMALFORMED, also when out_cap is too small. (Encoding: cf_b64_encode_alloc.) */
 int core_csc_b64_decode(const char *in, uint8_t *out, size_t out_cap, size_t *out_len);
-char *core_csc_b64_encode(const uint8_t *in, size_t len);
 
 /* credentials/list and credentials/info show the remote credentials of core_portal_status. */
 

@@ -134,20 +134,3 @@ int core_csc_b64_decode(const char *in, uint8_t *out, size_t out_cap, size_t *ou
 	free(url);
 	return ret == 0 ? 0 : CF_EMALFORMED;
 }
-
-char *core_csc_b64_encode(const uint8_t *in, size_t len)
-{
-	size_t n = cf_b64url_enc_len(len), i;
-	char *s = malloc(n + 3);
-
-	if (!s || cf_b64url_encode(in, len, s, n + 1, &n) != 0) {
-		free(s);
-		return NULL;
-	}
-	for (i = 0; i < n; i++)
-		s[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-	while (n % 4 != 0)
-		s[n++] = '=';
-	s[n] = '\0';
-	return s;
-}
