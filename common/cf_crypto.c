@@ -225,15 +225,18 @@ static int pk_check_policy(const mbedtls_pk_context *pk)
 			   : CF_EBADKEY;
 	}
 	if (mbedtls_pk_get_type(pk) == MBEDTLS_PK_RSA) {
-		size_t bits = mbedtls_pk_get_bitlen(pk);
-		mbedtls_mpi e;
+		mbedtls_mpi n, e;
 		int ok;
 
+		/* the modulus's own bit length: mbedtls_pk_get_bitlen() is 8 × its octets, which
+		 * lets a 2041-bit modulus pass for 2048 */
+		mbedtls_mpi_init(&n);
 		mbedtls_mpi_init(&e);
-		ok = bits >= 2048 && bits <= 4096 &&
-		     mbedtls_rsa_export(mbedtls_pk_rsa(*pk), NULL, NULL, NULL, NULL, &e) == 0 &&
+		ok = mbedtls_rsa_export(mbedtls_pk_rsa(*pk), &n, NULL, NULL, NULL, &e) == 0 &&
+		     mbedtls_mpi_bitlen(&n) >= 2048 && mbedtls_mpi_bitlen(&n) <= 4096 &&
 		     mbedtls_mpi_get_bit(&e, 0) == 1 && mbedtls_mpi_bitlen(&e) >= 2 &&
 		     mbedtls_mpi_bitlen(&e) <= 32;
+		mbedtls_mpi_free(&n);
 		mbedtls_mpi_free(&e);
 		return ok ? 0 : CF_EBADKEY;
 	}

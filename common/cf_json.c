@@ -1,11 +1,12 @@
 /*
  * cf_json — bounded JSON on cJSON; the only file that includes cJSON.h.
  *
- * A cf_json is a cJSON node (the opaque type is a cast). Parsing first scans the raw bytes
- * (UTF-8 validity, no NUL, no \u0000 escape that cJSON would silently truncate a string at),
- * lets cJSON parse exactly len bytes, requires nothing but white space after the value, then
- * walks the tree for depth, string sizes and duplicate member names. Member lookup is always
- * case-sensitive (cJSON_GetObjectItem is not, so it is never used).
+ * A cf_json is a cJSON node (the opaque type is a cast). Parsing first checks the raw bytes
+ * against RFC 8259's grammar without recursion (depth, UTF-8, control characters, numbers, no
+ * \u0000 escape that cJSON would silently truncate a string at), so that cJSON's recursive
+ * parser only ever sees a well-formed document at most CF_JSON_MAX_DEPTH deep; then cJSON parses
+ * exactly len bytes and the tree is walked for string sizes and duplicate member names. Member
+ * lookup is always case-sensitive (cJSON_GetObjectItem is not, so it is never used).
  */
 #include "cf_json.h"
 #include "cf_crypto.h"
@@ -20,29 +21,184 @@
 #define J(v) ((cJSON *)(v))
 #define CJ(v) ((const cJSON *)(v))
 
-/* Raw checks cJSON does not make: valid UTF-8, no NUL byte, no "\u0000" escape in a string. */
-static int scan_raw(const char *buf, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)buf;
-	int in_str = 0;
+/* The grammar of RFC 8259 §2–§7, checked in one pass over the raw bytes with an explicit stack,
+ * before cJSON sees anything: cJSON parses recursively up to 1,000 levels (more than a worker
+ * thread's stack holds) and accepts what JSON is not ("1.", a raw TAB or LF in a string). Also
+ * refused here: bytes that are not UTF-8, a NUL byte, a "\u0000" escape (cJSON would cut the
+ * string there), nesting deeper than CF_JSON_MAX_DEPTH. */
+struct scan {
+	const uint8_t *p;
+	size_t len, i;
+};
 
-	for (size_t i = 0; i < len;) {
-		size_t n = cf_utf8_len(p + i, len - i);
-		if (n == 0 || p[i] == 0)
+static void skip_ws(struct scan *s)
+{
+	while (s->i < s->len && (s->p[s->i] == ' ' || s->p[s->i] == '\t' || s->p[s->i] == '\n' ||
+				 s->p[s->i] == '\r'))
+		s->i++;
+}
+
+static int is_digit(const struct scan *s)
+{
+	return s->i < s->len && s->p[s->i] >= '0' && s->p[s->i] <= '9';
+}
+
+static int is_hex(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string, at its opening quote. */
+static int scan_string(struct scan *s)
+{
+	for (s->i++; s->i < s->len;) {
+		uint8_t c = s->p[s->i];
+		size_t n;
+
+		if (c == '"') {
+			s->i++;
+			return 0;
+		}
+		if (c < 0x20) /* control characters must be escaped (§7); NUL included */
 			return CF_EMALFORMED;
-		if (in_str && p[i] == '\\' && i + 1 < len) {
-			if (p[i + 1] == 'u' && len - i >= 6 && memcmp(p + i + 2, "0000", 4) == 0)
+		if (c == '\\') {
+			if (s->len - s->i < 2)
 				return CF_EMALFORMED;
-			/* skip the escaped character so that "\\" and "\"" do not confuse the scan
-			 */
-			i += 2;
+			c = s->p[s->i + 1];
+			if (c == 'u') {
+				if (s->len - s->i < 6 || !is_hex(s->p[s->i + 2]) ||
+				    !is_hex(s->p[s->i + 3]) || !is_hex(s->p[s->i + 4]) ||
+				    !is_hex(s->p[s->i + 5]) ||
+				    memcmp(s->p + s->i + 2, "0000", 4) == 0)
+					return CF_EMALFORMED;
+				s->i += 6;
+			} else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' ||
+				   c == 'n' || c == 'r' || c == 't') {
+				s->i += 2;
+			} else {
+				return CF_EMALFORMED;
+			}
 			continue;
 		}
-		if (p[i] == '"')
-			in_str = !in_str;
-		i += n;
+		n = cf_utf8_len(s->p + s->i, s->len - s->i);
+		if (n == 0)
+			return CF_EMALFORMED;
+		s->i += n;
+	}
+	return CF_EMALFORMED;
+}
+
+/* -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
+static int scan_number(struct scan *s)
+{
+	if (s->p[s->i] == '-')
+		s->i++;
+	if (!is_digit(s))
+		return CF_EMALFORMED;
+	if (s->p[s->i++] != '0')
+		while (is_digit(s))
+			s->i++;
+	if (s->i < s->len && s->p[s->i] == '.') {
+		s->i++;
+		if (!is_digit(s))
+			return CF_EMALFORMED;
+		while (is_digit(s))
+			s->i++;
+	}
+	if (s->i < s->len && (s->p[s->i] == 'e' || s->p[s->i] == 'E')) {
+		s->i++;
+		if (s->i < s->len && (s->p[s->i] == '+' || s->p[s->i] == '-'))
+			s->i++;
+		if (!is_digit(s))
+			return CF_EMALFORMED;
+		while (is_digit(s))
+			s->i++;
 	}
 	return 0;
+}
+
+static int scan_literal(struct scan *s)
+{
+	static const char *const lit[] = {"true", "false", "null"};
+
+	for (size_t k = 0; k < sizeof(lit) / sizeof(lit[0]); k++) {
+		size_t n = strlen(lit[k]);
+		if (s->len - s->i >= n && memcmp(s->p + s->i, lit[k], n) == 0) {
+			s->i += n;
+			return 0;
+		}
+	}
+	return CF_EMALFORMED;
+}
+
+/* A member name and its colon, after '{' or ','. */
+static int scan_name(struct scan *s)
+{
+	skip_ws(s);
+	if (s->i >= s->len || s->p[s->i] != '"' || scan_string(s) != 0)
+		return CF_EMALFORMED;
+	skip_ws(s);
+	if (s->i >= s->len || s->p[s->i] != ':')
+		return CF_EMALFORMED;
+	s->i++;
+	return 0;
+}
+
+/* Depth counts containers: a value inside 16 nested arrays/objects is fine, 17 is not. */
+static int scan_document(const char *buf, size_t len)
+{
+	struct scan s = {(const uint8_t *)buf, len, 0};
+	uint8_t open[CF_JSON_MAX_DEPTH]; /* the closing bracket each open container waits for */
+	size_t depth = 0;
+	int ret;
+
+	for (;;) {
+		uint8_t c;
+
+		/* a value */
+		skip_ws(&s);
+		if (s.i >= len)
+			return CF_EMALFORMED;
+		c = s.p[s.i];
+		if (c == '{' || c == '[') {
+			if (depth == CF_JSON_MAX_DEPTH)
+				return CF_EMALFORMED;
+			open[depth++] = c == '{' ? '}' : ']';
+			s.i++;
+			skip_ws(&s);
+			if (s.i < len && s.p[s.i] == open[depth - 1]) {
+				s.i++;
+				depth--;
+			} else {
+				if (c == '{' && scan_name(&s) != 0)
+					return CF_EMALFORMED;
+				continue;
+			}
+		} else {
+			ret = c == '"'				   ? scan_string(&s)
+			      : c == '-' || (c >= '0' && c <= '9') ? scan_number(&s)
+								   : scan_literal(&s);
+			if (ret != 0)
+				return ret;
+		}
+		/* after a value: close containers until a ',' asks for the next value */
+		for (;;) {
+			skip_ws(&s);
+			if (depth == 0)
+				return s.i == len ? 0 : CF_EMALFORMED;
+			if (s.i >= len)
+				return CF_EMALFORMED;
+			c = s.p[s.i++];
+			if (c == ',') {
+				if (open[depth - 1] == '}' && scan_name(&s) != 0)
+					return CF_EMALFORMED;
+				break;
+			}
+			if (c != open[depth - 1])
+				return CF_EMALFORMED;
+			depth--;
+		}
+	}
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -109,7 +265,7 @@ int cf_json_parse(const char *buf, size_t len, cf_json **out)
 	cJSON *doc = NULL;
 	int ret = CF_EMALFORMED;
 
-	if (!buf || len == 0 || scan_raw(buf, len) != 0)
+	if (!buf || len == 0 || scan_document(buf, len) != 0)
 		goto out;
 	doc = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
 	if (!doc || !end)

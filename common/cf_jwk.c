@@ -178,6 +178,11 @@ static int member_octets(const cf_json *jwk, const char *key, uint8_t *buf, size
 	if (cf_json_get_str(jwk, key, CF_JSON_MAX_STRING, &s) != 0)
 		return CF_EMALFORMED;
 	s_len = strlen(s);
+	/* the text first (padding, alphabet: malformed), then the size (an unacceptable key) */
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+		s_len ||
+	    s_len % 4 == 1)
+		return CF_EMALFORMED;
 	if (cf_b64url_dec_len(s_len) > cap)
 		return CF_EBADKEY;
 	if (cf_b64url_decode(s, s_len, buf, cap, &got) != 0)

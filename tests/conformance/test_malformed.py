@@ -169,6 +169,38 @@ def reused_nonce(ctx):
     return ctx.activation(ctx.act_header(nonce=n))
 
 
+def deep(depth):
+    """Raw JSON text nested depth arrays deep (built as text: json.dumps recurses)."""
+    return b"[" * depth + b"]" * depth
+
+
+def deep_body(ctx):
+    j = ctx.activation()
+    return b'{"protected":"%s","payload":"%s","signature":"%s","x":%s}' % (
+        j["protected"].encode(), j["payload"].encode(), j["signature"].encode(), deep(1000))
+
+
+def deep_header(ctx):
+    raw = jdump(ctx.act_header())[:-1] + b',"x":' + deep(1000) + b"}"
+    return ctx.parts(raw, ctx.act_payload())
+
+
+def deep_payload(ctx):
+    raw = jdump(ctx.act_payload())[:-1] + b',"x":' + deep(1000) + b"}"
+    return ctx.parts(ctx.act_header(), raw)
+
+
+def raw_payload(ctx, member):
+    """The activation payload with one more member written as raw JSON text."""
+    return ctx.parts(ctx.act_header(), jdump(ctx.act_payload())[:-1] + b"," + member + b"}")
+
+
+def padded_jwk(ctx):
+    jwk = ctx.key.jwk()
+    jwk["x"] += "="  # 32 octets → 43 characters; RFC 7515 §2 base64url carries no padding
+    return ctx.activation(ctx.act_header(jwk=jwk))
+
+
 def off_curve_jwk(ctx):
     jwk = ctx.key.jwk()
     y = bytearray(cfclient.b64u_decode(jwk["y"]))
@@ -254,6 +286,14 @@ ROWS = [
     ("payload_top_level_array", lambda c: c.req(c.activation(payload=jdump([c.act_payload()]))), 400, "malformed", A),
     ("payload_with_a_duplicate_member", lambda c: c.req(dup_payload(c)), 400, "malformed", A),
     ("payload_nested_17_deep", lambda c: c.req(c.activation(payload=c.act_payload(x=nest(16)))), 400, "malformed", A),
+    ("body_nested_1000_deep", lambda c: c.req(deep_body(c)), 400, "malformed", A),
+    ("protected_header_nested_1000_deep", lambda c: c.req(deep_header(c)), 400, "malformed", A),
+    ("payload_nested_1000_deep", lambda c: c.req(deep_payload(c)), 400, "malformed", A),
+    ("body_with_a_raw_tab_in_a_string",
+     lambda c: c.req(jdump(c.activation())[:-1] + b',"x":"a\tb"}'), 400, "malformed", A),
+    ("payload_with_a_raw_line_feed_in_a_string", lambda c: c.req(raw_payload(c, b'"x":"a\nb"')), 400, "malformed", A),
+    ("payload_number_ending_with_a_dot", lambda c: c.req(raw_payload(c, b'"x":1.')), 400, "malformed", A),
+    ("payload_number_with_a_leading_zero", lambda c: c.req(raw_payload(c, b'"x":01')), 400, "malformed", A),
     ("payload_string_over_16_KiB", lambda c: c.req(c.activation(payload=c.act_payload(x="a" * 16385))), 400, "malformed", A),
     # --- base64url --------------------------------------------------------------------------
     ("base64url_with_padding", lambda c: c.req(b64_padded(c)), 400, "malformed", A),
@@ -270,6 +310,7 @@ ROWS = [
     ("header_with_neither_jwk_nor_kid", lambda c: c.req(c.activation(c.act_header(jwk=DROP))), 400, "malformed", A),
     ("header_jwk_with_private_member_d",
      lambda c: c.req(c.activation(c.act_header(jwk=dict(c.key.jwk(), d=b64u(os.urandom(32)))))), 400, "malformed", A),
+    ("header_jwk_coordinate_with_padding", lambda c: c.req(padded_jwk(c)), 400, "malformed", A),
     ("header_jwk_point_not_on_the_curve", lambda c: c.req(off_curve_jwk(c)), 400, "badPublicKey", A),
     ("header_kid_on_activate",
      lambda c: c.req(c.activation(c.act_header(jwk=DROP, kid=c.acct.kid), sign_key=c.acct.key)), 400, "malformed", A),
@@ -327,6 +368,8 @@ ROWS = [
      400, "badCSR", A),
     ("csr_with_an_rsa_1024_key",
      lambda c: c.req(c.activation(payload=c.act_payload(csr=b64u(make_csr(Key.generate("rsa1024")))))), 400, "badCSR", A),
+    ("csr_with_an_rsa_2047_bit_key",
+     lambda c: c.req(c.activation(payload=c.act_payload(csr=b64u(make_csr(Key.generate("rsa2047")))))), 400, "badCSR", A),
     ("csr_with_an_ed25519_key",
      lambda c: c.req(c.activation(payload=c.act_payload(csr=b64u(make_csr(Key.generate("ed25519")))))), 400, "badCSR", A),
     ("csr_not_base64url",

@@ -2,6 +2,7 @@
  */
 #include "check.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "cf_err.h"
@@ -227,6 +228,125 @@ static void test_json_builds_and_prints_compact_text(void)
 	cf_json_free(NULL);
 }
 
+/* CivetWeb's worker threads run on 100 KiB stacks (Debian's libcivetweb is built with
+ * CIVETWEB_THREAD_STACK_SIZE 102400, seen in /proc/PID/maps), and CivetWeb's own frames take part
+ * of it before a handler runs. cJSON recurses a frame per level up to 1,000 levels; parsing must
+ * fit in 32 KiB whatever the input, so the scan refuses depth before any tree is built. */
+#define WORKER_STACK (32 * 1024)
+
+struct deep_job {
+	const char *text;
+	size_t len;
+	int ret;
+};
+
+static void *parse_on_thread(void *arg)
+{
+	struct deep_job *job = arg;
+	cf_json *doc = NULL;
+
+	job->ret = cf_json_parse(job->text, job->len, &doc);
+	cf_json_free(doc);
+	return NULL;
+}
+
+static int parse_on_worker_stack(const char *text, size_t len)
+{
+	struct deep_job job = {text, len, 1};
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORKER_STACK);
+	if (pthread_create(&t, &attr, parse_on_thread, &job) != 0)
+		return 1;
+	pthread_join(t, NULL);
+	pthread_attr_destroy(&attr);
+	return job.ret;
+}
+
+static void test_json_refuses_1000_deep_nesting_on_a_worker_stack(void)
+{
+	static const char *const shapes[] = {"[", "{\"a\":", "[{\"a\":"};
+	size_t cap = 200000 * 8;
+	char *s = malloc(cap);
+
+	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+		size_t n = 0, open = strlen(shapes[k]);
+		/* opening brackets only (a truncated document) and a complete one */
+		while (n + open < 100000) {
+			memcpy(s + n, shapes[k], open);
+			n += open;
+		}
+		CHECK_EQ_INT(parse_on_worker_stack(s, n), CF_EMALFORMED);
+	}
+	memcpy(s, "{\"protected\":", 13);
+	size_t n = 13;
+	for (int i = 0; i < 1000; i++)
+		s[n++] = '[';
+	for (int i = 0; i < 1000; i++)
+		s[n++] = ']';
+	s[n++] = '}';
+	CHECK_EQ_INT(parse_on_worker_stack(s, n), CF_EMALFORMED);
+	/* the deepest document allowed parses on that stack too */
+	char *ok = nested_arrays(CF_JSON_MAX_DEPTH);
+	CHECK_EQ_INT(parse_on_worker_stack(ok, strlen(ok)), 0);
+	free(ok);
+	free(s);
+}
+
+static void test_json_refuses_what_rfc_8259_does_not_allow(void)
+{
+	static const char *const bad[] = {
+	    "1.",	 ".5",	     "01",	"-01",	       "+1",	    "-",	"1e",
+	    "1e+",	 "1.e3",     "0x5",	"NaN",	       "Infinity",  "\"a\tb\"", "\"a\nb\"",
+	    "\"a\rb\"",	 "\"\x1f\"", "\"\\x\"", "\"\\u12G4\"", "\"\\u12\"", "\"\\\"",	"'a'",
+	    "[1,]",	 "[,1]",     "[1 2]",	"{\"a\":1,}",  "{\"a\" 1}", "{1:2}",	"{\"a\"}",
+	    "{,}",	 "tru",	     "nul",	"True",	       "[1]]",	    "[[1]",	"{\"a\":1]",
+	    "[\"a\":1]", "\"abc",
+	};
+	cf_json *doc = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = parse(bad[i], &doc);
+		if (ret != CF_EMALFORMED)
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+		CHECK_EQ_INT(ret, CF_EMALFORMED);
+		CHECK(doc == NULL);
+	}
+}
+
+static void test_json_accepts_every_form_rfc_8259_allows(void)
+{
+	static const char *const good[] = {
+	    "0",
+	    "-0",
+	    "1.5e-3",
+	    "1E+2",
+	    "12e7",
+	    "-3.25",
+	    "[]",
+	    "{}",
+	    " [ { } , [ ] ] ",
+	    "\"\\u00e9\\n\\/\\\\\\\"\\b\\f\\r\\t\"",
+	    "true",
+	    "false",
+	    "null",
+	    "{\"a\":[1,{\"b\":null}],\"c\":\"\"}",
+	    "\"\\ud83d\\udd12\"",
+	};
+	cf_json *doc = NULL;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		int ret = parse(good[i], &doc);
+		if (ret != 0)
+			fprintf(stderr, "refused: %s\n", good[i]);
+		CHECK_EQ_INT(ret, 0);
+		cf_json_free(doc);
+		doc = NULL;
+	}
+}
+
 int main(void)
 {
 	RUN(test_json_parses_document_and_reads_members);
@@ -239,5 +359,8 @@ int main(void)
 	RUN(test_json_rejects_nul_bytes_and_nul_escapes);
 	RUN(test_json_rejects_invalid_utf8);
 	RUN(test_json_builds_and_prints_compact_text);
+	RUN(test_json_refuses_1000_deep_nesting_on_a_worker_stack);
+	RUN(test_json_refuses_what_rfc_8259_does_not_allow);
+	RUN(test_json_accepts_every_form_rfc_8259_allows);
 	return check_done();
 }
