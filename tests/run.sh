@@ -5,7 +5,8 @@
 #
 # 1. installs the Debian packages it needs when any is missing (root only);
 # 2. builds build/ (RelWithDebInfo) and build-asan/ (ASan + UBSan);
-# 3. runs ctest in both, tests/spec/*.py, the integration tests against both builds,
+# 3. runs ctest in both, tests/spec/*.py, each libFuzzer target of tests/fuzz for 20 s
+#    (build-fuzz/, clang; CERTFLOW_FUZZ_SECONDS changes it), the integration tests against both builds,
 #    the agent under valgrind, and tests/conformance/run.py against a fresh server
 #    of each build;
 # 4. prints a summary and exits non-zero if any step failed.
@@ -84,6 +85,16 @@ if [ "${#specs[@]}" -gt 0 ]; then
 	done
 else
 	skip "spec" "no tests/spec/*.py"
+fi
+
+# --- 4b. fuzzing: each libFuzzer target of tests/fuzz, a short bounded run from fresh seeds ----
+if step "configure build-fuzz" 600 env CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" \
+	-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTFLOW_FUZZ=ON &&
+	step "build build-fuzz" 1500 cmake --build "$ROOT/build-fuzz" -j"$JOBS" --target fuzz_json \
+		fuzz_jws fuzz_csr fuzz_http_head; then
+	step "fuzz" 600 bash "$ROOT/tests/fuzz/run.sh" "$ROOT/build-fuzz" "${CERTFLOW_FUZZ_SECONDS:-20}"
+else
+	skip "fuzz" "build failed"
 fi
 
 # --- 5. integration tests ----------------------------------------------------------------------

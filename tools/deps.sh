@@ -9,7 +9,7 @@ certflow_deps() {
 	local pkgs=(build-essential cmake pkg-config libmbedtls-dev libcivetweb-dev libcjson-dev
 		liblmdb-dev libqrencode-dev libssl-dev openssl)
 	if [ "$what" = test ]; then
-		pkgs+=(lmdb-utils zbar-tools librsvg2-bin clang valgrind faketime strace oathtool time
+		pkgs+=(lmdb-utils zbar-tools librsvg2-bin clang libclang-rt-14-dev valgrind faketime strace oathtool time
 			python3 python3-cryptography python3-jsonschema)
 	fi
 	local missing=()
