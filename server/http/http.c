@@ -154,11 +154,46 @@ static int serve_bearer(struct mg_connection *conn, const struct mg_request_info
 	return ret;
 }
 
-/* Content-Length as sent: -1 when absent, -2 when not a decimal number (CivetWeb would take
- * "12x" for 12 and wait for a body that never comes). */
-static long long content_length(struct mg_connection *conn, const struct mg_request_info *ri)
+/* Did the field name end in whitespace before the colon ("Transfer-Encoding : chunked")?
+ * CivetWeb 1.15 accepts such a line and drops the spaces, but RFC 9112 §5.1 says to reject it:
+ * a proxy in front may read the field differently. CivetWeb parses the head in place, writing a
+ * NUL over the first space and over the colon; after a plain "Name:" the byte after the name's
+ * NUL is already part of the value or the whitespace before it, never a second NUL. */
+static int name_had_space(const struct mg_header *h)
 {
-	const char *cl = mg_get_header(conn, "Content-Length");
+	const char *end = h->name + strlen(h->name);
+
+	return end + 1 < h->value && end[1] == '\0';
+}
+
+/* The framing headers as sent, checked for what CivetWeb would silently resolve (it uses the
+ * first of two Content-Length fields): 0, or -1 when a field name has whitespace before its
+ * colon or Content-Length or Transfer-Encoding comes more than once. */
+static int framing_fields(const struct mg_request_info *ri, const char **cl, const char **te)
+{
+	*cl = NULL;
+	*te = NULL;
+	for (int i = 0; i < ri->num_headers; i++) {
+		const struct mg_header *h = &ri->http_headers[i];
+		const char **slot = strcasecmp(h->name, "Content-Length") == 0	    ? cl
+				    : strcasecmp(h->name, "Transfer-Encoding") == 0 ? te
+										    : NULL;
+
+		if (name_had_space(h))
+			return -1;
+		if (slot && *slot)
+			return -1;
+		if (slot)
+			*slot = h->value;
+	}
+	return 0;
+}
+
+/* Content-Length as sent: -1 when absent, -2 when not a decimal number (CivetWeb would take
+ * "12x" for 12 and wait for a body that never comes; "0x5" for 0, and the rest would be read as
+ * the next request). */
+static long long content_length(const char *cl, const struct mg_request_info *ri)
+{
 	size_t n;
 
 	if (!cl)
@@ -178,6 +213,7 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	char param[HTTP_MAX_URL];
 	const char *p = NULL;
 	size_t plen = 0;
+	const char *cl_text, *te;
 	long long cl;
 	int ret;
 
@@ -185,10 +221,12 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	if (!__atomic_load_n(&srv->ready, __ATOMIC_ACQUIRE))
 		return CF_EUNAVAILABLE;
 	/* The headers as sent: CivetWeb drops Content-Length in favour of chunked encoding. */
-	cl = content_length(conn, ri);
+	if (framing_fields(ri, &cl_text, &te) != 0)
+		cl = -2;
+	else
+		cl = content_length(cl_text, ri);
 	ret = cl == -2 ? (*status = 400, CF_EMALFORMED)
-		       : http_check_framing(ri->request_method, cl,
-					    mg_get_header(conn, "Transfer-Encoding"), status);
+		       : http_check_framing(ri->request_method, cl, te, status);
 	if (ret != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "%s",
 			 ret == CF_ETOOLARGE ? "the request body is larger than 64 KiB"
@@ -267,7 +305,12 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 
 	memset(&resp, 0, sizeof(resp));
 	ret = dispatch(srv, conn, ri, &resp, &status);
-	if (!resp.close)
+	/* A request whose framing or size was refused leaves bytes that must never be read as the
+	 * next request (request smuggling) nor absorbed (a 512 MiB body after a 413): CivetWeb then
+	 * neither discards the rest of the body nor keeps the connection alive, and closes it. */
+	if (resp.close)
+		mg_disable_connection_keep_alive(conn);
+	else
 		drain(conn, ri);
 	if (ret != 0) {
 		head = resp.head_only;

@@ -1,0 +1,130 @@
+"""certflowd's HTTP layer at the connection level (issue 15): ambiguous framing answers 400 and
+closes (no request smuggling), 413 closes without reading the rest, and idle or slow clients
+cannot hold every worker. Raw TLS sockets on loopback against the real server."""
+import re
+import socket
+import ssl
+import time
+import unittest
+from urllib.parse import urlsplit
+
+from harness import CertflowTestCase
+
+GET_DIRECTORY = b"GET /v1/directory HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def responses_in(data):
+    """The status codes of the HTTP responses in data (a body need not end in CRLF, so the next
+    status line may follow it directly)."""
+    return [int(code) for code in re.findall(rb"HTTP/1\.[01] ([0-9]{3}) ", data)]
+
+
+class Conn:
+    """One TLS connection to srv, from source address src (a loopback address)."""
+
+    def __init__(self, srv, src="127.0.0.1", timeout=10):
+        u = urlsplit(srv.url)
+        raw = socket.create_connection((u.hostname, u.port), timeout=timeout,
+                                       source_address=(src, 0))
+        self.sock = srv.ssl_context().wrap_socket(raw, server_hostname="localhost")
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def read_until_closed(self, limit=1 << 20):
+        """Everything the server sends until it closes the connection (a reset counts as
+        closed; a timeout fails the test)."""
+        data = b""
+        while len(data) < limit:
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def read_head(self):
+        """The first response's head (up to the blank line)."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Framing(CertflowTestCase):
+    SMUGGLED = GET_DIRECTORY
+
+    CASES = {
+        "content-length and chunked":
+            b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "chunked with a space before the colon, and content-length":
+            b"Transfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+        "chunked with a space before the colon":
+            b"Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+        "two different content-lengths":
+            b"Content-Length: 0\r\nContent-Length: 5\r\n\r\nhello",
+        "two equal content-lengths":
+            b"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+        "hexadecimal content-length":
+            b"Content-Length: 0x5\r\n\r\nhello",
+        "transfer-encoding other than chunked":
+            b"Transfer-Encoding: gzip, chunked\r\nContent-Length: 5\r\n\r\nhello",
+        "identity transfer-encoding with content-length":
+            b"Transfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello",
+    }
+
+    def test_framing_error_answers_400_and_closes_so_a_smuggled_request_gets_no_answer(self):
+        srv = self.start_server()
+        for name, tail in self.CASES.items():
+            with self.subTest(name):
+                c = Conn(srv)
+                c.send(b"POST /v1/activate HTTP/1.1\r\nHost: localhost\r\n"
+                       b"Content-Type: application/jose+json\r\n" + tail + self.SMUGGLED)
+                data = c.read_until_closed()
+                c.close()
+                self.assertEqual(responses_in(data), [400], data[:600])
+        # the server still serves
+        self.assertIn("activate", srv.directory())
+
+    def test_payload_too_large_closes_without_reading_the_rest(self):
+        srv = self.start_server()
+        heads = {
+            "content-length": b"Content-Length: 67108864\r\n\r\n",
+            "chunked": b"Transfer-Encoding: chunked\r\n\r\n",
+        }
+        for name, head in heads.items():
+            with self.subTest(name):
+                c = Conn(srv)
+                c.send(b"POST /v1/activate HTTP/1.1\r\nHost: localhost\r\n"
+                       b"Content-Type: application/jose+json\r\n" + head)
+                block = b"x" * 65536
+                sent = 0
+                if name == "chunked":
+                    # the decoded size is known only once it is over the 64 KiB cap
+                    block = b"10000\r\n" + block + b"\r\n"
+                    c.send(block + b"1\r\nx\r\n")
+                    sent = 65537
+                self.assertEqual(responses_in(c.read_head()), [413])
+                # the server no longer reads: sending the rest of 64 MiB fails early
+                with self.assertRaises(OSError):
+                    while sent < 64 << 20:
+                        c.send(block)
+                        sent += len(block)
+                c.close()
+                self.assertLess(sent, 16 << 20, f"{sent} bytes absorbed after the 413")
+        self.assertIn("activate", srv.directory())
+
+
+if __name__ == "__main__":
+    unittest.main()
