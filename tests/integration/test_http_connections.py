@@ -126,5 +126,86 @@ class Framing(CertflowTestCase):
         self.assertIn("activate", srv.directory())
 
 
+class IdleAndSlowClients(CertflowTestCase):
+    """Config keys of server/certflowd.conf.example: threads, max_connections_per_address,
+    head_timeout_ms, body_timeout_ms. Time bounds here are wide (seconds) on purpose."""
+
+    def hold(self, srv, src, n):
+        conns = [Conn(srv, src) for _ in range(n)]
+        for c in conns:
+            self.addCleanup(c.close)
+        return conns
+
+    def served(self, srv, src="127.0.0.1"):
+        """Status of GET /v1/directory from src and the seconds it took."""
+        t = time.monotonic()
+        c = Conn(srv, src)
+        try:
+            c.send(b"GET /v1/directory HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            codes = responses_in(c.read_until_closed())
+        finally:
+            c.close()
+        return (codes[0] if codes else None), time.monotonic() - t
+
+    def test_a_client_that_sends_nothing_is_cut_off_after_the_head_timeout(self):
+        srv = self.start_server(config={"head_timeout_ms": 1000})
+        u = urlsplit(srv.url)
+        for name in ("after the TLS handshake", "bare TCP, no handshake"):
+            with self.subTest(name):
+                t = time.monotonic()
+                if name.startswith("bare"):
+                    s = socket.create_connection((u.hostname, u.port), timeout=10)
+                    self.addCleanup(s.close)
+                    self.assertEqual(s.recv(100), b"")
+                else:
+                    c = Conn(srv)
+                    self.addCleanup(c.close)
+                    self.assertEqual(responses_in(c.read_until_closed()), [])
+                self.assertLess(time.monotonic() - t, 5)
+
+    def test_a_slow_body_is_cut_off_after_the_body_timeout(self):
+        srv = self.start_server(config={"body_timeout_ms": 1000, "head_timeout_ms": 3000})
+        c = Conn(srv)
+        self.addCleanup(c.close)
+        t = time.monotonic()
+        c.send(b"POST /v1/activate HTTP/1.1\r\nHost: localhost\r\n"
+               b"Content-Type: application/jose+json\r\nContent-Length: 100\r\n\r\n")
+        # one byte every 0.2 s: each read gets data well within the head timeout
+        with self.assertRaises(OSError):
+            for _ in range(100):
+                c.send(b"{")
+                time.sleep(0.2)
+        self.assertLess(time.monotonic() - t, 8)
+
+    def test_over_the_per_address_cap_refused_at_once_while_another_address_is_served(self):
+        srv = self.start_server(config={"max_connections_per_address": 4, "threads": 16})
+        self.hold(srv, "127.0.0.2", 4)
+        t = time.monotonic()
+        c = Conn(srv, "127.0.0.2")
+        self.addCleanup(c.close)
+        data = c.read_until_closed()
+        self.assertEqual(responses_in(data), [429], data[:400])
+        self.assertIn(b"Retry-After: 1", data)
+        self.assertLess(time.monotonic() - t, 2)
+        self.assertEqual(self.served(srv, "127.0.0.3")[0], 200)
+
+    def test_a_client_that_cannot_be_served_at_once_is_answered_503_quickly(self):
+        srv = self.start_server(config={"threads": 4, "max_connections_per_address": 16})
+        self.hold(srv, "127.0.0.2", 3)  # one worker stays to refuse
+        status, secs = self.served(srv, "127.0.0.3")
+        self.assertEqual(status, 503)
+        self.assertLess(secs, 2)
+
+    def test_a_request_is_served_while_idle_connections_are_held(self):
+        srv = self.start_server(config={"threads": 40, "max_connections_per_address": 8})
+        # 64 idle connections from 4 addresses (more than the 40 workers): 8 each are held by
+        # workers, the rest refused at once
+        for i in range(4):
+            self.hold(srv, f"127.0.0.{i + 2}", 16)
+        status, secs = self.served(srv)
+        self.assertEqual(status, 200)
+        self.assertLess(secs, 2)
+
+
 if __name__ == "__main__":
     unittest.main()
