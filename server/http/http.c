@@ -374,7 +374,7 @@ static __thread struct {
 } cur;
 
 /* How long a refused client has to finish its handshake and read why it is refused. */
-#define HTTP_REFUSE_HANDSHAKE_MS 1000
+#define HTTP_REFUSE_HANDSHAKE_MS 250
 
 /* OpenSSL's info callback: at the start of a handshake, count the connection for its address
  * before anything is read, so that clients that connect and send nothing count too. */
