@@ -32,10 +32,24 @@ struct http_server {
 	int body_timeout_ms;
 };
 
-/* The connection's addresses, for the guard. */
+/* What this worker thread knows of the TLS connection it serves: CivetWeb serves a connection
+ * in one worker from its handshake to its close, and tells its address to no callback before a
+ * request head has come; OpenSSL's handshake callback gives the socket as soon as the worker
+ * takes the connection. Set at the handshake's start, cleared when the connection closes. */
+static __thread struct {
+	int active;  /* the fields below describe the current connection */
+	int fd;	     /* its socket */
+	int counted; /* guard_enter let it in */
+	int refused; /* else CF_ERATELIMIT or CF_EUNAVAILABLE */
+	int watch;   /* the deadline of a refused connection's handshake, -1 none */
+	char peer[GUARD_ADDR_MAX];
+} cur;
+
+/* The connection, for the guard: its socket when the handshake told it, else its addresses. */
 static struct guard_conn guard_conn_of(const struct mg_request_info *ri)
 {
-	struct guard_conn c = {-1, ri->remote_addr, ri->remote_port, ri->server_port};
+	struct guard_conn c = {cur.active ? cur.fd : -1, ri->remote_addr, ri->remote_port,
+			       ri->server_port};
 	return c;
 }
 
@@ -359,19 +373,6 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 	cf_json_free(resp.extra); /* a handler that succeeded after all */
 	return resp.status ? resp.status : 200;
 }
-
-/* What this worker thread knows of the TLS connection it serves: CivetWeb serves a connection
- * in one worker from its handshake to its close, and tells its address to no callback before a
- * request head has come; OpenSSL's handshake callback gives the socket as soon as the worker
- * takes the connection. Set at the handshake's start, cleared when the connection closes. */
-static __thread struct {
-	int active;  /* the fields below describe the current connection */
-	int fd;	     /* its socket */
-	int counted; /* guard_enter let it in */
-	int refused; /* else CF_ERATELIMIT or CF_EUNAVAILABLE */
-	int watch;   /* the deadline of a refused connection's handshake, -1 none */
-	char peer[GUARD_ADDR_MAX];
-} cur;
 
 /* How long a refused client has to finish its handshake and read why it is refused. */
 #define HTTP_REFUSE_HANDSHAKE_MS 250
