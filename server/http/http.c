@@ -313,29 +313,24 @@ static void send_resp(struct http_server *srv, struct mg_connection *conn, struc
 	free(wire);
 }
 
-/* Read and drop what is left of a body that fitted the framing rules, so that the connection
- * can carry the next request: 0, or -1 when the body did not come whole in time (the connection
- * must then close). */
+/* Read and drop what is left of a body that fitted the framing rules (none when the handler
+ * read it), so that the connection can carry the next request: 0, or -1 when the body did not
+ * come whole in time or is chunked beyond HTTP_MAX_BODY (the connection must then close). */
 static int drain(struct http_server *srv, struct mg_connection *conn,
 		 const struct mg_request_info *ri)
 {
 	struct guard_conn c = guard_conn_of(ri);
 	char scratch[4096];
-	long long left = ri->content_length;
-	int chunked = left < 0 && mg_get_header(conn, "Transfer-Encoding") != NULL, watch, n = 1;
+	long long got = 0;
+	int watch, n;
 
-	if (chunked)
-		left = HTTP_MAX_BODY; /* the framing rules let nothing else through */
-	if (left <= 0)
+	if (ri->content_length <= 0 && !mg_get_header(conn, "Transfer-Encoding"))
 		return 0;
 	watch = guard_arm(srv->guard, &c, srv->body_timeout_ms);
-	while (left > 0 && left <= HTTP_MAX_BODY) {
-		n = mg_read(conn, scratch, sizeof(scratch));
-		if (n <= 0)
-			break;
-		left -= n;
-	}
-	if (guard_disarm(srv->guard, watch) || n < 0 || (!chunked && left > 0))
+	/* mg_read says 0 once the body is all read */
+	while ((n = mg_read(conn, scratch, sizeof(scratch))) > 0 && got <= HTTP_MAX_BODY)
+		got += n;
+	if (guard_disarm(srv->guard, watch) || n < 0 || got > HTTP_MAX_BODY)
 		return -1;
 	return 0;
 }

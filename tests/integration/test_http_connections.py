@@ -97,6 +97,19 @@ class Framing(CertflowTestCase):
         # the server still serves
         self.assertIn("activate", srv.directory())
 
+    def test_a_well_framed_request_leaves_the_connection_open_for_the_next(self):
+        srv = self.start_server()
+        c = Conn(srv)
+        self.addCleanup(c.close)
+        body = b'{"protected":"e30","payload":"","signature":"AA"}'
+        c.send(b"POST /v1/activate HTTP/1.1\r\nHost: localhost\r\n"
+               b"Content-Type: application/jose+json\r\nContent-Length: %d\r\n\r\n" % len(body)
+               + body + b"GET /v1/directory HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        codes = responses_in(c.read_until_closed())
+        self.assertEqual(len(codes), 2, codes)
+        self.assertEqual(codes[0] // 100, 4)
+        self.assertEqual(codes[1], 200)
+
     def test_payload_too_large_closes_without_reading_the_rest(self):
         srv = self.start_server()
         heads = {
