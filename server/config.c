@@ -21,7 +21,10 @@ void config_defaults(struct config *cfg)
 	snprintf(cfg->hostname, sizeof(cfg->hostname), "localhost");
 	core_config_defaults(&cfg->core);
 	notify_config_defaults(&cfg->notify);
-	cfg->threads = 32;
+	cfg->threads = 256;
+	cfg->per_address = 16;
+	cfg->head_timeout_ms = 10000;
+	cfg->body_timeout_ms = 10000;
 	cfg->nonce_capacity = 65536;
 }
 
@@ -87,7 +90,10 @@ static const struct key_row keys[] = {
     INT("update_minutes", core.update_minutes, 1, 1440),
     STR("entitlement", core.entitlement),
     STR("entitlement_command", core.entitlement_command),
-    INT("threads", threads, 1, 1024),
+    INT("threads", threads, 2, 4096),
+    INT("max_connections_per_address", per_address, 1, 4096),
+    INT("head_timeout_ms", head_timeout_ms, 100, 600000),
+    INT("body_timeout_ms", body_timeout_ms, 100, 600000),
     INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
 };
 

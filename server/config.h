@@ -20,7 +20,10 @@ struct config {
 	int hostname_set;	    /* given in the file or on the command line */
 	struct core_config core;
 	struct notify_config notify; /* the outbox: maildir, programs, templates, retries */
-	int threads;		     /* CivetWeb worker threads, default 32 */
+	int threads;		     /* CivetWeb worker threads, default 256 */
+	int per_address;	     /* connections served at once per client address, default 16 */
+	int head_timeout_ms;	     /* TLS handshake, request head: default 10000 */
+	int body_timeout_ms;	     /* request body after its head: default 10000 */
 	size_t nonce_capacity;	     /* default 65536 */
 };
 

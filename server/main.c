@@ -414,6 +414,9 @@ static int listen_http(struct server *s, const struct opts *o, const char *liste
 	ho.listen = listen;
 	ho.cert_pem = o->plain_http ? NULL : pem;
 	ho.threads = o->cfg.threads;
+	ho.per_address = o->cfg.per_address;
+	ho.head_timeout_ms = o->cfg.head_timeout_ms;
+	ho.body_timeout_ms = o->cfg.body_timeout_ms;
 	ho.routes = api_routes;
 	ho.core = &s->core;
 	ho.nonces = s->nonces;

@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include <civetweb.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "cf_err.h"
 #include "cf_log.h"
 #include "envelope.h"
+#include "guard.h"
 #include "nonce.h"
 #include "problem.h"
 
@@ -26,28 +28,61 @@ struct http_server {
 	struct core *core;
 	char base_url[HTTP_MAX_URL];
 	int ready; /* read and written with __atomic builtins */
+	guard *guard;
+	int body_timeout_ms;
 };
 
+/* What this worker thread knows of the TLS connection it serves: CivetWeb serves a connection
+ * in one worker from its handshake to its close, and tells its address to no callback before a
+ * request head has come; OpenSSL's handshake callback gives the socket as soon as the worker
+ * takes the connection. Set at the handshake's start, cleared when the connection closes. */
+static __thread struct {
+	int active;  /* the fields below describe the current connection */
+	int fd;	     /* its socket */
+	int counted; /* guard_enter let it in */
+	int refused; /* else CF_ERATELIMIT or CF_EUNAVAILABLE */
+	int watch;   /* the deadline of a refused connection's handshake, -1 none */
+	char peer[GUARD_ADDR_MAX];
+} cur;
+
+/* The connection, for the guard: its socket when the handshake told it, else its addresses. */
+static struct guard_conn guard_conn_of(const struct mg_request_info *ri)
+{
+	struct guard_conn c = {cur.active ? cur.fd : -1, ri->remote_addr, ri->remote_port,
+			       ri->server_port};
+	return c;
+}
+
 /* The whole body, Content-Length framed (len ≥ 0) or chunked (len < 0; CivetWeb decodes it), at
- * most HTTP_MAX_BODY octets: CF_ETOOLARGE beyond, CF_EMALFORMED if the peer stops short. */
-static int read_body(struct mg_connection *conn, long long len, char **out, size_t *out_len)
+ * most HTTP_MAX_BODY octets: CF_ETOOLARGE beyond, CF_EMALFORMED if the peer stops short or the
+ * body has not come within body_timeout_ms (then resp->detail says so). */
+static int read_body(struct http_server *srv, struct mg_connection *conn, long long len,
+		     struct http_resp *resp, char **out, size_t *out_len)
 {
 	size_t want = len >= 0 ? (size_t)len : HTTP_MAX_BODY + 1, got = 0;
+	struct guard_conn c = guard_conn_of(mg_get_request_info(conn));
 	char *buf = malloc(want + 1);
-	int n;
+	int n, watch, late;
 
 	if (!buf)
 		return CF_ENOMEM;
+	/* CivetWeb bounds each wait for data, not the whole body: a client trickling one byte at a
+	 * time would hold this worker for ever. The guard cuts the read off at the deadline. */
+	watch = guard_arm(srv->guard, &c, srv->body_timeout_ms);
 	while (got < want) {
 		n = mg_read(conn, buf + got, want - got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	if ((len >= 0 && got != want) || (len < 0 && got > HTTP_MAX_BODY)) {
+	late = guard_disarm(srv->guard, watch);
+	if (late || (len >= 0 && got != want) || (len < 0 && got > HTTP_MAX_BODY)) {
 		cf_zeroize(buf, got);
 		free(buf);
-		return len < 0 && got > HTTP_MAX_BODY ? CF_ETOOLARGE : CF_EMALFORMED;
+		if (late)
+			snprintf(resp->detail, sizeof(resp->detail),
+				 "the request body did not arrive in time");
+		return !late && len < 0 && got > HTTP_MAX_BODY ? CF_ETOOLARGE : CF_EMALFORMED;
 	}
 	buf[got] = '\0';
 	*out = buf;
@@ -71,7 +106,7 @@ static int serve_jws(struct http_server *srv, struct mg_connection *conn,
 			 "application/jose+json");
 		return CF_EMEDIATYPE;
 	}
-	ret = read_body(conn, ri->content_length, &body, &len);
+	ret = read_body(srv, conn, ri->content_length, resp, &body, &len);
 	if (ret != 0) {
 		resp->close = 1;
 		return ret;
@@ -121,16 +156,16 @@ static const char *bearer_token(struct mg_connection *conn)
 
 /* A bearer route (§23.1): plain JSON body (optional: an empty POST is an empty object), the
  * token handed to the handler, which checks it. */
-static int serve_bearer(struct mg_connection *conn, const struct mg_request_info *ri,
-			const struct http_route *route, struct http_req *req,
-			struct http_resp *resp)
+static int serve_bearer(struct http_server *srv, struct mg_connection *conn,
+			const struct mg_request_info *ri, const struct http_route *route,
+			struct http_req *req, struct http_resp *resp)
 {
 	cf_json *doc = NULL;
 	char *body = NULL;
 	size_t len = 0;
 	int ret;
 
-	ret = read_body(conn, ri->content_length, &body, &len);
+	ret = read_body(srv, conn, ri->content_length, resp, &body, &len);
 	if (ret != 0) {
 		resp->close = 1;
 		return ret;
@@ -154,11 +189,46 @@ static int serve_bearer(struct mg_connection *conn, const struct mg_request_info
 	return ret;
 }
 
-/* Content-Length as sent: -1 when absent, -2 when not a decimal number (CivetWeb would take
- * "12x" for 12 and wait for a body that never comes). */
-static long long content_length(struct mg_connection *conn, const struct mg_request_info *ri)
+/* Did the field name end in whitespace before the colon ("Transfer-Encoding : chunked")?
+ * CivetWeb 1.15 accepts such a line and drops the spaces, but RFC 9112 §5.1 says to reject it:
+ * a proxy in front may read the field differently. CivetWeb parses the head in place, writing a
+ * NUL over the first space and over the colon; after a plain "Name:" the byte after the name's
+ * NUL is already part of the value or the whitespace before it, never a second NUL. */
+static int name_had_space(const struct mg_header *h)
 {
-	const char *cl = mg_get_header(conn, "Content-Length");
+	const char *end = h->name + strlen(h->name);
+
+	return end + 1 < h->value && end[1] == '\0';
+}
+
+/* The framing headers as sent, checked for what CivetWeb would silently resolve (it uses the
+ * first of two Content-Length fields): 0, or -1 when a field name has whitespace before its
+ * colon or Content-Length or Transfer-Encoding comes more than once. */
+static int framing_fields(const struct mg_request_info *ri, const char **cl, const char **te)
+{
+	*cl = NULL;
+	*te = NULL;
+	for (int i = 0; i < ri->num_headers; i++) {
+		const struct mg_header *h = &ri->http_headers[i];
+		const char **slot = strcasecmp(h->name, "Content-Length") == 0	    ? cl
+				    : strcasecmp(h->name, "Transfer-Encoding") == 0 ? te
+										    : NULL;
+
+		if (name_had_space(h))
+			return -1;
+		if (slot && *slot)
+			return -1;
+		if (slot)
+			*slot = h->value;
+	}
+	return 0;
+}
+
+/* Content-Length as sent: -1 when absent, -2 when not a decimal number (CivetWeb would take
+ * "12x" for 12 and wait for a body that never comes; "0x5" for 0, and the rest would be read as
+ * the next request). */
+static long long content_length(const char *cl, const struct mg_request_info *ri)
+{
 	size_t n;
 
 	if (!cl)
@@ -178,6 +248,7 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	char param[HTTP_MAX_URL];
 	const char *p = NULL;
 	size_t plen = 0;
+	const char *cl_text, *te;
 	long long cl;
 	int ret;
 
@@ -185,10 +256,12 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	if (!__atomic_load_n(&srv->ready, __ATOMIC_ACQUIRE))
 		return CF_EUNAVAILABLE;
 	/* The headers as sent: CivetWeb drops Content-Length in favour of chunked encoding. */
-	cl = content_length(conn, ri);
+	if (framing_fields(ri, &cl_text, &te) != 0)
+		cl = -2;
+	else
+		cl = content_length(cl_text, ri);
 	ret = cl == -2 ? (*status = 400, CF_EMALFORMED)
-		       : http_check_framing(ri->request_method, cl,
-					    mg_get_header(conn, "Transfer-Encoding"), status);
+		       : http_check_framing(ri->request_method, cl, te, status);
 	if (ret != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "%s",
 			 ret == CF_ETOOLARGE ? "the request body is larger than 64 KiB"
@@ -217,7 +290,7 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	if (route->auth == HTTP_AUTH_NONE)
 		return route->fn(&req, resp);
 	if (route->auth == HTTP_AUTH_BEARER)
-		return serve_bearer(conn, ri, route, &req, resp);
+		return serve_bearer(srv, conn, ri, route, &req, resp);
 	return serve_jws(srv, conn, ri, route, &req, resp);
 }
 
@@ -240,22 +313,26 @@ static void send_resp(struct http_server *srv, struct mg_connection *conn, struc
 	free(wire);
 }
 
-/* Read and drop what is left of a body that fitted the framing rules, so that the connection
- * can carry the next request. */
-static void drain(struct mg_connection *conn, const struct mg_request_info *ri)
+/* Read and drop what is left of a body that fitted the framing rules (none when the handler
+ * read it), so that the connection can carry the next request: 0, or -1 when the body did not
+ * come whole in time or is chunked beyond HTTP_MAX_BODY (the connection must then close). */
+static int drain(struct http_server *srv, struct mg_connection *conn,
+		 const struct mg_request_info *ri)
 {
+	struct guard_conn c = guard_conn_of(ri);
 	char scratch[4096];
-	long long left = ri->content_length;
+	long long got = 0;
+	int watch, n;
 
-	if (left < 0 && mg_get_header(conn, "Transfer-Encoding"))
-		left = HTTP_MAX_BODY; /* chunked (the framing rules let nothing else through) */
-
-	while (left > 0 && left <= HTTP_MAX_BODY) {
-		int n = mg_read(conn, scratch, sizeof(scratch));
-		if (n <= 0)
-			break;
-		left -= n;
-	}
+	if (ri->content_length <= 0 && !mg_get_header(conn, "Transfer-Encoding"))
+		return 0;
+	watch = guard_arm(srv->guard, &c, srv->body_timeout_ms);
+	/* mg_read says 0 once the body is all read */
+	while ((n = mg_read(conn, scratch, sizeof(scratch))) > 0 && got <= HTTP_MAX_BODY)
+		got += n;
+	if (guard_disarm(srv->guard, watch) || n < 0 || got > HTTP_MAX_BODY)
+		return -1;
+	return 0;
 }
 
 static int on_request(struct mg_connection *conn, void *cbdata)
@@ -267,8 +344,11 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 
 	memset(&resp, 0, sizeof(resp));
 	ret = dispatch(srv, conn, ri, &resp, &status);
-	if (!resp.close)
-		drain(conn, ri);
+	/* A request whose framing or size was refused leaves bytes that must never be read as the
+	 * next request (request smuggling) nor absorbed (a 512 MiB body after a 413): CivetWeb then
+	 * neither discards the rest of the body nor keeps the connection alive, and closes it. */
+	if (resp.close || drain(srv, conn, ri) != 0)
+		mg_disable_connection_keep_alive(conn);
 	if (ret != 0) {
 		head = resp.head_only;
 		if (problem_fill(&resp, ret, status, resp.detail, resp.retry_at) != 0) {
@@ -287,6 +367,96 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 	free(resp.body);
 	cf_json_free(resp.extra); /* a handler that succeeded after all */
 	return resp.status ? resp.status : 200;
+}
+
+/* How long a refused client has to finish its handshake and read why it is refused. */
+#define HTTP_REFUSE_HANDSHAKE_MS 250
+
+/* OpenSSL's info callback: at the start of a handshake, count the connection for its address
+ * before anything is read, so that clients that connect and send nothing count too. */
+static void on_tls_info(const SSL *ssl, int where, int ret)
+{
+	struct http_server *srv = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	struct guard_conn c = {-1, NULL, 0, 0};
+
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_START) || cur.active || !srv)
+		return;
+	memset(&cur, 0, sizeof(cur));
+	cur.active = 1;
+	cur.watch = -1;
+	cur.fd = SSL_get_fd(ssl);
+	if (cur.fd < 0 || guard_peer_of(cur.fd, cur.peer, sizeof(cur.peer)) != 0)
+		return; /* not an IP socket: not counted */
+	cur.refused = guard_enter(srv->guard, cur.peer);
+	cur.counted = cur.refused == 0;
+	if (cur.refused) {
+		/* a client that does not finish its handshake is cut off soon, not at the head
+		 * timeout: it must not hold this worker */
+		c.fd = cur.fd;
+		cur.watch = guard_arm(srv->guard, &c, HTTP_REFUSE_HANDSHAKE_MS);
+	}
+}
+
+/* CivetWeb's init_ssl: our handshake callback (CivetWeb's own does nothing). */
+static int on_init_ssl(void *ssl_ctx, void *user_data)
+{
+	SSL_CTX_set_app_data((SSL_CTX *)ssl_ctx, user_data);
+	SSL_CTX_set_info_callback((SSL_CTX *)ssl_ctx, on_tls_info);
+	return 0;
+}
+
+/* A connection the guard does not let in gets one problem response at once and is closed: its
+ * worker is free again within microseconds instead of waiting for a request head. */
+static void refuse(struct http_server *srv, struct mg_connection *conn, int code)
+{
+	struct guard_conn c = {cur.fd, NULL, 0, 0};
+	struct http_resp resp;
+
+	guard_disarm(srv->guard, cur.watch);
+	cur.watch = -1;
+	memset(&resp, 0, sizeof(resp));
+	if (problem_fill(&resp, code, 0,
+			 code == CF_ERATELIMIT ? "too many connections from this address"
+					       : "the server is busy; try again shortly",
+			 0) != 0) {
+		resp.status = 503;
+	}
+	resp.retry_after = 1;
+	resp.close = 1;
+	send_resp(srv, conn, &resp);
+	cf_zeroize(resp.body, resp.body_len);
+	free(resp.body);
+	mg_disable_connection_keep_alive(conn);
+	/* CivetWeb now waits for a request head: end that wait */
+	guard_shutdown_read(&c);
+	cf_debug("refused a connection from %s (%s)", cur.peer, cf_strerror(code));
+}
+
+/* CivetWeb's init_connection (in the worker, after the TLS handshake). */
+static int on_connection(const struct mg_connection *cconn, void **conn_data)
+{
+	/* mg_write takes a non-const connection; CivetWeb hands its own worker's connection */
+	struct mg_connection *conn = (struct mg_connection *)cconn;
+	struct http_server *srv = mg_get_user_data(mg_get_context(conn));
+
+	(void)conn_data;
+	if (cur.active && cur.refused)
+		refuse(srv, conn, cur.refused);
+	return 0;
+}
+
+/* CivetWeb's connection_close, in the same worker (also after a failed handshake). */
+static void on_connection_close(const struct mg_connection *conn)
+{
+	struct http_server *srv = mg_get_user_data(mg_get_context(conn));
+
+	if (!cur.active)
+		return;
+	guard_disarm(srv->guard, cur.watch);
+	if (cur.counted)
+		guard_leave(srv->guard, cur.peer);
+	memset(&cur, 0, sizeof(cur));
 }
 
 static int on_log(const struct mg_connection *conn, const char *message)
@@ -310,7 +480,7 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 	struct http_server *srv;
 	char lp[128], threads[16], timeout[16];
 	const char *options[32];
-	int i = 0, n;
+	int i = 0, n, nthreads = opts->threads > 1 ? opts->threads : HTTP_DEFAULT_THREADS;
 
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
@@ -318,13 +488,23 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 	srv->routes = opts->routes;
 	srv->nonces = opts->nonces;
 	srv->core = opts->core;
+	srv->body_timeout_ms =
+	    opts->body_timeout_ms > 0 ? opts->body_timeout_ms : HTTP_DEFAULT_BODY_TIMEOUT_MS;
 	if (listen_spec(opts->listen, opts->cert_pem != NULL, lp, sizeof(lp)) != 0) {
 		free(srv);
 		return CF_EUSAGE;
 	}
-	snprintf(threads, sizeof(threads), "%d", opts->threads > 0 ? opts->threads : 32);
+	/* One worker stays free of served connections, to answer those refused. */
+	if (guard_new(nthreads - 1,
+		      opts->per_address > 0 ? opts->per_address : HTTP_DEFAULT_PER_ADDRESS,
+		      nthreads, &srv->guard) != 0) {
+		free(srv);
+		return CF_ENOMEM;
+	}
+	snprintf(threads, sizeof(threads), "%d", nthreads);
+	/* CivetWeb's request_timeout_ms bounds the TLS handshake and the whole request head */
 	snprintf(timeout, sizeof(timeout), "%d",
-		 opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 30000);
+		 opts->head_timeout_ms > 0 ? opts->head_timeout_ms : HTTP_DEFAULT_HEAD_TIMEOUT_MS);
 	options[i++] = "listening_ports";
 	options[i++] = lp;
 	options[i++] = "num_threads";
@@ -339,6 +519,9 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 	options[i++] = timeout;
 	options[i++] = "decode_url";
 	options[i++] = "no";
+	/* a burst of connections waits in the kernel, not refused (workers take them at once) */
+	options[i++] = "listen_backlog";
+	options[i++] = "1024";
 	if (opts->cert_pem) {
 		options[i++] = "ssl_certificate";
 		options[i++] = opts->cert_pem;
@@ -353,10 +536,14 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 	mg_init_library(opts->cert_pem ? MG_FEATURES_TLS : 0);
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = on_log;
+	cb.init_ssl = on_init_ssl;
+	cb.init_connection = on_connection;
+	cb.connection_close = on_connection_close;
 	srv->mg = mg_start(&cb, srv, options);
 	if (!srv->mg) {
 		fprintf(stderr, "certflowd: cannot listen on %s%s\n", opts->listen,
 			opts->cert_pem ? " (HTTPS)" : "");
+		guard_free(srv->guard);
 		free(srv);
 		return CF_EIO;
 	}
@@ -385,5 +572,6 @@ void http_stop(http_server *srv)
 	if (srv->mg)
 		mg_stop(srv->mg);
 	mg_exit_library();
+	guard_free(srv->guard);
 	free(srv);
 }

@@ -36,7 +36,7 @@ struct http_req {
 	const char *path;  /* path of the request, without query */
 	const char *param; /* the segment matched by '*' in the pattern, "" if none */
 	struct core *core;
-	const char *base_url; /* "https://host:port", no trailing slash */
+	const char *base_url;	 /* "https://host:port", no trailing slash */
 	const char *remote_addr; /* client IP address text (for audit), never NULL */
 	/* JWS requests only (auth != NONE): */
 	const struct cf_jws *jws;
@@ -103,11 +103,20 @@ int http_resp_json(struct http_resp *resp, int status, cf_json *doc);
 int http_build_response(const struct http_resp *resp, const char *nonce, char **out,
 			size_t *out_len);
 
+#define HTTP_DEFAULT_THREADS 256
+#define HTTP_DEFAULT_PER_ADDRESS 16
+#define HTTP_DEFAULT_HEAD_TIMEOUT_MS 10000
+#define HTTP_DEFAULT_BODY_TIMEOUT_MS 10000
+
+/* 0 in a number means its default. One worker thread serves one connection at a time; one of
+ * them is kept to refuse, at once, connections over a cap (503 busy, 429 per address). */
 struct http_opts {
-	const char *listen;	/* "ADDR:PORT" */
-	const char *cert_pem;	/* NULL → plain HTTP */
-	int threads;		/* worker threads, default 32 */
-	int request_timeout_ms; /* default 30000 */
+	const char *listen;   /* "ADDR:PORT" */
+	const char *cert_pem; /* NULL → plain HTTP */
+	int threads;	      /* worker threads (at least 2) */
+	int per_address;      /* connections served at once per client address */
+	int head_timeout_ms;  /* TLS handshake and request head, each from its start */
+	int body_timeout_ms;  /* request body, from the end of its head */
 	const struct http_route *routes;
 	struct core *core;
 	nonce_store *nonces;

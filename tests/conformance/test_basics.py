@@ -91,3 +91,28 @@ class TestHttpFraming(ConformanceTest):
                 "Transfer-Encoding: chunked\r\n\r\n" % (u.path, u.netloc)).encode()
         r = self.client.transport.raw(u.hostname, head + chunked(body, 100))
         self.expect(r, 200, "account")
+
+    def test_a_badly_framed_request_is_answered_400_and_what_follows_is_not_read_as_a_request(self):
+        import urllib.parse
+
+        from cfclient import _recv, read_response
+
+        u = urllib.parse.urlsplit(self.client.directory()["activate"])
+        smuggled = "GET /v1/directory HTTP/1.1\r\nHost: %s\r\n\r\n" % u.netloc
+        heads = ("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                 "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+                 "Content-Length: 0\r\nContent-Length: 5\r\n\r\nhello")
+        for head in heads:
+            with self.subTest(head.split("\r\n")[0]):
+                data = ("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/jose+json\r\n%s%s"
+                        % (u.path, u.netloc, head, smuggled)).encode()
+                sock = self.client.transport._connect(u.hostname)
+                try:
+                    sock.sendall(data)
+                    r = read_response(sock)
+                    self.assertEqual(r.status, 400, r)
+                    self.assertEqual((r.header("Connection") or "").lower(), "close", r)
+                    # the server closes: no answer to the bytes that followed
+                    self.assertEqual(_recv(sock), b"")
+                finally:
+                    sock.close()

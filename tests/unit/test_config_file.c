@@ -32,7 +32,10 @@ static void test_defaults_match_the_spec(void)
 	CHECK_EQ_INT(c.core.device_validity_days, 365);
 	CHECK_EQ_INT(c.core.signing_validity_days, 1095);
 	CHECK_EQ_INT(c.core.signing_renewal_days, 90);
-	CHECK_EQ_INT(c.threads, 32);
+	CHECK_EQ_INT(c.threads, 256);
+	CHECK_EQ_INT(c.per_address, 16);
+	CHECK_EQ_INT(c.head_timeout_ms, 10000);
+	CHECK_EQ_INT(c.body_timeout_ms, 10000);
 	CHECK_EQ_INT(c.nonce_capacity, 65536);
 }
 
@@ -44,7 +47,8 @@ static void test_file_sets_keys_and_ignores_comments(void)
 	config_defaults(&c);
 	write_file("# a comment\n\n  data = /srv/cf  \nlisten=0.0.0.0:9443\nhostname = ca.example\n"
 		   "enrolment_code_days = 3\nmax_activation_attempts = 7\nthreads = 8\n"
-		   "nonce_capacity = 1024\n");
+		   "nonce_capacity = 1024\nmax_connections_per_address = 4\nhead_timeout_ms = 2500\n"
+		   "body_timeout_ms = 3000\n");
 	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), 0);
 	CHECK_EQ_STR(c.data, "/srv/cf");
 	CHECK_EQ_STR(c.listen, "0.0.0.0:9443");
@@ -54,6 +58,9 @@ static void test_file_sets_keys_and_ignores_comments(void)
 	CHECK_EQ_INT(c.core.max_activation_attempts, 7);
 	CHECK_EQ_INT(c.threads, 8);
 	CHECK_EQ_INT(c.nonce_capacity, 1024);
+	CHECK_EQ_INT(c.per_address, 4);
+	CHECK_EQ_INT(c.head_timeout_ms, 2500);
+	CHECK_EQ_INT(c.body_timeout_ms, 3000);
 	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
 }
 
@@ -69,7 +76,9 @@ static void test_unknown_key_or_bad_value_is_one_clear_error(void)
 	write_file("threads = many\n");
 	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), CF_EUSAGE);
 	CHECK(strstr(err, ":1: threads must be an integer") != NULL);
-	write_file("threads = 0\n");
+	write_file("threads = 1\n"); /* one worker must stay free to refuse */
+	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), CF_EUSAGE);
+	write_file("head_timeout_ms = 0\n");
 	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), CF_EUSAGE);
 	write_file("just words\n");
 	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), CF_EUSAGE);
