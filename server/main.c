@@ -347,7 +347,7 @@ static int file_inside(const char *path, const char *dir)
  * refuses the start with a line naming the file, never the key. */
 static int load_master(struct server *s, const struct config *cfg)
 {
-	char db[CONFIG_PATH_MAX + 8];
+	char db[CONFIG_PATH_MAX + 8], why[128];
 	int ret;
 
 	if (cfg->master_key[0])
@@ -359,11 +359,9 @@ static int load_master(struct server *s, const struct config *cfg)
 		fprintf(stderr, "certflowd: master key %s: must not be inside %s\n", s->path, db);
 		return CF_EUSAGE;
 	}
-	ret = custody_master_load(s->path, s->st, s->core.master);
+	ret = custody_master_load(s->path, s->st, s->core.master, why, sizeof(why));
 	if (ret != 0) {
-		fprintf(stderr, "certflowd: master key %s: %s\n", s->path,
-			ret == CF_ENOTFOUND ? "missing, but the database holds remote keys"
-					    : "unusable (exactly 32 octets, mode 0600 or stricter)");
+		fprintf(stderr, "certflowd: master key %s: %s\n", s->path, why);
 		return ret;
 	}
 	s->core.master_loaded = 1;

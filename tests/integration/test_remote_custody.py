@@ -70,6 +70,19 @@ class RemoteCustodyTests(CertflowTestCase):
             self.fail("certflowd started although it should refuse: %r" % r)
         return r.rc, r.err
 
+    def test_a_refused_start_for_a_bad_master_key_prints_exactly_one_line(self):
+        srv = Server(os.path.join(self.tmp, "onel"), config=CONFIG)
+        os.makedirs(srv.data)
+        key = srv.master_key
+        for content, mode in ((os.urandom(32), 0o644), (os.urandom(31), 0o600)):
+            with open(key, "wb") as f:
+                f.write(content)
+            os.chmod(key, mode)
+            rc, err = self.start_plain(srv)
+            self.assertEqual(rc, 1)
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertTrue(err.startswith("certflowd: master key " + key), err)
+
     # ---- counters -----------------------------------------------------------------------------
     def test_wrong_pins_stop_at_the_limit_stay_blocked_after_a_restart_and_the_puk_unblocks(self):
         srv = self.start_server(config=CONFIG)
