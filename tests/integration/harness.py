@@ -189,7 +189,7 @@ class Server:
     @property
     def master_key(self):
         """The custody master key file (config "master_key", else the default of §22.3)."""
-        return self.config.get("master_key", os.path.join(self.data, "master.key"))
+        return self.config.get("master_key", self.data.rstrip("/") + ".master.key")
 
     @property
     def maildir(self):

@@ -96,6 +96,41 @@ def served_certificate(srv):
     return x509.load_pem_x509_certificate(pem.encode())
 
 
+class CrashLeftovers(CertflowTestCase):
+    def test_start_removes_temporary_files_of_interrupted_writes_and_keeps_live_files(self):
+        srv = self.start_server()
+        self.stop_server(srv)
+        data = srv.data
+        with open(os.path.join(data, "ca", "root.key"), "rb") as f:
+            root_key = f.read()
+        live = {}
+        for rel in ("ca/root.key", "ca/root.pem", "secret.key"):
+            with open(os.path.join(data, rel), "rb") as f:
+                live[rel] = f.read()
+        hour_ago = time.time() - 3600
+        leftovers = [os.path.join(data, "ca", "root.key.tmpQ1w2E3"),  # a full copy of a CA key
+                     os.path.join(data, "secret.key.tmpA1b2c3"),
+                     os.path.join(data, "url.tmp000000"),
+                     os.path.join(data, "templates", "welcome.email.tmpzzzzzz"),
+                     srv.master_key + ".tmpXyZ789"]
+        for path in leftovers:
+            with open(path, "wb") as f:
+                f.write(root_key)
+            os.utime(path, (hour_ago, hour_ago))
+        fresh = os.path.join(data, "ca", "issuing.key.tmpabcdef")  # another server's, now
+        with open(fresh, "wb") as f:
+            f.write(b"")
+        srv.start()
+        for path in leftovers:
+            self.assertFalse(os.path.exists(path), path)
+        self.assertTrue(os.path.exists(fresh), "a write of another process may be under way")
+        for rel, content in live.items():
+            with open(os.path.join(data, rel), "rb") as f:
+                self.assertEqual(f.read(), content, rel)
+        self.assertTrue(os.path.isfile(srv.master_key))
+        self.stop_server(srv)
+
+
 class TlsCertificateRenewal(CertflowTestCase):
     def test_running_server_renews_its_tls_certificate_on_sighup_and_keeps_serving(self):
         srv = self.start_server()
