@@ -23,6 +23,7 @@ void config_defaults(struct config *cfg)
 	notify_config_defaults(&cfg->notify);
 	cfg->threads = 32;
 	cfg->nonce_capacity = 65536;
+	cfg->db_max_mb = 16384;
 }
 
 enum kind { K_STR, K_INT };
@@ -89,6 +90,7 @@ static const struct key_row keys[] = {
     STR("entitlement_command", core.entitlement_command),
     INT("threads", threads, 1, 1024),
     INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
+    INT("db_max_mb", db_max_mb, 1, 1 << 24),
 };
 
 static int set_int(const struct key_row *k, struct config *cfg, const char *value, char *err,
@@ -224,7 +226,8 @@ static int check_profiles(const char *list, char *err, size_t cap)
 			snprintf(err, cap, "auto_approve: \"%.32s\" is not a profile", name);
 			return CF_EUSAGE;
 		}
-		/* a remote key is made at approval: an operator approves (spec/protocol.md §24.1) */
+		/* a remote key is made at approval: an operator approves (spec/protocol.md §24.1)
+		 */
 		if (core_profile_remote(name)) {
 			snprintf(err, cap, "auto_approve: remote applications need an operator");
 			return CF_EUSAGE;

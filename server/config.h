@@ -22,6 +22,7 @@ struct config {
 	struct notify_config notify; /* the outbox: maildir, programs, templates, retries */
 	int threads;		     /* CivetWeb worker threads, default 32 */
 	size_t nonce_capacity;	     /* default 65536 */
+	size_t db_max_mb;	     /* the LMDB map's growth limit in MiB, default 16384 */
 };
 
 void config_defaults(struct config *cfg);

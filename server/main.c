@@ -280,10 +280,13 @@ static int open_ca(struct server *s, const char *data, const char *crl_url)
 	return ca_open(s->path, &co, &s->ca);
 }
 
-static int open_store(struct server *s, const char *data)
+/* The map starts at 64 MiB (or the limit, if lower) and doubles up to db_max_mb. */
+static int open_store(struct server *s, const char *data, size_t max_mb)
 {
 	struct store_opts so = {.group_commit = 1}; /* concurrent activations share fsyncs */
 
+	so.map_size_max = max_mb << 20;
+	so.map_size = max_mb < 64 ? so.map_size_max : (size_t)64 << 20;
 	snprintf(s->path, sizeof(s->path), "%s/db", data);
 	if (mkdir(s->path, 0700) != 0 && errno != EEXIST)
 		return CF_EIO;
@@ -547,9 +550,16 @@ static int write_url_files(const struct server *s, const struct opts *o)
 {
 	char path[CONFIG_PATH_MAX + 32];
 	size_t len = strlen(s->base_url);
+	char *old = NULL;
+	size_t old_len = 0;
+	int same;
 
 	snprintf(path, sizeof(path), "%s/url", o->cfg.data);
-	if (cf_file_write(path, s->base_url, len, 0644, 0) != 0)
+	/* the same URL as before is not written again: a start on a full disk needs no space */
+	same = cf_file_read(path, 4096, &old, &old_len) == 0 && old_len == len &&
+	       memcmp(old, s->base_url, len) == 0;
+	free(old);
+	if (!same && cf_file_write(path, s->base_url, len, 0644, 0) != 0)
 		return CF_EIO;
 	if (o->ready_file && cf_file_write(o->ready_file, s->base_url, len, 0644, 0) != 0)
 		return CF_EIO;
@@ -591,7 +601,7 @@ static int run(struct opts *o, sigset_t *sigs)
 		fail("server.pem", ret);
 		goto out;
 	}
-	if ((ret = open_store(s, o->cfg.data)) != 0) {
+	if ((ret = open_store(s, o->cfg.data, o->cfg.db_max_mb)) != 0) {
 		fail("database", ret);
 		goto out;
 	}
