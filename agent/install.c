@@ -252,6 +252,41 @@ static void collect_sets(const char *dir)
 	closedir(d);
 }
 
+/* The temporary symlinks of set_link: ".NAME.tmp". */
+static void remove_tmp_links(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	size_t n;
+	DIR *d;
+
+	if (!(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (e->d_name[0] != '.' || n < 6 || strcmp(e->d_name + n - 4, ".tmp") != 0)
+			continue;
+		if (join(path, sizeof(path), dir, e->d_name) == 0 && lstat(path, &st) == 0 &&
+		    S_ISLNK(st.st_mode))
+			(void)unlink(path);
+	}
+	closedir(d);
+}
+
+void install_sweep(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (strlen(dir) > PATH_MAX - 300)
+		return;
+	(void)cf_file_sweep(dir, NULL, 0);
+	(void)join(path, sizeof(path), dir, "pending");
+	(void)cf_file_sweep(path, NULL, 0); /* key.pem and response.json themselves stay */
+	remove_tmp_links(dir);
+	collect_sets(dir);
+}
+
 static int serial_ok(const char *s)
 {
 	size_t n = strlen(s);

@@ -44,4 +44,11 @@ struct cert_info {
 };
 int certcheck_info(const char *path, struct cert_info *out);
 
+/* What a crash at the wrong moment left in dir, removed: temporary files of atomic writes in dir
+ * and dir/pending (account.json.tmpXXXXXX, ...), temporary symlinks (.live.tmp, ...), and sets
+ * that are neither live nor previous (an install cut short before its switch). Never a live file,
+ * the previous set, or the key and response in dir/pending that a resumable enrolment or renewal
+ * needs. Call it holding dir's lock (agent_lock). Best effort: failures only leave garbage. */
+void install_sweep(const char *dir);
+
 #endif

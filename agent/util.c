@@ -69,8 +69,10 @@ int agent_lock(const char *dir, const char *name)
 		agent_err("cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		install_sweep(dir); /* what a crashed run left, now that no other run is writing */
 		return fd;
+	}
 	if (errno == EWOULDBLOCK)
 		agent_err("credential %s is busy (another agent holds %s)", name, path);
 	else

@@ -3,6 +3,8 @@
  */
 #include "cf_file.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cf_crypto.h"
@@ -122,4 +125,50 @@ int cf_file_write(const char *path, const void *data, size_t len, mode_t mode, i
 out:
 	unlink(tmp); /* after rename this fails harmlessly; after link it drops the temp name */
 	return ret;
+}
+
+/* 1 if name is cf_file_write's temporary name for base (any base if NULL): base ".tmp" XXXXXX. */
+static int is_tmp_name(const char *name, const char *base)
+{
+	size_t n = strlen(name), b;
+
+	if (n < 11 || strncmp(name + n - 10, ".tmp", 4) != 0)
+		return 0;
+	for (size_t i = n - 6; i < n; i++)
+		if (!isalnum((unsigned char)name[i]))
+			return 0;
+	if (!base)
+		return n > 10;
+	b = strlen(base);
+	return n == b + 10 && strncmp(name, base, b) == 0;
+}
+
+int cf_file_sweep(const char *dir, const char *base, long min_age)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	int removed = 0;
+	DIR *d;
+
+	if (!(d = opendir(dir)))
+		return errno == ENOENT ? 0 : CF_EIO;
+	while ((e = readdir(d)) != NULL) {
+		if (!is_tmp_name(e->d_name, base))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
+			continue;
+		/* lstat: a symlink or directory of that name is not ours */
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (min_age > 0 && now - st.st_mtime < min_age && now - st.st_ctime < min_age)
+			continue;
+		if (unlink(path) == 0)
+			removed++;
+	}
+	closedir(d);
+	if (removed > 0)
+		(void)cf_fsync_dir(dir);
+	return removed;
 }

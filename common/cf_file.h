@@ -21,6 +21,13 @@ int cf_file_read(const char *path, size_t max, char **out, size_t *len);
  * excl: fail with CF_ECONFLICT instead of replacing an existing file. CF_EIO on any failure. */
 int cf_file_write(const char *path, const void *data, size_t len, mode_t mode, int excl);
 
+/* Remove from dir what a crash during cf_file_write leaves: regular files named
+ * "<base>.tmpXXXXXX" (six letters or digits; base NULL = any name) whose last change is at least
+ * min_age seconds old (0 = any). A file that is not such a temporary name is never touched, so
+ * no live file can go. Returns how many were removed (0 if dir does not exist), or CF_EIO if dir
+ * cannot be read. Callers pass a min_age when another process may be writing in dir right now. */
+int cf_file_sweep(const char *dir, const char *base, long min_age);
+
 /* fsync a directory / the directory holding path, so renames and links in it are durable. */
 int cf_fsync_dir(const char *dir);
 int cf_fsync_parent(const char *path);

@@ -26,6 +26,7 @@ void config_defaults(struct config *cfg)
 	cfg->head_timeout_ms = 10000;
 	cfg->body_timeout_ms = 10000;
 	cfg->nonce_capacity = 65536;
+	cfg->db_max_mb = 16384;
 }
 
 enum kind { K_STR, K_INT };
@@ -95,6 +96,7 @@ static const struct key_row keys[] = {
     INT("head_timeout_ms", head_timeout_ms, 100, 600000),
     INT("body_timeout_ms", body_timeout_ms, 100, 600000),
     INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
+    INT("db_max_mb", db_max_mb, 1, 1 << 24),
 };
 
 static int set_int(const struct key_row *k, struct config *cfg, const char *value, char *err,
@@ -230,7 +232,8 @@ static int check_profiles(const char *list, char *err, size_t cap)
 			snprintf(err, cap, "auto_approve: \"%.32s\" is not a profile", name);
 			return CF_EUSAGE;
 		}
-		/* a remote key is made at approval: an operator approves (spec/protocol.md §24.1) */
+		/* a remote key is made at approval: an operator approves (spec/protocol.md §24.1)
+		 */
 		if (core_profile_remote(name)) {
 			snprintf(err, cap, "auto_approve: remote applications need an operator");
 			return CF_EUSAGE;

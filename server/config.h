@@ -14,7 +14,7 @@
 
 struct config {
 	char data[CONFIG_PATH_MAX]; /* data directory, default ./certflow-data */
-	char master_key[CONFIG_PATH_MAX]; /* custody master key file, "" = DATA/master.key */
+	char master_key[CONFIG_PATH_MAX]; /* custody master key file, "" = DATA.master.key */
 	char listen[128];	    /* ADDR:PORT, default 127.0.0.1:8443 */
 	char hostname[200];	    /* default localhost */
 	int hostname_set;	    /* given in the file or on the command line */
@@ -25,6 +25,7 @@ struct config {
 	int head_timeout_ms;	     /* TLS handshake, request head: default 10000 */
 	int body_timeout_ms;	     /* request body after its head: default 10000 */
 	size_t nonce_capacity;	     /* default 65536 */
+	size_t db_max_mb;	     /* the LMDB map's growth limit in MiB, default 16384 */
 };
 
 void config_defaults(struct config *cfg);

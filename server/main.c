@@ -280,10 +280,13 @@ static int open_ca(struct server *s, const char *data, const char *crl_url)
 	return ca_open(s->path, &co, &s->ca);
 }
 
-static int open_store(struct server *s, const char *data)
+/* The map starts at 64 MiB (or the limit, if lower) and doubles up to db_max_mb. */
+static int open_store(struct server *s, const char *data, size_t max_mb)
 {
 	struct store_opts so = {.group_commit = 1}; /* concurrent activations share fsyncs */
 
+	so.map_size_max = max_mb << 20;
+	so.map_size = max_mb < 64 ? so.map_size_max : (size_t)64 << 20;
 	snprintf(s->path, sizeof(s->path), "%s/db", data);
 	if (mkdir(s->path, 0700) != 0 && errno != EEXIST)
 		return CF_EIO;
@@ -342,28 +345,72 @@ static int file_inside(const char *path, const char *dir)
 	return strncmp(rparent, rdir, n) == 0 && (rparent[n] == '\0' || rparent[n] == '/');
 }
 
-/* The custody master key (§22.3): master_key, default DATA/master.key, never inside DATA/db
- * (store_backup copies that directory). Made on first start when no remote key exists; any error
- * refuses the start with a line naming the file, never the key. */
+/* Temporary files of atomic writes that a crash cut short (cf_file_write: NAME.tmpXXXXXX, e.g.
+ * a full copy of a CA key) in the directories the server writes: removed at each start so that
+ * they never accumulate. Only those a minute old: another server on the same data directory may
+ * be writing one right now. */
+#define LEFTOVER_AGE 60
+
+static void sweep_leftovers(const struct config *cfg)
+{
+	char dir[CONFIG_PATH_MAX + 16];
+	int n = 0, r;
+
+	snprintf(dir, sizeof(dir), "%s", cfg->data);
+	n += (r = cf_file_sweep(dir, NULL, LEFTOVER_AGE)) > 0 ? r : 0;
+	snprintf(dir, sizeof(dir), "%s/ca", cfg->data);
+	n += (r = cf_file_sweep(dir, NULL, LEFTOVER_AGE)) > 0 ? r : 0;
+	if (cfg->notify.templates[0])
+		snprintf(dir, sizeof(dir), "%s", cfg->notify.templates);
+	else
+		snprintf(dir, sizeof(dir), "%s/templates", cfg->data);
+	n += (r = cf_file_sweep(dir, NULL, LEFTOVER_AGE)) > 0 ? r : 0;
+	if (n > 0)
+		cf_info("removed %d temporary files left by an interrupted write", n);
+}
+
+/* The custody master key (§22.3): master_key, default DATA.master.key beside (never inside) the
+ * data directory, so that a copy of DATA never holds both the wrapped keys and the key that
+ * unwraps them. Made on first start when no remote key exists; any error refuses the start with
+ * one line naming the file, never the key. A DATA/master.key of an earlier version is not moved:
+ * the operator moves it (and learns that old copies of DATA hold it). */
 static int load_master(struct server *s, const struct config *cfg)
 {
-	char db[CONFIG_PATH_MAX + 8];
+	char old[CONFIG_PATH_MAX + 16], why[128], dir[CONFIG_PATH_MAX + 16];
+	const char *slash;
+	size_t n = strlen(cfg->data);
 	int ret;
 
+	while (n > 1 && cfg->data[n - 1] == '/')
+		n--;
 	if (cfg->master_key[0])
 		snprintf(s->path, sizeof(s->path), "%s", cfg->master_key);
 	else
-		snprintf(s->path, sizeof(s->path), "%s/master.key", cfg->data);
-	snprintf(db, sizeof(db), "%s/db", cfg->data);
-	if (file_inside(s->path, db)) {
-		fprintf(stderr, "certflowd: master key %s: must not be inside %s\n", s->path, db);
+		snprintf(s->path, sizeof(s->path), "%.*s.master.key", (int)n, cfg->data);
+	snprintf(old, sizeof(old), "%s/master.key", cfg->data);
+	if (strcmp(old, s->path) != 0 && access(old, F_OK) == 0) {
+		fprintf(stderr,
+			"certflowd: master key %s: inside the data directory; move it to %s "
+			"(or set master_key to a path outside %s)\n",
+			old, s->path, cfg->data);
 		return CF_EUSAGE;
 	}
-	ret = custody_master_load(s->path, s->st, s->core.master);
+	if (file_inside(s->path, cfg->data)) {
+		fprintf(stderr, "certflowd: master key %s: must not be inside %s\n", s->path,
+			cfg->data);
+		return CF_EUSAGE;
+	}
+	/* the temporary file of a creation a crash cut short, and nothing else of that directory */
+	slash = strrchr(s->path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == s->path ? 1 : (int)(slash - s->path),
+			 s->path);
+	(void)cf_file_sweep(dir, slash ? slash + 1 : s->path, LEFTOVER_AGE);
+	ret = custody_master_load(s->path, s->st, s->core.master, why, sizeof(why));
 	if (ret != 0) {
-		fprintf(stderr, "certflowd: master key %s: %s\n", s->path,
-			ret == CF_ENOTFOUND ? "missing, but the database holds remote keys"
-					    : "unusable (exactly 32 octets, mode 0600 or stricter)");
+		fprintf(stderr, "certflowd: master key %s: %s\n", s->path, why);
 		return ret;
 	}
 	s->core.master_loaded = 1;
@@ -506,9 +553,16 @@ static int write_url_files(const struct server *s, const struct opts *o)
 {
 	char path[CONFIG_PATH_MAX + 32];
 	size_t len = strlen(s->base_url);
+	char *old = NULL;
+	size_t old_len = 0;
+	int same;
 
 	snprintf(path, sizeof(path), "%s/url", o->cfg.data);
-	if (cf_file_write(path, s->base_url, len, 0644, 0) != 0)
+	/* the same URL as before is not written again: a start on a full disk needs no space */
+	same = cf_file_read(path, 4096, &old, &old_len) == 0 && old_len == len &&
+	       memcmp(old, s->base_url, len) == 0;
+	free(old);
+	if (!same && cf_file_write(path, s->base_url, len, 0644, 0) != 0)
 		return CF_EIO;
 	if (o->ready_file && cf_file_write(o->ready_file, s->base_url, len, 0644, 0) != 0)
 		return CF_EIO;
@@ -537,6 +591,7 @@ static int run(struct opts *o, sigset_t *sigs)
 		fprintf(stderr, "certflowd: %s: %s\n", o->cfg.data, strerror(errno));
 		goto out;
 	}
+	sweep_leftovers(&o->cfg);
 	if ((ret = load_secret(s, o->cfg.data)) != 0) {
 		fail("secret.key", ret);
 		goto out;
@@ -549,7 +604,7 @@ static int run(struct opts *o, sigset_t *sigs)
 		fail("server.pem", ret);
 		goto out;
 	}
-	if ((ret = open_store(s, o->cfg.data)) != 0) {
+	if ((ret = open_store(s, o->cfg.data, o->cfg.db_max_mb)) != 0) {
 		fail("database", ret);
 		goto out;
 	}

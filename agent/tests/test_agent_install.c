@@ -326,6 +326,62 @@ static void test_pending_key_of_a_lost_answer_is_found_and_discarded_with_leftov
 	cf_key_free(lost);
 }
 
+static void touch(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	CHECK(f && fclose(f) == 0);
+}
+
+/* A crash at the wrong moment leaves temporary files, a temporary symlink and a set not yet live;
+ * the next run that takes the credential's lock removes them and keeps every live file, the
+ * previous set and the pending key + response of a resumable renewal. */
+static void test_next_run_removes_crash_leftovers_and_keeps_live_files_and_pending(void)
+{
+	const char *dir = new_dir("leftovers");
+	cf_key *k1, *k2, *lost = NULL, *back = NULL;
+	struct stat st;
+	int ret, fd;
+
+	k1 = install_one(dir, "41", 41, &ret);
+	k2 = install_one(dir, "42", 42, &ret);
+	CHECK_EQ_INT(ret, 0);
+	CHECK(cf_key_generate(CF_KEY_P256, 0, &lost) == 0);
+	CHECK_EQ_INT(agent_pending_key(dir, lost), 0);
+	touch(path_in(dir, "pending/response.json"));
+	touch(path_in(dir, "account.json"));
+	touch(path_in(dir, "account.json.tmpAbC123"));
+	touch(path_in(dir, "state.json.tmp0x9Yq1"));
+	touch(path_in(dir, "pending/key.pem.tmpZZZZZZ"));
+	CHECK(symlink("sets/43", path_in(dir, ".live.tmp")) == 0);
+	CHECK(mkdir(path_in(dir, "sets/43"), 0700) == 0); /* a set cut short: zero-byte files */
+	touch(path_in(dir, "sets/43/key.pem"));
+	touch(path_in(dir, "sets/43/cert.pem"));
+	CHECK((fd = agent_lock(dir, "leftovers")) >= 0);
+	CHECK(lstat(path_in(dir, "account.json.tmpAbC123"), &st) != 0);
+	CHECK(lstat(path_in(dir, "state.json.tmp0x9Yq1"), &st) != 0);
+	CHECK(lstat(path_in(dir, "pending/key.pem.tmpZZZZZZ"), &st) != 0);
+	CHECK(lstat(path_in(dir, ".live.tmp"), &st) != 0);
+	CHECK(lstat(path_in(dir, "sets/43"), &st) != 0);
+	CHECK_EQ_INT(count_sets(dir), 2); /* live and previous */
+	CHECK(lstat(path_in(dir, "account.json"), &st) == 0);
+	CHECK(lstat(path_in(dir, "pending/response.json"), &st) == 0);
+	CHECK(cf_key_load(path_in(dir, "pending/key.pem"), &back) == 0 &&
+	      cf_key_public_equal(back, lost));
+	cf_key_free(back);
+	back = NULL;
+	CHECK(cf_key_load(path_in(dir, "key.pem"), &back) == 0 && cf_key_public_equal(back, k2));
+	cf_key_free(back);
+	back = NULL;
+	CHECK(cf_key_load(path_in(dir, "key.pem.prev"), &back) == 0 &&
+	      cf_key_public_equal(back, k1));
+	cf_key_free(back);
+	if (fd >= 0)
+		close(fd);
+	cf_key_free(k1);
+	cf_key_free(k2);
+	cf_key_free(lost);
+}
+
 static void test_account_file_round_trips(void)
 {
 	const char *dir = new_dir("account");
@@ -365,6 +421,7 @@ int main(void)
 	RUN(test_install_refuses_serial_that_is_not_hex);
 	RUN(test_install_reports_write_failure);
 	RUN(test_pending_key_of_a_lost_answer_is_found_and_discarded_with_leftovers);
+	RUN(test_next_run_removes_crash_leftovers_and_keeps_live_files_and_pending);
 	RUN(test_account_file_round_trips);
 	cf_key_free(pki.root);
 	cf_key_free(pki.other_root);

@@ -142,7 +142,8 @@ int custody_secret_generate(int proof, char *out, size_t cap)
 
 /* ---- the master key -------------------------------------------------------------------------- */
 
-static int master_read(const char *path, uint8_t mk[32])
+/* why: what is wrong with the file, for the one line the caller prints. */
+static int master_read(const char *path, uint8_t mk[32], char *why, size_t why_len)
 {
 	struct stat sb;
 	char *buf = NULL;
@@ -152,16 +153,16 @@ static int master_read(const char *path, uint8_t mk[32])
 	if (stat(path, &sb) != 0) {
 		if (errno == ENOENT)
 			return CF_ENOTFOUND;
-		cf_error("master key %s: %s", path, strerror(errno));
+		snprintf(why, why_len, "%s", strerror(errno));
 		return CF_EIO;
 	}
 	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0) {
-		cf_error("master key %s: not a regular file of mode 0600 or stricter", path);
+		snprintf(why, why_len, "not a regular file of mode 0600 or stricter");
 		return CF_EIO;
 	}
 	ret = cf_file_read(path, 64, &buf, &len);
 	if (ret == 0 && len != 32) {
-		cf_error("master key %s: not 32 octets", path);
+		snprintf(why, why_len, "not exactly 32 octets");
 		ret = CF_EIO;
 	}
 	if (ret == 0)
@@ -178,22 +179,23 @@ static int count_txn(store_txn *txn, void *ctx)
 	return store_custody_count(txn, ctx);
 }
 
-int custody_master_load(const char *path, store *st, uint8_t mk[32])
+int custody_master_load(const char *path, store *st, uint8_t mk[32], char *why, size_t why_len)
 {
 	uint8_t key[32];
 	uint64_t n = 0;
 	int ret;
 
-	if (!path || !st || !mk)
+	if (!path || !st || !mk || !why || why_len == 0)
 		return CF_EINTERNAL;
-	ret = master_read(path, key);
+	snprintf(why, why_len, "unreadable");
+	ret = master_read(path, key, why, why_len);
 	if (ret == CF_ENOTFOUND) {
 		/* a new key would silently orphan every sealed key: only for an empty table */
 		if ((ret = store_read(st, count_txn, &n)) != 0)
 			return ret;
 		if (n > 0) {
-			cf_error("master key %s is missing but the database holds %llu remote keys",
-				 path, (unsigned long long)n);
+			snprintf(why, why_len, "missing, but the database holds %llu remote keys",
+				 (unsigned long long)n);
 			return CF_ENOTFOUND;
 		}
 		if (cf_random(key, sizeof(key)) != 0)
@@ -202,7 +204,9 @@ int custody_master_load(const char *path, store *st, uint8_t mk[32])
 		if (ret == 0)
 			cf_info("master key %s created", path);
 		else if (ret == CF_ECONFLICT) /* another process made it first: use that one */
-			ret = master_read(path, key);
+			ret = master_read(path, key, why, why_len);
+		else
+			snprintf(why, why_len, "cannot be created");
 	}
 	if (ret == 0)
 		memcpy(mk, key, sizeof(key));

@@ -84,9 +84,10 @@ int custody_secret_generate(int proof, char *out, size_t cap);
 
 /* The master key (§22.3): read the 32-octet file path (mode 0600 or stricter, else CF_EIO); when
  * it does not exist, create it exclusively with 32 random octets (mode 0600) — unless st holds
- * custody records, then CF_ENOTFOUND (the server must refuse to start). Errors are logged with
- * the path, never the key. mk is written on success only; the caller wipes it at exit. */
-int custody_master_load(const char *path, store *st, uint8_t mk[32]);
+ * custody records, then CF_ENOTFOUND (the server must refuse to start). On an error, why (never
+ * empty) says in a few plain words what is wrong with the file, never the key; nothing is logged,
+ * so the caller prints its one line. mk is written on success only; the caller wipes it at exit. */
+int custody_master_load(const char *path, store *st, uint8_t mk[32], char *why, size_t why_len);
 
 /* KEK for an unlock: of secret as proof with the salt and iterations of rec's wrap. Slow (PBKDF2):
  * call outside transactions. CF_EMALFORMED if the secret has not the proof's shape, CF_EREVOKED

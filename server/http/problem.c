@@ -8,6 +8,8 @@
 #include "cf_clock.h"
 #include "cf_err.h"
 
+#define PROBLEM_RETRY_503_SECS 60
+
 int problem_fill(struct http_resp *resp, int code, int status, const char *detail, int64_t retry_at)
 {
 	char type[96], when[21];
@@ -33,6 +35,9 @@ int problem_fill(struct http_resp *resp, int code, int status, const char *detai
 		ret |= cf_json_add_str(doc, "retryAfter", when);
 		resp->retry_after = retry_at > cf_now() ? retry_at - cf_now() : 1;
 	}
+	/* storageFull and serviceUnavailable pass: tell clients when to come back (errors.md) */
+	if (status == 503 && resp->retry_after <= 0)
+		resp->retry_after = PROBLEM_RETRY_503_SECS;
 	if (ret != 0) {
 		cf_json_free(doc);
 		return CF_ENOMEM;

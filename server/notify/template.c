@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cf_err.h"
 #include "cf_file.h"
@@ -318,7 +319,8 @@ static int load_one(const char *dir, const struct tmpl_def *d, struct tmpl *t)
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s.%s", dir, d->name, ext(d->channel));
-	ret = cf_file_write(path, d->text, strlen(d->text), 0600, 1);
+	/* only a missing default is written: a start on a full disk must not need free space */
+	ret = access(path, F_OK) == 0 ? 0 : cf_file_write(path, d->text, strlen(d->text), 0600, 1);
 	if (ret != 0 && ret != CF_ECONFLICT) {
 		fprintf(stderr, "certflowd: cannot write the default template %s\n", path);
 		return CF_EIO;

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
@@ -123,6 +124,29 @@ struct store_txn {
 
 /* ---- errors ---- */
 
+/* A full disk or map fails every write until someone makes room: say so once per
+ * FULL_LOG_SECS with the number of writes refused meanwhile, not once per request. */
+#define FULL_LOG_SECS 60
+
+static int64_t full_logged_at;
+static unsigned long full_refused;
+
+static void full_log(const char *what, const char *why)
+{
+	int64_t now = (int64_t)time(NULL),
+		last = __atomic_load_n(&full_logged_at, __ATOMIC_RELAXED);
+	unsigned long n = __atomic_add_fetch(&full_refused, 1, __ATOMIC_RELAXED);
+
+	if (last && now - last < FULL_LOG_SECS)
+		return;
+	if (!__atomic_compare_exchange_n(&full_logged_at, &last, now, 0, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
+		return; /* another thread logs this interval */
+	__atomic_sub_fetch(&full_refused, n, __ATOMIC_RELAXED);
+	cf_error("store: %s: %s; %lu write(s) refused as storage full (said at most once a minute)",
+		 what, why, n);
+}
+
 static int map_err(store_txn *t, int rc, const char *what)
 {
 	switch (rc) {
@@ -138,6 +162,10 @@ static int map_err(store_txn *t, int rc, const char *what)
 		return CF_ESTOREFULL;
 	case ENOMEM:
 		return CF_ENOMEM;
+	case ENOSPC: /* the file system, not the map, is full */
+	case EDQUOT:
+		full_log(what, mdb_strerror(rc));
+		return CF_ESTOREFULL;
 	case MDB_READERS_FULL: /* more concurrent readers than MAX_READERS: try later */
 		cf_warn("store: %s: %s", what, mdb_strerror(rc));
 		return CF_EUNAVAILABLE;
@@ -175,7 +203,11 @@ static int map_grow(store *st, size_t seen, int adopt)
 		want = seen > st->map_size_max / 2 ? st->map_size_max : seen * 2;
 		want -= want % st->page_size;
 		if (want <= seen) {
-			cf_warn("store: map full at its limit of %zu bytes", seen);
+			char why[96];
+
+			snprintf(why, sizeof(why), "map full at its limit of %zu bytes (db_max_mb)",
+				 seen);
+			full_log("write", why);
 			ret = CF_ESTOREFULL;
 			goto out;
 		}
@@ -1642,8 +1674,7 @@ int store_coupon_put(store_txn *txn, const struct store_coupon *c)
 	return ret;
 }
 
-int store_coupon_list(store_txn *txn, int (*cb)(const struct store_coupon *c, void *ctx),
-		      void *ctx)
+int store_coupon_list(store_txn *txn, int (*cb)(const struct store_coupon *c, void *ctx), void *ctx)
 {
 	struct visit vi = {&codec_coupon, DBI_COUPONS, {.coupon = cb}, ctx};
 	if (!cb)

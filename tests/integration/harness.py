@@ -187,6 +187,11 @@ class Server:
         return os.path.join(self.data, "ca", "root.pem")
 
     @property
+    def master_key(self):
+        """The custody master key file (config "master_key", else the default of §22.3)."""
+        return self.config.get("master_key", self.data.rstrip("/") + ".master.key")
+
+    @property
     def maildir(self):
         """The outbox's maildir (DATA/maildir unless config sets "maildir")."""
         return self.config.get("maildir", os.path.join(self.data, "maildir"))

@@ -70,6 +70,52 @@ class RemoteCustodyTests(CertflowTestCase):
             self.fail("certflowd started although it should refuse: %r" % r)
         return r.rc, r.err
 
+    def test_a_refused_start_for_a_bad_master_key_prints_exactly_one_line(self):
+        srv = Server(os.path.join(self.tmp, "onel"), config=CONFIG)
+        os.makedirs(srv.data)
+        key = srv.master_key
+        for content, mode in ((os.urandom(32), 0o644), (os.urandom(31), 0o600)):
+            with open(key, "wb") as f:
+                f.write(content)
+            os.chmod(key, mode)
+            rc, err = self.start_plain(srv)
+            self.assertEqual(rc, 1)
+            self.assertEqual(len(err.strip().splitlines()), 1, err)
+            self.assertTrue(err.startswith("certflowd: master key " + key), err)
+
+    def test_the_master_key_lives_outside_the_data_directory_and_no_backup_holds_it(self):
+        srv = self.start_server(config=CONFIG)
+        self.assertEqual(srv.master_key, srv.data + ".master.key")
+        with open(srv.master_key, "rb") as f:
+            mk = f.read()
+        self.assertEqual(len(mk), 32)
+        self.assertFalse(os.path.exists(os.path.join(srv.data, "master.key")))
+        self.holder(srv, activate=False)
+        # a copy of DATA, and certflowd backup, hold no master key
+        dest = os.path.join(self.tmp, "backup")
+        r = run([program("certflowd"), "backup", "--data", srv.data, dest], timeout=60,
+                env=child_env())
+        self.assertEqual(r.rc, 0, r)
+        for top in (srv.data, dest):
+            for root, _, files in os.walk(top):
+                for name in files:
+                    with open(os.path.join(root, name), "rb") as f:
+                        self.assertNotIn(mk, f.read(), os.path.join(root, name))
+        self.stop_server(srv)
+        # a master key inside DATA (where earlier versions kept it) is refused with what to do
+        os.rename(srv.master_key, os.path.join(srv.data, "master.key"))
+        rc, err = self.start_plain(srv)
+        self.assertEqual(rc, 1)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("move it to " + srv.master_key, err)
+        # and so is a configured path inside DATA
+        os.rename(os.path.join(srv.data, "master.key"), srv.master_key)
+        srv.config["master_key"] = os.path.join(srv.data, "keys", "master.key")
+        os.makedirs(os.path.join(srv.data, "keys"))
+        rc, err = self.start_plain(srv)
+        self.assertEqual(rc, 1)
+        self.assertIn("must not be inside", err)
+
     # ---- counters -----------------------------------------------------------------------------
     def test_wrong_pins_stop_at_the_limit_stay_blocked_after_a_restart_and_the_puk_unblocks(self):
         srv = self.start_server(config=CONFIG)
@@ -133,12 +179,12 @@ class RemoteCustodyTests(CertflowTestCase):
         # the server on the copy refuses to start without its master key (and makes none)
         rc, err = self.start_plain(copy)
         self.assertEqual(rc, 1)
-        self.assertIn(os.path.join(copy.data, "master.key"), err)
-        self.assertFalse(os.path.exists(os.path.join(copy.data, "master.key")))
+        self.assertIn(copy.master_key, err)
+        self.assertFalse(os.path.exists(copy.master_key))
         # with another master key it starts, but the right PIN does not open the key
-        with open(os.path.join(copy.data, "master.key"), "wb") as f:
+        with open(copy.master_key, "wb") as f:
             f.write(os.urandom(32))
-        os.chmod(os.path.join(copy.data, "master.key"), 0o600)
+        os.chmod(copy.master_key, 0o600)
         copy.start()
         self.addCleanup(self._finish_server, copy)
         thief = cfremote.Holder(self.client(copy), copy.maildir)
@@ -156,7 +202,7 @@ class RemoteCustodyTests(CertflowTestCase):
 
     def test_the_server_refuses_to_start_without_master_key_once_remote_keys_exist_or_when_others_read_it(self):
         srv = self.start_server(config=CONFIG)
-        key = os.path.join(srv.data, "master.key")
+        key = srv.master_key
         self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600, "made at the first start, mode 0600")
         self.holder(srv, activate=False)  # a custody record exists from the approval on
         self.stop_server(srv)

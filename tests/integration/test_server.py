@@ -6,6 +6,8 @@ import re
 import shutil
 import signal
 import ssl
+import subprocess
+import sys
 import time
 import unittest
 
@@ -15,6 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from harness import (DAY, CertflowTestCase, Clock, Server, child_env, file_mode, load_cert,
                      program, project_version, run, sanitizer_lines, ts)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conformance"))
+import cfclient  # noqa: E402
 
 KEY_FILES = ("ca/root.key", "ca/issuing.key", "server.pem", "secret.key", "admin.key")
 
@@ -94,6 +99,99 @@ def served_certificate(srv):
     host, port = srv.url.split("://", 1)[1].rsplit(":", 1)
     pem = ssl.get_server_certificate((host, int(port)), timeout=10)
     return x509.load_pem_x509_certificate(pem.encode())
+
+
+class CrashLeftovers(CertflowTestCase):
+    def test_start_removes_temporary_files_of_interrupted_writes_and_keeps_live_files(self):
+        srv = self.start_server()
+        self.stop_server(srv)
+        data = srv.data
+        with open(os.path.join(data, "ca", "root.key"), "rb") as f:
+            root_key = f.read()
+        live = {}
+        for rel in ("ca/root.key", "ca/root.pem", "secret.key"):
+            with open(os.path.join(data, rel), "rb") as f:
+                live[rel] = f.read()
+        hour_ago = time.time() - 3600
+        leftovers = [os.path.join(data, "ca", "root.key.tmpQ1w2E3"),  # a full copy of a CA key
+                     os.path.join(data, "secret.key.tmpA1b2c3"),
+                     os.path.join(data, "url.tmp000000"),
+                     os.path.join(data, "templates", "welcome.email.tmpzzzzzz"),
+                     srv.master_key + ".tmpXyZ789"]
+        for path in leftovers:
+            with open(path, "wb") as f:
+                f.write(root_key)
+            os.utime(path, (hour_ago, hour_ago))
+        fresh = os.path.join(data, "ca", "issuing.key.tmpabcdef")  # another server's, now
+        with open(fresh, "wb") as f:
+            f.write(b"")
+        srv.start()
+        for path in leftovers:
+            self.assertFalse(os.path.exists(path), path)
+        self.assertTrue(os.path.exists(fresh), "a write of another process may be under way")
+        for rel, content in live.items():
+            with open(os.path.join(data, rel), "rb") as f:
+                self.assertEqual(f.read(), content, rel)
+        self.assertTrue(os.path.isfile(srv.master_key))
+        self.stop_server(srv)
+
+
+class FullDisk(CertflowTestCase):
+    """DATA on a small tmpfs (root only: skipped where mount is impossible)."""
+
+    def mount_small_tmpfs(self, size):
+        mnt = os.path.join(self.tmp, "small")
+        os.makedirs(mnt)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", mnt],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a tmpfs here (needs root)")
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt])
+        return mnt
+
+    def fill(self, c, limit=20000):
+        """Enrolment codes until the server refuses one; that answer."""
+        for _ in range(limit):
+            r = c.admin("enrolment-create", {"subject": "full-" + cfclient.random_suffix(),
+                                             "profile": "device"})
+            if r.status != 201:
+                return r
+        self.fail(f"still not full after {limit} writes")
+
+    def test_full_disk_answers_503_storage_full_logs_once_and_the_server_starts_again(self):
+        mnt = self.mount_small_tmpfs("2m")
+        work = os.path.join(self.tmp, "srv")
+        # the outbox's maildir elsewhere: this test is about the database
+        srv = Server(work, data=os.path.join(mnt, "data"),
+                     config={"master_key": os.path.join(work, "master.key"),
+                             "maildir": os.path.join(work, "maildir")})
+        srv.start()
+        self.addCleanup(self._finish_server, srv)
+        c = cfclient.Client(srv.url, srv.ca_file,
+                            admin_key=cfclient.Key.load_pem(os.path.join(srv.data, "admin.key")))
+        r = self.fill(c)
+        self.assertEqual(r.status, 503, r.body)
+        self.assertEqual(r.json()["type"], "urn:certflow:error:storageFull")
+        self.assertGreater(int(r.header("retry-after")), 0)
+        for _ in range(50):  # more refused writes: still 503, not one more log line each
+            r = c.admin("enrolment-create", {"subject": "full-" + cfclient.random_suffix(),
+                                             "profile": "device"})
+            self.assertEqual(r.status, 503, r.body)
+        self.assertEqual(c.get(c.directory()["newNonce"]).status // 100, 2, "reads go on")
+        full_lines = [l for l in srv.stderr.splitlines() if "storage full" in l]
+        self.assertEqual(len(full_lines), 1, srv.stderr[-3000:])
+        # a restart on the full disk: it starts and still answers
+        srv.restart_same_port()
+        self.assertEqual(c.get(c.directory()["newNonce"]).status // 100, 2)
+
+    def test_database_at_its_configured_size_limit_answers_503_storage_full(self):
+        srv = self.start_server(config={"db_max_mb": 1})
+        c = cfclient.Client(srv.url, srv.ca_file,
+                            admin_key=cfclient.Key.load_pem(os.path.join(srv.data, "admin.key")))
+        r = self.fill(c)
+        self.assertEqual(r.status, 503, r.body)
+        self.assertEqual(r.json()["type"], "urn:certflow:error:storageFull")
+        self.assertGreater(int(r.header("retry-after")), 0)
 
 
 class TlsCertificateRenewal(CertflowTestCase):

@@ -621,23 +621,25 @@ static void test_racing_wrong_pins_are_counted_exactly_to_the_limit(void)
 
 static void test_master_key_file_is_made_once_and_required_once_keys_exist(void)
 {
-	char dir[1024], path[1100];
+	char dir[1024], path[1100], why[128];
 	store *st = store_test_open(dir, sizeof(dir), NULL);
 	uint8_t a[32], b[32];
 	struct stat sb;
 
 	snprintf(path, sizeof(path), "%s/master.key", tmp_root);
-	CHECK_EQ_INT(custody_master_load(path, st, a), 0);
+	CHECK_EQ_INT(custody_master_load(path, st, a, why, sizeof(why)), 0);
 	CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_size == 32);
-	CHECK_EQ_INT(custody_master_load(path, st, b), 0);
+	CHECK_EQ_INT(custody_master_load(path, st, b, why, sizeof(why)), 0);
 	CHECK(memcmp(a, b, 32) == 0);
 	CHECK_EQ_INT(make_key(st, a, CRED, CF_KEY_P256, 0, NULL), 0);
 	chmod(path, 0640);
-	CHECK_EQ_INT(custody_master_load(path, st, b), CF_EIO);
+	CHECK_EQ_INT(custody_master_load(path, st, b, why, sizeof(why)), CF_EIO);
+	CHECK(strstr(why, "0600") != NULL); /* the reason for the caller's one line */
 	unlink(path);
 	memset(b, 0x55, sizeof(b));
-	CHECK_EQ_INT(custody_master_load(path, st, b), CF_ENOTFOUND);
+	CHECK_EQ_INT(custody_master_load(path, st, b, why, sizeof(why)), CF_ENOTFOUND);
 	CHECK(b[0] == 0x55 && stat(path, &sb) != 0); /* nothing made, nothing written */
+	CHECK(strstr(why, "missing") != NULL);
 	cleanup(st);
 }
 
