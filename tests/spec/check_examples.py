@@ -143,6 +143,22 @@ class ExamplesAgree(unittest.TestCase):
             with self.subTest(schema=name, doc=doc):
                 self.assertNotEqual(self.schemas.errors(name, doc), [], "%s accepted a malformed code" % name)
 
+    def test_credential_schemas_hold_a_pending_credential_without_certificates_only(self):
+        # §12, §24.1: a remote credential approved and not activated has no certificate yet
+        cred = self.load("credential")
+        show = self.load("admin-credential-show-response")
+        for name, doc, ok in [
+            ("credential", dict(cred, status="pending", certificates=[]), True),
+            ("credential", dict(cred, status="pending"), False),
+            ("credential", dict(cred, status="active", certificates=[]), False),
+            ("admin-credential-show-response", dict(show, status="pending", certificates=[]), True),
+            ("admin-credential-show-response", dict(show, status="pending"), False),
+            ("admin-credential-show-response", dict(show, status="revoked", certificates=[]), False),
+            ("admin-credential-list-response", {"credentials": [dict(cred, status="pending", certificates=[])]}, True),
+        ]:
+            with self.subTest(schema=name, status=doc["credentials"][0]["status"] if "credentials" in doc else doc["status"]):
+                self.assertEqual(self.schemas.errors(name, doc) == [], ok)
+
     def load(self, name):
         return read_json(os.path.join(EXAMPLES, name + ".example.json"))
 
