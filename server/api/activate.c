@@ -93,7 +93,8 @@ int api_activate(const struct http_req *req, struct http_resp *resp)
 	if (cf_json_get_str(req->payload, "activationCode", MAX_CODE, &s) != 0 ||
 	    !code_shape_ok(s)) {
 		snprintf(resp->detail, sizeof(resp->detail),
-			 "activationCode must be 20 Crockford base32 characters (dashes ignored)");
+			 "activationCode must be 20 Crockford base32 characters (dashes, spaces "
+			 "and case ignored; O, I, L read as 0, 1, 1)");
 		goto out;
 	}
 	code = strdup(s);

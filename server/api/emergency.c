@@ -61,8 +61,10 @@ int api_emergency_suspend(const struct http_req *req, struct http_resp *resp)
 	}
 	if (cf_json_get_str(req->payload, "emergencyCode", MAX_CODE, &code) != 0 ||
 	    !code_shape_ok(code)) {
-		snprintf(resp->detail, sizeof(resp->detail),
-			 "emergencyCode must be 16 Crockford base32 characters (dashes ignored)");
+		snprintf(
+		    resp->detail, sizeof(resp->detail),
+		    "emergencyCode must be 16 Crockford base32 characters (dashes, spaces and case "
+		    "ignored; O, I, L read as 0, 1, 1)");
 		return CF_EMALFORMED;
 	}
 	api_who(req, &who, actor);

@@ -497,6 +497,51 @@ static int complete_answers(struct complete_ctx *p, store_txn *txn, const struct
 	return ret ? ret : complete_end(p, txn, "recovery.complete", res);
 }
 
+/* Every other pending link of the subject dies with the one that completed (§17): a batch of
+ * them is gathered by the walk and marked used after it, since a put moves index entries. */
+#define RETIRE_BATCH 16
+
+struct retire_ctx {
+	struct store_challenge found[RETIRE_BATCH];
+	size_t n;
+	int more;
+};
+
+static int retire_cb(const struct store_challenge *ch, void *ctx)
+{
+	struct retire_ctx *r = ctx;
+
+	if (ch->kind != CHAL_LINK || ch->state != CHAL_PENDING ||
+	    strcmp(ch->purpose, "recovery") != 0)
+		return 0;
+	if (r->n == RETIRE_BATCH)
+		r->more = 1;
+	else
+		r->found[r->n++] = *ch;
+	return 0;
+}
+
+static int retire_links(store_txn *txn, const char *subject_id)
+{
+	struct retire_ctx *r = calloc(1, sizeof(*r));
+	int ret;
+
+	if (!r)
+		return CF_ENOMEM;
+	do { /* each pass uses up to RETIRE_BATCH of them, so the passes end */
+		r->n = 0;
+		r->more = 0;
+		ret = store_challenge_list_by_subject(txn, subject_id, retire_cb, r);
+		for (size_t i = 0; ret == 0 && i < r->n; i++) {
+			r->found[i].state = CHAL_USED;
+			ret = store_challenge_put(txn, &r->found[i]);
+		}
+	} while (ret == 0 && r->more);
+	cf_zeroize(r, sizeof(*r));
+	free(r);
+	return ret;
+}
+
 static int complete_txn(store_txn *txn, void *ctx)
 {
 	struct complete_ctx *p = ctx;
@@ -536,7 +581,10 @@ static int complete_txn(store_txn *txn, void *ctx)
 	if (ret == 0)
 		ret = store_challenge_put(txn, &p->link);
 	if (ret == 0)
+		ret = retire_links(txn, p->subj.id);
+	if (ret == 0)
 		ret = core_otp_consume(txn, &p->subj, &use);
+	p->subj.question_attempts = 0; /* a successful attempt resets the count (§15) */
 	if (ret == 0)
 		ret = store_subject_put(txn, &p->subj);
 	return ret ? ret : complete_end(p, txn, "recovery.complete", 0);

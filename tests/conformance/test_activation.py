@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 import cfclient
-from cfbase import ConformanceTest, Key, make_csr, parse_time, pem_certs, utcnow
+from cfbase import SECRETS, ConformanceTest, Key, b64u, make_csr, parse_time, pem_certs, schemas, utcnow
 
 
 class TestActivation(ConformanceTest):
@@ -62,6 +62,39 @@ class TestActivation(ConformanceTest):
     def test_activation_code_ignores_dashes_and_case(self):
         enrol, code = self.new_enrolment()
         self.activate(enrol, code.replace("-", "").lower())
+
+    def test_activation_code_typed_with_crockford_aliases_and_spaces_activates(self):
+        # §8: O is read as 0, I and L as 1, in either case; spaces like dashes. A code with a 0 or a 1 is needed.
+        for _ in range(30):  # 30 codes of 20 characters without a 0 or 1: about 1 chance in 10^17
+            enrol, code = self.new_enrolment()
+            if "0" in code or "1" in code:
+                break
+            self.admin("enrolment-cancel", {"reference": enrol["reference"]})
+        else:
+            self.fail("no activation code with a 0 or a 1 in 30 enrolments")
+        ones = iter("IlLi" * 5)
+        typed = "".join("o" if ch == "0" else next(ones) if ch == "1" else " " if ch == "-" else ch.lower()
+                        for ch in code)
+        SECRETS.add(typed)
+        errs = schemas().errors("activate-request", {"reference": enrol["reference"], "activationCode": typed,
+                                                     "csr": b64u(make_csr(Key.generate()))})
+        self.assertTrue(errs == [], "the schema activate-request refuses the typed code")  # the code is not printed
+        a = self.activate(enrol, typed)
+        self.assertEqual(a.credential["status"], "active")
+        self.assertEqual(self.enrolment(enrol["reference"])["status"], "used")
+
+    def test_activation_code_with_a_letter_outside_the_alphabet_is_malformed_and_counts_nothing(self):
+        enrol, code = self.new_enrolment()
+        for bad in (code[:-1] + "U", code[:-1] + "u", code[:-1] + "*"):
+            SECRETS.add(bad)
+            with self.subTest(last=bad[-1]):
+                self.assertTrue(schemas().errors("activate-request", {"reference": enrol["reference"],
+                                                                      "activationCode": bad, "csr": "AA"}) != [],
+                                "the schema activate-request accepts a letter outside the alphabet")
+                r = self.client.activate(Key.generate(), enrol["reference"], bad, make_csr(Key.generate()))
+                self.expect(r, 400, problem="malformed")
+                self.assert_enrolment_unchanged(enrol, failures=0)
+        self.activate(enrol, code)
 
     def test_wrong_codes_count_and_lock_the_enrolment_at_the_limit(self):
         enrol, code = self.new_enrolment()

@@ -252,6 +252,41 @@ class TestRecovery(ConformanceTest):
         self.start(token, 403, "badToken")
         self.complete(token, otp=code, credential=second.credential["id"], status=403, problem="badToken")
 
+    def question_attempts(self, s):
+        return self.admin("application-show", {"id": s.application})["subject"]["questionAttempts"]
+
+    def test_a_successful_recovery_resets_the_failed_question_attempts(self):
+        # §15: a successful attempt resets the count shared by reference renewal and recovery
+        mb = self.mailbox()
+        now = self.clock()  # a second SMS code is a minute later
+        s = self.apply()
+        self.activate_from_mail(s, mb)
+        token = self.token(s, mb)
+        self.send_otp(token)
+        doc = self.complete(token, WRONG, otp=self.sms(s, mb, 1), status=403, problem="badAnswers")
+        self.assertEqual(doc["attemptsLeft"], self.dir["meta"]["questionAttempts"] - 1)
+        self.assertEqual(self.question_attempts(s), 1)
+        self.set_clock(now + 61)
+        self.send_otp(token)
+        self.complete(token, otp=self.sms(s, mb, 2))
+        self.assertEqual(self.question_attempts(s), 0, "the successful recovery resets the attempts")
+
+    def test_completing_one_link_ends_the_other_links_of_the_subject(self):
+        # §17: earlier tokens stay valid until they expire or one of them completes
+        mb = self.mailbox()
+        s = self.apply()
+        self.activate_from_mail(s, mb)
+        first = self.token(s, mb)
+        second = self.token(s, mb, 2)
+        self.assertNotEqual(first, second)
+        self.assertEqual(self.start(first)["otp"], "sms", "both links are good before one completes")
+        self.send_otp(second)
+        code = self.sms(s, mb, 1)
+        self.complete(second, otp=code)
+        self.start(first, 403, "badToken")
+        self.send_otp(first, 403, "badToken")
+        self.complete(first, otp=code, status=403, problem="badToken")
+
     # ---- TOTP (maildir, clock, oathtool) ---------------------------------------------------
     def test_totp_window_single_use_and_recovery_with_it(self):
         mb = self.mailbox()

@@ -71,6 +71,29 @@ class TestRemoteActivation(ConformanceTest):
                 self.expect(r, 401, problem="badSession")
                 self.assertTrue((r.header("www-authenticate") or "").startswith("Bearer"), "WWW-Authenticate")
 
+    def test_operator_reads_of_a_pending_remote_credential_match_their_schemas(self):
+        # §24.1: approved, not activated: status "pending" and no certificate yet (§12)
+        h = cfremote.Holder(self.client, CONFIG.get("maildir") or "-",
+                            consents=self.dir["meta"].get("consents", ["terms", "privacy"]), secrets=SECRETS)
+        r = h.public("/v1/apply", h.apply_request())
+        if r.status == 400:
+            self.skipTest("the server does not offer the profile \"remote\"")
+        app = self.expect(r, 201, "apply-response")
+        cred_id = self.admin("application-approve", {"id": app["id"]}).get("credential")
+        self.assertIsNotNone(cred_id, "the approval of a remote application names its credential")
+        shown = self.admin("credential-show", {"id": cred_id})  # validated against its schema
+        self.assertEqual((shown["id"], shown["status"], shown["profile"], shown["certificates"]),
+                         (cred_id, "pending", "remote", []))
+        payload, listed = {}, None
+        for _ in range(1000):  # pages, if the server pages the list
+            doc = self.admin("credential-list", payload)  # validated against its schema
+            listed = next((c for c in doc["credentials"] if c["id"] == cred_id), None)
+            if listed or not doc.get("next"):
+                break
+            payload = {"after": doc["next"]}
+        self.assertIsNotNone(listed, "credential-list lists the pending credential")
+        self.assertEqual((listed["status"], listed["certificates"]), ("pending", []))
+
     def test_delivery_login_activation_puk_counting_and_pin_change(self):
         h, approved = self.holder()
         # the two e-mails: credentials without the PIN or PUK, the envelope with them

@@ -115,6 +115,50 @@ class ExamplesAgree(unittest.TestCase):
             with self.subTest(schema=name):
                 self.assertNotEqual(self.schemas.errors(name, doc), [], "%s accepted an invalid document" % name)
 
+    def test_code_schemas_accept_what_a_person_types_and_refuse_letters_outside_crockford(self):
+        # §8: dashes, spaces and case are ignored and O, I, L are read as 0, 1, 1; U is malformed
+        act = self.load("activate-request")
+        emg = self.load("emergency-suspend-request")
+        renew = self.load("portal-renew-request")
+        good = [
+            ("activate-request", dict(act, activationCode="abcd efgh-jkmn-pqrs-tvwo")),
+            ("activate-request", dict(act, activationCode="OIL0-oil1-ABCD-EFGH-JKMN")),
+            ("activate-request", dict(act, activationCode="OIL0OIL1ABCDEFGHJKMN")),
+            ("emergency-suspend-request", dict(emg, emergencyCode="7qw3 e5r7 t9yl v3pa")),
+            ("emergency-suspend-request", dict(emg, emergencyCode="OIL0-oil1-ABCD-EFGH")),
+            ("portal-renew-request", dict(renew, coupon="7qw3-e5r7-t9yi-v3po")),
+        ]
+        for name, doc in good:
+            with self.subTest(schema=name, doc=doc):
+                self.assertEqual(self.schemas.errors(name, doc), [], "%s refused a code typed with aliases" % name)
+        bad = [
+            ("activate-request", dict(act, activationCode="abcd-efgh-jkmn-pqrs-tvwu")),
+            ("activate-request", dict(act, activationCode="ABCD_EFGH_JKMN_PQRS_TVWX")),
+            ("activate-request", dict(act, activationCode="ABCD-EFGH-JKMN-PQRS-TVW")),
+            ("emergency-suspend-request", dict(emg, emergencyCode="7QW3-E5R7-T9Y1-V3PU")),
+            ("portal-renew-request", dict(renew, coupon="7QW3-E5R7-T9Y1-V3P")),
+            ("coupon", dict(self.load("coupon"), code="7QW3-E5R7-T9YI-V3PA")),  # shown: no alias
+        ]
+        for name, doc in bad:
+            with self.subTest(schema=name, doc=doc):
+                self.assertNotEqual(self.schemas.errors(name, doc), [], "%s accepted a malformed code" % name)
+
+    def test_credential_schemas_hold_a_pending_credential_without_certificates_only(self):
+        # §12, §24.1: a remote credential approved and not activated has no certificate yet
+        cred = self.load("credential")
+        show = self.load("admin-credential-show-response")
+        for name, doc, ok in [
+            ("credential", dict(cred, status="pending", certificates=[]), True),
+            ("credential", dict(cred, status="pending"), False),
+            ("credential", dict(cred, status="active", certificates=[]), False),
+            ("admin-credential-show-response", dict(show, status="pending", certificates=[]), True),
+            ("admin-credential-show-response", dict(show, status="pending"), False),
+            ("admin-credential-show-response", dict(show, status="revoked", certificates=[]), False),
+            ("admin-credential-list-response", {"credentials": [dict(cred, status="pending", certificates=[])]}, True),
+        ]:
+            with self.subTest(schema=name, status=doc["credentials"][0]["status"] if "credentials" in doc else doc["status"]):
+                self.assertEqual(self.schemas.errors(name, doc) == [], ok)
+
     def load(self, name):
         return read_json(os.path.join(EXAMPLES, name + ".example.json"))
 
