@@ -245,7 +245,9 @@ int api_apply(const struct http_req *req, struct http_resp *resp)
 	if (!app)
 		return CF_ENOMEM;
 	api_who(req, &who, actor);
-	ret = core_apply(req->core, &who, &r, app);
+	ret = api_rate(resp, req->core, &who, RATE_APPLY_ADDR, -1, NULL);
+	if (ret == 0)
+		ret = core_apply(req->core, &who, &r, app);
 	if (ret == 0) {
 		doc = api_application_json(app, NULL);
 		ret = doc ? http_resp_json(resp, 201, doc) : CF_ENOMEM;

@@ -206,6 +206,8 @@ static int purge_txn(store_txn *txn, void *ctx)
 	const int64_t *t = ctx; /* challenge cutoff, now */
 	int ret = store_challenge_purge(txn, t[0]);
 
+	if (ret == 0)
+		ret = store_rate_purge(txn, t[1]);	   /* rate windows that ended (§28) */
 	return ret ? ret : store_session_purge(txn, t[1]); /* expired sessions are of no use */
 }
 
