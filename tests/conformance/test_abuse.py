@@ -56,12 +56,28 @@ class TestEnumeration(ConformanceTest):
             self.assertEqual(known.json(), other.json(), "the same problem document")
         self.expect(self.attempt(unknown, self.wrong(code)), 403, problem="enrolmentLocked")
 
-    def test_activation_with_an_unknown_reference_costs_the_same_as_with_a_wrong_code(self):
-        # A known reference with a wrong code counts the failure in a durable commit; an unknown one
-        # must do the same work. Noise on a shared machine only adds time, so the fastest of
-        # interleaved samples is compared; the commit it checks costs about a millisecond.
+    def test_activation_with_an_unknown_reference_commits_the_same_counted_failure(self):
+        # The deterministic sign of the same work: a wrong code is counted in a durable commit
+        # with its audit event; an unknown reference must commit the same (today it commits
+        # nothing and answers one fsync sooner).
+        enrol, code = self.new_enrolment()
+        unknown = random_reference()
+        for ref in (enrol["reference"], unknown):
+            for _ in range(2):
+                self.expect(self.attempt(ref, self.wrong(code)), 403, problem="badActivationCode")
+        events = {}
+        for ref in (enrol["reference"], unknown):
+            doc = self.admin("audit-list", {"object": "enrolment:" + ref})
+            events[ref] = [(e["action"], e["result"]) for e in doc["events"] if e["action"] == "activate"]
+        self.assertEqual(events[unknown], events[enrol["reference"]])
+        self.assertEqual(events[unknown], [("activate", "badActivationCode")] * 2)
+
+    def test_activation_timing_does_not_tell_unknown_references_from_known_ones(self):
+        # Wall time on a shared machine is noisy and noise only adds time, so the fastest of
+        # interleaved samples is compared, with a tolerant bound: this catches a skipped KDF or
+        # signature; the one skipped commit of old is proved by the test above.
         times = {"known": [], "unknown": []}
-        for _ in range(4):
+        for _ in range(5):
             enrol, code = self.new_enrolment()
             for _ in range(self.dir["meta"]["maxActivationAttempts"] - 1):
                 for kind, ref in (("known", enrol["reference"]), ("unknown", random_reference())):
@@ -72,7 +88,7 @@ class TestEnumeration(ConformanceTest):
                     self.expect(r, 403, problem="badActivationCode")
         fk, fu = min(times["known"]), min(times["unknown"])
         mk, mu = statistics.median(times["known"]), statistics.median(times["unknown"])
-        self.assertLess(abs(fk - fu), 0.0004 + 0.1 * min(fk, fu),
+        self.assertLess(abs(fk - fu), 0.0005 + 0.25 * min(fk, fu),
                         "fastest answers: known %.2f ms, unknown %.2f ms (medians %.2f, %.2f)"
                         % (fk * 1000, fu * 1000, mk * 1000, mu * 1000))
 
