@@ -69,6 +69,7 @@ static const struct key_row keys[] = {
     INT("otp_resend_per_hour", core.otp_resend_per_hour, 1, 100),
     INT("emergency_max_failures", core.emergency_max_failures, 1, 100),
     INT("kdf_iterations", core.kdf_iterations, 1000, 100000000), /* uint32_t: sizeof(int) */
+    INT("outbox_keep_days", core.outbox_keep_days, 1, 3650),
     INT("rate_recovery_addr", core.rate[RATE_RECOVERY_ADDR].max, 0, 1000000),
     INT("rate_recovery_addr_secs", core.rate[RATE_RECOVERY_ADDR].secs, 1, 604800),
     INT("rate_recovery_email", core.rate[RATE_RECOVERY_EMAIL].max, 0, 1000000),

@@ -55,6 +55,7 @@ void core_config_defaults(struct core_config *cfg)
 	    [RATE_EMERGENCY_ADDR] = {60, 60},  [RATE_SMS_ADDR] = {60, 3600},
 	};
 	memcpy(cfg->rate, rates, sizeof(rates));
+	cfg->outbox_keep_days = 30;
 }
 
 int core_init(struct core *c, store *st, ca *authority, const struct core_config *cfg,

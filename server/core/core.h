@@ -73,6 +73,7 @@ struct core_config {
 	char entitlement[16];	   /* renewal entitlement: "coupon" (default), "program", "none" */
 	char entitlement_command[1024]; /* program for "program": exit 0 = entitled (§26.3) */
 	struct core_rate_limit rate[RATE_KINDS]; /* issue 15 (§28); defaults in core.c */
+	int outbox_keep_days; /* sent and failed messages are purged after (30) */
 };
 
 /* Defaults of spec/protocol.md. */

@@ -452,5 +452,8 @@ int store_rate_get(store_txn *txn, const uint8_t *key, size_t key_len, struct st
 int store_rate_put(store_txn *txn, const uint8_t *key, size_t key_len, const struct store_rate *r);
 /* Remove every counter whose window ended before `before` (housekeeping; one pass). */
 int store_rate_purge(store_txn *txn, int64_t before);
+/* Remove up to 512 sent or failed messages created before `before` (housekeeping: their bodies
+ * are of no use once delivered); queued ones stay. *purged (may be NULL): how many. */
+int store_message_purge(store_txn *txn, int64_t before, size_t *purged);
 
 #endif

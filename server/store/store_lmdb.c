@@ -1714,3 +1714,47 @@ int store_rate_purge(store_txn *txn, int64_t before)
 	mdb_cursor_close(cur);
 	return ret;
 }
+
+/* ---- outbox purge ---- */
+
+#define MSG_PURGE_BATCH 512
+
+struct msg_purge {
+	int64_t before;
+	uint64_t ids[MSG_PURGE_BATCH];
+	size_t n;
+};
+
+static int msg_purge_cb(const struct store_message *m, void *ctx)
+{
+	struct msg_purge *p = ctx;
+
+	if (m->created_at >= p->before)
+		return 1; /* ids follow creation: the rest is younger */
+	if (m->state != MSG_QUEUED)
+		p->ids[p->n++] = m->id;
+	return p->n == MSG_PURGE_BATCH;
+}
+
+int store_message_purge(store_txn *txn, int64_t before, size_t *purged)
+{
+	struct msg_purge *p = calloc(1, sizeof(*p));
+	uint8_t b[8];
+	MDB_val k = {8, b};
+	int ret;
+
+	if (!p)
+		return CF_ENOMEM;
+	p->before = before;
+	ret = store_message_list(txn, msg_purge_cb, p);
+	if (ret == 1)
+		ret = 0;
+	for (size_t i = 0; ret == 0 && i < p->n; i++) {
+		codec_u64_be(p->ids[i], b);
+		ret = db_del(txn, DBI_MESSAGES, &k);
+	}
+	if (ret == 0 && purged)
+		*purged = p->n;
+	free(p);
+	return ret;
+}

@@ -1,6 +1,6 @@
 /* test_store_rate — the counters of rate limits (spec/protocol.md §28) through the store: round
  * trip under an opaque key, keys of bad length refused, and the purge that removes exactly the
- * counters whose window ended. */
+ * counters whose window ended; the outbox purge of delivered messages (§28.4). */
 #include "check.h"
 #include "cf_err.h"
 #include "store.h"
@@ -93,8 +93,67 @@ static void test_rate_purge_removes_only_windows_that_ended(void)
 	cleanup(st);
 }
 
+static struct store_message msg;
+static size_t purged;
+
+static int msg_put_fn(store_txn *t, void *p)
+{
+	(void)p;
+	msg.id = 0;
+	return store_message_put(t, &msg);
+}
+
+static int msg_get_fn(store_txn *t, void *p)
+{
+	struct store_message *out = p;
+	return store_message_get(t, out->id, out);
+}
+
+static int msg_purge_fn(store_txn *t, void *p)
+{
+	return store_message_purge(t, *(int64_t *)p, &purged);
+}
+
+static int msg_exists(store *st, uint64_t id)
+{
+	static struct store_message m;
+
+	m.id = id;
+	return store_read(st, msg_get_fn, &m) == 0;
+}
+
+static void test_message_purge_removes_delivered_messages_older_than_the_cutoff(void)
+{
+	char dir[1024];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+	int states[4] = {MSG_SENT, MSG_FAILED, MSG_QUEUED, MSG_SENT};
+	int64_t created[4] = {1000, 1100, 1200, 5000}, cutoff = 2000;
+
+	CHECK(st != NULL);
+	for (int i = 0; i < 4; i++) {
+		memset(&msg, 0, sizeof(msg));
+		msg.channel = 1;
+		msg.state = states[i];
+		snprintf(msg.to, sizeof(msg.to), "a@example.org");
+		snprintf(msg.template_name, sizeof(msg.template_name), "reference");
+		msg.body_len = 3;
+		memcpy(msg.body, "abc", 3);
+		msg.created_at = created[i];
+		msg.next_attempt_at = created[i];
+		CHECK_EQ_INT(store_write(st, msg_put_fn, NULL), 0);
+	}
+	CHECK_EQ_INT(store_write(st, msg_purge_fn, &cutoff), 0);
+	CHECK(purged == 2);
+	CHECK(!msg_exists(st, 1));
+	CHECK(!msg_exists(st, 2));
+	CHECK(msg_exists(st, 3)); /* still queued */
+	CHECK(msg_exists(st, 4)); /* younger */
+	cleanup(st);
+}
+
 int main(void)
 {
+	RUN(test_message_purge_removes_delivered_messages_older_than_the_cutoff);
 	RUN(test_rate_counter_round_trips_under_an_opaque_key);
 	RUN(test_rate_purge_removes_only_windows_that_ended);
 	return check_done();
