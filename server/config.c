@@ -90,6 +90,8 @@ static const struct key_row keys[] = {
     INT("rate_emergency_addr_secs", core.rate[RATE_EMERGENCY_ADDR].secs, 1, 604800),
     INT("rate_sms_addr", core.rate[RATE_SMS_ADDR].max, 0, 1000000),
     INT("rate_sms_addr_secs", core.rate[RATE_SMS_ADDR].secs, 1, 604800),
+    INT("rate_questions_addr", core.rate[RATE_QUESTIONS_ADDR].max, 0, 1000000),
+    INT("rate_questions_addr_secs", core.rate[RATE_QUESTIONS_ADDR].secs, 1, 604800),
     STR("maildir", notify.maildir),
     STR("email_command", notify.email_command),
     STR("sms_command", notify.sms_command),

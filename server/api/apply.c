@@ -279,7 +279,9 @@ int api_reference_renew(const struct http_req *req, struct http_resp *resp)
 			return bad(resp, "each answer must be 1 to 128 octets once white space is "
 					 "trimmed");
 	api_who(req, &who, actor);
-	ret = core_reference_renew(req->core, &who, reference, answers, &left);
+	ret = api_rate(resp, req->core, &who, RATE_QUESTIONS_ADDR, -1, NULL);
+	if (ret == 0)
+		ret = core_reference_renew(req->core, &who, reference, answers, &left);
 	if (ret == CF_EBADANSWERS) {
 		snprintf(resp->detail, sizeof(resp->detail),
 			 "reference number or answers not accepted");

@@ -31,6 +31,7 @@ enum core_rate_kind {
 	RATE_APPLY_ADDR,     /* anonymous applications (KDFs, records, an e-mail) */
 	RATE_EMERGENCY_ADDR, /* emergency suspensions by code */
 	RATE_SMS_ADDR,	     /* SMS codes sent on request */
+	RATE_QUESTIONS_ADDR, /* reference renewals (a KDF per security answer) */
 	RATE_KINDS
 };
 struct core_rate_limit {

@@ -26,6 +26,7 @@ static const char *const rate_names[RATE_KINDS] = {
     [RATE_APPLY_ADDR] = "apply_addr",
     [RATE_EMERGENCY_ADDR] = "emergency_addr",
     [RATE_SMS_ADDR] = "sms_addr",
+    [RATE_QUESTIONS_ADDR] = "questions_addr",
 };
 
 const char *core_rate_name(int kind)
