@@ -161,8 +161,8 @@ struct core_activate_req {
 };
 
 /* Activate an enrolment code (spec/protocol.md §9). Errors: CF_EBADCSR/CF_EBADKEY (CSR),
- * CF_EBADCODE (unknown reference or wrong code), CF_ELOCKED, CF_EEXPIRED, CF_EUSED,
- * CF_ECANCELLED, CF_EDEACTIVATED (the key's account is deactivated), store errors. */
+ * CF_EBADCODE (unknown reference or wrong code, both counted alike: §28.3), CF_ELOCKED,
+ * CF_EEXPIRED, CF_EUSED, CF_ECANCELLED, CF_EDEACTIVATED (the key's account is deactivated), store errors. */
 int core_activate(struct core *c, const struct core_who *who, const struct core_activate_req *req,
 		  struct core_issue_result *out);
 
@@ -310,7 +310,7 @@ int core_reference_renew(struct core *c, const struct core_who *who, const char 
 			 const char *const answers[STORE_QUESTIONS], int *attempts_left);
 
 /* POST /v1/emergency-suspend: put the current certificate of the application of reference on
- * hold. CF_EBADEMERGENCY (*attempts_left ≥ 0 when counted, -1 for an unknown reference),
+ * hold. CF_EBADEMERGENCY (*attempts_left ≥ 0, for an unknown reference too: §28.3),
  * CF_EPROOFLOCKED, CF_ECONFLICT (no credential yet), CF_EALREADY (suspended or revoked). Each
  * of these answers commits its audit event. */
 int core_emergency_suspend(struct core *c, const struct core_who *who, const char *reference,
@@ -483,7 +483,8 @@ struct core_login_result {
 
 /* POST /v1/login: user id + password → a portal session (restricted while the password must
  * change). CF_EBADLOGIN for an unknown user id or a wrong password (the same work and answer;
- * a wrong password is counted on the login), CF_EPROOFLOCKED at login_max_failures (also with
+ * a wrong password is counted on the login, an unknown user id's on a counter of its own: §28.3),
+ * CF_EPROOFLOCKED at login_max_failures (also with
  * the right password, until core_login_unlock or a password reset). Audit "login". */
 int core_login(struct core *c, const struct core_who *who, const char *user_id,
 	       const char *password, struct core_login_result *out);
