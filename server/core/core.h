@@ -162,7 +162,8 @@ struct core_activate_req {
 
 /* Activate an enrolment code (spec/protocol.md §9). Errors: CF_EBADCSR/CF_EBADKEY (CSR),
  * CF_EBADCODE (unknown reference or wrong code, both counted alike: §28.3), CF_ELOCKED,
- * CF_EEXPIRED, CF_EUSED, CF_ECANCELLED, CF_EDEACTIVATED (the key's account is deactivated), store errors. */
+ * CF_EEXPIRED, CF_EUSED, CF_ECANCELLED, CF_EDEACTIVATED (the key's account is deactivated),
+ * store errors. */
 int core_activate(struct core *c, const struct core_who *who, const struct core_activate_req *req,
 		  struct core_issue_result *out);
 
