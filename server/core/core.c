@@ -50,7 +50,7 @@ void core_config_defaults(struct core_config *cfg)
 	static const struct core_rate_limit rates[RATE_KINDS] = {
 	    [RATE_RECOVERY_ADDR] = {30, 3600},	[RATE_RECOVERY_EMAIL] = {3, 3600},
 	    [RATE_LOGIN_ADDR] = {600, 60},	[RATE_LOGIN_USER] = {20, 300},
-	    [RATE_QR_ADDR] = {600, 60},		[RATE_ACTIVATE_ADDR] = {120, 60},
+	    [RATE_QR_ADDR] = {600, 60},		[RATE_ACTIVATE_ADDR] = {600, 60},
 	    [RATE_ACTIVATE_REF] = {20, 3600},	[RATE_APPLY_ADDR] = {200, 3600},
 	    [RATE_EMERGENCY_ADDR] = {60, 60},	[RATE_SMS_ADDR] = {60, 3600},
 	    [RATE_QUESTIONS_ADDR] = {60, 3600},
