@@ -112,7 +112,9 @@ int api_activate(const struct http_req *req, struct http_resp *resp)
 	ar.code = code;
 	ar.csr = csr;
 	ar.csr_len = csr_len;
-	ret = core_activate(req->core, &who, &ar, res);
+	ret = api_rate(resp, req->core, &who, RATE_ACTIVATE_ADDR, RATE_ACTIVATE_REF, reference);
+	if (ret == 0)
+		ret = core_activate(req->core, &who, &ar, res);
 	cf_free_secret(code);
 	code = NULL;
 	if (ret != 0) {

@@ -113,6 +113,12 @@ int api_email(const struct http_req *req, struct http_resp *resp, char out[API_E
 /* The payload's "token" (a link token, at most 64 characters): CF_EMALFORMED with a detail. */
 int api_link_token(const struct http_req *req, struct http_resp *resp, const char **token);
 
+/* Count the request in the rate limits of kind_addr (who's address) and kind_target (target, may be
+ * NULL) with core_rate_take (encode.c, issue 15): CF_ERATELIMIT with a detail and retry_at in
+ * resp; store errors. Call it after decoding and before the core does costly work. */
+int api_rate(struct http_resp *resp, struct core *c, const struct core_who *who, int kind_addr,
+	     int kind_target, const char *target);
+
 /* The portal session of a bearer request (encode.c): core_session_check on req->bearer into
  * *out; CF_ESESSION (absent, unknown, expired, logged out) or CF_EPWCHANGE (restricted session
  * and allow_restricted 0) with a detail in resp. Every HTTP_AUTH_BEARER handler starts with it. */

@@ -245,7 +245,9 @@ int api_apply(const struct http_req *req, struct http_resp *resp)
 	if (!app)
 		return CF_ENOMEM;
 	api_who(req, &who, actor);
-	ret = core_apply(req->core, &who, &r, app);
+	ret = api_rate(resp, req->core, &who, RATE_APPLY_ADDR, -1, NULL);
+	if (ret == 0)
+		ret = core_apply(req->core, &who, &r, app);
 	if (ret == 0) {
 		doc = api_application_json(app, NULL);
 		ret = doc ? http_resp_json(resp, 201, doc) : CF_ENOMEM;
@@ -277,7 +279,9 @@ int api_reference_renew(const struct http_req *req, struct http_resp *resp)
 			return bad(resp, "each answer must be 1 to 128 octets once white space is "
 					 "trimmed");
 	api_who(req, &who, actor);
-	ret = core_reference_renew(req->core, &who, reference, answers, &left);
+	ret = api_rate(resp, req->core, &who, RATE_QUESTIONS_ADDR, -1, NULL);
+	if (ret == 0)
+		ret = core_reference_renew(req->core, &who, reference, answers, &left);
 	if (ret == CF_EBADANSWERS) {
 		snprintf(resp->detail, sizeof(resp->detail),
 			 "reference number or answers not accepted");

@@ -514,6 +514,9 @@ int api_csc_send_otp(const struct http_req *req, struct http_resp *resp)
 	if (!req->payload || cf_json_get_str(req->payload, "credentialID", MAX_ID, &id) != 0)
 		return csc_answer(resp, bad(resp, "credentialID is required"));
 	api_who_session(req, &s, &who, actor);
+	ret = api_rate(resp, req->core, &who, RATE_SMS_ADDR, -1, NULL);
+	if (ret != 0)
+		return csc_answer(resp, ret);
 	ret = core_csc_send_otp(req->core, &who, &s, id, &retry_at);
 	if (ret == CF_ECONFLICT)
 		snprintf(resp->detail, sizeof(resp->detail),

@@ -68,7 +68,9 @@ int api_emergency_suspend(const struct http_req *req, struct http_resp *resp)
 		return CF_EMALFORMED;
 	}
 	api_who(req, &who, actor);
-	ret = core_emergency_suspend(req->core, &who, reference, code, credential, &left);
+	ret = api_rate(resp, req->core, &who, RATE_EMERGENCY_ADDR, -1, NULL);
+	if (ret == 0)
+		ret = core_emergency_suspend(req->core, &who, reference, code, credential, &left);
 	if (ret != 0) {
 		emergency_detail(ret, resp);
 		if (ret == CF_EBADEMERGENCY && api_problem_attempts(resp, left) != 0)

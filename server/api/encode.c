@@ -257,6 +257,22 @@ void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_
 	who->remote = req->remote_addr ? req->remote_addr : "";
 }
 
+int api_rate(struct http_resp *resp, struct core *c, const struct core_who *who, int kind_addr,
+	     int kind_target, const char *target)
+{
+	char when[21];
+	int64_t retry_at = 0;
+	int ret = core_rate_take(c, who, kind_addr, kind_target, target, &retry_at);
+
+	if (ret == CF_ERATELIMIT) {
+		cf_time_format(retry_at, when);
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "too many requests of this kind: try again after %s", when);
+		resp->retry_at = retry_at;
+	}
+	return ret;
+}
+
 int api_session(const struct http_req *req, struct http_resp *resp, int allow_restricted,
 		struct core_session *out)
 {

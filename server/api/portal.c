@@ -138,7 +138,9 @@ int api_login(const struct http_req *req, struct http_resp *resp)
 	if (!res)
 		return CF_ENOMEM;
 	api_who(req, &who, actor);
-	ret = core_login(req->core, &who, user_id, password, res);
+	ret = api_rate(resp, req->core, &who, RATE_LOGIN_ADDR, RATE_LOGIN_USER, user_id);
+	if (ret == 0)
+		ret = core_login(req->core, &who, user_id, password, res);
 	if (ret == 0)
 		ret = api_login_answer(resp, 201, res); /* holds the token: http wipes the body */
 	cf_zeroize(res, sizeof(*res));
@@ -349,6 +351,9 @@ int api_portal_otp(const struct http_req *req, struct http_resp *resp)
 	if (ret != 0)
 		return ret;
 	api_who_session(req, &s, &who, actor);
+	ret = api_rate(resp, req->core, &who, RATE_SMS_ADDR, -1, NULL);
+	if (ret != 0)
+		return ret;
 	ret = core_portal_otp(req->core, &who, &s, &retry_at);
 	return otp_answer(req, ret, retry_at, resp);
 }
@@ -364,6 +369,9 @@ int api_password_reset_otp(const struct http_req *req, struct http_resp *resp)
 	if (ret != 0)
 		return ret;
 	api_who(req, &who, actor);
+	ret = api_rate(resp, req->core, &who, RATE_SMS_ADDR, -1, NULL);
+	if (ret != 0)
+		return ret;
 	ret = core_password_reset_otp(req->core, &who, token, &retry_at);
 	return otp_answer(req, ret, retry_at, resp);
 }
@@ -379,7 +387,9 @@ int api_password_forgot(const struct http_req *req, struct http_resp *resp)
 	if (ret != 0)
 		return ret;
 	api_who(req, &who, actor);
-	ret = core_password_forgot(req->core, &who, email, req->base_url);
+	ret = api_rate(resp, req->core, &who, RATE_RECOVERY_ADDR, RATE_RECOVERY_EMAIL, email);
+	if (ret == 0)
+		ret = core_password_forgot(req->core, &who, email, req->base_url);
 	return ret ? ret : reply_status(resp, 202, "sent");
 }
 

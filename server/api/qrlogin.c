@@ -40,7 +40,9 @@ int api_qr_login_start(const struct http_req *req, struct http_resp *resp)
 		return CF_EMALFORMED;
 	}
 	api_who(req, &who, actor);
-	ret = core_qr_start(req->core, &who, user_id, &qs);
+	ret = api_rate(resp, req->core, &who, RATE_QR_ADDR, -1, NULL);
+	if (ret == 0)
+		ret = core_qr_start(req->core, &who, user_id, &qs);
 	if (ret != 0)
 		return ret;
 	cf_time_format(qs.expires_at, when);
@@ -136,7 +138,9 @@ int api_qr_login_poll(const struct http_req *req, struct http_resp *resp)
 	if (!(r = calloc(1, sizeof(*r))))
 		return CF_ENOMEM;
 	api_who(req, &who, actor);
-	ret = core_qr_poll(req->core, &who, token, &pending, r);
+	ret = api_rate(resp, req->core, &who, RATE_QR_ADDR, -1, NULL);
+	if (ret == 0)
+		ret = core_qr_poll(req->core, &who, token, &pending, r);
 	if (ret == CF_EBADTOKEN)
 		snprintf(resp->detail, sizeof(resp->detail),
 			 "the poll token is unknown, expired or used: start a new QR login");

@@ -103,7 +103,9 @@ int api_recovery(const struct http_req *req, struct http_resp *resp)
 	if (ret != 0)
 		return ret;
 	api_who(req, &who, actor);
-	ret = core_recovery_request(req->core, &who, email, req->base_url);
+	ret = api_rate(resp, req->core, &who, RATE_RECOVERY_ADDR, RATE_RECOVERY_EMAIL, email);
+	if (ret == 0)
+		ret = core_recovery_request(req->core, &who, email, req->base_url);
 	return ret ? ret : reply_sent(resp, 202, NULL);
 }
 
@@ -154,6 +156,9 @@ int api_recovery_otp(const struct http_req *req, struct http_resp *resp)
 	if (ret != 0)
 		return ret;
 	api_who(req, &who, actor);
+	ret = api_rate(resp, req->core, &who, RATE_SMS_ADDR, -1, NULL);
+	if (ret != 0)
+		return ret;
 	ret = core_recovery_send_otp(req->core, &who, token, &retry_at);
 	if (ret == CF_ERATELIMIT) {
 		cf_time_format(retry_at, when);

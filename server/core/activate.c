@@ -40,6 +40,7 @@ struct act_ctx {
 	char credential_id[STORE_ID_LEN];
 	/* filled by the transactions */
 	int code_wrong;
+	int unknown; /* the reference names no enrolment: a->e is a stand-in (§28) */
 	int superseded; /* a replaced credential was revoked: the CRL changed */
 	int result;	/* answer of a committed failure count */
 	struct store_enrolment e;
@@ -51,8 +52,19 @@ static int enrolment_usable(struct act_ctx *a, store_txn *txn)
 {
 	int ret = store_enrolment_get(txn, a->req->reference, &a->e);
 
-	if (ret == CF_ENOTFOUND)
-		return CF_EBADCODE; /* same answer as a wrong code: references are guessable */
+	a->unknown = ret == CF_ENOTFOUND;
+	if (a->unknown) {
+		/* references are guessable: an unknown one gets the same answer, the same work
+		 * (code check, counted failure, commit) and the same lock as a wrong code (§28) */
+		memset(&a->e, 0, sizeof(a->e));
+		snprintf(a->e.reference, sizeof(a->e.reference), "%s", a->req->reference);
+		ret = core_ghost_failures_txn(a->c, txn, "activate", a->req->reference, 0,
+					      a->c->cfg.max_activation_attempts, a->now,
+					      &a->e.failures);
+		if (ret == 0 && a->e.failures >= a->c->cfg.max_activation_attempts)
+			ret = CF_ELOCKED;
+		return ret;
+	}
 	if (ret != 0)
 		return ret;
 	if (a->e.state == ENROL_USED)
@@ -115,7 +127,12 @@ static int count_failure(struct act_ctx *a, store_txn *txn)
 	a->result = proof_count_failure(&a->e.failures, a->c->cfg.max_activation_attempts);
 	if (a->result == CF_ELOCKED)
 		a->e.state = ENROL_LOCKED;
-	ret = store_enrolment_put(txn, &a->e);
+	if (a->unknown)
+		ret = core_ghost_failures_txn(a->c, txn, "activate", a->req->reference, 1,
+					      a->c->cfg.max_activation_attempts, a->now,
+					      &a->e.failures);
+	else
+		ret = store_enrolment_put(txn, &a->e);
 	return ret ? ret : activate_audit(a, txn, a->result);
 }
 

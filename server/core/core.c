@@ -46,6 +46,17 @@ void core_config_defaults(struct core_config *cfg)
 	cfg->update_minutes = 15;
 	snprintf(cfg->entitlement, sizeof(cfg->entitlement), "coupon");
 	cfg->entitlement_command[0] = '\0';
+	/* per address generous (many users behind one NAT), per target strict (§28) */
+	static const struct core_rate_limit rates[RATE_KINDS] = {
+	    [RATE_RECOVERY_ADDR] = {30, 3600},	[RATE_RECOVERY_EMAIL] = {3, 3600},
+	    [RATE_LOGIN_ADDR] = {600, 60},	[RATE_LOGIN_USER] = {20, 300},
+	    [RATE_QR_ADDR] = {600, 60},		[RATE_ACTIVATE_ADDR] = {600, 60},
+	    [RATE_ACTIVATE_REF] = {20, 3600},	[RATE_APPLY_ADDR] = {200, 3600},
+	    [RATE_EMERGENCY_ADDR] = {60, 60},	[RATE_SMS_ADDR] = {60, 3600},
+	    [RATE_QUESTIONS_ADDR] = {60, 3600},
+	};
+	memcpy(cfg->rate, rates, sizeof(rates));
+	cfg->outbox_keep_days = 30;
 }
 
 int core_init(struct core *c, store *st, ca *authority, const struct core_config *cfg,

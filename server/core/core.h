@@ -18,6 +18,27 @@
 #include "cf_crypto.h"
 #include "store.h"
 
+/* Rate limits (issue 15, spec/protocol.md §28): a fixed window of secs seconds per client address
+ * ("_ADDR") or per named target (an e-mail, a user id, a reference); max 0 = no limit. */
+enum core_rate_kind {
+	RATE_RECOVERY_ADDR,  /* recovery link requests and forgotten passwords (e-mails) */
+	RATE_RECOVERY_EMAIL, /* the same, per e-mail address asked about */
+	RATE_LOGIN_ADDR,     /* logins (a password KDF each) */
+	RATE_LOGIN_USER,     /* the same, per user id */
+	RATE_QR_ADDR,	     /* QR login start and poll */
+	RATE_ACTIVATE_ADDR,  /* activations (a signature each) */
+	RATE_ACTIVATE_REF,   /* the same, per reference number */
+	RATE_APPLY_ADDR,     /* anonymous applications (KDFs, records, an e-mail) */
+	RATE_EMERGENCY_ADDR, /* emergency suspensions by code */
+	RATE_SMS_ADDR,	     /* SMS codes sent on request */
+	RATE_QUESTIONS_ADDR, /* reference renewals (a KDF per security answer) */
+	RATE_KINDS
+};
+struct core_rate_limit {
+	int max;  /* requests per window, 0 = unlimited */
+	int secs; /* length of the window */
+};
+
 struct core_config {
 	int enrolment_code_days;     /* lifetime of an enrolment code (15) */
 	int max_activation_attempts; /* wrong codes before the enrolment locks (5) */
@@ -52,6 +73,8 @@ struct core_config {
 	int update_minutes;	   /* time between the two steps of an update (15) */
 	char entitlement[16];	   /* renewal entitlement: "coupon" (default), "program", "none" */
 	char entitlement_command[1024]; /* program for "program": exit 0 = entitled (§26.3) */
+	struct core_rate_limit rate[RATE_KINDS]; /* issue 15 (§28); defaults in core.c */
+	int outbox_keep_days; /* sent and failed messages are purged after (30) */
 };
 
 /* Defaults of spec/protocol.md. */
@@ -138,8 +161,9 @@ struct core_activate_req {
 };
 
 /* Activate an enrolment code (spec/protocol.md §9). Errors: CF_EBADCSR/CF_EBADKEY (CSR),
- * CF_EBADCODE (unknown reference or wrong code), CF_ELOCKED, CF_EEXPIRED, CF_EUSED,
- * CF_ECANCELLED, CF_EDEACTIVATED (the key's account is deactivated), store errors. */
+ * CF_EBADCODE (unknown reference or wrong code, both counted alike: §28.3), CF_ELOCKED,
+ * CF_EEXPIRED, CF_EUSED, CF_ECANCELLED, CF_EDEACTIVATED (the key's account is deactivated),
+ * store errors. */
 int core_activate(struct core *c, const struct core_who *who, const struct core_activate_req *req,
 		  struct core_issue_result *out);
 
@@ -287,7 +311,7 @@ int core_reference_renew(struct core *c, const struct core_who *who, const char 
 			 const char *const answers[STORE_QUESTIONS], int *attempts_left);
 
 /* POST /v1/emergency-suspend: put the current certificate of the application of reference on
- * hold. CF_EBADEMERGENCY (*attempts_left ≥ 0 when counted, -1 for an unknown reference),
+ * hold. CF_EBADEMERGENCY (*attempts_left ≥ 0, for an unknown reference too: §28.3),
  * CF_EPROOFLOCKED, CF_ECONFLICT (no credential yet), CF_EALREADY (suspended or revoked). Each
  * of these answers commits its audit event. */
 int core_emergency_suspend(struct core *c, const struct core_who *who, const char *reference,
@@ -362,6 +386,19 @@ struct core_recovery_result {
  * before anything), the token used. CF_EMALFORMED for an answer that cannot be normalised. */
 int core_recovery_complete(struct core *c, const struct core_who *who,
 			   const struct core_recovery_req *req, struct core_recovery_result *out);
+
+/* ---- rate limits (issue 15, core/rate.c, spec/protocol.md §28) --------------------------- */
+
+/* Count one request of kind_addr from who->remote and, when target is not NULL, one of kind_target
+ * about target, in one write transaction of their own taken before the request does any costly
+ * work (KDF, signature, message). Counters are named by an HMAC under the server key, never by
+ * the clear address or target. CF_ERATELIMIT with *retry_at (when the fuller window ends) when a
+ * counter is over its limit (the first refusal of a window is audited); store errors. */
+int core_rate_take(struct core *c, const struct core_who *who, int kind_addr, int kind_target,
+		   const char *target, int64_t *retry_at);
+
+/* The name of a rate kind as in the config file and the audit trail ("login_addr"). */
+const char *core_rate_name(int kind);
 
 /* Housekeeping (hourly, core/recovery.c): remove the link tokens and SMS codes that expired before
  * core_challenge_cutoff(c, now) (below) and the session records (§23) expired before now; store
@@ -447,7 +484,8 @@ struct core_login_result {
 
 /* POST /v1/login: user id + password → a portal session (restricted while the password must
  * change). CF_EBADLOGIN for an unknown user id or a wrong password (the same work and answer;
- * a wrong password is counted on the login), CF_EPROOFLOCKED at login_max_failures (also with
+ * a wrong password is counted on the login, an unknown user id's on a counter of its own: §28.3),
+ * CF_EPROOFLOCKED at login_max_failures (also with
  * the right password, until core_login_unlock or a password reset). Audit "login". */
 int core_login(struct core *c, const struct core_who *who, const char *user_id,
 	       const char *password, struct core_login_result *out);

@@ -29,6 +29,12 @@ int core_application_approve_txn(struct core *c, store_txn *txn, const struct co
 int core_cert_status_txn(store_txn *txn, const struct core_who *who, const char *serial, int reason,
 			 int64_t now, struct store_cert *out);
 
+/* Inside txn: the failures counted against name of kind ("activate", "login", "emergency") when
+ * name is unknown (core/rate.c), so that an unknown name answers like a known one: add is 0 (read)
+ * or 1 (count one more, at most max); the count lasts enrolment_code_days. */
+int core_ghost_failures_txn(const struct core *c, store_txn *txn, const char *kind,
+			    const char *name, int add, int max, int64_t now, int *failures);
+
 /* A revocation state changed: the next CRL request regenerates it. */
 void core_crl_invalidate(struct core *c);
 

@@ -65,6 +65,26 @@ static int suspend_current(struct em_ctx *m, store_txn *txn)
 	return ret;
 }
 
+/* A reference without an emergency code counts its failures, shows attemptsLeft and locks like one
+ * that has one (§28): an outsider cannot tell them apart. */
+static int unknown_reference(struct em_ctx *m, store_txn *txn)
+{
+	int max = m->c->cfg.emergency_max_failures, failures = 0;
+	int ret = core_ghost_failures_txn(m->c, txn, "emergency", m->reference, 0, max, m->now,
+					  &failures);
+
+	if (ret != 0)
+		return ret;
+	if (failures >= max) {
+		m->result = CF_EPROOFLOCKED;
+		return 0;
+	}
+	m->result = proof_count_locked(&failures, max, CF_EBADEMERGENCY);
+	m->attempts_left = max - failures;
+	return core_ghost_failures_txn(m->c, txn, "emergency", m->reference, 1, max, m->now,
+				       &failures);
+}
+
 static int emergency_txn(store_txn *txn, void *ctx)
 {
 	struct em_ctx *m = ctx;
@@ -80,9 +100,10 @@ static int emergency_txn(store_txn *txn, void *ctx)
 	if (ret == 0)
 		ret = store_application_get(txn, m->e.application_id, &m->app);
 	if (ret == CF_ENOTFOUND) {
-		m->result = CF_EBADEMERGENCY;
-		return core_audit_result(txn, m->who, "emergency.suspend", object, m->result,
-					 "unknown reference");
+		ret = unknown_reference(m, txn);
+		return ret ? ret
+			   : core_audit_result(txn, m->who, "emergency.suspend", object, m->result,
+					       "unknown reference");
 	}
 	if (ret != 0)
 		return ret;

@@ -292,6 +292,25 @@ int core_login_notices_txn(store_txn *txn, const char *subject_id, struct core_l
 	return store_credential_list_by_subject(txn, subject_id, notice_cb, r);
 }
 
+/* A user id that names nobody counts its failures and locks like a login (§28): same answer,
+ * same members, same commit. */
+static int unknown_login(struct login_ctx *g, store_txn *txn)
+{
+	int max = g->c->cfg.login_max_failures, failures = 0;
+	int ret = core_ghost_failures_txn(g->c, txn, "login", g->ls.user_id, 0, max, g->now,
+					  &failures);
+
+	if (ret != 0)
+		return ret;
+	if (failures >= max) {
+		g->result = CF_EPROOFLOCKED; /* nothing counted */
+		return 0;
+	}
+	g->result = proof_count_locked(&failures, max, CF_EBADLOGIN);
+	return core_ghost_failures_txn(g->c, txn, "login", g->ls.user_id, 1, max, g->now,
+				       &failures);
+}
+
 static int login_txn(store_txn *txn, void *ctx)
 {
 	struct login_ctx *g = ctx;
@@ -305,7 +324,7 @@ static int login_txn(store_txn *txn, void *ctx)
 	if (!found && g->ls.known)
 		return CF_ECONFLICT; /* removed since the read */
 	if (!found)
-		g->result = CF_EBADLOGIN;
+		ret = unknown_login(g, txn);
 	else if (!same_salt(&g->ls, &g->l))
 		return CF_ECONFLICT; /* the password changed since the read: derive again */
 	else if ((was_locked = locked(g->c, &g->l)))
@@ -315,6 +334,8 @@ static int login_txn(store_txn *txn, void *ctx)
 		    proof_count_locked(&g->l.failures, g->c->cfg.login_max_failures, CF_EBADLOGIN);
 	else
 		g->result = 0;
+	if (ret != 0)
+		return ret;
 	if (g->result == 0) {
 		g->l.failures = 0;
 		g->l.last_login_at = g->now;

@@ -203,17 +203,22 @@ int64_t core_challenge_cutoff(const struct core_config *cfg, int64_t now)
 
 static int purge_txn(store_txn *txn, void *ctx)
 {
-	const int64_t *t = ctx; /* challenge cutoff, now */
+	const int64_t *t = ctx; /* challenge cutoff, now, outbox cutoff */
 	int ret = store_challenge_purge(txn, t[0]);
 
-	return ret ? ret : store_session_purge(txn, t[1]); /* expired sessions are of no use */
+	if (ret == 0)
+		ret = store_rate_purge(txn, t[1]); /* rate windows that ended (§28) */
+	if (ret == 0)
+		ret = store_message_purge(txn, t[2], NULL); /* delivered mail (§28.4) */
+	return ret ? ret : store_session_purge(txn, t[1]);  /* expired sessions are of no use */
 }
 
 int core_housekeeping(struct core *c)
 {
-	int64_t t[2];
+	int64_t t[3];
 
 	t[1] = cf_now();
+	t[2] = t[1] - (int64_t)c->cfg.outbox_keep_days * 86400;
 	t[0] = core_challenge_cutoff(&c->cfg, t[1]);
 	return store_write(c->st, purge_txn, t);
 }

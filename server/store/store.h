@@ -439,4 +439,21 @@ int store_coupon_put(store_txn *txn, const struct store_coupon *c);
 int store_coupon_list(store_txn *txn, int (*cb)(const struct store_coupon *c, void *ctx),
 		      void *ctx);
 
+/* ---- rate limits and failures against unknown names (issue 15, spec/protocol.md §28) ----- */
+
+#define STORE_RATE_KEY_MAX 64
+/* A fixed-window counter named by an opaque key (the caller's HMAC under the server key: never
+ * a clear address, e-mail or id). Removed by store_rate_purge once its window ended. */
+struct store_rate {
+	int64_t window_end; /* Unix time the window closes */
+	uint32_t count;
+};
+int store_rate_get(store_txn *txn, const uint8_t *key, size_t key_len, struct store_rate *out);
+int store_rate_put(store_txn *txn, const uint8_t *key, size_t key_len, const struct store_rate *r);
+/* Remove every counter whose window ended before `before` (housekeeping; one pass). */
+int store_rate_purge(store_txn *txn, int64_t before);
+/* Remove up to 512 sent or failed messages created before `before` (housekeeping: their bodies
+ * are of no use once delivered); queued ones stay. *purged (may be NULL): how many. */
+int store_message_purge(store_txn *txn, int64_t before, size_t *purged);
+
 #endif

@@ -71,6 +71,7 @@ enum {
 	DBI_SESS_BY_EXPIRY,  /* expires id → "" (purge) */
 	DBI_COUPONS,	     /* by id (ULIDs: creation order) */
 	DBI_COUPON_MAC,	     /* hex of code_mac → coupon id (unique) */
+	DBI_RATES,	     /* opaque key (HMAC) → window_end (8 BE) count (4 BE) */
 	DBI_COUNT
 };
 
@@ -103,6 +104,7 @@ static const char *const dbi_names[DBI_COUNT] = {
     [DBI_SESS_BY_EXPIRY] = "sess_by_expiry",
     [DBI_COUPONS] = "coupons",
     [DBI_COUPON_MAC] = "coupon_mac",
+    [DBI_RATES] = "rates",
 };
 
 struct store {
@@ -1680,4 +1682,110 @@ int store_coupon_list(store_txn *txn, int (*cb)(const struct store_coupon *c, vo
 	if (!cb)
 		return CF_EINTERNAL;
 	return walk_all(txn, &vi);
+}
+
+/* ---- rate counters ---- */
+
+int store_rate_get(store_txn *txn, const uint8_t *key, size_t key_len, struct store_rate *out)
+{
+	MDB_val k, v;
+	int ret;
+
+	if (!txn || !key || !out || key_len == 0 || key_len > STORE_RATE_KEY_MAX)
+		return CF_EINTERNAL;
+	k.mv_size = key_len;
+	k.mv_data = (void *)key;
+	ret = map_err(txn, mdb_get(txn->txn, txn->st->dbi[DBI_RATES], &k, &v), "get");
+	if (ret != 0)
+		return ret;
+	if (v.mv_size != 12)
+		return CF_EINTERNAL;
+	out->window_end = (int64_t)codec_be_u64(v.mv_data);
+	out->count = (uint32_t)(codec_be_u64((const uint8_t *)v.mv_data + 4) & 0xffffffffu);
+	return 0;
+}
+
+int store_rate_put(store_txn *txn, const uint8_t *key, size_t key_len, const struct store_rate *r)
+{
+	uint8_t b[16];
+	MDB_val k, v;
+
+	if (!txn || !key || !r || key_len == 0 || key_len > STORE_RATE_KEY_MAX)
+		return CF_EINTERNAL;
+	/* window_end then count, each big-endian: the count's 8-octet write is cut to 4 */
+	codec_u64_be((uint64_t)r->count, b + 4);
+	codec_u64_be((uint64_t)r->window_end, b);
+	k.mv_size = key_len;
+	k.mv_data = (void *)key;
+	v.mv_size = 12;
+	v.mv_data = b;
+	return db_put(txn, DBI_RATES, &k, &v, 0);
+}
+
+int store_rate_purge(store_txn *txn, int64_t before)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int ret = 0, rc;
+
+	if (!txn)
+		return CF_EINTERNAL;
+	if ((rc = mdb_cursor_open(txn->txn, txn->st->dbi[DBI_RATES], &cur)) != 0)
+		return map_err(txn, rc, "cursor");
+	/* one pass over every counter: there are as many as names asked about in a window */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (v.mv_size == 12 && (int64_t)codec_be_u64(v.mv_data) >= before)
+			continue;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(txn, rc, "purge");
+	mdb_cursor_close(cur);
+	return ret;
+}
+
+/* ---- outbox purge ---- */
+
+#define MSG_PURGE_BATCH 512
+
+struct msg_purge {
+	int64_t before;
+	uint64_t ids[MSG_PURGE_BATCH];
+	size_t n;
+};
+
+static int msg_purge_cb(const struct store_message *m, void *ctx)
+{
+	struct msg_purge *p = ctx;
+
+	if (m->created_at >= p->before)
+		return 1; /* ids follow creation: the rest is younger */
+	if (m->state != MSG_QUEUED)
+		p->ids[p->n++] = m->id;
+	return p->n == MSG_PURGE_BATCH;
+}
+
+int store_message_purge(store_txn *txn, int64_t before, size_t *purged)
+{
+	struct msg_purge *p = calloc(1, sizeof(*p));
+	uint8_t b[8];
+	MDB_val k = {8, b};
+	int ret;
+
+	if (!p)
+		return CF_ENOMEM;
+	p->before = before;
+	ret = store_message_list(txn, msg_purge_cb, p);
+	if (ret == 1)
+		ret = 0;
+	for (size_t i = 0; ret == 0 && i < p->n; i++) {
+		codec_u64_be(p->ids[i], b);
+		ret = db_del(txn, DBI_MESSAGES, &k);
+	}
+	if (ret == 0 && purged)
+		*purged = p->n;
+	free(p);
+	return ret;
 }

@@ -317,8 +317,12 @@ class TestEmergencySuspend(ApplicationTest):
         self.suspend("123456789012", "ABCD-EFGH-JKMN-PQRU", 400, "malformed")  # U is not Crockford
         self.suspend("12345678901", "ABCD-EFGH-JKMN-PQRS", 400, "malformed")
 
-    def test_an_unknown_reference_is_refused_without_attempts(self):
-        doc = self.suspend("000000000000", "ABCD-EFGH-JKMN-PQRS", 403, "badEmergencyCode")
+    def test_an_unknown_reference_counts_attempts_and_locks_like_a_known_one(self):
+        reference = "%012d" % (int(cfclient.random_suffix(), 16) % 10**12)
+        for left in (4, 3, 2, 1):
+            doc = self.suspend(reference, "ABCD-EFGH-JKMN-PQRS", 403, "badEmergencyCode")
+            self.assertEqual(doc["attemptsLeft"], left, "the same members as for a known reference")
+        doc = self.suspend(reference, "ABCD-EFGH-JKMN-PQRS", 403, "proofLocked")
         self.assertNotIn("attemptsLeft", doc)
 
     def test_wrong_code_is_counted_and_the_right_one_puts_the_certificate_on_hold(self):
