@@ -232,8 +232,9 @@ static int has_duplicates(const cJSON *obj, size_t count)
 	return dup;
 }
 
-/* Depth counts containers: a value inside 16 nested arrays/objects is fine, 17 is not. */
-static int walk(const cJSON *v, int depth)
+/* String sizes and duplicate member names; the scan has already bounded the depth, so this
+ * recursion is at most CF_JSON_MAX_DEPTH deep. */
+static int walk(const cJSON *v)
 {
 	size_t count = 0;
 	int dup;
@@ -242,13 +243,11 @@ static int walk(const cJSON *v, int depth)
 		return CF_EMALFORMED;
 	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
 		return 0;
-	if (depth + 1 > CF_JSON_MAX_DEPTH)
-		return CF_EMALFORMED;
 	for (const cJSON *c = v->child; c; c = c->next) {
 		int ret;
 		if (cJSON_IsObject(v) && strlen(c->string) > CF_JSON_MAX_STRING)
 			return CF_EMALFORMED;
-		ret = walk(c, depth + 1);
+		ret = walk(c);
 		if (ret != 0)
 			return ret;
 		count++;
@@ -274,7 +273,7 @@ int cf_json_parse(const char *buf, size_t len, cf_json **out)
 	for (; end < buf + len; end++)
 		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r')
 			goto out;
-	ret = walk(doc, 0);
+	ret = walk(doc);
 	if (ret != 0)
 		goto out;
 	*out = (cf_json *)doc;

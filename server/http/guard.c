@@ -143,6 +143,16 @@ static void *watchdog(void *arg)
 	return NULL;
 }
 
+/* Free what guard_new made; the watchdog thread (if any) has stopped. */
+static void guard_destroy(guard *g)
+{
+	pthread_cond_destroy(&g->wake);
+	pthread_mutex_destroy(&g->lock);
+	free(g->peers);
+	free(g->watches);
+	free(g);
+}
+
 int guard_new(int total, int per_address, int watches, guard **out)
 {
 	pthread_condattr_t ca;
@@ -155,23 +165,17 @@ int guard_new(int total, int per_address, int watches, guard **out)
 	g->nwatches = watches > 0 ? watches : 1;
 	g->peers = calloc((size_t)g->total, sizeof(*g->peers));
 	g->watches = calloc((size_t)g->nwatches, sizeof(*g->watches));
-	if (!g->peers || !g->watches) {
-		free(g->peers);
-		free(g->watches);
-		free(g);
-		return CF_ENOMEM;
-	}
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&g->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	if (!g->peers || !g->watches) {
+		guard_destroy(g);
+		return CF_ENOMEM;
+	}
 	if (pthread_create(&g->thread, NULL, watchdog, g) != 0) {
-		pthread_cond_destroy(&g->wake);
-		pthread_mutex_destroy(&g->lock);
-		free(g->peers);
-		free(g->watches);
-		free(g);
+		guard_destroy(g);
 		return CF_EINTERNAL;
 	}
 	*out = g;
@@ -187,11 +191,7 @@ void guard_free(guard *g)
 	pthread_cond_signal(&g->wake);
 	pthread_mutex_unlock(&g->lock);
 	pthread_join(g->thread, NULL);
-	pthread_cond_destroy(&g->wake);
-	pthread_mutex_destroy(&g->lock);
-	free(g->peers);
-	free(g->watches);
-	free(g);
+	guard_destroy(g);
 }
 
 /* The entry counting peer, or a free one (NULL when none: cannot happen while served < total). */

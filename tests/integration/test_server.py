@@ -158,6 +158,12 @@ class FullDisk(CertflowTestCase):
                 return r
         self.fail(f"still not full after {limit} writes")
 
+    def expect_storage_full(self, r):
+        """r is the 503 storageFull problem, with a Retry-After."""
+        self.assertEqual(r.status, 503, r.body)
+        self.assertEqual(r.json()["type"], "urn:certflow:error:storageFull")
+        self.assertGreater(int(r.header("retry-after")), 0)
+
     @unittest.skipIf(os.environ.get("CERTFLOW_BUILD", "").rstrip("/").endswith("-asan"),
                      "known gap: under ASan a write on the full tmpfs answers 500 I/O error, not "
                      "503 storageFull (open in issue 15's note)")
@@ -172,10 +178,7 @@ class FullDisk(CertflowTestCase):
         self.addCleanup(self._finish_server, srv)
         c = cfclient.Client(srv.url, srv.ca_file,
                             admin_key=cfclient.Key.load_pem(os.path.join(srv.data, "admin.key")))
-        r = self.fill(c)
-        self.assertEqual(r.status, 503, r.body)
-        self.assertEqual(r.json()["type"], "urn:certflow:error:storageFull")
-        self.assertGreater(int(r.header("retry-after")), 0)
+        self.expect_storage_full(self.fill(c))
         for _ in range(50):  # more refused writes: still 503, not one more log line each
             r = c.admin("enrolment-create", {"subject": "full-" + cfclient.random_suffix(),
                                              "profile": "device"})
@@ -191,10 +194,7 @@ class FullDisk(CertflowTestCase):
         srv = self.start_server(config={"db_max_mb": 1})
         c = cfclient.Client(srv.url, srv.ca_file,
                             admin_key=cfclient.Key.load_pem(os.path.join(srv.data, "admin.key")))
-        r = self.fill(c)
-        self.assertEqual(r.status, 503, r.body)
-        self.assertEqual(r.json()["type"], "urn:certflow:error:storageFull")
-        self.assertGreater(int(r.header("retry-after")), 0)
+        self.expect_storage_full(self.fill(c))
 
 
 class TlsCertificateRenewal(CertflowTestCase):
