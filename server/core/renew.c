@@ -23,7 +23,6 @@ struct renew_ctx {
 	int64_t now;
 	const struct ca_issued *issued;
 	int serial_conflict;
-	char prev_serial[STORE_SERIAL_LEN]; /* current certificate seen by the precheck */
 	struct store_enrolment e;
 	struct core_issue_result *res;
 };
@@ -87,7 +86,6 @@ static int precheck_txn(store_txn *txn, void *ctx)
 	}
 	if (ret != 0)
 		return ret;
-	snprintf(r->prev_serial, sizeof(r->prev_serial), "%s", r->res->credential.current_serial);
 	/* The certificate's names come from the enrolment, as at activation. */
 	ret = store_enrolment_get(txn, r->res->credential.reference, &r->e);
 	return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
@@ -99,13 +97,16 @@ static int renew_txn(store_txn *txn, void *ctx)
 	struct store_credential *cr = &r->res->credential;
 	int ret;
 
+	/* Checked again against what concurrent requests committed meanwhile: one that renewed with
+	 * this very key makes this a repeat (its certificate is the answer, ours is dropped unsent);
+	 * one that renewed with another key closes the window like a renewal made just before. */
 	ret = renewable(r, txn);
-	if (ret == RENEW_REPEAT)
-		return CF_ECONFLICT; /* renewed with this very key by a concurrent request */
+	if (ret == RENEW_REPEAT) {
+		ret = store_account_get(txn, r->account_id, &r->res->account);
+		return ret == 0 ? RENEW_REPEAT : ret; /* nothing to write: the txn is dropped */
+	}
 	if (ret != 0)
 		return ret;
-	if (strcmp(cr->current_serial, r->prev_serial) != 0)
-		return CF_ECONFLICT; /* renewed by a concurrent request meanwhile */
 	ret = store_account_get(txn, r->account_id, &r->res->account);
 	if (ret != 0)
 		return ret;
@@ -178,15 +179,14 @@ int core_renew(struct core *c, const struct core_who *who, const char *account_i
 	r->spki = spki;
 	r->spki_len = spki_len;
 	ret = store_read(c->st, precheck_txn, r);
+	if (ret == 0)
+		ret = issue_and_commit(r, key); /* or RENEW_REPEAT: a concurrent twin committed */
 	if (ret == RENEW_REPEAT) {
 		cf_info("credential %s: renewal repeated, certificate %s sent again", credential_id,
 			out->cert.serial);
 		ret = 0;
 	} else if (ret == 0) {
-		ret = issue_and_commit(r, key);
-		if (ret == 0)
-			cf_info("credential %s renewed: certificate %s", credential_id,
-				out->cert.serial);
+		cf_info("credential %s renewed: certificate %s", credential_id, out->cert.serial);
 	}
 out:
 	cf_key_free(key);

@@ -1,6 +1,7 @@
 """Renewal, revocation, suspension, CRL, admin reads (spec/protocol.md §10–§12)."""
 import datetime
 import os
+import threading
 import time
 
 from cryptography import x509
@@ -50,6 +51,49 @@ class TestRenewal(ConformanceTest):
         self.assertEqual(body["credential"]["certificates"], [a.serial, body["certificate"]["serial"]])
         cert = x509.load_pem_x509_certificate(body["certificate"]["pem"].encode())
         self.assertEqual(cert.subject, a.cert.subject)
+
+    def test_concurrent_renewals_with_one_new_key_all_get_the_same_certificate(self):
+        # A client that times out and asks again while its first request still runs (§10):
+        # every request is answered with the one certificate issued, never `conflict`.
+        clock = CONFIG.get("clock_file")
+        if not clock:
+            self.skipTest("needs --clock-file (a server started with --test-clock FILE)")
+        a = self.activate()
+        na = a.cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+        with open(clock) as f:
+            saved = f.read()
+        self.addCleanup(_write_clock, clock, saved)
+        _write_clock(clock, str(int((na - datetime.timedelta(days=1)).timestamp())))
+        csr = make_csr(Key.generate())
+        n = 8
+        clients = [cfclient.Client(CONFIG["server"], CONFIG["ca"]) for _ in range(n)]
+        for c in clients:
+            c.nonce = c.new_nonce()
+        start = threading.Barrier(n)
+        answers = [None] * n
+
+        def renew(i):
+            start.wait(timeout=30)
+            answers[i] = clients[i].renew(a.key, a.kid, a.credential["id"], csr)
+
+        threads = [threading.Thread(target=renew, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        serials = set()
+        for r in answers:
+            self.assertIsNotNone(r, "a renewal got no answer")
+            body = self.expect(r, 200, "activate-response")
+            serials.add(body["certificate"]["serial"])
+            self.assertEqual(body["credential"]["certificates"][-1], body["certificate"]["serial"])
+        self.assertEqual(len(serials), 1, f"{n} renewals with one key issued {serials}")
+        (serial,) = serials
+        self.assertNotEqual(serial, a.serial)
+        self.client.nonce = None  # taken before the clock jump
+        r = self.client.admin("credential-show", {"id": a.credential["id"]})
+        shown = self.expect(r, 200, "admin-credential-show-response")
+        self.assertEqual([c["serial"] for c in shown["certificates"]], [a.serial, serial])
 
     def test_renewal_with_the_current_key_repeats_the_current_certificate(self):
         # A client whose renewal answer was lost asks again with the same key (§10): before the
