@@ -98,8 +98,9 @@ static int renew_txn(store_txn *txn, void *ctx)
 	int ret;
 
 	/* Checked again against what concurrent requests committed meanwhile: one that renewed with
-	 * this very key makes this a repeat (its certificate is the answer, ours is dropped unsent);
-	 * one that renewed with another key closes the window like a renewal made just before. */
+	 * this very key makes this a repeat (its certificate is the answer, ours is dropped
+	 * unsent); one that renewed with another key closes the window like a renewal made just
+	 * before. */
 	ret = renewable(r, txn);
 	if (ret == RENEW_REPEAT) {
 		ret = store_account_get(txn, r->account_id, &r->res->account);
