@@ -121,7 +121,8 @@ int api_activate(const struct http_req *req, struct http_resp *resp)
 		issue_detail(ret, resp);
 		goto out;
 	}
-	ret = api_issue_respond(req, res, 201, resp);
+	/* a repeated activation made nothing: 200, as a repeated renewal */
+	ret = api_issue_respond(req, res, res->repeated ? 200 : 201, resp);
 out:
 	cf_free_secret(code);
 	free(jwk);

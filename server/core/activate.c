@@ -8,6 +8,10 @@
  * wins; the others see the enrolment used. A wrong code skips signing and goes straight to a write
  * transaction that counts the failure.
  *
+ * Activation is idempotent like renewal: a used enrolment asked again with the right code by the
+ * account that used it, with a CSR for its credential's current key, is answered that credential
+ * again (a client whose answer was lost, or a twin that raced its own first request).
+ *
  * An enrolment made for an application (§14) links the new credential to the application and
  * its subject; one made by recovery (§17) replaces an older credential, whose current certificate
  * is revoked as superseded in the same transaction.
@@ -34,13 +38,15 @@ struct act_ctx {
 	size_t verifier_len;
 	int derive_ret; /* 0, or CF_EBADCODE when the code cannot be right */
 	char thumbprint[44];
+	const uint8_t *spki; /* the CSR key's SubjectPublicKeyInfo */
+	size_t spki_len;
 	int64_t now;
 	const struct ca_issued *issued; /* NULL: no certificate (precheck, wrong code) */
 	int serial_conflict;
 	char credential_id[STORE_ID_LEN];
 	/* filled by the transactions */
 	int code_wrong;
-	int unknown; /* the reference names no enrolment: a->e is a stand-in (§28) */
+	int unknown;	/* the reference names no enrolment: a->e is a stand-in (§28) */
 	int superseded; /* a replaced credential was revoked: the CRL changed */
 	int result;	/* answer of a committed failure count */
 	struct store_enrolment e;
@@ -94,6 +100,37 @@ static int key_account(struct act_ctx *a, store_txn *txn, struct store_account *
 	return ret;
 }
 
+/* repeat(): the activation was made before by this request's account and CSR key */
+#define ACT_REPEAT 1
+
+/* A used enrolment: ACT_REPEAT (a->res filled with what that activation made) when the code is
+ * right, the key's account made it and the CSR is for its credential's current key; else
+ * CF_EUSED. Nothing is counted either way: the code is spent. */
+static int repeat(struct act_ctx *a, store_txn *txn)
+{
+	struct core_issue_result *res = a->res;
+	int ret;
+
+	if (!code_matches(a) || !a->e.credential_id[0])
+		return CF_EUSED;
+	ret = key_account(a, txn, &res->account);
+	if (ret != 0)
+		return ret == CF_ENOTFOUND ? CF_EUSED : ret;
+	ret = store_credential_get(txn, a->e.credential_id, &res->credential);
+	if (ret != 0)
+		return ret == CF_ENOTFOUND ? CF_EUSED : ret;
+	if (strcmp(res->credential.account_id, res->account.id) != 0 ||
+	    res->credential.status != CRED_ACTIVE)
+		return CF_EUSED;
+	ret = store_cert_get(txn, res->credential.current_serial, &res->cert);
+	if (ret != 0)
+		return ret == CF_ENOTFOUND ? CF_EUSED : ret;
+	if (!core_cert_has_key(&res->cert, a->spki, a->spki_len))
+		return CF_EUSED;
+	res->account_created = 0;
+	return ACT_REPEAT;
+}
+
 static int precheck_txn(store_txn *txn, void *ctx)
 {
 	struct act_ctx *a = ctx;
@@ -101,6 +138,8 @@ static int precheck_txn(store_txn *txn, void *ctx)
 	int ret;
 
 	ret = enrolment_usable(a, txn);
+	if (ret == CF_EUSED)
+		return repeat(a, txn);
 	if (ret != 0)
 		return ret;
 	a->code_wrong = !code_matches(a);
@@ -214,6 +253,9 @@ static int activate_txn(store_txn *txn, void *ctx)
 
 	a->result = 0;
 	ret = enrolment_usable(a, txn);
+	if (ret == CF_EUSED)
+		return repeat(a,
+			      txn); /* a twin of this request committed first: nothing to write */
 	if (ret != 0)
 		return ret;
 	if (!code_matches(a))
@@ -279,6 +321,8 @@ int core_activate(struct core *c, const struct core_who *who, const struct core_
 {
 	struct act_ctx *a;
 	cf_key *csr_key = NULL;
+	uint8_t *spki = NULL;
+	size_t spki_len = 0;
 	int ret = CF_EINTERNAL;
 
 	a = calloc(1, sizeof(*a));
@@ -295,6 +339,11 @@ int core_activate(struct core *c, const struct core_who *who, const struct core_
 		ret = CF_EBADCSR; /* the CSR's key is part of the CSR (spec/errors.md badCSR) */
 	if (ret != 0)
 		goto out;
+	ret = cf_key_spki_der(csr_key, &spki, &spki_len);
+	if (ret != 0)
+		goto out;
+	a->spki = spki;
+	a->spki_len = spki_len;
 	ret = cf_key_thumbprint(req->account_key, a->thumbprint);
 	if (ret != 0)
 		goto out;
@@ -309,12 +358,17 @@ int core_activate(struct core *c, const struct core_who *who, const struct core_
 		goto out;
 	}
 	ret = store_read(c->st, precheck_txn, a);
-	if (ret != 0)
-		goto out;
-	if (a->code_wrong)
+	if (ret == 0 && a->code_wrong)
 		ret = store_write(c->st, activate_txn, a); /* counts the failure, signs nothing */
-	else
-		ret = issue_and_commit(a, csr_key);
+	else if (ret == 0)
+		ret = issue_and_commit(a, csr_key); /* or ACT_REPEAT: a twin committed first */
+	if (ret == ACT_REPEAT) {
+		out->repeated = 1;
+		cf_info("enrolment %s: activation repeated, credential %s sent again",
+			req->reference, out->credential.id);
+		ret = 0;
+		goto out;
+	}
 	if (ret == 0 && a->superseded)
 		core_crl_invalidate(c);
 	if (ret == 0)
@@ -327,6 +381,7 @@ int core_activate(struct core *c, const struct core_who *who, const struct core_
 			a->e.failures);
 out:
 	cf_key_free(csr_key);
+	free(spki);
 	cf_zeroize(a, sizeof(*a));
 	free(a);
 	return ret;

@@ -148,6 +148,7 @@ struct core_issue_result {
 	struct store_credential credential;
 	struct store_cert cert;
 	int account_created; /* activation made a new account */
+	int repeated;	     /* the answer of an earlier request, sent again: nothing was made */
 	int64_t retry_at;    /* CF_ENOTWINDOW: when the window opens (also set on that error) */
 };
 
@@ -163,13 +164,15 @@ struct core_activate_req {
 /* Activate an enrolment code (spec/protocol.md §9). Errors: CF_EBADCSR/CF_EBADKEY (CSR),
  * CF_EBADCODE (unknown reference or wrong code, both counted alike: §28.3), CF_ELOCKED,
  * CF_EEXPIRED, CF_EUSED, CF_ECANCELLED, CF_EDEACTIVATED (the key's account is deactivated),
- * store errors. */
+ * store errors. Asked again (right code, the account that used the enrolment, a CSR for its
+ * credential's current key): what that activation made, with out->repeated set. */
 int core_activate(struct core *c, const struct core_who *who, const struct core_activate_req *req,
 		  struct core_issue_result *out);
 
 /* Renew credential_id of account_id with a new CSR (§10). Errors: CF_ENOTFOUND,
  * CF_EUNAUTHORIZED (not the account's), CF_EREVOKED, CF_ESUSPENDED, CF_ENOTWINDOW (out->retry_at
- * set), CF_EBADCSR (same key as the current certificate), CF_ECONFLICT (renewed concurrently). */
+ * set), CF_EBADCSR. A CSR for the current certificate's key (a renewal asked again, also while
+ * its twin runs) answers that certificate with out->repeated set. */
 int core_renew(struct core *c, const struct core_who *who, const char *account_id,
 	       const char *credential_id, const uint8_t *csr, size_t csr_len,
 	       struct core_issue_result *out);

@@ -11,6 +11,10 @@ int core_random_id(char out[STORE_ID_LEN]);
 int core_issue_for(struct core *c, const struct store_enrolment *e, const cf_key *key, int64_t now,
 		   struct ca_issued *out);
 
+/* The certificate holds the key whose SubjectPublicKeyInfo is spki (a certificate's DER holds
+ * its SubjectPublicKeyInfo verbatim). */
+int core_cert_has_key(const struct store_cert *cert, const uint8_t *spki, size_t len);
+
 /* Fill a certificate record from what the CA issued. */
 int core_cert_record(const struct ca_issued *is, const char *credential_id, struct store_cert *out);
 

@@ -81,6 +81,11 @@ int core_issue_for(struct core *c, const struct store_enrolment *e, const cf_key
 	return ca_issue(c->ca, &req, out);
 }
 
+int core_cert_has_key(const struct store_cert *cert, const uint8_t *spki, size_t len)
+{
+	return len > 0 && memmem(cert->der, cert->der_len, spki, len) != NULL;
+}
+
 int core_cert_record(const struct ca_issued *is, const char *credential_id, struct store_cert *out)
 {
 	memset(out, 0, sizeof(*out));

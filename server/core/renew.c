@@ -27,12 +27,6 @@ struct renew_ctx {
 	struct core_issue_result *res;
 };
 
-static int spki_in_cert(const struct store_cert *cert, const uint8_t *spki, size_t len)
-{
-	/* A certificate's DER holds its SubjectPublicKeyInfo verbatim. */
-	return memmem(cert->der, cert->der_len, spki, len) != NULL;
-}
-
 /* renewable(): the CSR is for the current certificate's key. The answer is that certificate
  * again (§10): a client whose renewal answer was lost asks again with the same key. */
 #define RENEW_REPEAT 1
@@ -62,7 +56,7 @@ static int renewable(struct renew_ctx *r, store_txn *txn)
 		return CF_EREVOKED;
 	if (cert->status == CERT_SUSPENDED)
 		return CF_ESUSPENDED;
-	if (spki_in_cert(cert, r->spki, r->spki_len))
+	if (core_cert_has_key(cert, r->spki, r->spki_len))
 		return RENEW_REPEAT;
 	ret = core_renewal_window(&r->c->cfg, cr->profile, cert->not_before, cert->not_after,
 				  &start, &end);
@@ -183,6 +177,7 @@ int core_renew(struct core *c, const struct core_who *who, const char *account_i
 	if (ret == 0)
 		ret = issue_and_commit(r, key); /* or RENEW_REPEAT: a concurrent twin committed */
 	if (ret == RENEW_REPEAT) {
+		out->repeated = 1;
 		cf_info("credential %s: renewal repeated, certificate %s sent again", credential_id,
 			out->cert.serial);
 		ret = 0;

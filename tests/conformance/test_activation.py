@@ -1,12 +1,13 @@
 """Enrolment codes and activation (spec/protocol.md §8, §9), renewal-info (§10)."""
 import datetime
+import threading
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 import cfclient
-from cfbase import SECRETS, ConformanceTest, Key, b64u, make_csr, parse_time, pem_certs, schemas, utcnow
+from cfbase import CONFIG, SECRETS, ConformanceTest, Key, b64u, make_csr, parse_time, pem_certs, schemas, utcnow
 
 
 class TestActivation(ConformanceTest):
@@ -58,6 +59,64 @@ class TestActivation(ConformanceTest):
         self.activate(enrol, code)
         r = self.client.activate(Key.generate(), enrol["reference"], code, make_csr(Key.generate()))
         self.expect(r, 403, problem="enrolmentUsed")
+
+    def test_activation_asked_again_by_its_account_with_the_same_key_answers_the_same_credential(self):
+        # A client whose answer was lost asks again (§9): the same account key, the same CSR key
+        # and the right code get what the first request made, with 200, and nothing new.
+        enrol, code = self.new_enrolment()
+        a = self.activate(enrol, code)
+        csr = make_csr(a.leaf_key)
+        r = self.client.activate(a.key, enrol["reference"], code, csr)
+        body = self.expect(r, 200, "activate-response")
+        self.assertEqual(r.header("location"), a.credential["url"])
+        self.assertEqual(body["account"], a.kid)
+        self.assertEqual(body["credential"]["id"], a.credential["id"])
+        self.assertEqual(body["certificate"]["serial"], a.serial)
+        self.assertEqual(body["credential"]["certificates"], [a.serial])
+        self.assertEqual(body["chain"], a.body["chain"])
+        acct = self.expect(self.client.post(a.kid, a.key, None, kid=a.kid), 200, "account")
+        self.assertEqual(acct["credentials"], [a.credential["url"]])
+
+    def test_activation_asked_again_with_another_key_account_or_code_is_enrolment_used(self):
+        enrol, code = self.new_enrolment()
+        a = self.activate(enrol, code)
+        wrong = "0000-0000-0000-0000-0000" if code != "0000-0000-0000-0000-0000" else "1111-1111-1111-1111-1111"
+        tries = (("another CSR key", a.key, code, Key.generate()),
+                 ("another account key", Key.generate(), code, a.leaf_key),
+                 ("a wrong code", a.key, wrong, a.leaf_key))
+        for what, key, code, leaf in tries:
+            with self.subTest(what):
+                r = self.client.activate(key, enrol["reference"], code, make_csr(leaf))
+                self.expect(r, 403, problem="enrolmentUsed")
+        e = self.enrolment(enrol["reference"])
+        self.assertEqual((e["status"], e["failures"]), ("used", 0))
+
+    def test_concurrent_activations_by_one_account_and_key_all_answer_one_credential(self):
+        enrol, code = self.new_enrolment()
+        key, leaf = Key.generate(), Key.generate()
+        csr = make_csr(leaf)
+        n = 8
+        clients = [cfclient.Client(CONFIG["server"], CONFIG["ca"]) for _ in range(n)]
+        for c in clients:
+            c.nonce = c.new_nonce()
+        start = threading.Barrier(n)
+        answers = [None] * n
+
+        def activate(i):
+            start.wait(timeout=30)
+            answers[i] = clients[i].activate(key, enrol["reference"], code, csr)
+
+        threads = [threading.Thread(target=activate, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        self.assertNotIn(None, answers, "an activation got no answer")
+        statuses = sorted(r.status for r in answers)
+        self.assertEqual(statuses, [200] * (n - 1) + [201], [self.describe(r) for r in answers])
+        bodies = [self.expect(r, r.status, "activate-response") for r in answers]
+        self.assertEqual({(b["credential"]["id"], b["certificate"]["serial"]) for b in bodies},
+                         {(bodies[0]["credential"]["id"], bodies[0]["certificate"]["serial"])})
 
     def test_activation_code_ignores_dashes_and_case(self):
         enrol, code = self.new_enrolment()
