@@ -162,6 +162,7 @@ struct account {
 	char ca[4096];		/* absolute path of the trust anchor file */
 	char kid[512];		/* account URL */
 	char credential[128];	/* credential id */
+	char reference[13];	/* the enrolment it came from (12 digits), "" if unknown */
 	char renewal_info[512]; /* renewal-info URL of the current certificate, "" if unknown */
 };
 
@@ -179,10 +180,10 @@ void agent_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The account key of DIR: loaded, or (create != 0) generated as P-256 and saved 0600 first. */
 int agent_account_key(const char *dir, int create, cf_key **out);
 
-/* After activate: keep key in DIR/pending (agent_pending_key), take the certificate and chain
- * from the server's response (date: its Date, 0 if none), install them with key (agent_install)
- * and print the summary line. verb is "enrolled" or "renewed". On success a->renewal_info is
- * updated from the response. Returns an enum agent_exit. */
+/* After activate (key already kept in DIR/pending by agent_pending_key): take the certificate
+ * and chain from the server's response (date: its Date, 0 if none), install them with key
+ * (agent_install) and print the summary line. verb is "enrolled" or "renewed". On success
+ * a->renewal_info is updated from the response. Returns an enum agent_exit. */
 int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf_json *resp,
 		 int64_t date, const char *verb);
 
@@ -218,7 +219,7 @@ int agent_pending_orphan(const char *dir, cf_key **out);
  * so that a failure is never taken for success. 0 or CF_EIO. */
 int agent_pending_discard(const char *dir);
 
-/* agent_finish without agent_pending_key and the summary line: the response (date: its Date, 0
+/* agent_finish without the summary line: the response (date: its Date, 0
  * if none) is first kept in DIR/pending/ beside the key so that a failed install can be finished
  * by agent_resume_pending, then installed (checked at agent_check_time(date)) and DIR/pending
  * removed. Returns an enum agent_exit (errors printed with agent_err); any failure to write,

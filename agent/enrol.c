@@ -23,6 +23,7 @@
 #include "cf_file.h"
 #include "client.h"
 #include "cycle.h"
+#include "install.h"
 #include "keyfile.h"
 
 #define CODE_MAX 256
@@ -117,7 +118,7 @@ static char *activate_payload(const char *reference, const char *code, const cha
 
 /* The account and credential of the activation response, saved at once so that a failed
  * installation can still be repaired with `renew --force`. */
-static int save_account(const char *dir, struct account *a, const cf_json *resp)
+static int save_account(const char *dir, const char *ref, struct account *a, const cf_json *resp)
 {
 	const char *kid = NULL, *id = NULL;
 	int ret;
@@ -130,6 +131,7 @@ static int save_account(const char *dir, struct account *a, const cf_json *resp)
 	}
 	snprintf(a->kid, sizeof(a->kid), "%s", kid);
 	snprintf(a->credential, sizeof(a->credential), "%s", id);
+	snprintf(a->reference, sizeof(a->reference), "%s", ref);
 	if ((ret = account_save(dir, a)) != 0) {
 		agent_err("cannot write %s/account.json: %s", dir, cf_strerror(ret));
 		return AGENT_FAIL;
@@ -137,7 +139,36 @@ static int save_account(const char *dir, struct account *a, const cf_json *resp)
 	return AGENT_OK;
 }
 
-/* Everything the request needs, made before the code is read from its file. */
+/* The key to certify: the one of an earlier enrol whose answer never arrived (the server may have
+ * activated with it: asked again with the same account key and this key, it answers that
+ * credential again, spec §9), else a new one kept in DIR/pending before the request is sent. */
+static int request_key(const struct agent_opts *o, cf_key **key)
+{
+	int ret = agent_pending_orphan(o->dir, key);
+
+	if (ret == 0)
+		return AGENT_OK;
+	if (ret != CF_ENOTFOUND) {
+		agent_err(
+		    "the key of an interrupted enrolment, %s/pending/key.pem, cannot be read "
+		    "(%s): give the key password of that run, or remove %s/pending and ask the "
+		    "operator for a new enrolment code",
+		    o->dir, cf_strerror(ret), o->dir);
+		return AGENT_FAIL;
+	}
+	if ((ret = cf_key_generate(o->key_type, o->key_bits, key)) != 0) {
+		agent_err("cannot make the key: %s", cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	if ((ret = agent_pending_key(o->dir, *key)) != 0) {
+		agent_err("cannot keep the new key in %s/pending: %s", o->dir, cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	return AGENT_OK;
+}
+
+/* Everything the request needs, made (and the keys made durable) before the code is read from its
+ * file. */
 static int prepare(const struct agent_opts *o, struct account *a, cf_key **akey, cf_key **key,
 		   char **csr)
 {
@@ -147,9 +178,10 @@ static int prepare(const struct agent_opts *o, struct account *a, cf_key **akey,
 		agent_err("account key %s/account.key: %s", o->dir, cf_strerror(ret));
 		return AGENT_FAIL;
 	}
-	if ((ret = cf_key_generate(o->key_type, o->key_bits, key)) != 0 ||
-	    (ret = agent_csr_b64(*key, csr)) != 0) {
-		agent_err("cannot make the key and CSR: %s", cf_strerror(ret));
+	if ((ret = request_key(o, key)) != AGENT_OK)
+		return ret;
+	if ((ret = agent_csr_b64(*key, csr)) != 0) {
+		agent_err("cannot make the CSR: %s", cf_strerror(ret));
 		return AGENT_FAIL;
 	}
 	snprintf(a->server, sizeof(a->server), "%s", o->server);
@@ -191,23 +223,41 @@ static int activate(const struct agent_opts *o, client *c, const cf_key *akey, c
 	return AGENT_OK;
 }
 
-/* An earlier enrol was answered but could not install (DIR/pending/): finish it without the
- * server, whose code is used up. AGENT_NOT_DUE if there is nothing to finish. */
-static int resume(const char *dir)
+static int print_enrolled(const char *serial, const char *not_after)
+{
+	printf("certflow-agent: enrolled: serial %s, valid until %s\n", serial, not_after);
+	return fflush(stdout) == 0 ? AGENT_OK : AGENT_FAIL;
+}
+
+/* An earlier enrol of ref was answered but could not install (DIR/pending/): finish it without
+ * the server, whose code is used up; or it installed and stopped before it said so: say it now.
+ * AGENT_NOT_DUE if there is nothing to finish. */
+static int resume(const char *dir, const char *ref)
 {
 	struct account prev;
 	struct agent_issued is;
+	struct cert_info live;
+	char path[PATH_MAX], until[32];
 	int ret;
 
 	if (account_load(dir, &prev) != 0)
 		return AGENT_NOT_DUE;
-	if ((ret = agent_resume_pending(dir, &prev, &is)) == AGENT_OK) {
-		printf("certflow-agent: enrolled: serial %s, valid until %s\n", is.serial,
-		       is.not_after);
-		if (fflush(stdout) != 0)
-			ret = AGENT_FAIL;
+	if ((ret = agent_resume_pending(dir, &prev, &is)) == AGENT_OK)
+		return print_enrolled(is.serial, is.not_after);
+	if (ret != AGENT_NOT_DUE || strcmp(prev.reference, ref) != 0)
+		return ret;
+	snprintf(path, sizeof(path), "%s/pending/key.pem", dir);
+	if (access(path, F_OK) == 0)
+		return AGENT_NOT_DUE; /* asked, never answered: ask again with that key */
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	if (certcheck_info(path, &live) != 0)
+		return AGENT_NOT_DUE;
+	if (agent_pending_discard(dir) != 0) { /* an empty DIR/pending its run could not remove */
+		agent_err("%s/pending cannot be removed: %s", dir, strerror(errno ? errno : EIO));
+		return AGENT_FAIL;
 	}
-	return ret;
+	cf_time_format(live.not_after, until);
+	return print_enrolled(live.serial, until);
 }
 
 /* DIR, made durable in its parent when new, and its lock, held for the whole enrolment (a renewal
@@ -254,7 +304,7 @@ int agent_enrol(const struct agent_opts *o)
 		ret = AGENT_FAIL;
 		goto out;
 	}
-	if ((ret = resume(o->dir)) != AGENT_NOT_DUE)
+	if ((ret = resume(o->dir, ref)) != AGENT_NOT_DUE)
 		goto out;
 	if ((ret = prepare(o, &a, &akey, &key, &csr)) != AGENT_OK)
 		goto out;
@@ -274,7 +324,7 @@ int agent_enrol(const struct agent_opts *o)
 		ret = AGENT_FAIL;
 		goto out;
 	}
-	if ((ret = save_account(o->dir, &a, resp)) == AGENT_OK)
+	if ((ret = save_account(o->dir, ref, &a, resp)) == AGENT_OK)
 		ret = agent_finish(o->dir, &a, key, resp, client_server_date(c), "enrolled");
 out:
 	cf_json_free(resp);

@@ -111,7 +111,9 @@ int account_load(const char *dir, struct account *a)
 	    (ret = copy_member(doc, "server", 1, tmp.server, sizeof(tmp.server))) == 0 &&
 	    (ret = copy_member(doc, "ca", 1, tmp.ca, sizeof(tmp.ca))) == 0 &&
 	    (ret = copy_member(doc, "kid", 1, tmp.kid, sizeof(tmp.kid))) == 0 &&
-	    (ret = copy_member(doc, "credential", 1, tmp.credential, sizeof(tmp.credential))) == 0)
+	    (ret = copy_member(doc, "credential", 1, tmp.credential, sizeof(tmp.credential))) ==
+		0 &&
+	    (ret = copy_member(doc, "reference", 0, tmp.reference, sizeof(tmp.reference))) == 0)
 		ret =
 		    copy_member(doc, "renewalInfo", 0, tmp.renewal_info, sizeof(tmp.renewal_info));
 	if (ret == 0)
@@ -132,6 +134,7 @@ int account_save(const char *dir, const struct account *a)
 	if (cf_json_add_str(doc, "server", a->server) != 0 ||
 	    cf_json_add_str(doc, "ca", a->ca) != 0 || cf_json_add_str(doc, "kid", a->kid) != 0 ||
 	    cf_json_add_str(doc, "credential", a->credential) != 0 ||
+	    (a->reference[0] && cf_json_add_str(doc, "reference", a->reference) != 0) ||
 	    (a->renewal_info[0] && cf_json_add_str(doc, "renewalInfo", a->renewal_info) != 0) ||
 	    !(text = cf_json_print(doc)))
 		goto out;
@@ -414,10 +417,6 @@ int agent_finish(const char *dir, struct account *a, const cf_key *key, const cf
 	struct agent_issued is;
 	int ret;
 
-	if ((ret = agent_pending_key(dir, key)) != 0) {
-		agent_err("cannot keep the new key in %s/pending: %s", dir, cf_strerror(ret));
-		return AGENT_FAIL;
-	}
 	if ((ret = agent_install(dir, a, key, resp, date, &is)) != AGENT_OK)
 		return ret;
 	printf("certflow-agent: %s: serial %s, valid until %s\n", verb, is.serial, is.not_after);

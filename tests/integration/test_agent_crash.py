@@ -13,7 +13,7 @@ import shutil
 import unittest
 
 from harness import CertflowTestCase, run, sanitizer_lines
-from agent_checks import AgentChecks, read_set, spread
+from agent_checks import AgentChecks, account, read_set, spread
 
 STRACE = shutil.which("strace")
 # Calls that change files: every occurrence is a kill point.
@@ -27,6 +27,31 @@ MAX_POINTS = int(os.environ.get("CERTFLOW_CRASH_MAX_POINTS", "60"))
 TRACE_LINE = re.compile(r"^(?:\d+ +)?([a-z0-9_]+)\((.*)\) += (-?\d+|\?)")
 
 
+def parse_trace(path):
+    """[(name, args)] of an strace -o log."""
+    calls = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = TRACE_LINE.match(line)
+            if m:
+                calls.append((m.group(1), m.group(2)))
+    return calls
+
+
+def kill_points(calls):
+    """[(call, n)]: every file call, a few network calls, at most MAX_POINTS in all."""
+    counts = {}
+    for name, _ in calls:
+        counts[name] = counts.get(name, 0) + 1
+    points = []
+    for name, n in sorted(counts.items()):
+        k = n if name in FILE_CALLS else NET_SAMPLES
+        points += [(name, i) for i in spread(1, n, k)]
+    if len(points) > MAX_POINTS:
+        points = [points[i - 1] for i in spread(1, len(points), MAX_POINTS)]
+    return points
+
+
 @unittest.skipUnless(STRACE, "strace is missing (Debian package strace)")
 class RenewalCrash(AgentChecks, CertflowTestCase):
     def clean_trace(self, srv, d):
@@ -36,12 +61,7 @@ class RenewalCrash(AgentChecks, CertflowTestCase):
                 *self.renew_argv(d)]
         r = run(argv, env=self.agent_env(srv, leak_check=False), timeout=self.AGENT_TIMEOUT)
         self.assertEqual(r.rc, 0, f"uninjected renewal under strace: {r!r}")
-        calls = []
-        with open(log, errors="replace") as f:
-            for line in f:
-                m = TRACE_LINE.match(line)
-                if m:
-                    calls.append((m.group(1), m.group(2)))
+        calls = parse_trace(log)
         self.assertTrue(any(c[0] in ("rename", "renameat", "renameat2") for c in calls),
                         f"no rename in the renewal's trace:\n{calls}")
         return calls
@@ -60,18 +80,6 @@ class RenewalCrash(AgentChecks, CertflowTestCase):
         return r
 
     def test_kill_at_any_step_of_a_renewal_leaves_one_complete_set_and_the_next_renew_works(self):
-        def kill_points(calls):
-            counts = {}
-            for name, _ in calls:
-                counts[name] = counts.get(name, 0) + 1
-            points = []
-            for name, n in sorted(counts.items()):
-                k = n if name in FILE_CALLS else NET_SAMPLES
-                points += [(name, i) for i in spread(1, n, k)]
-            if len(points) > MAX_POINTS:
-                points = [points[i - 1] for i in spread(1, len(points), MAX_POINTS)]
-            return points
-
         srv, work = self.prepared(kill_points)
         killed = 0
         for (call, n), d in work:
@@ -123,6 +131,50 @@ class RenewalCrash(AgentChecks, CertflowTestCase):
 
     def test_rename_error_eio_is_never_reported_as_success(self):
         self.assert_error_reported("rename", "EIO")
+
+
+@unittest.skipUnless(STRACE, "strace is missing (Debian package strace)")
+class EnrolCrash(AgentChecks, CertflowTestCase):
+    """Issue 15 item 1: an activation is idempotent (spec §9), and enrol keeps its account key and
+    new key in DIR before it sends, so that a device killed at any step of `enrol` (also after
+    the server committed, before the answer arrived) completes with its next `enrol`."""
+
+    def enrol(self, srv, e, d, *strace):
+        argv = [STRACE, "-qq", *strace, *self.agent_argv(
+            "enrol", "--server", srv.url, "--ca", srv.ca_file, "--reference", e.reference,
+            "--dir", d, "--code-file", "-")]
+        return run(argv, input=e.code + "\n", env=self.agent_env(srv, leak_check=False),
+                   timeout=self.AGENT_TIMEOUT)
+
+    def test_kill_at_any_step_of_an_enrolment_leaves_a_device_that_completes_with_its_next_run(self):
+        srv = self.start_server()
+        log = os.path.join(self.tmp, "enrol.trace")
+        probe = self.enrol_create(srv, "probe")
+        r = self.enrol(srv, probe, os.path.join(self.tmp, "probe"), "-o", log,
+                       "-e", "trace=" + ",".join(FILE_CALLS + NET_CALLS))
+        self.assertEqual(r.rc, 0, f"uninjected enrol under strace: {r!r}")
+        points = kill_points(parse_trace(log))
+        self.assertTrue(any(c == "sendto" or c == "sendmsg" or c == "write" for c, _ in points))
+        killed = 0
+        for i, (call, n) in enumerate(points):
+            what = f"enrol killed at {call} #{n}"
+            with self.subTest(what):
+                e = self.enrol_create(srv, f"crash-{i:02d}")
+                d = os.path.join(self.tmp, f"agent{i:02d}")
+                r = self.enrol(srv, e, d, "-o", "/dev/null", "-e", "trace=" + call,
+                               "-e", f"inject={call}:signal=KILL:when={n}")
+                self.assertEqual(sanitizer_lines(r.err), [], f"{what}: {r!r}")
+                self.assertIn(r.rc, (-9, 137, 0), f"{what}: {r!r}")
+                killed += r.rc != 0
+                again = self.agent_enrol(srv, e.reference, e.code, d)
+                self.assertEqual(again.rc, 0, f"{what}: the next enrol: {again!r}")
+                self.assertIn("enrolled: serial", again.out, f"{what}: {again!r}")
+                self.assert_complete_set(srv, d, what)
+                self.assertEqual(account(d).get("reference"), e.reference.replace("-", ""))
+                self.assertEqual(self.live_serial(d), self.server_current_serial(srv, d),
+                                 f"{what}: the live certificate is not the one the server made")
+                self.assertFalse(os.path.exists(os.path.join(d, "pending")), what)
+        self.assertGreater(killed, len(points) // 2, "most injections should have killed enrol")
 
 
 if __name__ == "__main__":
