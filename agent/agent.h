@@ -64,7 +64,7 @@ struct agent_opts {
 	int identity_unchanged;	       /* remote-renew */
 	const char *consents;	       /* remote-renew, update: comma-separated names */
 	const char *coupon;	       /* remote-renew */
-	const char *ticket;	       /* update: the ticket of its first step */
+	const char *ticket_file;       /* update: the ticket of its first step (a secret) */
 #define AGENT_SIGN_MAX 64
 	const char *in_files[AGENT_SIGN_MAX]; /* sign: every --in, in order */
 	int n_in;			      /* how many --in were given (may exceed the array) */
@@ -173,6 +173,10 @@ int account_save(const char *dir, const struct account *a);
  * the descriptor (close it to release), or -1 with one line through agent_err: "credential NAME
  * is busy (another agent holds DIR/.lock)", or why the lock cannot be taken. */
 int agent_lock(const char *dir, const char *name);
+
+/* `certflow-agent COMMAND --help` (help.c): the usage lines, description and option lines of the
+ * whole help text that concern cmd, whose long options are opts (NULL-terminated). */
+void agent_command_help(const char *text, const char *cmd, const char *const *opts);
 
 /* Print "certflow-agent: <message>" on stderr. */
 void agent_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

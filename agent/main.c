@@ -52,9 +52,10 @@ static const char help_text[] =
     "                       --consents NAME[,NAME]... --pin-file FILE|- --otp CODE\n"
     "                       --passphrase-file FILE|- [--new-pin-file FILE|-] [--coupon CODE]\n"
     "  certflow-agent update --session-file S --credential ID --consents NAME[,NAME]...\n"
-    "                       --pin-file FILE|- --otp CODE\n"
-    "  certflow-agent update --session-file S --ticket T --send-otp\n"
-    "  certflow-agent update --session-file S --ticket T --otp CODE --passphrase-file FILE|-\n"
+    "                       --pin-file FILE|- --otp CODE --ticket-file T\n"
+    "  certflow-agent update --session-file S --ticket-file T --send-otp\n"
+    "  certflow-agent update --session-file S --ticket-file T --otp CODE\n"
+    "                       --passphrase-file FILE|-\n"
     "                       [--new-pin-file FILE|-]\n"
     "  certflow-agent logout --session-file S\n"
     "  certflow-agent login --qr --server URL --ca FILE [--user ID] [--qr-svg FILE]\n"
@@ -131,7 +132,8 @@ static const char help_text[] =
     "          passphrase of the new envelope (e-mailed), a new PIN or the current one kept,\n"
     "          and a coupon if the operator asks for one. A new key pair and certificate.\n"
     "  update  On the operator's demand (\"update by\" in status): the first form (consents,\n"
-    "          PIN, code) prints a ticket; --ticket T --send-otp sends a new code; the last\n"
+    "          PIN, code) writes a ticket to the new file T (mode 0600); --ticket-file T\n"
+    "          --send-otp sends a new code; the last\n"
     "          form (ticket, code, passphrase of the new envelope, new PIN or kept) makes the\n"
     "          new key and certificate and revokes the old one.\n"
     "  logout  End the session on the server and remove --session-file.\n"
@@ -169,7 +171,8 @@ static const char help_text[] =
     "  --token-file FILE|- recover: the link token of the recovery e-mail.\n"
     "  --send-otp          recover: have an SMS code sent to your mobile.\n"
     "  --otp-file FILE|-   recover: the SMS code or the code of your authenticator app.\n"
-    "  --credential ID     recover: the credential to recover when you hold several.\n"
+    "  --credential ID     The credential, by the id that portal status or recover lists\n"
+    "                      (recover: only when you hold several).\n"
     "  --password-file FILE|-  enrol, renew: encrypt key.pem (PKCS#8, PBKDF2-HMAC-SHA-256 +\n"
     "                      AES-256-CBC; `openssl pkey -passin file:FILE` reads it) under the\n"
     "                      password on the first line of FILE. A new password must pass the\n"
@@ -179,9 +182,10 @@ static const char help_text[] =
     "                      activation code when both come from standard input.\n"
     "  --kdf-iterations N  enrol, renew: PBKDF2 iterations for key.pem (default 600000,\n"
     "                      at least 10000; renew keeps the current key's count).\n"
-    "  --in FILE|-         envelope open: the text holding the envelope.\n"
-    "  --json              envelope open: print the envelope's JSON; status: the status\n"
-    "                      document.\n"
+    "  --in FILE|-         envelope open: the text holding the envelope; sign: a file to\n"
+    "                      sign (repeat for more, up to 64).\n"
+    "  --json              Print JSON instead of lines: the envelope (envelope open), the\n"
+    "                      status file (status), the server's document (portal status).\n"
     "  --config FILE       The configuration (default /etc/certflow/agent.conf): global key\n"
     "                      status_file, then [credential NAME] sections with dir, server,\n"
     "                      ca, key_type, hook, password_file (spec/cli.md). Errors: exit 2.\n"
@@ -199,13 +203,14 @@ static const char help_text[] =
     "                      Several from standard input: one line each, in the order password,\n"
     "                      PIN or PUK, new PIN, envelope passphrase.\n"
     "  --otp CODE          The SMS or TOTP code (single use, so allowed on the command line).\n"
-    "  --in FILE           sign: a file to sign (repeat for more, up to 64).\n"
     "  --out-dir DIR       sign: where NAME.sig go.\n"
     "  --hash ALG          sign: sha256 (default), sha384 or sha512.\n"
     "  --identity-unchanged  remote-renew: name, surname and unique id are still right.\n"
     "  --consents LIST     remote-renew, update: the consents accepted (comma-separated).\n"
     "  --coupon CODE       remote-renew: the operator's coupon (entitlement = coupon).\n"
-    "  --ticket T          update: the ticket printed by its first form.\n"
+    "  --ticket-file T     update: the first form writes the ticket to T (a new file, mode\n"
+    "                      0600; '-': print it); the others read it from T (or standard\n"
+    "                      input); T is removed once the update is complete.\n"
     "  --qr                login: by QR code instead of a password.\n"
     "  --qr-svg FILE       login --qr: also write the QR code as SVG (public: mode 0644).\n"
     "  Secrets are read from files or standard input only, never from the command line.\n"
@@ -339,7 +344,7 @@ static const struct option long_opts[] = {
     {"identity-unchanged", no_argument, NULL, OPT_IDUNCHANGED},
     {"consents", required_argument, NULL, OPT_CONSENTS},
     {"coupon", required_argument, NULL, OPT_COUPON},
-    {"ticket", required_argument, NULL, OPT_TICKET},
+    {"ticket-file", required_argument, NULL, OPT_TICKET},
     {"qr", no_argument, NULL, OPT_QR},
     {"qr-svg", required_argument, NULL, OPT_QRSVG},
     {"help", no_argument, NULL, 'h'},
@@ -378,8 +383,8 @@ static int kdf_iterations(const char *text, struct agent_opts *o)
 	return 0;
 }
 
-/* Parse the options after the command into o. -1 on a usage error, 1 for --help/--version
- * (already printed), 0 to go on. seen is a bit set of the enum opt_id given. */
+/* Parse the options after the command into o. -1 on a usage error, 1 for --version (printed), 2
+ * for --help, 0 to go on. seen is a bit set of the enum opt_id given. */
 static int parse(int argc, char **argv, struct agent_opts *o, uint64_t *seen)
 {
 	int c;
@@ -503,7 +508,7 @@ static int parse(int argc, char **argv, struct agent_opts *o, uint64_t *seen)
 			o->coupon = optarg;
 			break;
 		case OPT_TICKET:
-			o->ticket = optarg;
+			o->ticket_file = optarg;
 			break;
 		case OPT_QR:
 			o->qr = 1;
@@ -516,8 +521,7 @@ static int parse(int argc, char **argv, struct agent_opts *o, uint64_t *seen)
 				return usage("--key-type must be p256, p384 or rsa2048"), -1;
 			break;
 		case 'h':
-			fputs(help_text, stdout);
-			return 1;
+			return 2; /* printed by main, which knows the command */
 		case OPT_VERSION:
 			puts("certflow-agent " CERTFLOW_VERSION);
 			return 1;
@@ -601,13 +605,14 @@ static const struct journey_cmd journeys[] = {
      BIT(OPT_NEWPIN) | BIT(OPT_COUPON), agent_remote_renew,
      "remote-renew needs --session-file, --credential, --identity-unchanged, --consents, "
      "--pin-file, --otp and --passphrase-file (and --new-pin-file, --coupon)"},
-    {"update", CREDENTIAL | BIT(OPT_CONSENTS) | BIT(OPT_PIN) | BIT(OPT_OTPCODE), 0, agent_update,
-     NULL},
+    {"update", CREDENTIAL | BIT(OPT_CONSENTS) | BIT(OPT_PIN) | BIT(OPT_OTPCODE) | BIT(OPT_TICKET),
+     0, agent_update, NULL},
     {"update", SESSION | BIT(OPT_TICKET) | BIT(OPT_SENDOTP), 0, agent_update, NULL},
     {"update", SESSION | BIT(OPT_TICKET) | BIT(OPT_OTPCODE) | BIT(OPT_PASSPHRASE), BIT(OPT_NEWPIN),
      agent_update,
-     "update takes --credential, --consents, --pin-file and --otp (start); or --ticket and "
-     "--send-otp; or --ticket, --otp, --passphrase-file [--new-pin-file] (complete); and "
+     "update takes --credential, --consents, --pin-file, --otp and --ticket-file (start); or "
+     "--ticket-file and --send-otp; or --ticket-file, --otp, --passphrase-file "
+     "[--new-pin-file] (complete); and "
      "--session-file"},
     {"logout", SESSION, 0, agent_logout, "logout needs --session-file, nothing else"},
 };
@@ -647,8 +652,7 @@ struct schedule_cmd {
 #define SCHEDULE_OPTS (BIT(OPT_DIR) | BIT(OPT_CONFIG) | BIT(OPT_NAME) | BIT(OPT_TESTCLOCK))
 
 static const struct schedule_cmd schedule_cmds[] = {
-    {"renew",
-     SCHEDULE_OPTS | BIT(OPT_FORCE) | BIT(OPT_IFDUE) | BIT(OPT_DRYRUN) | BIT(OPT_PASSWORD),
+    {"renew", SCHEDULE_OPTS | BIT(OPT_FORCE) | BIT(OPT_IFDUE) | BIT(OPT_DRYRUN) | BIT(OPT_PASSWORD),
      agent_renew,
      "renew takes --dir DIR or --config FILE [--name NAME], and --force, --if-due or "
      "--dry-run (the rest is in account.json)"},
@@ -693,6 +697,42 @@ static int run(const char *cmd, const struct agent_opts *o, uint64_t seen)
 	return usage("unknown command (see --help)");
 }
 
+/* The options cmd takes (0: not a command). */
+static uint64_t command_options(const char *cmd)
+{
+	uint64_t opts = 0;
+
+	if (strcmp(cmd, "enrol") == 0)
+		return BIT(OPT_SERVER) | BIT(OPT_CA) | BIT(OPT_REF) | BIT(OPT_DIR) | BIT(OPT_CODE) |
+		       BIT(OPT_KEYTYPE) | BIT(OPT_PASSWORD) | BIT(OPT_KDFITER) | BIT(OPT_CONFIG) |
+		       BIT(OPT_NAME);
+	for (size_t i = 0; i < sizeof(schedule_cmds) / sizeof(*schedule_cmds); i++)
+		if (strcmp(cmd, schedule_cmds[i].name) == 0)
+			opts |= schedule_cmds[i].allow;
+	for (size_t i = 0; i < sizeof(journeys) / sizeof(*journeys); i++)
+		if (strcmp(cmd, journeys[i].name) == 0)
+			opts |= journeys[i].need | journeys[i].allow;
+	return opts;
+}
+
+/* --help: the whole text, or after a command the part of it that concerns that command. */
+static void help(const char *cmd)
+{
+	const char *names[64];
+	uint64_t opts = cmd ? command_options(cmd) : 0;
+	size_t n = 0;
+
+	if (!opts) {
+		fputs(help_text, stdout);
+		return;
+	}
+	for (const struct option *o = long_opts; o->name && n + 1 < 64; o++)
+		if (o->val > 0 && o->val < 64 && (opts & BIT(o->val)))
+			names[n++] = o->name;
+	names[n] = NULL;
+	agent_command_help(help_text, cmd, names);
+}
+
 int main(int argc, char **argv)
 {
 	struct agent_opts o = {.code_file = "-", .key_type = CF_KEY_P256};
@@ -731,6 +771,8 @@ int main(int argc, char **argv)
 		argv[0] = (char *)"certflow-agent";
 	}
 	r = parse(argc, argv, &o, &seen);
+	if (r == 2)
+		help(cmd);
 	if (r != 0)
 		return r > 0 ? AGENT_OK : AGENT_USAGE;
 	if (!cmd)

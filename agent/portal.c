@@ -958,6 +958,41 @@ static int put_renewal_secrets(struct agent_jw *w, const struct agent_opts *o, i
 	return AGENT_OK;
 }
 
+/* The ticket of an update's first step into path: a new file, mode 0600 (a secret: never
+ * printed, never on a command line). */
+static int ticket_save(const char *path, const cf_json *resp)
+{
+	const char *ticket = NULL;
+	char line[512];
+	int ret;
+
+	if (cf_json_get_str(resp, "ticket", sizeof(line) - 2, &ticket) != 0) {
+		agent_err("the server's answer holds no ticket");
+		return AGENT_FAIL;
+	}
+	snprintf(line, sizeof(line), "%s\n", ticket);
+	ret = cf_file_write(path, line, strlen(line), 0600, 1);
+	cf_zeroize(line, sizeof(line));
+	if (ret != 0) {
+		agent_err("cannot write the ticket to %s: %s", path, cf_strerror(ret));
+		return AGENT_FAIL;
+	}
+	printf("ticketFile: %s\n", path);
+	return AGENT_OK;
+}
+
+/* The ticket of an update's first step from path into the payload. */
+static int ticket_put(struct agent_jw *w, const char *path)
+{
+	struct agent_secret s;
+
+	if (secret(path, "ticket", 'p', &s) != AGENT_OK)
+		return AGENT_FAIL;
+	agent_jw_str(w, "ticket", s.line[0]);
+	cf_zeroize(&s, sizeof(s));
+	return AGENT_OK;
+}
+
 /* Send the payload of w (wiped, whatever happens) to path and print what came back. */
 static int send_built(const struct agent_opts *o, struct agent_jw *w, int ret, const char *path,
 		      const char *first, const char *next)
@@ -976,12 +1011,16 @@ static int send_built(const struct agent_opts *o, struct agent_jw *w, int ret, c
 			printf("%s\n", first);
 		if (resp) {
 			print_summary(resp);
-			show("", "ticket", resp, "ticket");
+			if (!o->consents || !o->ticket_file || strcmp(o->ticket_file, "-") == 0)
+				show("", "ticket", resp, "ticket");
+			else if (ticket_save(o->ticket_file, resp) != AGENT_OK)
+				ret = AGENT_FAIL;
 			show("", "expiresAt", resp, "expiresAt");
 		}
-		if (next)
+		if (ret == AGENT_OK && next)
 			printf("next: %s\n", next);
-		ret = done();
+		if (ret == AGENT_OK)
+			ret = done();
 	}
 	cf_json_free(resp);
 	portal_end(&p);
@@ -1016,32 +1055,41 @@ int agent_remote_renew(const struct agent_opts *o)
 int agent_update(const struct agent_opts *o)
 {
 	struct agent_jw w = {0};
+	char next[PATH_MAX * 2 + 160];
 	int ret;
 
-	if (!o->ticket) { /* the first step: consents, PIN, code → a ticket */
+	if (o->consents) { /* the first step: consents, PIN, code → a ticket */
 		if ((ret = otp_ok(o->otp)) != AGENT_OK)
 			return ret;
+		if (strcmp(o->ticket_file, "-") != 0 && access(o->ticket_file, F_OK) == 0) {
+			agent_err("%s exists: give a new file for the ticket", o->ticket_file);
+			return AGENT_USAGE;
+		}
 		agent_jw_open(&w, NULL, '{');
 		agent_jw_str(&w, "credentialId", o->credential);
 		if ((ret = consents_put(&w, o->consents)) == AGENT_OK) {
 			agent_jw_str(&w, "otp", o->otp);
 			ret = put_renewal_secrets(&w, o, 1);
 		}
-		return send_built(o, &w, ret, "/v1/portal/update", NULL,
-				  "finish with certflow-agent update --ticket TICKET --otp CODE "
-				  "--passphrase-file FILE [--new-pin-file FILE] (--send-otp for a "
-				  "new code)");
+		snprintf(next, sizeof(next),
+			 "certflow-agent update --session-file %s --ticket-file %s --otp CODE "
+			 "--passphrase-file FILE [--new-pin-file FILE] (--send-otp for a new code)",
+			 o->session_file, strcmp(o->ticket_file, "-") ? o->ticket_file : "FILE");
+		return send_built(o, &w, ret, "/v1/portal/update", NULL, next);
 	}
 	agent_jw_open(&w, NULL, '{');
-	agent_jw_str(&w, "ticket", o->ticket);
+	ret = ticket_put(&w, o->ticket_file);
 	if (o->send_otp)
-		return send_built(o, &w, AGENT_OK, "/v1/portal/update/otp", "otp: sent by SMS",
-				  NULL);
-	if ((ret = otp_ok(o->otp)) == AGENT_OK) {
+		return send_built(o, &w, ret, "/v1/portal/update/otp", "otp: sent by SMS", NULL);
+	if (ret == AGENT_OK && (ret = otp_ok(o->otp)) == AGENT_OK) {
 		agent_jw_str(&w, "otp", o->otp);
 		ret = put_renewal_secrets(&w, o, 0);
 	}
-	return send_built(o, &w, ret, "/v1/portal/update/complete", "updated",
-			  "the old certificate is revoked; the new envelope (PUK, emergency "
-			  "code) comes by e-mail");
+	ret = send_built(o, &w, ret, "/v1/portal/update/complete", "updated",
+			 "the old certificate is revoked; the new envelope (PUK, emergency "
+			 "code) comes by e-mail");
+	/* the ticket is spent */
+	if (ret == AGENT_OK && strcmp(o->ticket_file, "-") != 0)
+		(void)unlink(o->ticket_file);
+	return ret;
 }

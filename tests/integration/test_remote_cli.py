@@ -308,15 +308,26 @@ class RemoteHolder(journeys.JourneyTestCase):
         self.assertTrue(c.get("updateBy", "").startswith("2099-01-31"), c)
         self.assertEqual(c.get("updateNote"), "new issuing CA", c)
         # start: consents + PIN + code → a ticket; a new code; complete with the PIN kept
+        # the ticket is a secret: written to a new file (0600), never printed or on a command line
+        ticket = os.path.join(self.tmp, "update.ticket")
         r = self.portal(srv, "update", "--credential", cred_id, "--consents", "terms,privacy",
-                        "--pin-file", pin, "--otp", self.sms(srv, p))
-        ticket = self.assert_ok(r).get("ticket")
-        self.assertTrue(ticket, r.out)
-        self.assert_ok(self.portal(srv, "update", "--ticket", ticket, "--send-otp"))
+                        "--pin-file", pin, "--otp", self.sms(srv, p), "--ticket-file", ticket)
+        kv = self.assert_ok(r)
+        self.assertNotIn("ticket", kv, r.out)
+        self.assertEqual(kv.get("ticketFile"), ticket, r.out)
+        self.assertIn(f"--ticket-file {ticket}", r.out)
+        self.assertEqual(os.stat(ticket).st_mode & 0o777, 0o600)
+        with open(ticket) as f:
+            self.assertNotIn(f.read().strip(), r.out + r.err)
+        r = self.portal(srv, "update", "--credential", cred_id, "--consents", "terms,privacy",
+                        "--pin-file", pin, "--otp", "123456", "--ticket-file", ticket)
+        self.assertEqual(r.rc, 2, f"an existing ticket file is never overwritten: {r!r}")
+        self.assert_ok(self.portal(srv, "update", "--ticket-file", ticket, "--send-otp"))
         code = sms_wait(srv, p.mobile)
         passphrase = self.secret_file("update-pass", RENEW_PASS)
-        self.assert_ok(self.portal(srv, "update", "--ticket", ticket, "--otp", code,
+        self.assert_ok(self.portal(srv, "update", "--ticket-file", ticket, "--otp", code,
                                    "--passphrase-file", passphrase))
+        self.assertFalse(os.path.exists(ticket), "a spent ticket is removed")
         c = self.status(srv)[cred_id]
         self.assertNotEqual(c.get("serial"), serial, c)
         self.assertNotIn("updateBy", c)
@@ -334,7 +345,7 @@ class RemoteHolder(journeys.JourneyTestCase):
                       "--in", pin, "--out-dir", self.tmp],
                      ["activate", "--credential", "c", "--pin", "24681357"],
                      ["portal", "stats"],
-                     ["update", "--ticket", "t", "--pin-file", pin]):
+                     ["update", "--ticket-file", pin, "--pin-file", pin]):
             r = self.portal(srv, *args)
             self.assertEqual(r.rc, 2, f"{r!r}")
         self.assert_fails(self.portal(srv, "portal", "status"), "session expired")
