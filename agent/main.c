@@ -33,7 +33,7 @@ static const char help_text[] =
     "                       [--credential ID]\n"
     "  certflow-agent emergency-suspend --server URL --ca FILE --reference REF\n"
     "                       [--code-file FILE|-]\n"
-    "  certflow-agent envelope open [--in FILE|-] [--passphrase-file FILE|-] [--json]\n"
+    "  certflow-agent envelope open [--in FILE|- | FILE] [--passphrase-file FILE|-] [--json]\n"
     "  certflow-agent otp setup --dir DIR [--svg FILE]\n"
     "  certflow-agent otp confirm --dir DIR [--code-file FILE|-]\n"
     "  certflow-agent login --server URL --ca FILE --user ID --password-file FILE|-\n"
@@ -389,7 +389,7 @@ static int parse(int argc, char **argv, struct agent_opts *o, uint64_t *seen)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		if (c > 0 && c <= OPT_VERSION)
 			*seen |= UINT64_C(1) << c;
 		switch (c) {
@@ -661,10 +661,16 @@ static const struct schedule_cmd schedule_cmds[] = {
      "status takes --config FILE [--name NAME] or --dir DIR, and --json"},
 };
 
-static int run(const char *cmd, const struct agent_opts *o, uint64_t seen)
+static int run(const char *cmd, struct agent_opts *o, uint64_t seen)
 {
 	int r;
 
+	/* envelope open FILE: the file the mail names, as --in FILE */
+	if (o->arg && strcmp(cmd, "envelope open") == 0 && !(seen & BIT(OPT_IN))) {
+		o->in_file = o->arg;
+		o->arg = NULL;
+		seen |= BIT(OPT_IN);
+	}
 	if (o->arg && strcmp(cmd, "qr-approve") != 0)
 		return usage("unexpected argument");
 	if (strcmp(cmd, "enrol") == 0 && o->name) {

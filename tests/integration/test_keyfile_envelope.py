@@ -174,6 +174,17 @@ class EnvelopeOpen(CertflowTestCase):
         self.assertEqual(r.rc, 0, f"{r!r}")
         self.assertIn("envelopeNumber: 1", r.out)
 
+    def test_envelope_open_file_as_the_mail_writes_it_opens_the_file(self):
+        # the envelope e-mails say "certflow-agent envelope open FILE" (issue 10 item 7)
+        with open(VECTOR) as f:
+            env = self.write("saved envelope.txt", f.read())
+        pw = self.write("pass", VECTOR_PASSPHRASE + "\n")
+        r = self.agent(env, "--passphrase-file", pw)
+        self.assertEqual(r.rc, 0, f"{r!r}")
+        self.assertIn("reference: 123456789012", r.out)
+        r = self.agent(env, "--in", env, "--passphrase-file", pw)
+        self.assertEqual(r.rc, 2, f"FILE and --in together: {r!r}")
+
     def test_envelope_made_by_another_implementation_opens(self):
         plain = json.dumps({"reference": "000011112222", "activationCode": "AAAA-BBBB",
                             "emergencyCode": "CCCC-DDDD", "envelopeNumber": 7})
