@@ -126,6 +126,12 @@ struct agent_secret {
  * lines, or an empty one); on failure s is wiped. */
 int agent_secret_read(const char *path, const char *prompt, int nlines, int trim,
 		      struct agent_secret *s);
+/* A new secret (password, PIN, passphrase) of one line: agent_secret_read, and when it is typed
+ * at a terminal, asked a second time ("prompt (again)"): CF_ECONFLICT (s wiped) when the two
+ * differ. */
+int agent_secret_read_new(const char *path, const char *prompt, int trim, struct agent_secret *s);
+/* The words for CF_ECONFLICT of agent_secret_read_new. */
+#define AGENT_SECRET_DIFFER "the two entries differ: type the same one twice"
 /* The apply payload of an application form (JSON object: profile, givenName, surname, uniqueId,
  * email, altEmail, mobile strings; questions [{question, answer}]; consents [names]) and the
  * envelope passphrase: 0 and *out (free with cf_free_secret), or CF_EMALFORMED with a static

@@ -29,11 +29,16 @@
 static int get_secret(const char *path, const char *what, int nlines, int trim,
 		      struct agent_secret *s)
 {
-	int ret = agent_secret_read(path, what, nlines, trim, s);
+	/* a passphrase chosen now is asked twice at a terminal (envelope open takes an old one) */
+	int new = nlines == 1 && strcmp(what, "envelope passphrase") == 0;
+	int ret = new ? agent_secret_read_new(path, what, trim, s)
+		      : agent_secret_read(path, what, nlines, trim, s);
 	const char *why = cf_strerror(ret);
 
 	if (ret == 0)
 		return 0;
+	if (ret == CF_ECONFLICT)
+		why = AGENT_SECRET_DIFFER;
 	if (ret == CF_EMALFORMED && nlines == 1)
 		why = "empty, or more than one line";
 	else if (ret == CF_EMALFORMED)

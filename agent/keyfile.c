@@ -36,11 +36,14 @@ int keyfile_encrypted(void)
 	return kf.set;
 }
 
-/* The password of path into kf.pw; prints why on failure. */
-static int read_password(const char *path)
+/* The password of path into kf.pw (a new one: asked twice at a terminal); prints why on
+ * failure. */
+static int read_password(const char *path, int new)
 {
-	int ret = agent_secret_read(path, "key password", 1, 0, &kf.pw);
+	int ret = new ? agent_secret_read_new(path, "new key password", 0, &kf.pw)
+		      : agent_secret_read(path, "key password", 1, 0, &kf.pw);
 	const char *why = ret == CF_ENOTFOUND	 ? "no such file"
+			  : ret == CF_ECONFLICT	 ? AGENT_SECRET_DIFFER
 			  : ret == CF_EMALFORMED ? "empty, or more than one line"
 			  : ret == CF_ETOOLARGE	 ? "too long"
 						 : cf_strerror(ret);
@@ -77,7 +80,7 @@ int keyfile_unlock(const char *dir, const char *password_file, uint32_t iteratio
 	}
 	if (!registered)
 		registered = atexit(keyfile_wipe_at_exit) == 0;
-	if (read_password(password_file) != 0)
+	if (read_password(password_file, !enc) != 0)
 		return AGENT_FAIL;
 	if (enc) {
 		/* the current key proves the password; it was checked when first chosen */

@@ -100,6 +100,24 @@ int agent_secret_read(const char *path, const char *prompt, int nlines, int trim
 	return ret;
 }
 
+int agent_secret_read_new(const char *path, const char *prompt, int trim, struct agent_secret *s)
+{
+	struct agent_secret again;
+	char prompt2[128];
+	int ret = agent_secret_read(path, prompt, 1, trim, s);
+
+	if (ret != 0 || strcmp(path, "-") != 0 || !isatty(0))
+		return ret;
+	snprintf(prompt2, sizeof(prompt2), "%s (again)", prompt);
+	ret = agent_secret_read("-", prompt2, 1, trim, &again);
+	if (ret == 0 && strcmp(s->line[0], again.line[0]) != 0)
+		ret = CF_ECONFLICT;
+	cf_zeroize(&again, sizeof(again));
+	if (ret != 0)
+		cf_zeroize(s, sizeof(*s));
+	return ret;
+}
+
 /* ---- request payloads ---- */
 
 static void jw_put(struct agent_jw *w, const char *s, size_t n)

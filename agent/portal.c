@@ -134,16 +134,21 @@ int portal_session_from(const cf_json *resp, const char *server, const char *ca,
  * (digits), 'e' an envelope passphrase (the policy). */
 static int secret(const char *path, const char *what, char kind, struct agent_secret *s)
 {
-	int ret = agent_secret_read(path, what, 1, kind != 'p' && kind != 'P' && kind != 'e', s);
+	int trim = kind != 'p' && kind != 'P' && kind != 'e';
+	/* one chosen now is asked twice at a terminal */
+	int new = kind == 'P' || kind == 'e' || strncmp(what, "new ", 4) == 0;
+	int ret = new ? agent_secret_read_new(path, what, trim, s)
+		      : agent_secret_read(path, what, 1, trim, s);
 	const char *why = NULL, *line;
 	size_t n;
 
 	if (ret != 0) {
 		agent_err("%s from %s: %s", what, strcmp(path, "-") ? path : "standard input",
-			  ret == CF_EMALFORMED	? "empty, or more than one line"
-			  : ret == CF_ENOTFOUND ? "no such file"
-			  : ret == CF_ETOOLARGE ? "too long"
-						: cf_strerror(ret));
+			  ret == CF_ECONFLICT	 ? AGENT_SECRET_DIFFER
+			  : ret == CF_EMALFORMED ? "empty, or more than one line"
+			  : ret == CF_ENOTFOUND	 ? "no such file"
+			  : ret == CF_ETOOLARGE	 ? "too long"
+						 : cf_strerror(ret));
 		return AGENT_FAIL;
 	}
 	line = s->line[0];

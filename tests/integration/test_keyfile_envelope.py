@@ -5,6 +5,10 @@ import base64
 import hashlib
 import json
 import os
+import pty
+import select
+import subprocess
+import time
 import unittest
 
 from cryptography.hazmat.primitives import serialization
@@ -140,6 +144,69 @@ class EncryptedKey(CertflowTestCase):
                        stdin=PASSWORD + "\n" + e.code + "\n")
         self.assertEqual(r.rc, 0, f"{r!r}")
         self.assert_key_encrypted_for_cert(d, PASSWORD)
+
+
+def on_terminal(argv, answers, env, timeout=60):
+    """Run argv with a pseudo-terminal as standard input; for each (prompt, line) of answers wait
+    for prompt on standard error, then type line. Returns (rc, stdout, stderr)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=env)
+    os.close(slave)
+    err, deadline = b"", time.monotonic() + timeout
+    try:
+        for prompt, line in answers:
+            while prompt.encode() not in err:
+                left = deadline - time.monotonic()
+                ready, _, _ = select.select([p.stderr], [], [], max(0, left))
+                if not ready:
+                    raise AssertionError(f"no prompt {prompt!r}; stderr so far: {err!r}")
+                chunk = os.read(p.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                err += chunk
+            if prompt.encode() not in err:
+                break
+            err = err.replace(prompt.encode(), b"<" + prompt.encode() + b">", 1)
+            os.write(master, line.encode() + b"\n")
+        out, rest = p.communicate(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        os.close(master)
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, out.decode(errors="replace"), (err + rest).decode(errors="replace")
+
+
+class NewSecretsTwice(CertflowTestCase):
+    """Issue 10 item 8: a new password typed at a terminal is asked twice."""
+
+    def argv(self, srv, e, d):
+        return self.agent_argv("enrol", "--server", srv.url, "--ca", srv.ca_file, "--reference",
+                               e.reference, "--dir", d, "--password-file", "-",
+                               "--code-file", "-", "--kdf-iterations", ITER)
+
+    def test_a_new_key_password_typed_twice_differently_is_refused_before_anything_is_sent(self):
+        srv = self.start_server()
+        e = self.enrol_create(srv, "tty-device")
+        d = os.path.join(self.tmp, "agent")
+        rc, out, err = on_terminal(self.argv(srv, e, d),
+                                   [("new key password: ", PASSWORD),
+                                    ("new key password (again): ", PASSWORD + "x")],
+                                   child_env(srv.clock.now))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("the two entries differ", err)
+        self.assertNotIn(PASSWORD, out + err)
+        self.assertFalse(os.path.exists(d), "nothing is made before the password is settled")
+        rc, out, err = on_terminal(self.argv(srv, e, d),
+                                   [("new key password: ", PASSWORD),
+                                    ("new key password (again): ", PASSWORD),
+                                    ("activation code: ", e.code)],
+                                   child_env(srv.clock.now))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("enrolled: serial", out)
+        with open(os.path.join(d, "key.pem")) as f:
+            self.assertIn("ENCRYPTED", f.read())
 
 
 class EnvelopeOpen(CertflowTestCase):
