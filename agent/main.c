@@ -203,7 +203,7 @@ static const char help_text[] =
     "                      Several from standard input: one line each, in the order password,\n"
     "                      PIN or PUK, new PIN, envelope passphrase.\n"
     "  --otp CODE          The SMS or TOTP code (single use, so allowed on the command line).\n"
-    "  --out-dir DIR       sign: where NAME.sig go.\n"
+    "  --out-dir DIR       sign: where NAME.sig go (made, with its parents, if missing).\n"
     "  --hash ALG          sign: sha256 (default), sha384 or sha512.\n"
     "  --identity-unchanged  remote-renew: name, surname and unique id are still right.\n"
     "  --consents LIST     remote-renew, update: the consents accepted (comma-separated).\n"

@@ -747,6 +747,28 @@ struct sign_job {
 };
 
 /* The files' digests and signature paths, all checked before any request. */
+/* mkdir -p path (mode 0755 less the umask); 0 or -1 with errno. */
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		buf[i] = i < n ? '/' : '\0';
+	}
+	return 0;
+}
+
 static int sign_prepare(const struct agent_opts *o, struct sign_job *j)
 {
 	const char *h = o->hash ? o->hash : "sha256";
@@ -765,6 +787,10 @@ static int sign_prepare(const struct agent_opts *o, struct sign_job *j)
 		agent_err("at most %d files per sign (--in given %d times)", AGENT_SIGN_MAX,
 			  o->n_in);
 		return AGENT_USAGE;
+	}
+	if (stat(o->out_dir, &st) != 0 && errno == ENOENT && make_dirs(o->out_dir) != 0) {
+		agent_err("--out-dir %s: cannot create it: %s", o->out_dir, strerror(errno));
+		return AGENT_FAIL;
 	}
 	if (stat(o->out_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		agent_err("--out-dir %s: not a directory", o->out_dir);

@@ -139,8 +139,9 @@ class RemoteHolder(journeys.JourneyTestCase):
             path = self.write(f"doc-{tag}-{i}.txt", f"contract {tag} {i}\n" * (100 * i),
                               secret=False)
             files += ["--in", path]
-        out_dir = os.path.join(self.tmp, f"sigs-{tag}")
-        os.mkdir(out_dir)
+        # sign --out-dir makes the directory (and its parents) when it is missing
+        out_dir = os.path.join(self.tmp, f"sigs-{tag}", "out")
+        self.assertFalse(os.path.exists(out_dir))
         code = self.sms(srv, person)
         r = self.portal(srv, "sign", "--credential", cred_id, "--pin-file", pin_file,
                         "--otp", code, *files, "--out-dir", out_dir)
