@@ -87,6 +87,10 @@ int agent_run(const struct agent_opts *o);
 int agent_apply(const struct agent_opts *o);
 int agent_reference_renew(const struct agent_opts *o);
 int agent_recover(const struct agent_opts *o);
+/* `password forgot` (--email) and `password reset` (--token-file, --send-otp or
+ * --new-password-file and --otp-file): spec/protocol.md §23.6. */
+int agent_password_forgot(const struct agent_opts *o);
+int agent_password_reset(const struct agent_opts *o);
 int agent_emergency_suspend(const struct agent_opts *o);
 int agent_otp_setup(const struct agent_opts *o);
 int agent_otp_confirm(const struct agent_opts *o);

@@ -30,7 +30,8 @@ static int get_secret(const char *path, const char *what, int nlines, int trim,
 		      struct agent_secret *s)
 {
 	/* a passphrase chosen now is asked twice at a terminal (envelope open takes an old one) */
-	int new = nlines == 1 && strcmp(what, "envelope passphrase") == 0;
+	int new = nlines == 1 &&
+		  (strcmp(what, "envelope passphrase") == 0 || strncmp(what, "new ", 4) == 0);
 	int ret = new ? agent_secret_read_new(path, what, trim, s)
 		      : agent_secret_read(path, what, nlines, trim, s);
 	const char *why = cf_strerror(ret);
@@ -508,6 +509,75 @@ out:
 int agent_recover(const struct agent_opts *o)
 {
 	return o->email ? recover_request(o) : recover_token(o);
+}
+
+/* ---- forgotten portal password (spec/protocol.md §23.6) ---- */
+
+int agent_password_forgot(const struct agent_opts *o)
+{
+	static const char *const show[] = {"status", "status", NULL};
+	struct session s = {0};
+	int ret;
+
+	if ((ret = session_public(o, &s)) == AGENT_OK)
+		ret =
+		    step(&s, "passwordForgot", "password reset request",
+			 agent_pair_payload("email", o->email, NULL, NULL), show,
+			 "if the address is known, an e-mail with your user id and a link token "
+			 "was sent to it and to your alternate address; save the token in a file "
+			 "and run certflow-agent password reset --token-file FILE (with --send-otp "
+			 "first if you get your codes by SMS)");
+	session_end(&s);
+	return ret;
+}
+
+int agent_password_reset(const struct agent_opts *o)
+{
+	static const char *const sent[] = {"otp", "status", NULL};
+	static const char *const changed[] = {"password", "status", NULL};
+	struct agent_secret token, pw, otp;
+	struct session s = {0};
+	struct agent_jw w = {0};
+	const char *why = NULL;
+	int ret = AGENT_FAIL;
+
+	memset(&pw, 0, sizeof(pw));
+	memset(&otp, 0, sizeof(otp));
+	if (get_secret(o->token_file, "link token", 1, 1, &token) != 0)
+		return AGENT_FAIL;
+	if (!o->send_otp) {
+		if (get_secret(o->new_password_file, "new password", 1, 0, &pw) != 0 ||
+		    get_secret(o->otp_file, "one-time password", 1, 1, &otp) != 0)
+			goto out;
+		if (cf_password_check(pw.line[0], &why) != 0) {
+			agent_err("the new password is too weak: %s", why ? why : "see --help");
+			ret = AGENT_USAGE;
+			goto out;
+		}
+	}
+	if ((ret = session_public(o, &s)) != AGENT_OK)
+		goto out;
+	agent_jw_open(&w, NULL, '{');
+	agent_jw_str(&w, "token", token.line[0]);
+	if (o->send_otp) {
+		agent_jw_close(&w, '}');
+		ret = step(&s, "passwordResetOtp", "SMS code request", agent_jw_end(&w), sent,
+			   "run again with --new-password-file FILE and --otp-file FILE holding "
+			   "the code of the SMS");
+		goto out;
+	}
+	agent_jw_str(&w, "otp", otp.line[0]);
+	agent_jw_str(&w, "newPassword", pw.line[0]);
+	agent_jw_close(&w, '}');
+	ret = step(&s, "passwordReset", "password reset", agent_jw_end(&w), changed,
+		   "log in with certflow-agent login --user ID (the user id of the e-mail) and "
+		   "the new password");
+out:
+	cf_zeroize(&token, sizeof(token));
+	cf_zeroize(&pw, sizeof(pw));
+	cf_zeroize(&otp, sizeof(otp));
+	session_end(&s);
+	return ret;
 }
 
 /* ---- otp setup / confirm ---- */

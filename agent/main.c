@@ -40,6 +40,10 @@ static const char help_text[] =
     "                       --session-file S\n"
     "  certflow-agent password --session-file S --password-file FILE|-\n"
     "                       --new-password-file FILE|-\n"
+    "  certflow-agent password forgot --server URL --ca FILE --email ADDRESS\n"
+    "  certflow-agent password reset --server URL --ca FILE --token-file FILE|- --send-otp\n"
+    "  certflow-agent password reset --server URL --ca FILE --token-file FILE|-\n"
+    "                       --new-password-file FILE|- --otp-file FILE|-\n"
     "  certflow-agent portal status --session-file S [--json]\n"
     "  certflow-agent portal otp --session-file S\n"
     "  certflow-agent activate|unblock --session-file S --credential ID --puk-file FILE|-\n"
@@ -115,6 +119,11 @@ static const char help_text[] =
     "          (mode 0600; server, ca, token, expiresAt, userId). Prints userId, expiresAt,\n"
     "          mustChangePassword and a line per update notice (credential, date, note).\n"
     "  password  Change the password (the first one must be changed before anything else).\n"
+    "  password forgot  Forgotten password: asks for a reset link token, e-mailed with your\n"
+    "          user id to both your addresses (if the address is known).\n"
+    "  password reset  With the token of that e-mail: --send-otp has an SMS code sent; then\n"
+    "          the new password and the code (SMS or authenticator app) set the password,\n"
+    "          unlock a locked login and end every session.\n"
     "  portal status  Per credential: id, status, expiry and days left, renewal (offered, or\n"
     "          the date it opens), update-by notice, PIN state and tries left; --json: the\n"
     "          server's document.\n"
@@ -167,10 +176,12 @@ static const char help_text[] =
     "  --passphrase-file FILE|-  The envelope passphrase (first line): at least 8 characters\n"
     "                      with upper and lower case, a digit and a special character.\n"
     "  --answers-file FILE Three lines, one answer each, in the order of the questions.\n"
-    "  --email ADDRESS     recover: the professional address of the credential.\n"
-    "  --token-file FILE|- recover: the link token of the recovery e-mail.\n"
-    "  --send-otp          recover: have an SMS code sent to your mobile.\n"
-    "  --otp-file FILE|-   recover: the SMS code or the code of your authenticator app.\n"
+    "  --email ADDRESS     recover, password forgot: your professional e-mail address.\n"
+    "  --token-file FILE|- recover, password reset: the link token of the e-mail.\n"
+    "  --send-otp          recover, password reset, update: have an SMS code sent to your\n"
+    "                      mobile.\n"
+    "  --otp-file FILE|-   recover, password reset: the SMS code or the code of your\n"
+    "                      authenticator app.\n"
     "  --credential ID     The credential, by the id that portal status or recover lists\n"
     "                      (recover: only when you hold several).\n"
     "  --password-file FILE|-  enrol, renew: encrypt key.pem (PKCS#8, PBKDF2-HMAC-SHA-256 +\n"
@@ -198,7 +209,9 @@ static const char help_text[] =
     "  --code-file also gives emergency-suspend its emergency code and otp confirm its code.\n"
     "  --user ID           login: the user id of the credentials e-mail.\n"
     "  --session-file S    The portal session (written by login, mode 0600).\n"
-    "  --new-password-file FILE|-  password: the new password (password policy as above).\n"
+    "  --new-password-file FILE|-  password, password reset: the new password (at least 8\n"
+    "                      characters with upper and lower case, a digit and a special\n"
+    "                      character; asked twice when typed at a terminal).\n"
     "  --pin-file, --new-pin-file, --puk-file FILE|-  PIN, new PIN (exactly 8 digits), PUK.\n"
     "                      Several from standard input: one line each, in the order password,\n"
     "                      PIN or PUK, new PIN, envelope passphrase.\n"
@@ -586,6 +599,13 @@ static const struct journey_cmd journeys[] = {
      "else"},
     {"password", SESSION | BIT(OPT_PASSWORD) | BIT(OPT_NEWPASSWORD), 0, agent_password,
      "password needs --session-file, --password-file and --new-password-file, nothing else"},
+    {"password forgot", PUBLIC | BIT(OPT_EMAIL), 0, agent_password_forgot,
+     "password forgot needs --server, --ca and --email, nothing else"},
+    {"password reset", PUBLIC | BIT(OPT_TOKEN) | BIT(OPT_SENDOTP), 0, agent_password_reset, NULL},
+    {"password reset", PUBLIC | BIT(OPT_TOKEN) | BIT(OPT_NEWPASSWORD) | BIT(OPT_OTP), 0,
+     agent_password_reset,
+     "password reset needs --server, --ca and --token-file, and --send-otp or both "
+     "--new-password-file and --otp-file"},
     {"portal status", SESSION, BIT(OPT_JSON), agent_portal_status,
      "portal status needs --session-file (and --json), nothing else"},
     {"portal otp", SESSION, 0, agent_portal_otp, "portal otp needs --session-file, nothing else"},
@@ -635,6 +655,10 @@ static int run_journey(const char *cmd, const struct agent_opts *o, uint64_t see
 	if (strncmp(cmd, "portal", 6) == 0)
 		return usage("portal needs status or otp: portal status --session-file S [--json], "
 			     "portal otp --session-file S");
+	if (strcmp(cmd, "password ?") == 0)
+		return usage(
+		    "password takes forgot or reset, or changes the password of a session: "
+		    "see certflow-agent password --help");
 	if (strncmp(cmd, "otp", 3) == 0)
 		return usage("otp needs setup or confirm: otp setup --dir DIR [--svg FILE], otp "
 			     "confirm --dir DIR [--code-file FILE|-]");
@@ -715,8 +739,10 @@ static uint64_t command_options(const char *cmd)
 	for (size_t i = 0; i < sizeof(schedule_cmds) / sizeof(*schedule_cmds); i++)
 		if (strcmp(cmd, schedule_cmds[i].name) == 0)
 			opts |= schedule_cmds[i].allow;
-	for (size_t i = 0; i < sizeof(journeys) / sizeof(*journeys); i++)
-		if (strcmp(cmd, journeys[i].name) == 0)
+	/* "password" shows its sub-commands ("password forgot", ...) too: its help lists them */
+	for (size_t i = 0, n = strlen(cmd); i < sizeof(journeys) / sizeof(*journeys); i++)
+		if (strncmp(cmd, journeys[i].name, n) == 0 &&
+		    (journeys[i].name[n] == '\0' || journeys[i].name[n] == ' '))
 			opts |= journeys[i].need | journeys[i].allow;
 	return opts;
 }
@@ -766,6 +792,14 @@ int main(int argc, char **argv)
 		cmd = strcmp(argv[1], "status") == 0 ? "portal status"
 		      : strcmp(argv[1], "otp") == 0  ? "portal otp"
 						     : "portal ?";
+		argv++;
+		argc--;
+		argv[0] = (char *)"certflow-agent";
+	}
+	if (cmd && strcmp(cmd, "password") == 0 && argc > 1 && argv[1][0] != '-') {
+		cmd = strcmp(argv[1], "forgot") == 0  ? "password forgot"
+		      : strcmp(argv[1], "reset") == 0 ? "password reset"
+						      : "password ?";
 		argv++;
 		argc--;
 		argv[0] = (char *)"certflow-agent";

@@ -7,6 +7,7 @@ from harness import CertflowTestCase, program
 
 COMMANDS = ("enrol", "renew", "run", "status", "apply", "reference-renew", "recover",
             "emergency-suspend", "envelope open", "otp setup", "otp confirm", "login", "password",
+            "password forgot", "password reset",
             "portal status", "portal otp", "activate", "unblock", "pin", "sign", "remote-renew",
             "update", "logout", "qr-approve")
 

@@ -207,6 +207,43 @@ class RemoteHolder(journeys.JourneyTestCase):
 
         return user, new_pw, cred_id, pin, pub, env
 
+    def test_forgotten_password_is_reset_from_the_mailed_token_and_an_sms_code(self):
+        # issue 10 item 8: the forgot-password mail's journey with certflow-agent alone
+        srv = self.start_journey_server(**SERVER)
+        p = self.person()
+        user, new_pw, cred_id, pin, pub, env = self.activated_holder(srv, p)
+        r = self.agent_public(srv, "password forgot", "--email", p.email)
+        self.assertEqual(self.assert_ok(r).get("status"), "sent", r.out)
+        self.assertIn("password reset --token-file", r.out)
+        text = journeys.body(srv.mail.wait("password-link", to=p.email))
+        m = re.search(r"^Token: ([A-Za-z0-9_-]{43})$", text, re.M)
+        self.assertTrue(m, text)
+        self.secrets.add(m.group(1))
+        token = self.secret_file("reset-token", m.group(1))
+        r = self.agent_public(srv, "password reset", "--token-file", token, "--send-otp")
+        self.assert_ok(r)
+        code = self.secret_file("reset-code", sms_wait(srv, p.mobile))
+        weak = self.secret_file("weak-reset", "password")
+        self.assert_fails(self.agent_public(srv, "password reset", "--token-file", token,
+                                            "--new-password-file", weak, "--otp-file", code),
+                          "new password", rc=2)
+        reset_pw = self.secret_file("reset-pw", "Reset-Portal-Pw2!")
+        r = self.agent_public(srv, "password reset", "--token-file", token,
+                              "--new-password-file", reset_pw, "--otp-file", code)
+        self.assertEqual(self.assert_ok(r).get("password"), "changed", r.out)
+        self.assertIn("login --user", r.out)
+        # every session ended; the new password logs in, the old one does not
+        self.assert_fails(self.portal(srv, "portal", "status"), "session expired")
+        self.assert_fails(self.agent_public(srv, "login", "--user", user, "--password-file",
+                                            new_pw, "--session-file", self.session))
+        self.assert_ok(self.agent_public(srv, "login", "--user", user, "--password-file",
+                                         reset_pw, "--session-file", self.session))
+        self.assertIn(cred_id, self.status(srv))
+        # the token is spent
+        self.assert_fails(self.agent_public(srv, "password reset", "--token-file", token,
+                                            "--new-password-file", reset_pw, "--otp-file",
+                                            code))
+
     def test_holder_journey_activate_sign_block_unblock_and_renew(self):
         srv = self.start_journey_server(**SERVER)
         p = self.person()
