@@ -24,6 +24,7 @@ enum agent_exit {
 struct agent_opts {
 	const char *server;
 	const char *ca;
+	const char *ca_fingerprint; /* --ca-fingerprint: main turns it into ca (trust.c) */
 	const char *reference;
 	const char *dir;
 	const char *code_file; /* "-" = standard input */
@@ -187,6 +188,11 @@ int agent_lock(const char *dir, const char *name);
 /* `certflow-agent COMMAND --help` (help.c): the usage lines, description and option lines of the
  * whole help text that concern cmd, whose long options are opts (NULL-terminated). */
 void agent_command_help(const char *text, const char *cmd, const char *const *opts);
+
+/* --ca-fingerprint (trust.c): fetch server's CA chain, check its root against fingerprint
+ * ("sha256:" + 64 hex digits) and write that root to path (PEM, 0644) as the trust anchor of
+ * every later connection. AGENT_OK, AGENT_USAGE (bad fingerprint or URL), AGENT_FAIL (printed). */
+int agent_trust_fingerprint(const char *server, const char *fingerprint, const char *path);
 
 /* Print "certflow-agent: <message>" on stderr. */
 void agent_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

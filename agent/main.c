@@ -4,13 +4,18 @@
  *
  * Never: accept a secret on the command line (the activation code comes from a file or stdin).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "cf_clock.h"
+#include "cf_file.h"
 
 static const char help_text[] =
     "Usage:\n"
@@ -163,6 +168,11 @@ static const char help_text[] =
     "  --ca FILE           PEM trust anchor(s): the server's TLS certificate and the issued\n"
     "                      certificate's chain must verify to it. Its absolute path is kept in\n"
     "                      account.json for renew.\n"
+    "  --ca-fingerprint sha256:HEX  Instead of --ca: the SHA-256 fingerprint of the server's\n"
+    "                      root CA, as its e-mails print it. The agent fetches the server's CA\n"
+    "                      chain, keeps the root only if its fingerprint is this one, and\n"
+    "                      verifies the server against it from then on (enrol: DIR/ca.pem;\n"
+    "                      login: S.ca.pem beside the session file).\n"
     "  --reference REF     The enrolment's reference number, 12 digits (dashes allowed).\n"
     "  --dir DIR           The agent's directory (created 0700 if missing).\n"
     "  --code-file FILE|-  Read the activation code from FILE, or from standard input with '-'\n"
@@ -316,6 +326,7 @@ enum opt_id {
 	OPT_TICKET,
 	OPT_QR,
 	OPT_QRSVG,
+	OPT_CAFP,
 	OPT_VERSION
 };
 
@@ -360,6 +371,7 @@ static const struct option long_opts[] = {
     {"ticket-file", required_argument, NULL, OPT_TICKET},
     {"qr", no_argument, NULL, OPT_QR},
     {"qr-svg", required_argument, NULL, OPT_QRSVG},
+    {"ca-fingerprint", required_argument, NULL, OPT_CAFP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -529,6 +541,9 @@ static int parse(int argc, char **argv, struct agent_opts *o, uint64_t *seen)
 		case OPT_QRSVG:
 			o->qr_svg = optarg;
 			break;
+		case OPT_CAFP:
+			o->ca_fingerprint = optarg;
+			break;
 		case OPT_KEYTYPE:
 			if (key_type(optarg, o) != 0)
 				return usage("--key-type must be p256, p384 or rsa2048"), -1;
@@ -685,9 +700,61 @@ static const struct schedule_cmd schedule_cmds[] = {
      "status takes --config FILE [--name NAME] or --dir DIR, and --json"},
 };
 
+static char trust_tmp[64]; /* a trust anchor fetched for this run only, removed at exit */
+
+static void trust_tmp_remove(void)
+{
+	if (trust_tmp[0])
+		(void)unlink(trust_tmp);
+}
+
+/* --ca-fingerprint: the root of that fingerprint fetched from --server and written where the
+ * command keeps its trust anchor (enrol: DIR/ca.pem, named in account.json; login: beside the
+ * session file; others: a file for this run), then used as --ca. */
+static int trust_by_fingerprint(const char *cmd, struct agent_opts *o, uint64_t *seen)
+{
+	static char path[PATH_MAX];
+	int fd;
+
+	if (*seen & BIT(OPT_CA))
+		return usage("--ca and --ca-fingerprint exclude each other");
+	if (!o->server)
+		return usage("--ca-fingerprint needs --server");
+	if (strcmp(cmd, "enrol") == 0 && o->dir && !o->name) {
+		if (mkdir(o->dir, 0700) == 0)
+			(void)cf_fsync_parent(o->dir);
+		else if (errno != EEXIST)
+			return agent_err("cannot create %s: %s", o->dir, strerror(errno)),
+			       AGENT_FAIL;
+		snprintf(path, sizeof(path), "%s/ca.pem", o->dir);
+	} else if (strcmp(cmd, "login") == 0 && o->session_file) {
+		snprintf(path, sizeof(path), "%s.ca.pem", o->session_file);
+	} else {
+		const char *dir = getenv("TMPDIR");
+		snprintf(trust_tmp, sizeof(trust_tmp), "%s/certflow-ca-XXXXXX",
+			 dir && dir[0] && strlen(dir) < 40 ? dir : "/tmp");
+		if ((fd = mkstemp(trust_tmp)) < 0) {
+			trust_tmp[0] = '\0';
+			return agent_err("cannot make a temporary file: %s", strerror(errno)),
+			       AGENT_FAIL;
+		}
+		close(fd);
+		atexit(trust_tmp_remove);
+		snprintf(path, sizeof(path), "%s", trust_tmp);
+	}
+	if ((fd = agent_trust_fingerprint(o->server, o->ca_fingerprint, path)) != AGENT_OK)
+		return fd;
+	o->ca = path;
+	*seen = (*seen & ~BIT(OPT_CAFP)) | BIT(OPT_CA);
+	return AGENT_OK;
+}
+
 static int run(const char *cmd, struct agent_opts *o, uint64_t seen)
 {
 	int r;
+
+	if ((seen & BIT(OPT_CAFP)) && (r = trust_by_fingerprint(cmd, o, &seen)) != AGENT_OK)
+		return r;
 
 	/* envelope open FILE: the file the mail names, as --in FILE */
 	if (o->arg && strcmp(cmd, "envelope open") == 0 && !(seen & BIT(OPT_IN))) {
@@ -758,6 +825,8 @@ static void help(const char *cmd)
 		fputs(help_text, stdout);
 		return;
 	}
+	if (opts & BIT(OPT_CA)) /* every command that takes --ca takes the fingerprint instead */
+		opts |= BIT(OPT_CAFP);
 	for (const struct option *o = long_opts; o->name && n + 1 < 64; o++)
 		if (o->val > 0 && o->val < 64 && (opts & BIT(o->val)))
 			names[n++] = o->name;

@@ -30,6 +30,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
@@ -59,8 +60,8 @@ struct transport {
 	int fd;	    /* -1: not connected */
 	int io_err; /* CF_* of the last socket failure seen by the BIO callbacks */
 	int ssl_live;
-	int transient;	 /* the last failure happened before the request was sent */
-	int ignore_time; /* transport_ignore_cert_time */
+	int transient;		    /* the last failure happened before the request was sent */
+	int ignore_time;	    /* transport_ignore_cert_time */
 	int64_t chain_nb, chain_na; /* validity common to the server's chain (ignore_time) */
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt ca;
@@ -655,7 +656,9 @@ int transport_same_origin(const transport *t, const char *url)
 	return t && url && http_url_parse(url, &u) == 0 && http_url_same_origin(&u, &t->origin);
 }
 
-int transport_new(const char *base_url, const char *ca_file, int timeout_ms, transport **out)
+/* transport_new and transport_new_bootstrap (ca_file NULL, bootstrap set). */
+static int transport_make(const char *base_url, const char *ca_file, int bootstrap, int timeout_ms,
+			  transport **out)
 {
 	transport *t = calloc(1, sizeof(*t));
 	int ret = CF_EINTERNAL, mret;
@@ -686,11 +689,11 @@ int transport_new(const char *base_url, const char *ca_file, int timeout_ms, tra
 		ret = loop ? 0 : CF_EUSAGE;
 		goto out;
 	}
-	if (!ca_file) {
+	if (!ca_file && !bootstrap) {
 		ret = CF_EUSAGE;
 		goto out;
 	}
-	if ((mret = mbedtls_x509_crt_parse_file(&t->ca, ca_file)) != 0) {
+	if (ca_file && (mret = mbedtls_x509_crt_parse_file(&t->ca, ca_file)) != 0) {
 		mbedtls_strerror(mret, msg, sizeof(msg));
 		ret = fail(t, CF_EIO, "CA file %s: %s", ca_file, msg);
 		goto out;
@@ -701,8 +704,11 @@ int transport_new(const char *base_url, const char *ca_file, int timeout_ms, tra
 		goto out;
 	conf_version_specific(t);
 	mbedtls_ssl_conf_verify(&t->conf, verify_cb, t);
-	mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-	mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+	/* bootstrap: nothing it fetches is trusted before transport_pin_root checks it */
+	mbedtls_ssl_conf_authmode(&t->conf, bootstrap ? MBEDTLS_SSL_VERIFY_NONE
+						      : MBEDTLS_SSL_VERIFY_REQUIRED);
+	if (!bootstrap)
+		mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
 	mbedtls_ssl_conf_rng(&t->conf, tls_rng, NULL);
 	mbedtls_ssl_conf_read_timeout(&t->conf, (uint32_t)t->timeout_ms);
 	ret = 0;
@@ -711,6 +717,71 @@ out:
 		transport_free(t);
 	else
 		*out = t;
+	return ret;
+}
+
+int transport_new(const char *base_url, const char *ca_file, int timeout_ms, transport **out)
+{
+	return transport_make(base_url, ca_file, 0, timeout_ms, out);
+}
+
+int transport_new_bootstrap(const char *base_url, int timeout_ms, transport **out)
+{
+	return transport_make(base_url, NULL, 1, timeout_ms, out);
+}
+
+/* "sha256:" and 64 hex digits (either case, ':' between octets allowed) into out. */
+static int parse_fingerprint(const char *text, uint8_t out[32])
+{
+	size_t n = 0;
+
+	if (strncasecmp(text, "sha256:", 7) != 0)
+		return CF_EUSAGE;
+	for (const char *p = text + 7; *p; p++) {
+		if (*p == ':' && p[1] != ':' && p[1] != '\0' && n > 0)
+			continue;
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) || n == 32)
+			return CF_EUSAGE;
+		sscanf(p, "%2hhx", &out[n++]);
+		p++;
+	}
+	return n == 32 ? 0 : CF_EUSAGE;
+}
+
+int transport_pin_root(const char *chain_pem, size_t len, const char *fingerprint, char **root_pem)
+{
+	mbedtls_x509_crt chain, root;
+	const mbedtls_x509_crt *c, *found = NULL;
+	uint8_t want[32], got[32];
+	unsigned char pem[8192];
+	size_t olen = 0;
+	uint32_t flags = 0;
+	int ret;
+
+	*root_pem = NULL;
+	if (parse_fingerprint(fingerprint, want) != 0)
+		return CF_EUSAGE;
+	mbedtls_x509_crt_init(&chain);
+	mbedtls_x509_crt_init(&root);
+	ret = mbedtls_x509_crt_parse(&chain, (const unsigned char *)chain_pem, len + 1) < 0 ||
+		      !chain.raw.p
+		  ? CF_EPROTO
+		  : CF_EVERIFY;
+	for (c = chain.raw.p ? &chain : NULL; c && ret != CF_EPROTO; c = c->next) {
+		if (cf_sha256(c->raw.p, c->raw.len, got) == 0 && memcmp(got, want, 32) == 0) {
+			found = c;
+			break;
+		}
+	}
+	/* the root of that fingerprint, self-signed, and the chain's first certificate under it */
+	if (found && mbedtls_x509_crt_parse_der(&root, found->raw.p, found->raw.len) == 0 &&
+	    mbedtls_x509_crt_verify(&root, &root, NULL, NULL, &flags, NULL, NULL) == 0 &&
+	    mbedtls_x509_crt_verify(&chain, &root, NULL, NULL, &flags, NULL, NULL) == 0 &&
+	    mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n",
+				     found->raw.p, found->raw.len, pem, sizeof(pem), &olen) == 0)
+		ret = (*root_pem = strdup((char *)pem)) ? 0 : CF_ENOMEM;
+	mbedtls_x509_crt_free(&chain);
+	mbedtls_x509_crt_free(&root);
 	return ret;
 }
 

@@ -27,6 +27,15 @@ struct http_response {
  * for https). timeout_ms: per connect/read/write. */
 int transport_new(const char *base_url, const char *ca_file, int timeout_ms, transport **out);
 void transport_free(transport *t);
+/* A transport that verifies nothing of the server's certificate: only to fetch the CA chain that
+ * transport_pin_root then checks against a fingerprint given out of band (--ca-fingerprint). */
+int transport_new_bootstrap(const char *base_url, int timeout_ms, transport **out);
+/* In the PEM chain (len octets, NUL-terminated), the self-signed certificate whose SHA-256 over
+ * its DER is fingerprint ("sha256:" + 64 hex digits, ':' between octets allowed), under which
+ * the chain's first certificate verifies: 0 and *root_pem (malloc'd PEM). CF_EUSAGE (not a
+ * fingerprint), CF_EPROTO (no certificate in it), CF_EVERIFY (no such root, or the chain is not
+ * under it), CF_ENOMEM. */
+int transport_pin_root(const char *chain_pem, size_t len, const char *fingerprint, char **root_pem);
 
 /* One request. url is absolute and must be on the transport's origin. body may be NULL.
  * Returns 0 with resp filled (any HTTP status), or CF_ETLS / CF_EVERIFY / CF_ETIMEOUT /
