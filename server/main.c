@@ -634,6 +634,8 @@ static int run(struct opts *o, sigset_t *sigs)
 		fail("HTTP", ret);
 		goto out;
 	}
+	/* before the url file says the server is ready (a request in between gets no footer) */
+	notify_set_server(s->nt, s->base_url, ca_root_fingerprint(s->ca));
 	if ((ret = write_url_files(s, o)) != 0) {
 		fail("url file", ret);
 		goto out;

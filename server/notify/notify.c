@@ -50,6 +50,7 @@ struct notify {
 	pthread_t thread;
 	int started, kicked;
 	int stop; /* read by deliver_program while a program runs */
+	char footer[1024]; /* under lock: the server's address and root fingerprint, "" = none */
 };
 
 void notify_config_defaults(struct notify_config *cfg)
@@ -264,6 +265,40 @@ static int recipient_ok(enum notify_channel ch, const char *to)
 	return at && at != to && at[1] && !strchr(at + 1, '@');
 }
 
+void notify_set_server(notify *n, const char *url, const char *fingerprint)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	snprintf(n->footer, sizeof(n->footer),
+		 "\n-- \n"
+		 "certflow server: %s\n"
+		 "Its fingerprint: %s\n"
+		 "Your certflow programs check that they talk to this server with these two lines:\n"
+		 "certflow-agent ... --server %s --ca-fingerprint %s\n",
+		 url, fingerprint, url, fingerprint);
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* The footer after an e-mail's body (len octets of out, cap in all): 0, or CF_EINTERNAL when it
+ * does not fit. */
+static int add_footer(notify *n, char *out, size_t cap, size_t *len)
+{
+	size_t k;
+	int ret = 0;
+
+	pthread_mutex_lock(&n->lock);
+	k = strlen(n->footer);
+	if (k && *len + k <= cap) {
+		memcpy(out + *len, n->footer, k);
+		*len += k;
+	} else if (k) {
+		ret = CF_EINTERNAL;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return ret;
+}
+
 int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *to,
 		 const char *tmpl, const struct notify_var *vars, size_t nvars)
 {
@@ -290,6 +325,9 @@ int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *
 	if (ret == 0)
 		ret = tmpl_render(t, vars, nvars, (char *)plain + NOTIFY_HDR_LEN,
 				  NOTIFY_PLAIN_MAX - NOTIFY_HDR_LEN, &len);
+	if (ret == 0 && ch == NOTIFY_EMAIL)
+		ret = add_footer(n, (char *)plain + NOTIFY_HDR_LEN, NOTIFY_PLAIN_MAX - NOTIFY_HDR_LEN,
+				 &len);
 	if (ret == 0)
 		ret = store_counter_next(txn, "message", &m->id);
 	if (ret == 0)

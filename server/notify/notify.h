@@ -61,6 +61,9 @@ void notify_close(notify *n);
  * call more than once for one txn (store_write may re-run its fn). */
 int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *to,
 		 const char *tmpl, const struct notify_var *vars, size_t nvars);
+/* Every e-mail queued from now on ends with the server's address and its root CA fingerprint
+ * (spec/protocol.md §18: how a person's program learns to trust the server). Safe on NULL. */
+void notify_set_server(notify *n, const char *url, const char *fingerprint);
 /* Wake the worker (call after the transaction that queued committed). Safe on NULL. */
 void notify_kick(notify *n);
 

@@ -195,6 +195,22 @@ class TestLogin(ConformanceTest):
         self.expect(r, 202, "password-forgot-response")
         return r
 
+    def test_every_email_ends_with_the_server_url_and_its_root_fingerprint(self):
+        # §18 "Trust footer": a person's program trusts the server with these two lines
+        mb = self.mailbox()
+        h = self.holder()
+        self.forgot(h.email)
+        origin = self.client.origin
+        fp = self.dir["meta"]["caFingerprint"]
+        self.assertRegex(fp, r"^sha256:[0-9a-f]{64}$")
+        for template in ("remote-credentials", "password-link"):
+            text = cfmail.body(mb.find(h.email, template)[-1])
+            self.assertTrue(text.rstrip("\n").endswith(
+                "-- \ncertflow server: %s\nIts fingerprint: %s\n"
+                "Your certflow programs check that they talk to this server with these two lines:\n"
+                "certflow-agent ... --server %s --ca-fingerprint %s" % (origin, fp, origin, fp)),
+                "%s: no trust footer:\n%s" % (template, text[-400:]))
+
     def test_forgot_password_answers_alike_for_known_and_unknown_addresses(self):
         h = self.holder()
         known = self.forgot(h.email)
