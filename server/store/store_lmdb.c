@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -147,6 +148,32 @@ static void full_log(const char *what, const char *why)
 	__atomic_sub_fetch(&full_refused, n, __ATOMIC_RELAXED);
 	cf_error("store: %s: %s; %lu write(s) refused as storage full (said at most once a minute)",
 		 what, why, n);
+}
+
+/* Free space under this many octets is a full file system (see commit_err). */
+#define NEARLY_FULL (1024 * 1024)
+
+static int disk_nearly_full(store *st)
+{
+	struct statvfs vfs;
+	mdb_filehandle_t fd;
+
+	return mdb_env_get_fd(st->env, &fd) == 0 && fstatvfs(fd, &vfs) == 0 &&
+	       (uint64_t)vfs.f_bavail * vfs.f_frsize < NEARLY_FULL;
+}
+
+static int map_err(store_txn *t, int rc, const char *what);
+
+/* A commit's error. LMDB answers a short write, which is what a file system that fills up in the
+ * middle of a page gives, with EIO: on a file system with (almost) no space left that is a full
+ * disk (503 storageFull, retried later), not an I/O error. */
+static int commit_err(store *st, int rc, const char *what)
+{
+	if (rc == EIO && disk_nearly_full(st)) {
+		full_log(what, "short write on a full file system");
+		return CF_ESTOREFULL;
+	}
+	return map_err(NULL, rc, what);
 }
 
 static int map_err(store_txn *t, int rc, const char *what)
@@ -473,7 +500,7 @@ static int write_once(store *st, int (*fn)(store_txn *, void *), void *ctx, size
 		rc = mdb_txn_commit(t.txn);
 		if (rc == MDB_MAP_FULL)
 			t.map_full = 1;
-		ret = map_err(NULL, rc, "commit");
+		ret = commit_err(st, rc, "commit");
 	}
 	pthread_rwlock_unlock(&st->map_lock);
 	*full = t.map_full;
@@ -540,7 +567,7 @@ int store_lmdb_batch(store *st, struct store_req *const *reqs, size_t n)
 	pthread_rwlock_unlock(&st->map_lock);
 	if (rc == MDB_MAP_FULL)
 		return CF_ESTOREFULL;
-	if ((ret = map_err(NULL, rc, "commit")) != 0)
+	if ((ret = commit_err(st, rc, "commit")) != 0)
 		for (size_t i = 0; i < n; i++)
 			if (reqs[i]->ret == 0)
 				reqs[i]->ret = ret;
