@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
 
@@ -166,16 +167,55 @@ int api_list_answer(struct http_resp *resp, const char *member, cf_json *arr, in
 	return http_resp_json(resp, 200, doc);
 }
 
+/* s is NULL or one of the NULL-terminated names. */
+static int one_of(const char *s, const char *const *names)
+{
+	for (; s && *names; names++)
+		if (strcmp(s, *names) == 0)
+			return 1;
+	return !s;
+}
+
+struct enrol_page {
+	struct api_page pg;
+	const char *status, *subject;
+	int64_t now;
+};
+
+static int page_enrolment(const struct store_enrolment *e, void *ctx)
+{
+	struct enrol_page *ep = ctx;
+	int match = (!ep->subject || strcmp(e->subject, ep->subject) == 0) &&
+		    (!ep->status || strcmp(core_enrolment_status(e, ep->now), ep->status) == 0);
+	int r = api_page_visit(&ep->pg, e->reference, match);
+
+	if (r == API_PAGE_SKIP)
+		return 0;
+	return r ? r : push_enrolment(e, ep->pg.arr);
+}
+
 int api_admin_enrolment_list(const struct http_req *req, struct http_resp *resp)
 {
-	cf_json *arr;
+	static const char *const states[] = {"live",   "used",	    "expired",
+					     "locked", "cancelled", NULL};
+	struct enrol_page ep = {.now = cf_now()};
 	int ret = api_need_payload(req, resp);
 
+	if (ret == 0)
+		ret = api_page_start(req, resp, &ep.pg);
 	if (ret != 0)
 		return ret;
-	arr = cf_json_new_array();
-	ret = arr ? core_enrolment_list(req->core, push_enrolment, arr) : CF_ENOMEM;
-	return api_list_answer(resp, "enrolments", arr, ret);
+	if (cf_json_get_str_opt(req->payload, "status", 16, &ep.status) != 0 ||
+	    !one_of(ep.status, states) ||
+	    cf_json_get_str_opt(req->payload, "subject", 64, &ep.subject) != 0) {
+		cf_json_free(ep.pg.arr);
+		snprintf(
+		    resp->detail, sizeof(resp->detail),
+		    "status must be live, used, expired, locked or cancelled; subject a string");
+		return CF_EMALFORMED;
+	}
+	ret = core_enrolment_list(req->core, ep.pg.after, page_enrolment, &ep);
+	return api_page_answer(resp, "enrolments", &ep.pg, ret);
 }
 
 int api_admin_enrolment_cancel(const struct http_req *req, struct http_resp *resp)
@@ -204,30 +244,78 @@ int api_admin_enrolment_cancel(const struct http_req *req, struct http_resp *res
 	return doc ? http_resp_json(resp, 200, doc) : CF_ENOMEM;
 }
 
-struct cred_list {
+struct cred_page {
+	struct api_page pg;
 	const struct http_req *req;
-	cf_json *arr;
+	const char *status, *subject, *profile;
+	int64_t expiring_before; /* 0: no such filter */
 };
 
-static int push_credential(const struct store_credential *cr, void *ctx)
+/* The filters that need no more than the record. */
+static int cred_prefilter(const struct cred_page *cp, const struct store_credential *cr)
 {
-	struct cred_list *cl = ctx;
-	cf_json *o = NULL;
-	int ret = api_credential_json(cl->req, cr, 0, &o);
+	return (!cp->subject || strcmp(cr->subject, cp->subject) == 0) &&
+	       (!cp->profile || strcmp(cr->profile, cp->profile) == 0);
+}
 
-	return ret ? ret : cf_json_push(cl->arr, o);
+/* The current certificate's notAfter is before the filter's time. */
+static int cred_expiring(const struct cred_page *cp, const struct store_credential *cr)
+{
+	struct store_cert cert;
+
+	return !cp->expiring_before ||
+	       (cr->current_serial[0] &&
+		core_cert_get(cp->req->core, cr->current_serial, &cert) == 0 &&
+		cert.not_after < cp->expiring_before);
+}
+
+static int page_credential(const struct store_credential *cr, void *ctx)
+{
+	struct cred_page *cp = ctx;
+	const char *status = NULL;
+	cf_json *o = NULL;
+	int match = cred_prefilter(cp, cr) && cred_expiring(cp, cr), ret = 0;
+
+	/* the status (expired, …) is the one the answer shows */
+	if (match && (ret = api_credential_json(cp->req, cr, 0, &o)) != 0)
+		return ret;
+	if (match && cp->status)
+		match = cf_json_get_str(o, "status", 16, &status) == 0 &&
+			strcmp(status, cp->status) == 0;
+	ret = api_page_visit(&cp->pg, cr->id, match);
+	if (ret == 0)
+		return cf_json_push(cp->pg.arr, o);
+	cf_json_free(o);
+	return ret == API_PAGE_SKIP ? 0 : ret;
 }
 
 int api_admin_credential_list(const struct http_req *req, struct http_resp *resp)
 {
-	struct cred_list cl = {.req = req};
+	static const char *const states[] = {"active",	"pending", "suspended",
+					     "revoked", "expired", NULL};
+	struct cred_page cp = {.req = req};
+	const char *before = NULL;
 	int ret = api_need_payload(req, resp);
 
+	if (ret == 0)
+		ret = api_page_start(req, resp, &cp.pg);
 	if (ret != 0)
 		return ret;
-	cl.arr = cf_json_new_array();
-	ret = cl.arr ? core_credential_list(req->core, push_credential, &cl) : CF_ENOMEM;
-	return api_list_answer(resp, "credentials", cl.arr, ret);
+	if (cf_json_get_str_opt(req->payload, "status", 16, &cp.status) != 0 ||
+	    !one_of(cp.status, states) ||
+	    cf_json_get_str_opt(req->payload, "subject", 64, &cp.subject) != 0 ||
+	    cf_json_get_str_opt(req->payload, "profile", 31, &cp.profile) != 0 ||
+	    cf_json_get_str_opt(req->payload, "expiringBefore", 20, &before) != 0 ||
+	    (before && cf_time_parse(before, &cp.expiring_before) != 0)) {
+		cf_json_free(cp.pg.arr);
+		snprintf(
+		    resp->detail, sizeof(resp->detail),
+		    "status must be active, pending, suspended, revoked or expired; subject and "
+		    "profile strings; expiringBefore an RFC 3339 time");
+		return CF_EMALFORMED;
+	}
+	ret = core_credential_list(req->core, cp.pg.after, page_credential, &cp);
+	return api_page_answer(resp, "credentials", &cp.pg, ret);
 }
 
 int api_admin_credential_show(const struct http_req *req, struct http_resp *resp)

@@ -131,16 +131,25 @@ static int push_coupon(const struct store_coupon *cp, void *ctx)
 	return o ? cf_json_push(ctx, o) : CF_ENOMEM;
 }
 
+static int page_coupon(const struct store_coupon *cp, void *ctx)
+{
+	struct api_page *pg = ctx;
+	int r = api_page_visit(pg, cp->id, 1);
+
+	return r ? r : push_coupon(cp, pg->arr);
+}
+
 int api_admin_coupon_list(const struct http_req *req, struct http_resp *resp)
 {
-	cf_json *arr;
+	struct api_page pg;
 	int ret = api_need_payload(req, resp);
 
+	if (ret == 0)
+		ret = api_page_start(req, resp, &pg);
 	if (ret != 0)
 		return ret;
-	arr = cf_json_new_array();
-	ret = arr ? core_coupon_list(req->core, push_coupon, arr) : CF_ENOMEM;
-	return api_list_answer(resp, "coupons", arr, ret);
+	ret = core_coupon_list(req->core, pg.after, page_coupon, &pg);
+	return api_page_answer(resp, "coupons", &pg, ret);
 }
 
 int api_admin_coupon_cancel(const struct http_req *req, struct http_resp *resp)

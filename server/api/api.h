@@ -177,6 +177,29 @@ int api_consents_decode(const cf_json *p, char *out, size_t cap, struct http_res
 
 /* Admin operations take a JSON payload ({} at least): CF_EMALFORMED with a detail if absent. */
 int api_need_payload(const struct http_req *req, struct http_resp *resp);
+/* ---- paging of the admin lists (page.c, spec/protocol.md §12 "Lists") ---- */
+#define API_PAGE_DEFAULT 100
+#define API_PAGE_MAX 1000
+#define API_PAGE_SCAN 10000 /* records a filtered page looks at, at most */
+#define API_PAGE_STOP 1	    /* api_page_visit: stop the walk (a positive code ends a store walk) */
+#define API_PAGE_SKIP 2	    /* api_page_visit: not on this page, go on */
+struct api_page {
+	int64_t limit;
+	const char *after; /* the request's cursor, NULL for the first page */
+	cf_json *arr;	   /* the page's items */
+	size_t n, scanned;
+	int more;
+	char last[STORE_LIST_AFTER_MAX + 1]; /* key of the last record visited */
+};
+/* Parse limit (1..API_PAGE_MAX, default API_PAGE_DEFAULT) and after (base64url characters) of
+ * the payload: CF_EMALFORMED with a detail. */
+int api_page_start(const struct http_req *req, struct http_resp *resp, struct api_page *pg);
+/* A record of key visited by the walk, matched or not by the filters: 0 (push it on pg->arr),
+ * API_PAGE_SKIP (return 0 from the callback: go on) or API_PAGE_STOP (return it: the walk ends). */
+int api_page_visit(struct api_page *pg, const char *key, int matched);
+/* Answer {"<member>": items, "next": cursor while more remain} after a walk that returned ret. */
+int api_page_answer(struct http_resp *resp, const char *member, struct api_page *pg, int ret);
+
 /* Answer {"<member>": arr} (200) after a list walk that returned ret; frees arr on failure. */
 int api_list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret);
 /* 1 if s is 1..max octets of UTF-8 without control characters (C0, DEL, C1): free text that

@@ -130,10 +130,20 @@ static int push_application(const struct store_application *a, const struct stor
 	return o ? cf_json_push(ctx, o) : CF_ENOMEM;
 }
 
+/* The status filter is the store walk's (core_application_list): every record seen matches. */
+static int page_application(const struct store_application *a, const struct store_subject *s,
+			    void *ctx)
+{
+	struct api_page *pg = ctx;
+	int r = api_page_visit(pg, a->id, 1);
+
+	return r ? r : push_application(a, s, pg->arr);
+}
+
 int api_admin_application_list(const struct http_req *req, struct http_resp *resp)
 {
 	const char *status = NULL;
-	cf_json *arr;
+	struct api_page pg;
 	int state = 0, ret = api_need_payload(req, resp);
 
 	if (ret != 0)
@@ -144,9 +154,10 @@ int api_admin_application_list(const struct http_req *req, struct http_resp *res
 			 "status must be pending, approved, rejected or activated");
 		return CF_EMALFORMED;
 	}
-	arr = cf_json_new_array();
-	ret = arr ? core_application_list(req->core, state, push_application, arr) : CF_ENOMEM;
-	return api_list_answer(resp, "applications", arr, ret);
+	if ((ret = api_page_start(req, resp, &pg)) != 0)
+		return ret;
+	ret = core_application_list(req->core, state, pg.after, page_application, &pg);
+	return api_page_answer(resp, "applications", &pg, ret);
 }
 
 static int get_id(const struct http_req *req, struct http_resp *resp, const char *member,

@@ -3,6 +3,7 @@
  * each message went and how delivery fares; never a body (the sealed text is not even opened).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -55,11 +56,23 @@ static int push_message(const struct store_message *m, void *ctx)
 	return cf_json_push(ctx, o);
 }
 
+/* The state filter is notify_list's: every message seen matches. */
+static int page_message(const struct store_message *m, void *ctx)
+{
+	struct api_page *pg = ctx;
+	char id[24];
+	int r;
+
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)m->id);
+	r = api_page_visit(pg, id, 1);
+	return r ? r : push_message(m, pg->arr);
+}
+
 int api_admin_outbox_list(const struct http_req *req, struct http_resp *resp)
 {
 	const char *name = NULL;
+	struct api_page pg;
 	int state = 0, ret = api_need_payload(req, resp);
-	cf_json *arr;
 
 	if (ret != 0)
 		return ret;
@@ -73,7 +86,17 @@ int api_admin_outbox_list(const struct http_req *req, struct http_resp *resp)
 			 "state must be \"queued\", \"sent\" or \"failed\"");
 		return CF_EMALFORMED;
 	}
-	arr = cf_json_new_array();
-	ret = arr ? notify_list(req->core->nt, state, push_message, arr) : CF_ENOMEM;
-	return api_list_answer(resp, "messages", arr, ret);
+	if ((ret = api_page_start(req, resp, &pg)) != 0)
+		return ret;
+	/* the cursor of the outbox is a message id */
+	if (pg.after &&
+	    (strspn(pg.after, "0123456789") != strlen(pg.after) || strlen(pg.after) > 19)) {
+		cf_json_free(pg.arr);
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "after must be the next value of the previous page");
+		return CF_EMALFORMED;
+	}
+	ret = notify_list(req->core->nt, state, pg.after ? strtoull(pg.after, NULL, 10) : 0,
+			  page_message, &pg);
+	return api_page_answer(resp, "messages", &pg, ret);
 }

@@ -269,7 +269,7 @@ struct decide_ctx {
 	struct core *c;
 	const struct core_who *who;
 	const char *id;
-	const char *reason; /* NULL: approve */
+	const char *reason;		       /* NULL: approve */
 	const struct core_remote_prep *remote; /* approval of a remote application */
 	char decided_by[64];
 	struct store_application app;
@@ -382,6 +382,7 @@ int core_application_reject(struct core *c, const struct core_who *who, const ch
 struct app_list_ctx {
 	store_txn *txn;
 	int state;
+	const char *after;
 	int (*cb)(const struct store_application *a, const struct store_subject *s, void *ctx);
 	void *ctx;
 	struct store_subject subj;
@@ -405,10 +406,10 @@ static int app_list_txn(store_txn *txn, void *ctx)
 	struct app_list_ctx *l = ctx;
 
 	l->txn = txn;
-	return store_application_list(txn, app_list_one, l);
+	return store_application_list_after(txn, l->after, app_list_one, l);
 }
 
-int core_application_list(struct core *c, int state,
+int core_application_list(struct core *c, int state, const char *after,
 			  int (*cb)(const struct store_application *a,
 				    const struct store_subject *s, void *ctx),
 			  void *ctx)
@@ -419,6 +420,7 @@ int core_application_list(struct core *c, int state,
 	if (!l)
 		return CF_ENOMEM;
 	l->state = state;
+	l->after = after;
 	l->cb = cb;
 	l->ctx = ctx;
 	ret = store_read(c->st, app_list_txn, l);

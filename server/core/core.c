@@ -250,13 +250,13 @@ int core_account_credentials(struct core *c, const char *account_id,
 static int cred_list_txn(store_txn *txn, void *ctx)
 {
 	struct list_ctx *l = ctx;
-	return store_credential_list(txn, l->cb.cred, l->ctx);
+	return store_credential_list_after(txn, l->key, l->cb.cred, l->ctx);
 }
 
-int core_credential_list(struct core *c, int (*cb)(const struct store_credential *cr, void *ctx),
-			 void *ctx)
+int core_credential_list(struct core *c, const char *after,
+			 int (*cb)(const struct store_credential *cr, void *ctx), void *ctx)
 {
-	struct list_ctx l = {.cb.cred = cb, .ctx = ctx};
+	struct list_ctx l = {.key = after, .cb.cred = cb, .ctx = ctx};
 	return store_read(c->st, cred_list_txn, &l);
 }
 
@@ -276,12 +276,12 @@ int core_credential_certs(struct core *c, const char *id,
 static int enrol_list_txn(store_txn *txn, void *ctx)
 {
 	struct list_ctx *l = ctx;
-	return store_enrolment_list(txn, l->cb.enrol, l->ctx);
+	return store_enrolment_list_after(txn, l->key, l->cb.enrol, l->ctx);
 }
 
-int core_enrolment_list(struct core *c, int (*cb)(const struct store_enrolment *e, void *ctx),
-			void *ctx)
+int core_enrolment_list(struct core *c, const char *after,
+			int (*cb)(const struct store_enrolment *e, void *ctx), void *ctx)
 {
-	struct list_ctx l = {.cb.enrol = cb, .ctx = ctx};
+	struct list_ctx l = {.key = after, .cb.enrol = cb, .ctx = ctx};
 	return store_read(c->st, enrol_list_txn, &l);
 }

@@ -133,8 +133,9 @@ struct core_enrol_req {
 int core_enrolment_create(struct core *c, const struct core_who *who,
 			  const struct core_enrol_req *req, struct store_enrolment *out,
 			  char code[25]);
-int core_enrolment_list(struct core *c, int (*cb)(const struct store_enrolment *e, void *ctx),
-			void *ctx);
+/* Enrolments by reference, strictly after `after` (NULL: from the first). */
+int core_enrolment_list(struct core *c, const char *after,
+			int (*cb)(const struct store_enrolment *e, void *ctx), void *ctx);
 /* Cancel a live enrolment: CF_ENOTFOUND, CF_ECONFLICT (not live). */
 int core_enrolment_cancel(struct core *c, const struct core_who *who, const char *reference,
 			  struct store_enrolment *out);
@@ -184,8 +185,9 @@ int core_account_get(struct core *c, const char *id, struct store_account *out);
 int core_account_credentials(struct core *c, const char *account_id,
 			     int (*cb)(const struct store_credential *cr, void *ctx), void *ctx);
 int core_credential_get(struct core *c, const char *id, struct store_credential *out);
-int core_credential_list(struct core *c, int (*cb)(const struct store_credential *cr, void *ctx),
-			 void *ctx);
+/* Credentials by id, strictly after `after` (NULL: from the first). */
+int core_credential_list(struct core *c, const char *after,
+			 int (*cb)(const struct store_credential *cr, void *ctx), void *ctx);
 /* Certificates of a credential, oldest first. */
 int core_credential_certs(struct core *c, const char *id,
 			  int (*cb)(const struct store_cert *cert, void *ctx), void *ctx);
@@ -290,8 +292,9 @@ int core_apply(struct core *c, const struct core_who *who, const struct core_app
 	       struct store_application *out);
 /* "pending", "approved", "rejected" or "activated". */
 const char *core_application_status(const struct store_application *a);
-/* Applications in creation order with their subject; state 0 = all, else only that state. */
-int core_application_list(struct core *c, int state,
+/* Applications by id, strictly after `after` (NULL: from the first), with their subject; state 0
+ * = all, else only that state. */
+int core_application_list(struct core *c, int state, const char *after,
 			  int (*cb)(const struct store_application *a,
 				    const struct store_subject *s, void *ctx),
 			  void *ctx);
@@ -683,8 +686,8 @@ int core_coupon_issue(struct core *c, const struct core_who *who,
 		      const struct core_coupon_req *req, size_t n, struct store_coupon *out,
 		      char (*codes)[CORE_COUPON_DISPLAY + 1]);
 /* Every coupon, by id (no code: only ids and states are kept). */
-int core_coupon_list(struct core *c, int (*cb)(const struct store_coupon *cp, void *ctx),
-		     void *ctx);
+int core_coupon_list(struct core *c, const char *after,
+		     int (*cb)(const struct store_coupon *cp, void *ctx), void *ctx);
 /* Cancel an issued coupon: CF_ENOTFOUND, CF_ECONFLICT (used or cancelled already). */
 int core_coupon_cancel(struct core *c, const struct core_who *who, const char *id,
 		       struct store_coupon *out);

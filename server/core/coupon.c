@@ -170,6 +170,7 @@ int core_coupon_issue(struct core *c, const struct core_who *who, const struct c
 /* ---- list and cancel ---------------------------------------------------------------------- */
 
 struct list_ctx {
+	const char *after;
 	int (*cb)(const struct store_coupon *cp, void *ctx);
 	void *ctx;
 };
@@ -178,12 +179,13 @@ static int list_txn(store_txn *txn, void *ctx)
 {
 	struct list_ctx *l = ctx;
 
-	return store_coupon_list(txn, l->cb, l->ctx);
+	return store_coupon_list_after(txn, l->after, l->cb, l->ctx);
 }
 
-int core_coupon_list(struct core *c, int (*cb)(const struct store_coupon *cp, void *ctx), void *ctx)
+int core_coupon_list(struct core *c, const char *after,
+		     int (*cb)(const struct store_coupon *cp, void *ctx), void *ctx)
 {
-	struct list_ctx l = {.cb = cb, .ctx = ctx};
+	struct list_ctx l = {.after = after, .cb = cb, .ctx = ctx};
 
 	return store_read(c->st, list_txn, &l);
 }

@@ -49,7 +49,7 @@ struct notify {
 	pthread_cond_t cond; /* on CLOCK_MONOTONIC */
 	pthread_t thread;
 	int started, kicked;
-	int stop; /* read by deliver_program while a program runs */
+	int stop;	   /* read by deliver_program while a program runs */
 	char footer[1024]; /* under lock: the server's address and root fingerprint, "" = none */
 };
 
@@ -270,13 +270,14 @@ void notify_set_server(notify *n, const char *url, const char *fingerprint)
 	if (!n)
 		return;
 	pthread_mutex_lock(&n->lock);
-	snprintf(n->footer, sizeof(n->footer),
-		 "\n-- \n"
-		 "certflow server: %s\n"
-		 "Its fingerprint: %s\n"
-		 "Your certflow programs check that they talk to this server with these two lines:\n"
-		 "certflow-agent ... --server %s --ca-fingerprint %s\n",
-		 url, fingerprint, url, fingerprint);
+	snprintf(
+	    n->footer, sizeof(n->footer),
+	    "\n-- \n"
+	    "certflow server: %s\n"
+	    "Its fingerprint: %s\n"
+	    "Your certflow programs check that they talk to this server with these two lines:\n"
+	    "certflow-agent ... --server %s --ca-fingerprint %s\n",
+	    url, fingerprint, url, fingerprint);
 	pthread_mutex_unlock(&n->lock);
 }
 
@@ -326,8 +327,8 @@ int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *
 		ret = tmpl_render(t, vars, nvars, (char *)plain + NOTIFY_HDR_LEN,
 				  NOTIFY_PLAIN_MAX - NOTIFY_HDR_LEN, &len);
 	if (ret == 0 && ch == NOTIFY_EMAIL)
-		ret = add_footer(n, (char *)plain + NOTIFY_HDR_LEN, NOTIFY_PLAIN_MAX - NOTIFY_HDR_LEN,
-				 &len);
+		ret = add_footer(n, (char *)plain + NOTIFY_HDR_LEN,
+				 NOTIFY_PLAIN_MAX - NOTIFY_HDR_LEN, &len);
 	if (ret == 0)
 		ret = store_counter_next(txn, "message", &m->id);
 	if (ret == 0)
@@ -362,6 +363,7 @@ void notify_kick(notify *n)
 
 struct list_ctx {
 	int state;
+	uint64_t after;
 	int (*cb)(const struct store_message *m, void *ctx);
 	void *ctx;
 };
@@ -375,13 +377,13 @@ static int list_one(const struct store_message *m, void *ctx)
 
 static int list_fn(store_txn *txn, void *ctx)
 {
-	return store_message_list(txn, list_one, ctx);
+	return store_message_list_after(txn, ((struct list_ctx *)ctx)->after, list_one, ctx);
 }
 
-int notify_list(notify *n, int state, int (*cb)(const struct store_message *m, void *ctx),
-		void *ctx)
+int notify_list(notify *n, int state, uint64_t after,
+		int (*cb)(const struct store_message *m, void *ctx), void *ctx)
 {
-	struct list_ctx l = {.state = state, .cb = cb, .ctx = ctx};
+	struct list_ctx l = {.state = state, .after = after, .cb = cb, .ctx = ctx};
 
 	if (!n)
 		return CF_EUNAVAILABLE;

@@ -67,10 +67,10 @@ void notify_set_server(notify *n, const char *url, const char *fingerprint);
 /* Wake the worker (call after the transaction that queued committed). Safe on NULL. */
 void notify_kick(notify *n);
 
-/* Walk the outbox by id (admin/outbox-list): messages in state (enum store_message_state; 0 =
- * all). cb gets each record inside a read transaction and must not copy its body anywhere
+/* Walk the outbox by id, from the first id above after (admin/outbox-list): messages in state
+ * (enum store_message_state; 0 = all). cb gets each record inside a read transaction and must not copy its body anywhere
  * visible (it is sealed, but still never shown). CF_EUNAVAILABLE if n is NULL. */
-int notify_list(notify *n, int state, int (*cb)(const struct store_message *m, void *ctx),
-		void *ctx);
+int notify_list(notify *n, int state, uint64_t after,
+		int (*cb)(const struct store_message *m, void *ctx), void *ctx);
 
 #endif

@@ -133,6 +133,12 @@ int store_enrolment_get(store_txn *txn, const char *reference, struct store_enro
 int store_enrolment_put(store_txn *txn, const struct store_enrolment *e);
 int store_enrolment_list(store_txn *txn, int (*cb)(const struct store_enrolment *e, void *ctx),
 			 void *ctx);
+/* The *_list_after walks start strictly after the record key `after` (all when NULL or ""): a
+ * page of a list resumes where the previous one stopped, whatever was added or removed since.
+ * A key longer than STORE_LIST_AFTER_MAX is CF_EMALFORMED. */
+#define STORE_LIST_AFTER_MAX 64
+int store_enrolment_list_after(store_txn *txn, const char *after,
+			       int (*cb)(const struct store_enrolment *e, void *ctx), void *ctx);
 
 int store_account_get(store_txn *txn, const char *id, struct store_account *out);
 int store_account_by_thumbprint(store_txn *txn, const char *thumbprint, struct store_account *out);
@@ -143,6 +149,8 @@ int store_credential_get(store_txn *txn, const char *id, struct store_credential
 int store_credential_put(store_txn *txn, const struct store_credential *c);
 int store_credential_list(store_txn *txn, int (*cb)(const struct store_credential *c, void *ctx),
 			  void *ctx);
+int store_credential_list_after(store_txn *txn, const char *after,
+				int (*cb)(const struct store_credential *c, void *ctx), void *ctx);
 /* Credentials of one account, in creation order. */
 int store_credential_list_by_account(store_txn *txn, const char *account_id,
 				     int (*cb)(const struct store_credential *c, void *ctx),
@@ -293,6 +301,8 @@ int store_application_put(store_txn *txn, const struct store_application *a);
 /* All applications in creation order (by id: ids are ULIDs, see core_random_id). */
 int store_application_list(store_txn *txn,
 			   int (*cb)(const struct store_application *a, void *ctx), void *ctx);
+int store_application_list_after(store_txn *txn, const char *after,
+				 int (*cb)(const struct store_application *a, void *ctx), void *ctx);
 /* Applications of one subject, in creation order. */
 int store_application_list_by_subject(store_txn *txn, const char *subject_id,
 				      int (*cb)(const struct store_application *a, void *ctx),
@@ -320,6 +330,9 @@ int store_message_list_queued(store_txn *txn, int (*cb)(const struct store_messa
 /* Every message, by id (operator listing). */
 int store_message_list(store_txn *txn, int (*cb)(const struct store_message *m, void *ctx),
 		       void *ctx);
+/* Messages with id > after, by id. */
+int store_message_list_after(store_txn *txn, uint64_t after,
+			     int (*cb)(const struct store_message *m, void *ctx), void *ctx);
 
 /* Append ev (ev->seq is assigned). */
 int store_audit_append(store_txn *txn, struct store_audit *ev);
@@ -438,6 +451,8 @@ int store_coupon_put(store_txn *txn, const struct store_coupon *c);
 /* Every coupon, by id. */
 int store_coupon_list(store_txn *txn, int (*cb)(const struct store_coupon *c, void *ctx),
 		      void *ctx);
+int store_coupon_list_after(store_txn *txn, const char *after,
+			    int (*cb)(const struct store_coupon *c, void *ctx), void *ctx);
 
 /* ---- rate limits and failures against unknown names (issue 15, spec/protocol.md §28) ----- */
 

@@ -917,6 +917,23 @@ static int walk_all(store_txn *t, const struct visit *vi)
 	return walk(t, vi->dbi, NULL, 0, 0, 0, vi);
 }
 
+/* Walk the records of a string-keyed table whose keys come strictly after `after` (all when NULL
+ * or ""): the first key above "after" is "after" NUL, so the walk starts there. */
+static int walk_after(store_txn *t, const struct visit *vi, const char *after)
+{
+	char start[STORE_LIST_AFTER_MAX + 1];
+	size_t n;
+
+	if (!after || !after[0])
+		return walk_all(t, vi);
+	n = strlen(after);
+	if (n > STORE_LIST_AFTER_MAX)
+		return CF_EMALFORMED;
+	memcpy(start, after, n);
+	start[n] = '\0';
+	return walk(t, vi->dbi, start, n + 1, 0, 0, vi);
+}
+
 /* Walk the index entries "owner NUL order key" of one owner. */
 static int walk_owner(store_txn *t, int dbi, const char *owner, size_t cap, const struct visit *vi)
 {
@@ -950,10 +967,16 @@ int store_enrolment_put(store_txn *txn, const struct store_enrolment *e)
 int store_enrolment_list(store_txn *txn, int (*cb)(const struct store_enrolment *e, void *ctx),
 			 void *ctx)
 {
+	return store_enrolment_list_after(txn, NULL, cb, ctx);
+}
+
+int store_enrolment_list_after(store_txn *txn, const char *after,
+			       int (*cb)(const struct store_enrolment *e, void *ctx), void *ctx)
+{
 	struct visit vi = {&codec_enrolment, DBI_ENROLMENTS, {.enrolment = cb}, ctx};
 	if (!cb)
 		return CF_EINTERNAL;
-	return walk_all(txn, &vi);
+	return walk_after(txn, &vi, after);
 }
 
 /* ---- accounts ---- */
@@ -1025,10 +1048,16 @@ int store_credential_put(store_txn *txn, const struct store_credential *c)
 int store_credential_list(store_txn *txn, int (*cb)(const struct store_credential *c, void *ctx),
 			  void *ctx)
 {
+	return store_credential_list_after(txn, NULL, cb, ctx);
+}
+
+int store_credential_list_after(store_txn *txn, const char *after,
+				int (*cb)(const struct store_credential *c, void *ctx), void *ctx)
+{
 	struct visit vi = {&codec_credential, DBI_CREDENTIALS, {.credential = cb}, ctx};
 	if (!cb)
 		return CF_EINTERNAL;
-	return walk_all(txn, &vi);
+	return walk_after(txn, &vi, after);
 }
 
 int store_credential_list_by_account(store_txn *txn, const char *account_id,
@@ -1246,10 +1275,16 @@ int store_application_put(store_txn *txn, const struct store_application *a)
 int store_application_list(store_txn *txn, int (*cb)(const struct store_application *a, void *ctx),
 			   void *ctx)
 {
+	return store_application_list_after(txn, NULL, cb, ctx);
+}
+
+int store_application_list_after(store_txn *txn, const char *after,
+				 int (*cb)(const struct store_application *a, void *ctx), void *ctx)
+{
 	struct visit vi = {&codec_application, DBI_APPLICATIONS, {.application = cb}, ctx};
 	if (!cb)
 		return CF_EINTERNAL;
-	return walk_all(txn, &vi);
+	return walk_after(txn, &vi, after);
 }
 
 int store_application_list_by_subject(store_txn *txn, const char *subject_id,
@@ -1440,10 +1475,21 @@ int store_message_list_queued(store_txn *txn, int (*cb)(const struct store_messa
 int store_message_list(store_txn *txn, int (*cb)(const struct store_message *m, void *ctx),
 		       void *ctx)
 {
+	return store_message_list_after(txn, 0, cb, ctx);
+}
+
+int store_message_list_after(store_txn *txn, uint64_t after,
+			     int (*cb)(const struct store_message *m, void *ctx), void *ctx)
+{
 	struct visit vi = {&codec_message, DBI_MESSAGES, {.message = cb}, ctx};
+	uint8_t start[8];
+
 	if (!cb)
 		return CF_EINTERNAL;
-	return walk_all(txn, &vi);
+	if (after == UINT64_MAX)
+		return 0;
+	codec_u64_be(after + 1, start);
+	return walk(txn, DBI_MESSAGES, start, sizeof(start), 0, 0, &vi);
 }
 
 /* ---- audit ---- */
@@ -1705,10 +1751,16 @@ int store_coupon_put(store_txn *txn, const struct store_coupon *c)
 
 int store_coupon_list(store_txn *txn, int (*cb)(const struct store_coupon *c, void *ctx), void *ctx)
 {
+	return store_coupon_list_after(txn, NULL, cb, ctx);
+}
+
+int store_coupon_list_after(store_txn *txn, const char *after,
+			    int (*cb)(const struct store_coupon *c, void *ctx), void *ctx)
+{
 	struct visit vi = {&codec_coupon, DBI_COUPONS, {.coupon = cb}, ctx};
 	if (!cb)
 		return CF_EINTERNAL;
-	return walk_all(txn, &vi);
+	return walk_after(txn, &vi, after);
 }
 
 /* ---- rate counters ---- */

@@ -546,7 +546,7 @@ static void test_queued_messages_survive_a_restart_and_are_listed_by_state(void)
 	CHECK_EQ_INT(fx_open(&f), 0);
 	CHECK_EQ_INT(queue(&f, NOTIFY_EMAIL, "alice@example.org", "reference", ref_vars, 3), 0);
 	CHECK_EQ_INT(queue(&f, NOTIFY_EMAIL, "bob@example.org", "reference", ref_vars, 3), 0);
-	CHECK_EQ_INT(notify_list(f.n, MSG_QUEUED, count_one, &queued), 0);
+	CHECK_EQ_INT(notify_list(f.n, MSG_QUEUED, 0, count_one, &queued), 0);
 	CHECK_EQ_INT(queued, 2);
 	/* Stopped before any delivery: a new outbox on the same store delivers both. */
 	notify_close(f.n);
@@ -556,7 +556,7 @@ static void test_queued_messages_survive_a_restart_and_are_listed_by_state(void)
 	CHECK_EQ_INT(notify_start(f.n), 0);
 	wait_for(&f, 2, 1, m); /* no kick: the worker looks at the queue when it starts */
 	CHECK_EQ_INT(m->state, MSG_SENT);
-	CHECK_EQ_INT(notify_list(f.n, MSG_SENT, count_one, &sent), 0);
+	CHECK_EQ_INT(notify_list(f.n, MSG_SENT, 0, count_one, &sent), 0);
 	CHECK_EQ_INT(sent, 2);
 	CHECK_EQ_INT(count_files(&f, "maildir/new", NULL, 0), 2);
 	fx_fini(&f);

@@ -202,6 +202,12 @@ static int list_creds(store_txn *t, void *ctx)
 	return store_credential_list(t, note_cred, ((struct list_ctx *)ctx)->w);
 }
 
+static int list_enrolments_after(store_txn *t, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	return store_enrolment_list_after(t, l->owner, note_enrolment, l->w);
+}
+
 static int run_list(store *st, int (*fn)(store_txn *, void *), const char *owner,
 		    struct walk_ctx *w)
 {
@@ -513,6 +519,46 @@ static void test_enrolment_list_walks_all(void)
 	cleanup(st);
 }
 
+static void test_enrolment_list_after_starts_strictly_after_the_cursor(void)
+{
+	static const char *const refs[] = {"000000000001", "000000000002", "000000000010",
+					   "000000000011", "000000000100"};
+	char dir[600];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+	struct store_enrolment e;
+	struct walk_ctx w = {0};
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	for (size_t i = 0; i < 5; i++) {
+		make_enrolment(&e, refs[4 - i]);
+		CHECK_EQ_INT(put(st, put_enrolment, &e, 0), 0);
+	}
+	/* a key that exists: the walk starts with the next one */
+	CHECK_EQ_INT(run_list(st, list_enrolments_after, "000000000002", &w), 0);
+	CHECK_EQ_INT(w.n, 3);
+	CHECK_EQ_STR(w.keys[0], "000000000010");
+	CHECK_EQ_STR(w.keys[2], "000000000100");
+	/* a prefix of keys and a key that does not exist: the first key above it */
+	memset(&w, 0, sizeof(w));
+	CHECK_EQ_INT(run_list(st, list_enrolments_after, "00000000001", &w), 0);
+	CHECK_EQ_INT(w.n, 3);
+	CHECK_EQ_STR(w.keys[0], "000000000010");
+	/* NULL and "": from the first; past the last: nothing; a page stops when told */
+	memset(&w, 0, sizeof(w));
+	CHECK_EQ_INT(run_list(st, list_enrolments_after, "", &w), 0);
+	CHECK_EQ_INT(w.n, 5);
+	memset(&w, 0, sizeof(w));
+	CHECK_EQ_INT(run_list(st, list_enrolments_after, "000000000100", &w), 0);
+	CHECK_EQ_INT(w.n, 0);
+	memset(&w, 0, sizeof(w));
+	w.stop_after = 2;
+	CHECK(run_list(st, list_enrolments_after, NULL, &w) != 0);
+	CHECK_EQ_INT(w.n, 2);
+	cleanup(st);
+}
+
 struct counter_ctx {
 	const char *name;
 	uint64_t v;
@@ -582,6 +628,7 @@ int main(int argc, char **argv)
 	RUN(test_credential_list_by_account_in_creation_order);
 	RUN(test_revoked_index_follows_status_changes);
 	RUN(test_enrolment_list_walks_all);
+	RUN(test_enrolment_list_after_starts_strictly_after_the_cursor);
 	RUN(test_counter_next_counts_from_one);
 	RUN(test_put_rejects_empty_or_unterminated_fields);
 	return check_done();

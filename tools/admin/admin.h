@@ -71,6 +71,21 @@ struct field {
 void out_object(const cf_json *obj, const struct field *fields, size_t n);
 /* One row per item of arr under a header of the labels in capitals, columns aligned. */
 void out_table(const cf_json *arr, const struct field *cols, size_t n);
+/* out_table's rows of one page of a longer list, with the header line only when header is set. */
+void out_table_rows(const cf_json *arr, const struct field *cols, size_t n, int header);
+
+/* A list operation (op: "credential-list", ...) followed page by page: filters (consumed; NULL:
+ * none) + limit + after; the items of member printed as a table of cols as each page arrives
+ * (rows made by shown(item) when it is not NULL), or with --json as one document {"member":
+ * [...]}; at most max items when max > 0. list.c. */
+/* The options of a list command: --limit N (into *max) and the filters it names ("subject",
+ * "status", "state", "profile", "expiringBefore" as --subject, --status, --state, --profile,
+ * --expiring-before) into *payload. A usage error is reported. */
+int admin_list_options(int argc, char **argv, const char *cmd, const char *const *filters,
+		       cf_json **payload, long *max);
+int admin_list(struct admin *ad, const char *op, cf_json *filters, const char *member,
+	       const struct field *cols, size_t ncols, long max,
+	       cf_json *(*shown)(const cf_json *item));
 /* One aligned line "label: value" with the given key width (for values not in an object). */
 void out_line(int width, const char *label, const char *value);
 /* Print the raw JSON body of a response followed by a newline. */

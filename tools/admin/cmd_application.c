@@ -160,14 +160,23 @@ static const char *id_arg(int argc, char **argv, const char *what)
 int cmd_application_list(struct admin *ad, int argc, char **argv)
 {
 	static const struct option lo[] = {{"status", required_argument, NULL, 's'},
+					   {"limit", required_argument, NULL, 'l'},
 					   {NULL, 0, NULL, 0}};
 	static const char *const states[] = {"pending", "approved", "rejected", "activated"};
 	const char *status = NULL;
 	cf_json *payload;
+	char *end;
+	long max = 0;
 	int c, known = 0;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'l') {
+			max = strtol(optarg, &end, 10);
+			if (!*optarg || *end || max < 1)
+				return admin_usage("--limit must be a number of at least 1");
+			continue;
+		}
 		if (c != 's')
 			return admin_usage("bad option '%s' (see 'certflow-admin application list "
 					   "--help')",
@@ -182,7 +191,10 @@ int cmd_application_list(struct admin *ad, int argc, char **argv)
 	if (status && !known)
 		return admin_usage("--status must be pending, approved, rejected or activated");
 	payload = status ? payload_str("status", status) : cf_json_new_object();
-	return call_show(ad, "application-list", payload, "applications", app_cols, N(app_cols), 1);
+	if (!payload)
+		return admin_fail(CF_ENOMEM, "out of memory");
+	return admin_list(ad, "application-list", payload, "applications", app_cols, N(app_cols),
+			  max, app_flat);
 }
 
 static int application_op(struct admin *ad, int argc, char **argv, const char *op)

@@ -148,29 +148,20 @@ int cmd_revoke(struct admin *ad, int argc, char **argv)
 	ret = serial_norm(argv[optind], serial);
 	if (ret)
 		return ret;
-	return admin_simple_op(ad, "revoke", "serial", serial, reason, cert_fields,
-			       N(cert_fields));
+	return admin_simple_op(ad, "revoke", "serial", serial, reason, cert_fields, N(cert_fields));
 }
 
 int cmd_credential_list(struct admin *ad, int argc, char **argv)
 {
-	struct http_response raw = {0};
-	cf_json *resp = NULL;
-	int ret;
+	static const char *const filters[] = {"subject", "status", "profile", "expiringBefore",
+					      NULL};
+	cf_json *payload = NULL;
+	long max;
+	int ret = admin_list_options(argc, argv, "credential list", filters, &payload, &max);
 
-	ret = arg_none(argc, argv);
-	if (ret)
-		return ret;
-	ret = admin_call(ad, "credential-list", NULL, &resp, &raw);
-	if (ret)
-		return ret;
-	if (ad->json)
-		out_raw(&raw);
-	else
-		out_table(cf_json_get(resp, "credentials"), cred_cols, N(cred_cols));
-	http_response_clear(&raw);
-	cf_json_free(resp);
-	return 0;
+	return ret ? ret
+		   : admin_list(ad, "credential-list", payload, "credentials", cred_cols,
+				N(cred_cols), max, NULL);
 }
 
 static void print_credential(const cf_json *resp)

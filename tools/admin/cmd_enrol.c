@@ -285,23 +285,14 @@ out:
 
 int cmd_enrol_list(struct admin *ad, int argc, char **argv)
 {
-	struct http_response raw = {0};
-	cf_json *resp = NULL;
-	int ret = CF_EINTERNAL;
+	static const char *const filters[] = {"subject", "status", NULL};
+	cf_json *payload = NULL;
+	long max;
+	int ret = admin_list_options(argc, argv, "enrol list", filters, &payload, &max);
 
-	ret = arg_none(argc, argv);
-	if (ret)
-		return ret;
-	ret = admin_call(ad, "enrolment-list", NULL, &resp, &raw);
-	if (ret)
-		return ret;
-	if (ad->json)
-		out_raw(&raw);
-	else
-		out_table(cf_json_get(resp, "enrolments"), enrol_cols, N_ENROL_COLS);
-	http_response_clear(&raw);
-	cf_json_free(resp);
-	return 0;
+	return ret ? ret
+		   : admin_list(ad, "enrolment-list", payload, "enrolments", enrol_cols,
+				N_ENROL_COLS, max, NULL);
 }
 
 int cmd_enrol_cancel(struct admin *ad, int argc, char **argv)

@@ -25,42 +25,20 @@ static const struct field outbox_cols[] = {
 
 int cmd_outbox_list(struct admin *ad, int argc, char **argv)
 {
-	static const struct option lo[] = {{"state", required_argument, NULL, 's'},
-					   {NULL, 0, NULL, 0}};
-	struct http_response raw = {0};
-	cf_json *payload = NULL, *resp = NULL;
+	static const char *const filters[] = {"state", NULL};
+	cf_json *payload = NULL;
 	const char *state = NULL;
-	int c, ret;
+	long max;
+	int ret = admin_list_options(argc, argv, "outbox list", filters, &payload, &max);
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (c != 's')
-			return admin_usage(
-			    "bad option '%s' (see 'certflow-admin outbox list --help')",
-			    argv[optind - 1]);
-		state = optarg;
-	}
-	if (optind != argc)
-		return admin_usage("outbox list takes no arguments ('%s' is extra)", argv[optind]);
-	if (state && strcmp(state, "queued") != 0 && strcmp(state, "sent") != 0 &&
-	    strcmp(state, "failed") != 0)
-		return admin_usage("--state must be queued, sent or failed");
-	payload = cf_json_new_object();
-	if (!payload || (state && cf_json_add_str(payload, "state", state) != 0)) {
-		ret = admin_fail(CF_ENOMEM, "out of memory");
-		goto out;
-	}
-	ret = admin_call(ad, "outbox-list", payload, &resp, &raw);
 	if (ret)
-		goto out;
-	if (ad->json)
-		out_raw(&raw);
-	else
-		out_table(cf_json_get(resp, "messages"), outbox_cols,
-			  sizeof(outbox_cols) / sizeof(outbox_cols[0]));
-out:
-	http_response_clear(&raw);
-	cf_json_free(resp);
-	cf_json_free(payload);
-	return ret;
+		return ret;
+	if (cf_json_get_str_opt(payload, "state", 16, &state) == 0 && state &&
+	    strcmp(state, "queued") != 0 && strcmp(state, "sent") != 0 &&
+	    strcmp(state, "failed") != 0) {
+		cf_json_free(payload);
+		return admin_usage("--state must be queued, sent or failed");
+	}
+	return admin_list(ad, "outbox-list", payload, "messages", outbox_cols,
+			  sizeof(outbox_cols) / sizeof(outbox_cols[0]), max, NULL);
 }

@@ -122,11 +122,14 @@ int cmd_coupon_issue(struct admin *ad, int argc, char **argv)
 
 int cmd_coupon_list(struct admin *ad, int argc, char **argv)
 {
-	int ret = arg_none(argc, argv);
+	static const char *const filters[] = {NULL};
+	cf_json *payload = NULL;
+	long max;
+	int ret = admin_list_options(argc, argv, "coupon list", filters, &payload, &max);
 
 	return ret ? ret
-		   : call(ad, "coupon-list", cf_json_new_object(), "coupons", coupon_cols,
-			  N(coupon_cols));
+		   : admin_list(ad, "coupon-list", payload, "coupons", coupon_cols, N(coupon_cols),
+				max, NULL);
 }
 
 int cmd_coupon_cancel(struct admin *ad, int argc, char **argv)

@@ -30,16 +30,26 @@ static const struct command commands[] = {
      "--qr draws the enrolment QR code in the terminal (on stderr with --json), --qr-svg\n"
      "writes it as an SVG file. The QR code holds the enrolment URI (public data only:\n"
      "server URL, root CA fingerprint, reference number; never the activation code)."},
-    {"enrol", "list", cmd_enrol_list, "",
-     "List enrolment codes: reference, subject, profile, status, created, expires, failures."},
+    {"enrol", "list", cmd_enrol_list,
+     "[--status live|used|expired|locked|cancelled] [--subject S] [--limit N]",
+     "List enrolment codes by reference: reference, subject, profile, status, created,\n"
+     "expires, failures; only those of a status or a subject when asked.\n"
+     "Every list is fetched page by page (1,000 records a request) and printed as it comes;\n"
+     "--limit N stops after N records; --json prints one document with every record."},
     {"enrol", "cancel", cmd_enrol_cancel, "REFERENCE",
      "Cancel a live enrolment code (REFERENCE with or without dashes)."},
     {"enrol", "qr", cmd_enrol_qr, "REFERENCE [--svg FILE]",
      "Show the enrolment QR code of REFERENCE again in the terminal with its URI, or write it\n"
      "as an SVG file with --svg. Needs no admin key (the URI is public); with --json prints\n"
      "{\"reference\", \"uri\"}."},
-    {"credential", "list", cmd_credential_list, "",
-     "List credentials: id, subject, profile, status, number of certificates, latest serial."},
+    {"credential", "list", cmd_credential_list,
+     "[--status active|pending|suspended|revoked|expired] [--subject S] [--profile P]\n"
+     "                [--expiring-before RFC3339] [--limit N]",
+     "List credentials by id: id, subject, profile, status, number of certificates, latest\n"
+     "serial; only those that match every filter given (--expiring-before: the current\n"
+     "certificate's notAfter is before that time).\n"
+     "Every list is fetched page by page (1,000 records a request) and printed as it comes;\n"
+     "--limit N stops after N records; --json prints one document with every record."},
     {"credential", "show", cmd_credential_show, "ID", "Show one credential and its certificates."},
     {"cert", "show", cmd_cert_show, "SERIAL",
      "Show one certificate (SERIAL in hexadecimal; colons and capitals are accepted)."},
@@ -51,7 +61,8 @@ static const struct command commands[] = {
     {NULL, "suspend", cmd_suspend, "SERIAL",
      "Put a certificate on hold (CRL reason certificateHold); reinstate undoes it."},
     {NULL, "reinstate", cmd_reinstate, "SERIAL", "Take a suspended certificate off hold."},
-    {"application", "list", cmd_application_list, "[--status pending|approved|rejected|activated]",
+    {"application", "list", cmd_application_list,
+     "[--status pending|approved|rejected|activated] [--limit N]",
      "List applications in the order they were filed: id, status, profile, the applicant's\n"
      "name and e-mail address, whether the identity needs review (it differs from the\n"
      "subject already known under that address), and when it was filed."},
@@ -83,16 +94,15 @@ static const struct command commands[] = {
      "Reset the failed logins of the portal login USER_ID (10 digits), which locks after\n"
      "login_max_failures wrong passwords. Check who asks first; a holder can also unlock by\n"
      "setting a new password (forgot password)."},
-    {"outbox", "list", cmd_outbox_list, "[--state queued|sent|failed]",
+    {"outbox", "list", cmd_outbox_list, "[--state queued|sent|failed] [--limit N]",
      "List the messages of the outbox (e-mail and SMS): id, channel, recipient, template,\n"
      "state, attempts, times and the last delivery error. Message texts are never shown."},
-    {"coupon", "issue", cmd_coupon_issue,
-     "[--count N] [--profile P] [--days D] [--note TEXT]",
+    {"coupon", "issue", cmd_coupon_issue, "[--count N] [--profile P] [--days D] [--note TEXT]",
      "Issue N (1 to 100, default 1) renewal coupons of remote credentials, valid D days (1 to\n"
      "3650; default: no expiry), for profile P only (default: any), with a note for your\n"
      "records (an order number). Prints each code (4 groups of 4 characters) with its id:\n"
      "the codes are shown this once and never again (the server keeps only their HMACs)."},
-    {"coupon", "list", cmd_coupon_list, "",
+    {"coupon", "list", cmd_coupon_list, "[--limit N]",
      "List coupons: id, status (issued, used, cancelled, expired), profile, times, the\n"
      "credential that used it, note. Codes are never shown."},
     {"coupon", "cancel", cmd_coupon_cancel, "ID", "Cancel an issued coupon (ID from coupon list)."},

@@ -208,6 +208,11 @@ static void print_cell(const char *text, int width, int last)
 
 void out_table(const cf_json *arr, const struct field *cols, size_t n)
 {
+	out_table_rows(arr, cols, n, 1);
+}
+
+void out_table_rows(const cf_json *arr, const struct field *cols, size_t n, int header)
+{
 	size_t rows = cf_json_array_size(arr);
 	char buf[CELL_MAX];
 	int width[16] = {0};
@@ -224,7 +229,7 @@ void out_table(const cf_json *arr, const struct field *cols, size_t n)
 				width[c] = (int)strlen(buf);
 		}
 	}
-	for (size_t c = 0; c < n; c++) {
+	for (size_t c = 0; header && c < n; c++) {
 		snprintf(buf, sizeof(buf), "%s", cols[c].label);
 		for (char *p = buf; *p; p++)
 			*p = (char)toupper((unsigned char)*p);
