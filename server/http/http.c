@@ -7,11 +7,16 @@
 #include "http.h"
 
 #include <civetweb.h>
+#include <netdb.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cf_crypto.h"
 #include "cf_err.h"
@@ -30,6 +35,9 @@ struct http_server {
 	int ready; /* read and written with __atomic builtins */
 	guard *guard;
 	int body_timeout_ms;
+	char wake_host[64]; /* an address of the listener to connect to: see http_stop */
+	int ports[4], nports;
+	int stopped; /* __atomic: mg_stop returned */
 };
 
 /* What this worker thread knows of the TLS connection it serves: CivetWeb serves a connection
@@ -473,6 +481,24 @@ static int listen_spec(const char *listen, int tls, char *out, size_t cap)
 	return n > 0 && (size_t)n < cap ? 0 : CF_EUSAGE;
 }
 
+/* The address to reach the listener of spec ("HOST:PORT", "[V6]:PORT", ":PORT") from here: the
+ * host itself, or loopback for a wildcard. */
+static void wake_host_of(const char *spec, char *out, size_t cap)
+{
+	const char *colon = spec ? strrchr(spec, ':') : NULL;
+	size_t n = colon ? (size_t)(colon - spec) : 0;
+
+	if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']') {
+		spec++;
+		n -= 2;
+	}
+	snprintf(out, cap, "%.*s", (int)n, spec ? spec : "");
+	if (!out[0] || strcmp(out, "0.0.0.0") == 0)
+		snprintf(out, cap, "127.0.0.1");
+	else if (strcmp(out, "::") == 0)
+		snprintf(out, cap, "::1");
+}
+
 int http_start(const struct http_opts *opts, http_server **out, int *port)
 {
 	struct mg_callbacks cb;
@@ -554,6 +580,9 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 		return CF_EIO;
 	}
 	*port = ports[0].port;
+	for (int k = 0; k < n && k < 4; k++)
+		srv->ports[srv->nports++] = ports[k].port;
+	wake_host_of(opts->listen, srv->wake_host, sizeof(srv->wake_host));
 	*out = srv;
 	return 0;
 }
@@ -565,12 +594,51 @@ void http_set_ready(http_server *srv, const char *base_url, struct core *core)
 	__atomic_store_n(&srv->ready, 1, __ATOMIC_RELEASE);
 }
 
+/* CivetWeb's master thread looks at its stop flag only when its poll of the listening sockets
+ * returns, which without a connection takes 2 s: a stop (and so a restart on the same port)
+ * waited that long. This thread connects to the listener until mg_stop has returned. */
+static void *wake_master(void *arg)
+{
+	http_server *srv = arg;
+	const struct timespec pause = {.tv_nsec = 20 * 1000 * 1000};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+
+	for (int round = 0; round < 250 && !__atomic_load_n(&srv->stopped, __ATOMIC_ACQUIRE);
+	     round++) {
+		for (int i = 0; i < srv->nports; i++) {
+			struct addrinfo *ai = NULL;
+			char port[8];
+			int fd;
+
+			snprintf(port, sizeof(port), "%d", srv->ports[i]);
+			if (getaddrinfo(srv->wake_host, port, &hints, &ai) != 0)
+				continue;
+			fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (fd >= 0) {
+				(void)connect(fd, ai->ai_addr, ai->ai_addrlen);
+				close(fd);
+			}
+			freeaddrinfo(ai);
+		}
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
 void http_stop(http_server *srv)
 {
+	pthread_t waker;
+	int woke;
+
 	if (!srv)
 		return;
+	woke = srv->mg && srv->nports && pthread_create(&waker, NULL, wake_master, srv) == 0;
 	if (srv->mg)
 		mg_stop(srv->mg);
+	__atomic_store_n(&srv->stopped, 1, __ATOMIC_RELEASE);
+	if (woke)
+		pthread_join(waker, NULL);
 	mg_exit_library();
 	guard_free(srv->guard);
 	free(srv);
