@@ -507,7 +507,7 @@ static void print_credential(const cf_json *cred)
 {
 	const cf_json *r = cf_json_get(cred, "renewal"), *cert = cert_of(cred);
 	const char *pin = NULL, *opens = NULL;
-	int64_t tries = -1, left = -1;
+	int64_t tries = -1, left = -1, expires_in = -1;
 	int offered = 0;
 
 	printf("credential: ");
@@ -522,13 +522,19 @@ static void print_credential(const cf_json *cred)
 		(void)cf_json_get_bool(r, "offered", &offered);
 		(void)cf_json_get_str_opt(r, "opensAt", 64, &opens);
 		(void)cf_json_get_int(r, "daysLeft", 0, INT32_MAX, &left);
-		if (offered && left >= 0)
-			printf("  renewal: offered (%" PRId64 " days left to renew)\n", left);
+		/* renewal.daysLeft counts to the window's opening; once open, the days left to
+		 * renew are those left before the certificate expires */
+		(void)cf_json_get_int(cred, "daysLeft", INT32_MIN, INT32_MAX, &expires_in);
+		if (offered && expires_in >= 0)
+			printf("  renewal: offered (%" PRId64 " day%s left to renew, until notAfter)\n",
+			       expires_in, expires_in == 1 ? "" : "s");
 		else if (offered)
 			printf("  renewal: offered\n");
 		else if (opens) {
 			printf("  renewal: opens ");
 			put_clean(opens);
+			if (left > 0)
+				printf(" (in %" PRId64 " day%s)", left, left == 1 ? "" : "s");
 			putchar('\n');
 		} else
 			printf("  renewal: not offered\n");

@@ -303,7 +303,7 @@ class RemoteHolder(journeys.JourneyTestCase):
         coupon = re.search(r"\b([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})\b", r.out)
         self.assertIsNotNone(coupon, r.out)
         c = self.status(srv)[cred_id]
-        self.assertRegex(c.get("renewal", ""), r"^opens ")
+        self.assertRegex(c.get("renewal", ""), r"^opens \S+ \(in \d+ days?\)$")
         not_after = c["notAfter"]
         passphrase = self.secret_file("renew-pass", RENEW_PASS)
         args = ("remote-renew", "--credential", cred_id, "--identity-unchanged",
@@ -319,7 +319,10 @@ class RemoteHolder(journeys.JourneyTestCase):
         self.assert_ok(self.agent_public(srv, "login", "--user", user, "--password-file", pw_file,
                                          "--session-file", self.session))
         c = self.status(srv)[cred_id]
-        self.assertRegex(c.get("renewal", ""), r"^offered")
+        # the days left to renew are the days before the certificate expires (80), never 0
+        self.assertEqual(c.get("renewal", ""), "offered (80 days left to renew, until notAfter)",
+                         c)
+        self.assertEqual(c.get("daysLeft"), "80", c)
         self.assert_ok(self.portal(srv, *args, "--otp", self.sms(srv, person)))
         c = self.status(srv)[cred_id]
         self.assertNotEqual(c.get("notAfter"), not_after, c)
