@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,49 @@ static int prepare(const struct agent_opts *o, struct account *a, cf_key **akey,
 	return AGENT_OK;
 }
 
+/* Why the server refused the activation, and what the person can do next, in one line. */
+static void refused(const struct agent_opts *o, client *c, const char *ref,
+		    const struct client_problem *p)
+{
+	int64_t left = -1;
+
+	switch (p->code) {
+	case CF_EEXPIRED:
+		agent_err(
+		    "the enrolment code has expired (a code lasts 15 days): if you applied "
+		    "yourself, get a new reference number and envelope with certflow-agent "
+		    "reference-renew --server %s --ca FILE --reference %s --answers-file FILE; "
+		    "otherwise ask your operator for a new enrolment code",
+		    o->server, ref);
+		break;
+	case CF_EUSED:
+		agent_err("this enrolment code has already been used: if an earlier enrol of this "
+			  "device was cut short, run the same command again with the same --dir; "
+			  "otherwise ask your operator for a new enrolment code");
+		break;
+	case CF_ELOCKED:
+		agent_err(
+		    "too many wrong activation codes have locked this enrolment code: ask your "
+		    "operator for a new one");
+		break;
+	case CF_ECANCELLED:
+		agent_err("the operator has cancelled this enrolment code: ask them for a new one");
+		break;
+	case CF_EBADCODE:
+		(void)cf_json_get_int(client_last_problem(c), "attemptsLeft", 0, 1000, &left);
+		if (left >= 0)
+			agent_err("wrong reference number or activation code: check both and run "
+				  "enrol again (%" PRId64 " attempt%s left)",
+				  left, left == 1 ? "" : "s");
+		else
+			agent_err("wrong reference number or activation code: check both and run "
+				  "enrol again");
+		break;
+	default:
+		agent_err("activation failed: %s", p->detail);
+	}
+}
+
 static int activate(const struct agent_opts *o, client *c, const cf_key *akey, const char *ref,
 		    const char *csr, cf_json **resp)
 {
@@ -217,7 +261,7 @@ static int activate(const struct agent_opts *o, client *c, const cf_key *akey, c
 	ret = client_post(c, url, akey, NULL, payload, resp, NULL, &prob);
 	cf_free_secret(payload);
 	if (ret != 0) {
-		agent_err("activation failed: %s", prob.detail);
+		refused(o, c, ref, &prob);
 		return AGENT_FAIL;
 	}
 	return AGENT_OK;

@@ -209,6 +209,11 @@ class Codes(CertflowTestCase):
         r = self.agent_enrol(srv, late.reference, late.code, d)
         self.assertEqual(r.rc, 1, f"{r!r}")
         self.assertIn("expired", r.err.lower())
+        # the line says how to get a new code, with a command that names this server
+        self.assertIn(f"reference-renew --server {srv.url}", r.err)
+        self.assertIn("ask your operator", r.err)
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        self.assertNotIn("/v1/", r.err)
         self.assertFalse(os.path.exists(os.path.join(d, "cert.pem")))
         ref = late.reference.replace("-", "")
         enrolments = self.admin_ok(srv, "enrol", "list", json_out=True)["enrolments"]
