@@ -196,9 +196,15 @@ int api_consents_decode(const cf_json *p, char *out, size_t cap, struct http_res
 	}
 	for (k = 0; api_consents[k]; k++)
 		all |= 1u << k;
-	if (seen != all)
-		return bad(resp, "consents must include every name of the directory's "
-				 "meta.consents");
+	if (seen != all) {
+		/* in words, with the names a client shows beside their texts */
+		size_t o = (size_t)snprintf(resp->detail, sizeof(resp->detail),
+					    "every consent must be accepted, each once:");
+		for (k = 0; api_consents[k] && o < sizeof(resp->detail); k++)
+			o += (size_t)snprintf(resp->detail + o, sizeof(resp->detail) - o, "%s %s",
+					      k ? "," : "", api_consents[k]);
+		return CF_EMALFORMED;
+	}
 	return 0;
 }
 

@@ -490,7 +490,8 @@ static void journey_detail(int ret, struct http_resp *resp)
 	else if (ret == CF_ECONFLICT)
 		d = "the credential's certificate has expired";
 	else if (ret == CF_EINACTIVE)
-		d = "activate the credential first (POST /v1/portal/activate)";
+		d = "activate the credential first, with the PUK of its envelope, a new PIN and a "
+		    "one-time code";
 	else if (ret == CF_EBADOTP)
 		d = "wrong, used or expired OTP";
 	else if (ret == CF_EBADSAD)

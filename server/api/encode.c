@@ -286,6 +286,6 @@ int api_session(const struct http_req *req, struct http_resp *resp, int allow_re
 				   : "this resource needs a session token (Authorization: Bearer)");
 	else if (ret == CF_EPWCHANGE)
 		snprintf(resp->detail, sizeof(resp->detail),
-			 "change the password first (POST /v1/portal/password)");
+			 "change your first password before anything else");
 	return ret;
 }

@@ -62,12 +62,12 @@ static void pin_detail(int ret, int attempts_left, struct http_resp *resp)
 				       : "wrong PUK";
 		break;
 	case CF_EPINBLOCKED:
-		d = "the PIN is blocked: unblock it with the PUK and a new PIN (POST "
-		    "/v1/portal/activate)";
+		d = "the PIN is blocked: unblock it with the PUK of your envelope, a new PIN and a "
+		    "one-time code";
 		break;
 	case CF_EINACTIVE:
-		d = "the credential is not activated yet: activate it with the PUK (POST "
-		    "/v1/portal/activate)";
+		d = "the credential is not activated yet: activate it with the PUK of your envelope, "
+		    "a new PIN and a one-time code";
 		break;
 	case CF_EREVOKED:
 		d = "the credential is revoked";

@@ -142,6 +142,9 @@ class ConformanceTest(unittest.TestCase):
         doc = r.json()
         self.validate("problem", doc, "problem document")
         self.assertEqual(doc["status"], r.status, "problem status member equals the HTTP status")
+        # a detail is shown to people: words, not resource paths or member paths (issue 10)
+        self.assertNotRegex(doc.get("detail", ""), r"/v1/|/csc/|\bmeta\.|\bPOST\b|\bGET\b",
+                            "problem detail names a resource: " + self.describe(r))
         return doc
 
     def _ptype(self, r):
