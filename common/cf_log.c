@@ -6,6 +6,16 @@
 #include <time.h>
 
 static enum cf_log_level cur_level = CF_LOG_INFO;
+static char *keep_buf;
+static size_t keep_len;
+
+void cf_log_keep_first_error(char *buf, size_t len)
+{
+	keep_buf = len ? buf : NULL;
+	keep_len = len;
+	if (keep_buf)
+		keep_buf[0] = '\0';
+}
 
 void cf_log_set_level(enum cf_log_level level)
 {
@@ -21,6 +31,14 @@ void cf_log(enum cf_log_level level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (keep_buf) {
+		if (level == CF_LOG_ERROR && !keep_buf[0]) {
+			va_start(ap, fmt);
+			vsnprintf(keep_buf, keep_len, fmt, ap);
+			va_end(ap);
+		}
+		return;
+	}
 	if (level > cur_level)
 		return;
 	gmtime_r(&now, &tm);

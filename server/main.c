@@ -66,6 +66,7 @@ static void usage(FILE *f)
 	    "                 [--ready-file PATH] [--test-clock FILE] [--plain-http] [-v]\n"
 	    "                 [--help] [--version]\n"
 	    "       certflowd backup --data DIR DEST\n"
+	    "       certflowd check [--data DIR] [--config FILE] [--listen ADDR:PORT] ...\n"
 	    "\n"
 	    "  --data DIR         data directory (default ./certflow-data)\n"
 	    "  --config FILE      config file (key = value; see certflowd.conf.example)\n"
@@ -75,6 +76,11 @@ static void usage(FILE *f)
 	    "  --test-clock FILE  \"now\" is the Unix time in FILE (tests only)\n"
 	    "  --plain-http       HTTP without TLS (loopback addresses only)\n"
 	    "  -v                 verbose logging (twice: debug)\n"
+	    "  check              read the configuration and the data directory (secret, CA,\n"
+	    "                     database) as a start would, without starting or writing: one\n"
+	    "                     line \"certflowd: ok: ...\" and exit 0, else one line saying "
+	    "what\n"
+	    "                     is wrong and exit 1 (2 for a bad option or configuration)\n"
 	    "  backup             hot, compacted copy of the database into the new directory "
 	    "DEST\n"
 	    "\n"
@@ -693,19 +699,110 @@ static int backup(int argc, char **argv)
 	return 0;
 }
 
+static void check_fail(const char *what, int ret, const char *why)
+{
+	fprintf(stderr, "certflowd: %s: %s\n", what, why[0] ? why : cf_strerror(ret));
+}
+
+/* certflowd check: the configuration as a start reads it, and what the data directory holds,
+ * loaded without starting, listening or writing anything. One line, exit 0, 1 or 2. */
+static int check(struct opts *o)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	char host[128], path[CONFIG_PATH_MAX + 32];
+	struct stat sb;
+	int port = 0, ret, rc = 1, parts = 0;
+	char what[256] = "", why[512];
+
+	if (!s)
+		return fail("check", CF_ENOMEM);
+	cf_log_keep_first_error(why, sizeof(why)); /* one line: the reason, said below */
+	if (split_listen(o->cfg.listen, host, sizeof(host), &port) != 0) {
+		fprintf(stderr, "certflowd: --listen must be ADDR:PORT\n");
+		rc = 2;
+		goto out;
+	}
+	if (o->plain_http && !is_loopback(host)) {
+		fprintf(stderr, "certflowd: --plain-http is only allowed on a loopback address\n");
+		rc = 2;
+		goto out;
+	}
+	if (stat(o->cfg.data, &sb) != 0) {
+		if (errno != ENOENT) {
+			fprintf(stderr, "certflowd: %s: %s\n", o->cfg.data, strerror(errno));
+			goto out;
+		}
+		printf(
+		    "certflowd: ok: the configuration is valid; %s does not exist yet (the first "
+		    "start makes it)\n",
+		    o->cfg.data);
+		rc = 0;
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode) || access(o->cfg.data, R_OK | W_OK | X_OK) != 0) {
+		fprintf(stderr, "certflowd: %s: not a directory this user can write\n",
+			o->cfg.data);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/secret.key", o->cfg.data);
+	if (access(path, F_OK) == 0) {
+		if ((ret = load_secret(s, o->cfg.data)) != 0) {
+			check_fail("secret.key", ret, why);
+			goto out;
+		}
+		parts++;
+	}
+	snprintf(path, sizeof(path), "%s/ca/root.pem", o->cfg.data);
+	if (access(path, F_OK) == 0) {
+		if ((ret = open_ca(s, o->cfg.data, NULL)) != 0) {
+			check_fail("CA", ret, why);
+			goto out;
+		}
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), ", CA %s",
+			 ca_root_fingerprint(s->ca));
+	}
+	snprintf(path, sizeof(path), "%s/db/data.mdb", o->cfg.data);
+	if (access(path, F_OK) == 0) {
+		if ((ret = open_store(s, o->cfg.data, o->cfg.db_max_mb)) != 0) {
+			check_fail("database", ret, why);
+			goto out;
+		}
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), ", database readable");
+	}
+	printf("certflowd: ok: the configuration and %s are valid%s%s\n", o->cfg.data,
+	       parts || what[0] ? "" : " (empty: the first start fills it)", what);
+	rc = 0;
+out:
+	store_close(s->st);
+	ca_free(s->ca);
+	cf_zeroize(s->secret, sizeof(s->secret));
+	free(s);
+	cf_log_keep_first_error(NULL, 0);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	sigset_t sigs;
+	int checking = 0;
 
 	memset(&o, 0, sizeof(o));
 	if (argc > 1 && strcmp(argv[1], "backup") == 0)
 		return backup(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "check") == 0) {
+		checking = 1;
+		argv[1] = argv[0]; /* the options after "check" are the server's */
+		argv++;
+		argc--;
+	}
 	if (parse_args(argc, argv, &o) != 0 || settle_config(&o) != 0)
 		return 2;
 	cf_log_set_level(o.verbose >= 2 ? CF_LOG_DEBUG : o.verbose ? CF_LOG_INFO : CF_LOG_WARN);
 	if (o.test_clock)
 		cf_clock_set_file(o.test_clock);
+	if (checking)
+		return check(&o);
 	/* Block the signals we wait for before any thread starts, so that all inherit the mask and
 	 * only serve() sees them; SIGPIPE from a closed client connection must not kill the server.
 	 */

@@ -328,6 +328,64 @@ class Backup(CertflowTestCase):
         self.assertTrue(r.err.strip())
 
 
+class Check(CertflowTestCase):
+    """certflowd check (issue 10 item 13): the configuration and the data directory loaded as a
+    start would, without starting, listening or writing."""
+
+    def check(self, *args):
+        return run([program("certflowd"), "check", *args], timeout=60)
+
+    def snapshot(self, d):
+        out = {}
+        for root, _, files in os.walk(d):
+            for f in files:
+                if f == "lock.mdb":
+                    continue  # LMDB's reader table, rewritten by every open; not data
+                p = os.path.join(root, f)
+                st = os.stat(p)
+                out[p] = (st.st_size, st.st_mtime_ns)
+        return out
+
+    def test_check_of_a_used_data_directory_says_ok_and_writes_nothing(self):
+        srv = self.start_server()
+        self.assertEqual(srv.stop(), 0)
+        before = self.snapshot(srv.data)
+        r = self.check("--data", srv.data)
+        self.assertEqual(r.rc, 0, f"{r!r}")
+        self.assertRegex(r.out, r"^certflowd: ok: .*CA sha256:[0-9a-f]{64}, database readable\n$")
+        self.assertEqual(self.snapshot(srv.data), before, "check wrote to the data directory")
+
+    def test_check_of_a_missing_data_directory_is_ok_and_creates_nothing(self):
+        d = os.path.join(self.tmp, "not-yet")
+        r = self.check("--data", d)
+        self.assertEqual(r.rc, 0, f"{r!r}")
+        self.assertIn("does not exist yet", r.out)
+        self.assertFalse(os.path.exists(d))
+
+    def test_check_refuses_a_bad_configuration_or_a_damaged_data_directory_in_one_line(self):
+        srv = self.start_server()
+        self.assertEqual(srv.stop(), 0)
+        conf = os.path.join(self.tmp, "bad.conf")
+        with open(conf, "w") as f:
+            f.write("no_such_key = 1\n")
+        r = self.check("--data", srv.data, "--config", conf)
+        self.assertEqual(r.rc, 2, f"{r!r}")
+        self.assertIn("no_such_key", r.err)
+        a_file = os.path.join(self.tmp, "a-file")
+        with open(a_file, "w") as f:
+            f.write("x")
+        r = self.check("--data", a_file)
+        self.assertEqual(r.rc, 1, f"{r!r}")
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        with open(os.path.join(srv.data, "ca", "root.pem"), "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n")
+        r = self.check("--data", srv.data)
+        self.assertEqual(r.rc, 1, f"{r!r}")
+        self.assertEqual(len(r.err.strip().splitlines()), 1, r.err)
+        self.assertRegex(r.err, r"^certflowd: CA: .*root\.pem")
+        self.assertEqual(r.out, "")
+
+
 class HelpAndVersion(CertflowTestCase):
     def test_help_and_version_of_each_program(self):
         version = project_version()
