@@ -27,6 +27,7 @@ void config_defaults(struct config *cfg)
 	cfg->body_timeout_ms = 10000;
 	cfg->nonce_capacity = 65536;
 	cfg->db_max_mb = 16384;
+	snprintf(cfg->metrics, sizeof(cfg->metrics), "loopback");
 }
 
 enum kind { K_STR, K_INT };
@@ -120,6 +121,7 @@ static const struct key_row keys[] = {
     INT("body_timeout_ms", body_timeout_ms, 100, 600000),
     INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
     INT("db_max_mb", db_max_mb, 1, 1 << 24),
+    STR("metrics", metrics),
 };
 
 static int set_int(const struct key_row *k, struct config *cfg, const char *value, char *err,
@@ -298,6 +300,11 @@ int config_check(const struct config *cfg, char *err, size_t cap)
 	if (strcmp(cfg->notify.maildir, "off") == 0 &&
 	    (!cfg->notify.email_command[0] || !cfg->notify.sms_command[0])) {
 		snprintf(err, cap, "maildir = off needs both email_command and sms_command");
+		return CF_EUSAGE;
+	}
+	if (strcmp(cfg->metrics, "off") != 0 && strcmp(cfg->metrics, "loopback") != 0 &&
+	    strcmp(cfg->metrics, "on") != 0) {
+		snprintf(err, cap, "metrics must be off, loopback or on");
 		return CF_EUSAGE;
 	}
 	if (strcmp(cfg->core.entitlement, "coupon") != 0 &&

@@ -26,6 +26,7 @@ struct config {
 	int body_timeout_ms;	     /* request body after its head: default 10000 */
 	size_t nonce_capacity;	     /* default 65536 */
 	size_t db_max_mb;	     /* the LMDB map's growth limit in MiB, default 16384 */
+	char metrics[16];	     /* GET /metrics: "off", "loopback" (default) or "on" */
 };
 
 void config_defaults(struct config *cfg);

@@ -470,6 +470,7 @@ static int listen_http(struct server *s, const struct opts *o, const char *liste
 	ho.per_address = o->cfg.per_address;
 	ho.head_timeout_ms = o->cfg.head_timeout_ms;
 	ho.body_timeout_ms = o->cfg.body_timeout_ms;
+	ho.metrics = strcmp(o->cfg.metrics, "on") == 0 ? 2 : strcmp(o->cfg.metrics, "off") ? 1 : 0;
 	ho.routes = api_routes;
 	ho.core = &s->core;
 	ho.nonces = s->nonces;

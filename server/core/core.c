@@ -11,6 +11,7 @@
 #include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
+#include "notify.h"
 
 #define DAY 86400
 
@@ -284,4 +285,13 @@ int core_enrolment_list(struct core *c, const char *after,
 {
 	struct list_ctx l = {.key = after, .cb.enrol = cb, .ctx = ctx};
 	return store_read(c->st, enrol_list_txn, &l);
+}
+
+void core_metrics(struct core *c, struct core_metrics *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->issued = __atomic_load_n(&c->issued, __ATOMIC_RELAXED);
+	out->renewed = __atomic_load_n(&c->renewed, __ATOMIC_RELAXED);
+	(void)notify_queued(c->nt, &out->outbox_queued);
+	(void)store_size(c->st, &out->store_bytes);
 }

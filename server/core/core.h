@@ -98,7 +98,15 @@ struct core {
 	size_t crl_len;
 	int64_t crl_this_update;
 	int crl_dirty;
+	/* GET /metrics (__atomic): certificates issued by activation, by renewal */
+	uint64_t issued, renewed;
 };
+
+/* What GET /metrics shows of the core: counters, outbox queue length, database size. */
+struct core_metrics {
+	uint64_t issued, renewed, outbox_queued, store_bytes;
+};
+void core_metrics(struct core *c, struct core_metrics *out);
 
 #define CORE_CRL_NEXT_UPDATE_SECS (7 * 86400)
 

@@ -404,6 +404,7 @@ int core_remote_renew(struct core *c, const struct core_who *who, const struct c
 	}
 	if (ret == 0) {
 		notify_kick(c->nt);
+		__atomic_add_fetch(&c->renewed, 1, __ATOMIC_RELAXED);
 		cf_info("remote credential %s renewed: certificate %s", r->cr.id, out->cert.serial);
 	}
 out:

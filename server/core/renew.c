@@ -182,6 +182,7 @@ int core_renew(struct core *c, const struct core_who *who, const char *account_i
 			out->cert.serial);
 		ret = 0;
 	} else if (ret == 0) {
+		__atomic_add_fetch(&c->renewed, 1, __ATOMIC_RELAXED);
 		cf_info("credential %s renewed: certificate %s", credential_id, out->cert.serial);
 	}
 out:

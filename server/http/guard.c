@@ -232,6 +232,18 @@ int guard_enter(guard *g, const char *peer)
 	return ret;
 }
 
+int guard_served(guard *g)
+{
+	int n;
+
+	if (!g)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	n = g->served;
+	pthread_mutex_unlock(&g->lock);
+	return n;
+}
+
 void guard_leave(guard *g, const char *peer)
 {
 	struct peer_count *p;

@@ -37,6 +37,8 @@ void guard_free(guard *g);
  * peer has per_address connections already, CF_EUNAVAILABLE when total are served. */
 int guard_enter(guard *g, const char *peer);
 void guard_leave(guard *g, const char *peer);
+/* Connections being served now (GET /metrics). */
+int guard_served(guard *g);
 
 /* Watch a body being read on c: when ms milliseconds have passed before guard_disarm, the
  * socket's reading side is shut down. Returns a watch id ≥ 0 for guard_disarm, or -1 when no

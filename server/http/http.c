@@ -23,6 +23,7 @@
 #include "cf_log.h"
 #include "envelope.h"
 #include "guard.h"
+#include "metrics.h"
 #include "nonce.h"
 #include "problem.h"
 
@@ -38,6 +39,8 @@ struct http_server {
 	char wake_host[64]; /* an address of the listener to connect to: see http_stop */
 	int ports[4], nports;
 	int stopped; /* __atomic: mg_stop returned */
+	metrics *metrics;
+	int metrics_mode; /* http_opts.metrics */
 };
 
 /* What this worker thread knows of the TLS connection it serves: CivetWeb serves a connection
@@ -247,8 +250,26 @@ static long long content_length(const char *cl, const struct mg_request_info *ri
 	return ri->content_length >= 0 ? ri->content_length : 0;
 }
 
+/* GET /metrics (metrics.c): outside the protocol's routes, for the operator's monitoring. */
+static int serve_metrics(struct http_server *srv, const struct mg_request_info *ri,
+			 struct http_resp *resp)
+{
+	if (!metrics_allowed(srv->metrics_mode, ri->remote_addr))
+		return CF_ENOTFOUND; /* as an unknown route: nothing to learn from outside */
+	if (strcmp(ri->request_method, "GET") != 0 && strcmp(ri->request_method, "HEAD") != 0) {
+		snprintf(resp->allow, sizeof(resp->allow), "GET, HEAD");
+		return CF_EMETHOD;
+	}
+	resp->head_only = strcmp(ri->request_method, "HEAD") == 0;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	resp->status = 200;
+	return metrics_render(srv->metrics, srv->core, guard_served(srv->guard), &resp->body,
+			      &resp->body_len);
+}
+
 static int dispatch(struct http_server *srv, struct mg_connection *conn,
-		    const struct mg_request_info *ri, struct http_resp *resp, int *status)
+		    const struct mg_request_info *ri, struct http_resp *resp, int *status,
+		    const struct http_route **matched)
 {
 	const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
 	const struct http_route *route = NULL;
@@ -280,7 +301,10 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	}
 	if (!path || strlen(path) >= HTTP_MAX_URL)
 		return CF_ENOTFOUND;
+	if (strcmp(path, "/metrics") == 0 && srv->metrics)
+		return serve_metrics(srv, ri, resp);
 	ret = http_route_find(srv->routes, ri->request_method, path, &route, &p, &plen);
+	*matched = route;
 	if (ret == CF_EMETHOD)
 		http_route_allow(srv->routes, path, resp->allow, sizeof(resp->allow));
 	if (ret != 0)
@@ -347,11 +371,12 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 {
 	struct http_server *srv = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const struct http_route *matched = NULL;
 	struct http_resp resp;
 	int ret, status = 0, head;
 
 	memset(&resp, 0, sizeof(resp));
-	ret = dispatch(srv, conn, ri, &resp, &status);
+	ret = dispatch(srv, conn, ri, &resp, &status, &matched);
 	/* A request whose framing or size was refused leaves bytes that must never be read as the
 	 * next request (request smuggling) nor absorbed (a 512 MiB body after a 413): CivetWeb then
 	 * neither discards the rest of the body nor keeps the connection alive, and closes it. */
@@ -369,6 +394,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 		resp.head_only = head;
 	}
 	send_resp(srv, conn, &resp);
+	metrics_count(srv->metrics, matched, resp.status ? resp.status : 200, ret);
 	cf_debug("%s %s %d", ri->request_method, ri->local_uri ? ri->local_uri : "?",
 		 resp.status ? resp.status : 200);
 	cf_zeroize(resp.body, resp.body_len);
@@ -527,6 +553,12 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 		free(srv);
 		return CF_ENOMEM;
 	}
+	srv->metrics_mode = opts->metrics;
+	if (metrics_new(opts->routes, &srv->metrics) != 0) {
+		guard_free(srv->guard);
+		free(srv);
+		return CF_ENOMEM;
+	}
 	snprintf(threads, sizeof(threads), "%d", nthreads);
 	/* CivetWeb's request_timeout_ms bounds the TLS handshake and the whole request head */
 	snprintf(timeout, sizeof(timeout), "%d",
@@ -570,6 +602,7 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 		fprintf(stderr, "certflowd: cannot listen on %s%s\n", opts->listen,
 			opts->cert_pem ? " (HTTPS)" : "");
 		guard_free(srv->guard);
+		metrics_free(srv->metrics);
 		free(srv);
 		return CF_EIO;
 	}
@@ -641,5 +674,6 @@ void http_stop(http_server *srv)
 		pthread_join(waker, NULL);
 	mg_exit_library();
 	guard_free(srv->guard);
+	metrics_free(srv->metrics);
 	free(srv);
 }

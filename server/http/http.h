@@ -120,6 +120,7 @@ struct http_opts {
 	const struct http_route *routes;
 	struct core *core;
 	nonce_store *nonces;
+	int metrics; /* GET /metrics: 0 off, 1 from loopback addresses only, 2 from anywhere */
 };
 
 typedef struct http_server http_server;

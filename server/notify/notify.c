@@ -380,6 +380,24 @@ static int list_fn(store_txn *txn, void *ctx)
 	return store_message_list_after(txn, ((struct list_ctx *)ctx)->after, list_one, ctx);
 }
 
+static int count_one(const struct store_message *m, void *ctx)
+{
+	(void)m;
+	++*(uint64_t *)ctx;
+	return 0;
+}
+
+static int queued_fn(store_txn *txn, void *ctx)
+{
+	return store_message_list_queued(txn, count_one, ctx);
+}
+
+int notify_queued(notify *n, uint64_t *count)
+{
+	*count = 0;
+	return n ? store_read(n->st, queued_fn, count) : 0;
+}
+
 int notify_list(notify *n, int state, uint64_t after,
 		int (*cb)(const struct store_message *m, void *ctx), void *ctx)
 {

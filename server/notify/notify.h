@@ -64,6 +64,8 @@ int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *
 /* Every e-mail queued from now on ends with the server's address and its root CA fingerprint
  * (spec/protocol.md §18: how a person's program learns to trust the server). Safe on NULL. */
 void notify_set_server(notify *n, const char *url, const char *fingerprint);
+/* Messages waiting for delivery (for GET /metrics). 0 or a store error. */
+int notify_queued(notify *n, uint64_t *count);
 /* Wake the worker (call after the transaction that queued committed). Safe on NULL. */
 void notify_kick(notify *n);
 

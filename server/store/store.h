@@ -116,6 +116,8 @@ struct store_cert {
  * (or were written by a newer schema). */
 int store_open(const char *dir, const struct store_opts *opts, store **out);
 void store_close(store *st);
+/* Octets of the database in use (pages up to the last one written), for GET /metrics. */
+int store_size(store *st, uint64_t *bytes);
 
 /* Run fn in a read-only / read-write transaction (see the top of this file). */
 int store_read(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);

@@ -421,6 +421,20 @@ static int dir_is_empty(const char *path)
 	return empty;
 }
 
+int store_size(store *st, uint64_t *bytes)
+{
+	MDB_envinfo info;
+	MDB_stat stat;
+	int rc;
+
+	if (!st)
+		return CF_EINTERNAL;
+	if ((rc = mdb_env_info(st->env, &info)) != 0 || (rc = mdb_env_stat(st->env, &stat)) != 0)
+		return map_err(NULL, rc, "info");
+	*bytes = (uint64_t)(info.me_last_pgno + 1) * stat.ms_psize;
+	return 0;
+}
+
 int store_backup(store *st, const char *path)
 {
 	int ret = CF_EINTERNAL, rc, fd = -1, dfd = -1, made = 0;
