@@ -448,6 +448,17 @@ static void print_ready(const struct server *s, const struct opts *o)
 	printf("  certflow-agent enrol --server %s --ca %s/ca/root.pem --reference REFERENCE "
 	       "--dir AGENT_DIR\n",
 	       s->base_url, data);
+	printf("  (or --ca-fingerprint %s instead of --ca: the root's fingerprint, also in every "
+	       "e-mail)\n",
+	       ca_root_fingerprint(s->ca));
+	printf("certflowd: people apply with certflow-agent apply (profiles signing and remote: "
+	       "the key stays here); review with:\n");
+	printf("  certflow-admin --data %s application list --status pending\n", data);
+	printf("certflowd: check a configuration with certflowd check");
+	if (strcmp(o->cfg.metrics, "off") != 0)
+		printf("; metrics at %s/metrics (%s)", s->base_url,
+		       strcmp(o->cfg.metrics, "on") == 0 ? "from anywhere" : "from loopback only");
+	printf("\n");
 	fflush(stdout);
 }
 
