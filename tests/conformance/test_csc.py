@@ -117,6 +117,13 @@ class CscTest(RemoteTest):
 
 
 class TestCscPublic(CscTest):
+    def test_the_directory_names_the_csc_base_and_its_info_answers(self):
+        # §1 forbids building URLs: the CSC API's base comes from the directory (§25)
+        base = self.dir["csc"]
+        self.assertTrue(base.startswith(self.client.origin + "/"), base)
+        r = self.client.get(base.rstrip("/") + "/info")
+        self.expect(r, 200, "csc-info-response")
+
     def test_info_is_public_by_get_and_post(self):
         for r in (self.client.get(self.client.origin + "/csc/v2/info"), self.bearer("/csc/v2/info", None, {})):
             doc = self.expect(r, 200, "csc-info-response")
