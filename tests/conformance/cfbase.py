@@ -161,6 +161,20 @@ class ConformanceTest(unittest.TestCase):
         schema = None if problem else "admin-%s-response" % op
         return self.expect(r, status, schema, problem)
 
+    def admin_all(self, op, member, payload=None):
+        """Every record of a paged admin list (§12 "Lists"): the pages walked with next."""
+        items, after = [], None
+        for _ in range(10000):
+            body = dict(payload or {}, limit=1000)
+            if after:
+                body["after"] = after
+            doc = self.admin(op, body)
+            items += doc[member]
+            after = doc.get("next")
+            if not after:
+                return items
+        self.fail("%s: the pages never end" % op)
+
     def profile(self):
         profiles = self.dir["meta"]["profiles"]
         return "device" if "device" in profiles else sorted(profiles)[0]
@@ -186,8 +200,8 @@ class ConformanceTest(unittest.TestCase):
         return doc, code
 
     def enrolment(self, reference):
-        doc = self.admin("enrolment-list", {})
-        found = [e for e in doc["enrolments"] if e["reference"] == reference]
+        found = [e for e in self.admin_all("enrolment-list", "enrolments")
+                 if e["reference"] == reference]
         self.assertEqual(len(found), 1, "enrolment-list lists reference %s once" % reference)
         return found[0]
 

@@ -99,7 +99,7 @@ class ApplicationTest(ConformanceTest):
         return self.expect(r, status, None if problem else "apply-response", problem)
 
     def applications(self):
-        return self.admin("application-list", {})["applications"]
+        return self.admin_all("application-list", "applications")
 
     def show(self, app_id):
         return self.admin("application-show", {"id": app_id})
@@ -166,8 +166,8 @@ class TestApply(ApplicationTest):
         self.assertEqual((subj["givenName"], subj["surname"], subj["uniqueId"]),
                          (payload["givenName"], payload["surname"], payload["uniqueId"]))
         self.assertEqual(sorted(shown["consents"]), ["privacy", "terms"])
-        self.assertIn(app["id"], [a["id"] for a in self.admin("application-list", {"status": "pending"})["applications"]])
-        self.assertNotIn(app["id"], [a["id"] for a in self.admin("application-list", {"status": "approved"})["applications"]])
+        self.assertIn(app["id"], [a["id"] for a in self.admin_all("application-list", "applications", {"status": "pending"})])
+        self.assertNotIn(app["id"], [a["id"] for a in self.admin_all("application-list", "applications", {"status": "approved"})])
         body = json.dumps(shown)
         for secret in ANSWERS + [PASSPHRASE]:
             self.assertNotIn(secret, body, "the operator's view holds no answer or passphrase")

@@ -211,7 +211,7 @@ class TestRevocation(ConformanceTest):
         self.assertEqual([c["serial"] for c in doc["certificates"]], [a.serial])
         self.assertEqual(doc["certificates"][0], self.admin("certificate-show", {"serial": a.serial}))
         self.assertEqual(doc["certificates"][0]["pem"], a.body["certificate"]["pem"])
-        ids = [c["id"] for c in self.admin("credential-list", {})["credentials"]]
+        ids = [c["id"] for c in self.admin_all("credential-list", "credentials")]
         self.assertIn(a.credential["id"], ids)
-        refs = [e["reference"] for e in self.admin("enrolment-list", {})["enrolments"]]
+        refs = [e["reference"] for e in self.admin_all("enrolment-list", "enrolments")]
         self.assertIn(a.enrolment["reference"], refs)

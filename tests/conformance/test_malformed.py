@@ -246,7 +246,7 @@ def admin_body(ctx, op, payload, key=None, kid=None):
 
 def no_enrolment_with_subject(prefix):
     def check(test, ctx):
-        subjects = [e["subject"] for e in test.admin("enrolment-list", {})["enrolments"]]
+        subjects = [e["subject"] for e in test.admin_all("enrolment-list", "enrolments")]
         test.assertFalse([s for s in subjects if s.startswith(prefix)], "an enrolment was created")
     return check
 

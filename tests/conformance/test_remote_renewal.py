@@ -48,8 +48,7 @@ class RemoteRenewalTest(test_csc.RemoteTest):
         return doc["coupons"][0]
 
     def coupon_status(self, cid):
-        doc = self.admin("coupon-list", {})
-        return [c for c in doc["coupons"] if c["id"] == cid][0]
+        return [c for c in self.admin_all("coupon-list", "coupons") if c["id"] == cid][0]
 
     def renew(self, h, otp, status=200, problem=None, passphrase=PASSPHRASE, **kw):
         r = h.renew(h.credential_id, otp, passphrase, **kw)
