@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from cryptography import x509
@@ -160,6 +161,27 @@ class ConformanceTest(unittest.TestCase):
         r = self.client.admin(op, payload)
         schema = None if problem else "admin-%s-response" % op
         return self.expect(r, status, schema, problem)
+
+    def concurrently(self, n, request):
+        """request(client) run by n threads at once, each with its own client and a nonce
+        taken beforehand: the n responses, in thread order."""
+        clients = [Client(CONFIG["server"], CONFIG["ca"]) for _ in range(n)]
+        for c in clients:
+            c.nonce = c.new_nonce()
+        start = threading.Barrier(n)
+        answers = [None] * n
+
+        def one(i):
+            start.wait(timeout=30)
+            answers[i] = request(clients[i])
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        self.assertNotIn(None, answers, "a request got no answer")
+        return answers
 
     def admin_all(self, op, member, payload=None):
         """Every record of a paged admin list (§12 "Lists"): the pages walked with next."""

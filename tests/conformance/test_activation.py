@@ -1,13 +1,12 @@
 """Enrolment codes and activation (spec/protocol.md §8, §9), renewal-info (§10)."""
 import datetime
-import threading
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 import cfclient
-from cfbase import CONFIG, SECRETS, ConformanceTest, Key, b64u, make_csr, parse_time, pem_certs, schemas, utcnow
+from cfbase import SECRETS, ConformanceTest, Key, b64u, make_csr, parse_time, pem_certs, schemas, utcnow
 
 
 class TestActivation(ConformanceTest):
@@ -96,22 +95,7 @@ class TestActivation(ConformanceTest):
         key, leaf = Key.generate(), Key.generate()
         csr = make_csr(leaf)
         n = 8
-        clients = [cfclient.Client(CONFIG["server"], CONFIG["ca"]) for _ in range(n)]
-        for c in clients:
-            c.nonce = c.new_nonce()
-        start = threading.Barrier(n)
-        answers = [None] * n
-
-        def activate(i):
-            start.wait(timeout=30)
-            answers[i] = clients[i].activate(key, enrol["reference"], code, csr)
-
-        threads = [threading.Thread(target=activate, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        self.assertNotIn(None, answers, "an activation got no answer")
+        answers = self.concurrently(n, lambda c: c.activate(key, enrol["reference"], code, csr))
         statuses = sorted(r.status for r in answers)
         self.assertEqual(statuses, [200] * (n - 1) + [201], [self.describe(r) for r in answers])
         bodies = [self.expect(r, r.status, "activate-response") for r in answers]
