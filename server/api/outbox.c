@@ -41,7 +41,8 @@ static int push_message(const struct store_message *m, void *ctx)
 	ret |= cf_json_add_str(o, "to", m->to);
 	ret |= cf_json_add_str(o, "template", m->template_name);
 	ret |= cf_json_add_str(o, "state", state_name(m->state));
-	ret |= cf_json_add_int(o, "attempts", m->attempts);
+	/* attempts made: the failed ones (the record's count) and, once sent, the one that worked */
+	ret |= cf_json_add_int(o, "attempts", m->attempts + (m->state == MSG_SENT));
 	ret |= add_time(o, "createdAt", m->created_at);
 	if (m->state == MSG_QUEUED)
 		ret |= add_time(o, "nextAttemptAt", m->next_attempt_at);
