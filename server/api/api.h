@@ -46,6 +46,7 @@ int api_admin_application_reject(const struct http_req *req, struct http_resp *r
 int api_admin_audit_list(const struct http_req *req, struct http_resp *resp);
 int api_admin_unlock(const struct http_req *req, struct http_resp *resp);
 int api_admin_totp_reset(const struct http_req *req, struct http_resp *resp);
+int api_admin_subject_update(const struct http_req *req, struct http_resp *resp);
 
 /* issue 3, recovery and one-time passwords (recovery.c, totp.c) */
 int api_recovery(const struct http_req *req, struct http_resp *resp);
@@ -202,6 +203,10 @@ int api_page_answer(struct http_resp *resp, const char *member, struct api_page 
 
 /* Answer {"<member>": arr} (200) after a list walk that returned ret; frees arr on failure. */
 int api_list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret);
+/* An e-mail address (≤ 254 octets, one '@' with text on both sides, no white space or control
+ * character) / a mobile number (E.164: '+' and 8..15 digits). apply.c. */
+int api_email_ok(const char *s);
+int api_mobile_ok(const char *s);
 /* 1 if s is 1..max octets of UTF-8 without control characters (C0, DEL, C1): free text that
  * reaches certificates or e-mails (names, questions, reasons). apply.c. */
 int api_text_ok(const char *s, size_t max);

@@ -41,6 +41,10 @@ static cf_json *subject_json(const struct store_subject *s)
 	ret |= cf_json_add_str(o, "surname", s->surname);
 	ret |= cf_json_add_str(o, "uniqueId", s->unique_id);
 	ret |= cf_json_add_str(o, "email", s->email);
+	if (s->alt_email[0])
+		ret |= cf_json_add_str(o, "altEmail", s->alt_email);
+	if (s->mobile[0])
+		ret |= cf_json_add_str(o, "mobile", s->mobile);
 	ret |= cf_json_add_int(o, "questionAttempts", s->question_attempts);
 	ret |= cf_json_add_int(o, "otpFailures", s->otp_failures);
 	ret |= cf_json_add_bool(o, "totp", s->totp_seed_len > 0 && s->totp_confirmed);
@@ -286,4 +290,60 @@ int api_admin_unlock(const struct http_req *req, struct http_resp *resp)
 int api_admin_totp_reset(const struct http_req *req, struct http_resp *resp)
 {
 	return subject_op(req, resp, core_totp_reset);
+}
+
+int api_admin_subject_update(const struct http_req *req, struct http_resp *resp)
+{
+	const char *email = NULL, *alt = NULL, *mobile = NULL, *check = NULL, *id;
+	struct store_subject *subj;
+	struct core_who who;
+	char actor[API_WHO_LEN];
+	cf_json *doc = NULL;
+	int ret = get_id(req, resp, "subject", &id);
+
+	if (ret != 0)
+		return ret;
+	if (cf_json_get_str_opt(req->payload, "email", 127, &email) != 0 ||
+	    (email && !api_email_ok(email)) ||
+	    cf_json_get_str_opt(req->payload, "altEmail", 254, &alt) != 0 ||
+	    (alt && !api_email_ok(alt)) ||
+	    cf_json_get_str_opt(req->payload, "mobile", 16, &mobile) != 0 ||
+	    (mobile && !api_mobile_ok(mobile))) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "email (at most 127 octets) and altEmail must be e-mail addresses, mobile "
+			 "E.164 ('+' and 8 to 15 digits)");
+		return CF_EMALFORMED;
+	}
+	if (!email && !alt && !mobile) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "give at least one of email, altEmail and mobile");
+		return CF_EMALFORMED;
+	}
+	if (cf_json_get_str(req->payload, "identityCheck", 100, &check) != 0 ||
+	    !api_text_ok(check, 100)) {
+		snprintf(
+		    resp->detail, sizeof(resp->detail),
+		    "identityCheck must say, in 1 to 100 characters, how the person's identity "
+		    "was checked");
+		return CF_EMALFORMED;
+	}
+	subj = malloc(sizeof(*subj));
+	if (!subj)
+		return CF_ENOMEM;
+	api_who(req, &who, actor);
+	ret = core_subject_update(req->core, &who, id, email, alt, mobile, check, subj);
+	if (ret == CF_ENOTFOUND)
+		snprintf(resp->detail, sizeof(resp->detail), "no such subject");
+	else if (ret == CF_ECONFLICT)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "another subject already has that e-mail address");
+	else if (ret == CF_EMALFORMED)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "the alternate e-mail address must differ from the professional one");
+	if (ret == 0) {
+		doc = subject_json(subj);
+		ret = doc ? http_resp_json(resp, 200, doc) : CF_ENOMEM;
+	}
+	drop(subj, sizeof(*subj));
+	return ret;
 }

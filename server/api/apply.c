@@ -70,7 +70,7 @@ static int unique_id_ok(const char *s)
 
 /* ≤ 254 octets, exactly one '@' with text on both sides, no white space or control
  * characters. */
-static int email_ok(const char *s)
+int api_email_ok(const char *s)
 {
 	const char *at = strchr(s, '@');
 
@@ -83,7 +83,7 @@ static int email_ok(const char *s)
 }
 
 /* E.164: '+' then 8..15 digits. */
-static int mobile_ok(const char *s)
+int api_mobile_ok(const char *s)
 {
 	size_t n = s[0] == '+' ? strspn(s + 1, "0123456789") : 0;
 
@@ -112,15 +112,15 @@ static int decode_identity(const cf_json *p, struct core_apply_req *r, struct ht
 	if (text_member(p, "uniqueId", 4 * UNIQUE_ID_MAX, &r->unique_id) != 0 ||
 	    !unique_id_ok(r->unique_id))
 		return bad(resp, "uniqueId must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
-	if (text_member(p, "email", 4 * EMAIL_MAX, &r->email) != 0 || !email_ok(r->email) ||
+	if (text_member(p, "email", 4 * EMAIL_MAX, &r->email) != 0 || !api_email_ok(r->email) ||
 	    strlen(r->email) > CERT_EMAIL_MAX)
 		return bad(resp, "email must be an address of at most 127 octets");
 	if (text_member(p, "altEmail", 4 * EMAIL_MAX, &r->alt_email) != 0 ||
-	    !email_ok(r->alt_email))
+	    !api_email_ok(r->alt_email))
 		return bad(resp, "altEmail must be an address of at most 254 octets");
 	if (strcasecmp(r->email, r->alt_email) == 0)
 		return bad(resp, "altEmail must differ from email");
-	if (text_member(p, "mobile", 32, &r->mobile) != 0 || !mobile_ok(r->mobile))
+	if (text_member(p, "mobile", 32, &r->mobile) != 0 || !api_mobile_ok(r->mobile))
 		return bad(resp, "mobile must be E.164: '+' and 8 to 15 digits");
 	return 0;
 }

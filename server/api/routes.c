@@ -32,6 +32,7 @@ const struct http_route api_routes[] = {
     {"POST", "/v1/admin/audit-list", HTTP_AUTH_ADMIN, api_admin_audit_list},
     {"POST", "/v1/admin/unlock", HTTP_AUTH_ADMIN, api_admin_unlock},
     {"POST", "/v1/admin/totp-reset", HTTP_AUTH_ADMIN, api_admin_totp_reset},
+    {"POST", "/v1/admin/subject-update", HTTP_AUTH_ADMIN, api_admin_subject_update},
     {"POST", "/v1/recovery", HTTP_AUTH_JWK, api_recovery},
     {"POST", "/v1/recovery/start", HTTP_AUTH_JWK, api_recovery_start},
     {"POST", "/v1/recovery/otp", HTTP_AUTH_JWK, api_recovery_otp},

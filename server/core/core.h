@@ -331,6 +331,14 @@ int core_reference_renew(struct core *c, const struct core_who *who, const char 
 int core_emergency_suspend(struct core *c, const struct core_who *who, const char *reference,
 			   const char *code, char credential_id[STORE_ID_LEN], int *attempts_left);
 
+/* admin/subject-update: a subject's contact details after an identity check outside the
+ * protocol (§21). email, alt_email, mobile: NULL = unchanged; check: how the operator checked the
+ * person's identity (in the audit detail). CF_ENOTFOUND, CF_ECONFLICT (email held by another
+ * subject), CF_EMALFORMED (email and alt_email would be the same). */
+int core_subject_update(struct core *c, const struct core_who *who, const char *subject_id,
+			const char *email, const char *alt_email, const char *mobile,
+			const char *check, struct store_subject *out);
+
 /* admin/unlock: reset the OTP failures of subject_id and the emergency failures of its
  * applications (not the security questions). CF_ENOTFOUND. */
 int core_unlock(struct core *c, const struct core_who *who, const char *subject_id,

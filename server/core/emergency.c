@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cf_clock.h"
 #include "cf_crypto.h"
@@ -233,6 +234,61 @@ int core_unlock(struct core *c, const struct core_who *who, const char *subject_
 		*out = u->subj;
 	}
 	free(u->ids);
+	cf_zeroize(u, sizeof(*u)); /* the subject's verifiers */
+	free(u);
+	return ret;
+}
+
+struct subject_update {
+	const struct core_who *who;
+	const char *id, *email, *alt_email, *mobile, *check;
+	struct store_subject subj;
+};
+
+static int subject_update_txn(store_txn *txn, void *ctx)
+{
+	struct subject_update *u = ctx;
+	char object[64], detail[160];
+	int ret = store_subject_get(txn, u->id, &u->subj);
+
+	if (ret != 0)
+		return ret;
+	snprintf(detail, sizeof(detail), "%s%s%s; identity checked: %s", u->email ? "email " : "",
+		 u->alt_email ? "altEmail " : "", u->mobile ? "mobile" : "", u->check);
+	if (u->email)
+		snprintf(u->subj.email, sizeof(u->subj.email), "%s", u->email);
+	if (u->alt_email)
+		snprintf(u->subj.alt_email, sizeof(u->subj.alt_email), "%s", u->alt_email);
+	if (u->mobile)
+		snprintf(u->subj.mobile, sizeof(u->subj.mobile), "%s", u->mobile);
+	if (strcasecmp(u->subj.email, u->subj.alt_email) == 0)
+		return CF_EMALFORMED;
+	if ((ret = store_subject_put(txn, &u->subj)) != 0)
+		return ret;
+	snprintf(object, sizeof(object), "subject:%s", u->id);
+	return core_audit(txn, u->who, "subject.update", object, "ok", detail);
+}
+
+int core_subject_update(struct core *c, const struct core_who *who, const char *subject_id,
+			const char *email, const char *alt_email, const char *mobile,
+			const char *check, struct store_subject *out)
+{
+	struct subject_update *u = calloc(1, sizeof(*u));
+	int ret;
+
+	if (!u)
+		return CF_ENOMEM;
+	u->who = who;
+	u->id = subject_id;
+	u->email = email;
+	u->alt_email = alt_email;
+	u->mobile = mobile;
+	u->check = check;
+	ret = store_write(c->st, subject_update_txn, u);
+	if (ret == 0) {
+		cf_info("subject %s: contact details updated", subject_id);
+		*out = u->subj;
+	}
 	cf_zeroize(u, sizeof(*u)); /* the subject's verifiers */
 	free(u);
 	return ret;

@@ -430,3 +430,45 @@ if __name__ == "__main__":
     import unittest
 
     unittest.main()
+
+
+class TestSubjectUpdate(ConformanceTest):
+    """admin/subject-update (§21): contact details changed after an identity check, audited."""
+
+    def subject_of_new_application(self):
+        r = self.client.post(self.dir["apply"], Key.generate(), good_application(self.profile()),
+                             use_jwk=True)
+        app = self.expect(r, 201, "apply-response")
+        return self.admin("application-show", {"id": app["id"]})["subject"]
+
+    def test_an_operator_changes_the_addresses_and_mobile_and_the_trail_says_how(self):
+        subj = self.subject_of_new_application()
+        new = "moved-%s@example.org" % cfclient.random_suffix()
+        doc = self.admin("subject-update", {"subject": subj["id"], "email": new, "mobile": "+447700900999",
+                                            "identityCheck": "call back to the number on file"})
+        self.assertEqual((doc["id"], doc["email"], doc["mobile"]), (subj["id"], new, "+447700900999"))
+        self.assertEqual(doc["altEmail"], subj["altEmail"], "an address not given stays")
+        events = self.admin("audit-list", {"object": "subject:" + subj["id"]})["events"]
+        ev = [e for e in events if e["action"] == "subject.update"]
+        self.assertEqual(len(ev), 1, events)
+        self.assertIn("call back to the number on file", ev[0]["detail"])
+        self.assertNotIn(new, ev[0]["detail"], "the audit names the fields, not the addresses")
+
+    def test_bad_updates_are_refused_and_change_nothing(self):
+        subj = self.subject_of_new_application()
+        other = self.subject_of_new_application()
+        check = {"identityCheck": "passport"}
+        for payload, status, problem in (
+                (dict(check, subject=subj["id"]), 400, "malformed"),
+                (dict(check, subject=subj["id"], email="no-at-sign"), 400, "malformed"),
+                (dict(check, subject=subj["id"], mobile="0770090"), 400, "malformed"),
+                ({"subject": subj["id"], "email": "x@example.org"}, 400, "malformed"),
+                (dict(check, subject=subj["id"], email=subj["altEmail"]), 400, "malformed"),
+                (dict(check, subject=subj["id"], email=other["email"]), 409, "conflict"),
+                (dict(check, subject="0" * 26, email="x@example.org"), 404, "notFound")):
+            with self.subTest(payload=payload):
+                self.admin("subject-update", payload, status, problem)
+        shown = [a for a in self.admin_all("application-list", "applications")
+                 if a["subject"]["id"] == subj["id"]][0]["subject"]
+        self.assertEqual((shown["email"], shown["altEmail"], shown["mobile"]),
+                         (subj["email"], subj["altEmail"], subj["mobile"]))

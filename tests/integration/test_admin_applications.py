@@ -61,10 +61,19 @@ class AdminApplicationTests(CertflowTestCase):
         subject = shown["subject"]["id"]
         r = self.admin_ok(srv, "unlock", subject)
         self.assertRegex(r.out, r"OTP failures: 0\n")
+        # a person who lost both addresses: the operator checks who they are, then changes them
+        self.assertEqual(self.admin(srv, "subject", "update", subject, "--mobile",
+                                    "+447700900777").rc, 2, "the identity check is required")
+        moved = self.admin_ok(srv, "--json", "subject", "update", subject, "--email",
+                              "moved@example.org", "--mobile", "+447700900777",
+                              "--identity-checked", "passport at the desk").out
+        self.assertIn('"email":"moved@example.org"', moved.replace(" ", ""))
+        self.assertIn('"mobile":"+447700900777"', moved.replace(" ", ""))
         # the audit trail: every step above, in order, no secret; paging and the object filter
         r = self.admin_ok(srv, "audit")
         self.assertEqual(r.out.splitlines()[0].split()[:4], ["SEQ", "AT", "ACTOR", "ACTION"])
-        for action in ("application.create", "application.approve", "application.reject", "unlock"):
+        for action in ("application.create", "application.approve", "application.reject", "unlock",
+                       "subject.update"):
             self.assertIn(action, r.out)
         for secret in (PASSPHRASE, "answer 0", "answer 1", "answer 2"):
             self.assertNotIn(secret, r.out)

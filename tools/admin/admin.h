@@ -114,6 +114,7 @@ int cmd_application_show(struct admin *ad, int argc, char **argv);
 int cmd_application_approve(struct admin *ad, int argc, char **argv);
 int cmd_application_reject(struct admin *ad, int argc, char **argv);
 int cmd_unlock(struct admin *ad, int argc, char **argv);
+int cmd_subject_update(struct admin *ad, int argc, char **argv);
 int cmd_totp_reset(struct admin *ad, int argc, char **argv);
 int cmd_audit(struct admin *ad, int argc, char **argv);
 int cmd_outbox_list(struct admin *ad, int argc, char **argv);

@@ -342,3 +342,50 @@ out:
 	cf_json_free(payload);
 	return ret;
 }
+
+int cmd_subject_update(struct admin *ad, int argc, char **argv)
+{
+	static const struct option lo[] = {{"email", required_argument, NULL, 'e'},
+					   {"alt-email", required_argument, NULL, 'a'},
+					   {"mobile", required_argument, NULL, 'm'},
+					   {"identity-checked", required_argument, NULL, 'i'},
+					   {NULL, 0, NULL, 0}};
+	const char *email = NULL, *alt = NULL, *mobile = NULL, *check = NULL, *id;
+	cf_json *payload;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c == 'e')
+			email = optarg;
+		else if (c == 'a')
+			alt = optarg;
+		else if (c == 'm')
+			mobile = optarg;
+		else if (c == 'i')
+			check = optarg;
+		else
+			return admin_usage("bad option '%s' (see 'certflow-admin subject update "
+					   "--help')",
+					   argv[optind - 1]);
+	}
+	if (optind + 1 != argc)
+		return admin_usage("subject update needs one SUBJECT");
+	id = argv[optind];
+	if (strlen(id) > ID_MAX)
+		return admin_usage("SUBJECT too long");
+	if (!email && !alt && !mobile)
+		return admin_usage("subject update needs --email, --alt-email or --mobile");
+	if (!check || !check[0] || strlen(check) > 100)
+		return admin_usage("subject update needs --identity-checked TEXT (1 to 100 "
+				   "characters: how you checked who the person is)");
+	payload = payload_str("subject", id);
+	if (payload && ((email && cf_json_add_str(payload, "email", email) != 0) ||
+			(alt && cf_json_add_str(payload, "altEmail", alt) != 0) ||
+			(mobile && cf_json_add_str(payload, "mobile", mobile) != 0) ||
+			cf_json_add_str(payload, "identityCheck", check) != 0)) {
+		cf_json_free(payload);
+		payload = NULL;
+	}
+	return call_show(ad, "subject-update", payload, NULL, subject_fields, N(subject_fields), 0);
+}

@@ -76,6 +76,12 @@ static const struct command commands[] = {
      "activation and emergency codes (openable only with the applicant's passphrase)."},
     {"application", "reject", cmd_application_reject, "ID --reason TEXT",
      "Reject a pending application; TEXT (1 to 200 characters) is e-mailed to the applicant."},
+    {"subject", "update", cmd_subject_update,
+     "SUBJECT [--email ADDR] [--alt-email ADDR] [--mobile +NUMBER] --identity-checked TEXT",
+     "Change the e-mail addresses or the mobile number of subject SUBJECT (an id, see\n"
+     "application show), for a person who can reach neither address any more: check who\n"
+     "the person is first (in person, a call back to a known number, an identity document)\n"
+     "and say how in TEXT, which goes into the audit trail with the fields changed."},
     {NULL, "unlock", cmd_unlock, "SUBJECT",
      "Reset the one-time-password failures of subject SUBJECT (an id, see application show)\n"
      "and the emergency-code failures of its applications. Locked security questions stay\n"
