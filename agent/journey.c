@@ -423,9 +423,26 @@ static int recover_questions(const cf_json *start)
 		putchar('\n');
 	}
 	print_member("otp", start, "otp");
-	printf("next: write the three answers in a file, one a line in this order, and run again "
+	/* the credentials to choose from, before answering (seed 000) */
+	qs = cf_json_get(start, "credentials");
+	for (size_t i = 0; (q = cf_json_array_item(qs, i)); i++) {
+		const char *id = NULL, *profile = "", *subject = "", *until = "";
+		if (cf_json_get_str(q, "id", 64, &id) != 0)
+			continue;
+		(void)cf_json_get_str_opt(q, "profile", 32, &profile);
+		(void)cf_json_get_str_opt(q, "subject", 256, &subject);
+		(void)cf_json_get_str_opt(q, "notAfter", 32, &until);
+		printf("credential: ");
+		put_clean(id);
+		printf("\t%s\t", profile ? profile : "");
+		put_clean(subject ? subject : "");
+		printf("\tvalid until %s\n", until ? until : "?");
+	}
+	printf("next: %swrite the three answers in a file, one a line in this order, and run again "
 	       "with --answers-file FILE --passphrase-file FILE (and --otp-file FILE when otp is "
-	       "not none)\n");
+	       "not none)\n",
+	       cf_json_array_size(qs) > 1 ? "choose the credential to recover (--credential ID), "
+					  : "");
 	return done();
 }
 

@@ -109,6 +109,8 @@ int api_recovery(const struct http_req *req, struct http_resp *resp)
 	return ret ? ret : reply_sent(resp, 202, NULL);
 }
 
+static cf_json *choices_json(const struct core_recovery_choice *c, size_t n);
+
 int api_recovery_start(const struct http_req *req, struct http_resp *resp)
 {
 	struct core_recovery_info info;
@@ -137,6 +139,11 @@ int api_recovery_start(const struct http_req *req, struct http_resp *resp)
 	}
 	if (ret == 0)
 		ret = cf_json_add_str(o, "otp", core_otp_kind_name(info.otp));
+	/* the credentials to choose from before answering (seed 000) */
+	if (ret == 0) {
+		cf_json *creds = choices_json(info.credentials, info.ncredentials);
+		ret = creds ? cf_json_add(o, "credentials", creds) : CF_ENOMEM;
+	}
 	if (ret != 0) {
 		cf_json_free(qs);
 		cf_json_free(o);
@@ -226,26 +233,38 @@ static int complete_decode(const cf_json *p, struct core_recovery_req *r, char *
 	return 0;
 }
 
-/* The credentials to choose from, as the credentialChoiceRequired problem lists them. */
-static int choice_extra(const struct core_recovery_result *res, struct http_resp *resp)
+/* [{id, profile, subject, notAfter}] of n choices, or NULL. */
+static cf_json *choices_json(const struct core_recovery_choice *c, size_t n)
 {
 	cf_json *list = cf_json_new_array(), *o;
 	char when[21];
 	int ret = list ? 0 : CF_ENOMEM;
 
-	for (size_t i = 0; i < res->nchoices && ret == 0; i++) {
+	for (size_t i = 0; i < n && ret == 0; i++) {
 		o = cf_json_new_object();
 		if (!o) {
 			ret = CF_ENOMEM;
 			break;
 		}
-		cf_time_format(res->choices[i].not_after, when);
-		ret = cf_json_add_str(o, "id", res->choices[i].id);
-		ret |= cf_json_add_str(o, "profile", res->choices[i].profile);
-		ret |= cf_json_add_str(o, "subject", res->choices[i].subject);
+		cf_time_format(c[i].not_after, when);
+		ret = cf_json_add_str(o, "id", c[i].id);
+		ret |= cf_json_add_str(o, "profile", c[i].profile);
+		ret |= cf_json_add_str(o, "subject", c[i].subject);
 		ret |= cf_json_add_str(o, "notAfter", when);
 		ret |= cf_json_push(list, o);
 	}
+	if (ret == 0)
+		return list;
+	cf_json_free(list);
+	return NULL;
+}
+
+/* The credentials to choose from, as the credentialChoiceRequired problem lists them. */
+static int choice_extra(const struct core_recovery_result *res, struct http_resp *resp)
+{
+	cf_json *list = choices_json(res->choices, res->nchoices);
+	int ret = list ? 0 : CF_ENOMEM;
+
 	cf_json_free(resp->extra);
 	resp->extra = ret == 0 ? cf_json_new_object() : NULL;
 	if (!resp->extra) {

@@ -360,9 +360,22 @@ const char *core_otp_kind_name(int kind);
 int core_recovery_request(struct core *c, const struct core_who *who, const char *email,
 			  const char *server);
 
+#define CORE_RECOVERY_CHOICES 16
+
+/* A credential a recovery may replace: the subject's active and suspended ones. */
+struct core_recovery_choice {
+	char id[STORE_ID_LEN];
+	char profile[32];
+	char subject[STORE_NAME_LEN];
+	int64_t not_after; /* of the current certificate */
+};
+
 struct core_recovery_info {
 	char questions[STORE_QUESTIONS][STORE_QUESTION_LEN];
 	int otp; /* enum core_otp_kind */
+	/* the credentials to choose from before answering (seed 000), at most CHOICES */
+	size_t ncredentials;
+	struct core_recovery_choice credentials[CORE_RECOVERY_CHOICES];
 };
 
 /* POST /v1/recovery/start: the questions and the OTP kind of token's recovery. CF_EBADTOKEN
@@ -385,19 +398,12 @@ struct core_recovery_req {
 	const char *passphrase;		      /* the new envelope passphrase */
 };
 
-#define CORE_RECOVERY_CHOICES 16
-
 struct core_recovery_result {
 	char credential_id[STORE_ID_LEN]; /* the credential the new enrolment code replaces */
 	/* Set on the errors named, whatever the contract of out-parameters says: */
 	int attempts_left; /* CF_EBADOTP, CF_EBADANSWERS */
 	size_t nchoices;   /* CF_ECHOICE: the subject's active and suspended credentials */
-	struct {
-		char id[STORE_ID_LEN];
-		char profile[32];
-		char subject[STORE_NAME_LEN];
-		int64_t not_after; /* of the current certificate */
-	} choices[CORE_RECOVERY_CHOICES];
+	struct core_recovery_choice choices[CORE_RECOVERY_CHOICES];
 };
 
 /* POST /v1/recovery/complete, in this order: token (CF_EBADTOKEN) → OTP when needed (CF_EBADOTP

@@ -243,16 +243,32 @@ struct step_ctx {
 	int result;
 };
 
+static int choose(store_txn *txn, const char *subject_id, const char *wanted,
+		  struct core_recovery_result *out, struct store_credential *cred);
+
 static int start_step(struct step_ctx *s, store_txn *txn, const struct store_challenge *link,
 		      const struct store_subject *subj)
 {
-	(void)txn;
+	struct core_recovery_result *list = calloc(1, sizeof(*list));
+	struct store_credential cred;
+	int ret;
+
 	(void)link;
+	if (!list)
+		return CF_ENOMEM;
 	for (int i = 0; i < STORE_QUESTIONS; i++)
 		snprintf(s->info->questions[i], sizeof(s->info->questions[i]), "%s",
 			 subj->questions.text[i]);
 	s->info->otp = core_otp_kind(s->c, subj);
-	return 0;
+	/* the candidates, shown before the questions are answered (none: complete says so) */
+	ret = choose(txn, subj->id, NULL, list, &cred);
+	if (ret == 0 || ret == CF_ECHOICE || ret == CF_ECONFLICT) {
+		s->info->ncredentials = list->nchoices;
+		memcpy(s->info->credentials, list->choices, sizeof(list->choices));
+		ret = 0;
+	}
+	free(list);
+	return ret;
 }
 
 static int otp_step(struct step_ctx *s, store_txn *txn, const struct store_challenge *link,
@@ -477,8 +493,9 @@ static int questions_same(const struct store_questions *a, const struct store_qu
 	       memcmp(a->text, b->text, sizeof(a->text)) == 0;
 }
 
-/* The answers step: 0 to go on; otherwise the answer is committed (*done set). The OTP, right so
- * far, is used up by a counted attempt at the questions. */
+/* The answers step: 0 to go on; otherwise the answer is committed (*done set). A wrong attempt
+ * does not use up an SMS code (a new one costs the person a wait and an SMS: §17); a TOTP code's
+ * time step is used, as every accepted TOTP step is used once (§19). */
 static int complete_answers(struct complete_ctx *p, store_txn *txn, const struct core_otp_use *use,
 			    int *done)
 {
@@ -496,7 +513,8 @@ static int complete_answers(struct complete_ctx *p, store_txn *txn, const struct
 	p->out->attempts_left = p->c->cfg.question_attempts - p->subj.question_attempts;
 	if (p->out->attempts_left < 0)
 		p->out->attempts_left = 0;
-	ret = core_otp_consume(txn, &p->subj, use);
+	ret = core_otp_kind(p->c, &p->subj) == CORE_OTP_TOTP ? core_otp_consume(txn, &p->subj, use)
+							     : 0;
 	if (ret == 0)
 		ret = store_subject_put(txn, &p->subj);
 	return ret ? ret : complete_end(p, txn, "recovery.complete", res);

@@ -181,7 +181,7 @@ class TestRecovery(ConformanceTest):
         s = self.apply()
         token = self.token(s, mb)
         doc = self.start(token)
-        self.assertEqual(doc, {"questions": QUESTIONS, "otp": "sms"})
+        self.assertEqual(doc, {"questions": QUESTIONS, "otp": "sms", "credentials": []})
         self.assertEqual(self.start(token), doc, "start uses nothing up")
 
     def test_sms_codes_are_rate_limited_with_retry_after(self):
@@ -251,6 +251,29 @@ class TestRecovery(ConformanceTest):
         self.assertEqual(done, {"status": "sent", "credential": second.credential["id"]})
         self.start(token, 403, "badToken")
         self.complete(token, otp=code, credential=second.credential["id"], status=403, problem="badToken")
+
+    def test_start_lists_the_credentials_to_choose_before_the_questions_are_answered(self):
+        # seed 000: the person picks the credential (product, dates) first, then answers
+        mb = self.mailbox()
+        s = self.apply()
+        self.apply(email=s.email)
+        first, second = self.activate_from_mail(s, mb, 2, 0), self.activate_from_mail(s, mb, 2, 1)
+        token = self.token(s, mb)
+        doc = self.start(token)
+        self.assertEqual(sorted(c["id"] for c in doc["credentials"]),
+                         sorted([first.credential["id"], second.credential["id"]]))
+        for c in doc["credentials"]:
+            self.assertEqual(set(c), {"id", "profile", "subject", "notAfter"})
+
+    def test_a_wrong_answer_does_not_use_up_the_sms_code(self):
+        mb = self.mailbox()
+        s = self.apply()
+        a = self.activate_from_mail(s, mb)
+        _, _, token, code = self.with_sms(s)
+        doc = self.complete(token, WRONG, otp=code, status=403, problem="badAnswers")
+        self.assertEqual(doc["attemptsLeft"], 4)
+        done = self.complete(token, otp=code)  # the same SMS code, right answers this time
+        self.assertEqual(done, {"status": "sent", "credential": a.credential["id"]})
 
     def question_attempts(self, s):
         return self.admin("application-show", {"id": s.application})["subject"]["questionAttempts"]

@@ -575,6 +575,13 @@ class Recovery(JourneyTestCase):
         # A second application of the same person joins the same subject.
         second, d2 = self.enrolled(srv, p, name="two")
         token_file, _ = self.recovery_token(srv, p)
+        # The link opened: the credentials to choose from come before the questions (seed 000).
+        r = self.agent_public(srv, "recover", "--token-file", token_file)
+        self.assertEqual(r.rc, 0, f"{r!r}")
+        listed = [l.split(": ", 1)[1].split("\t")[0] for l in r.out.splitlines()
+                  if l.startswith("credential: ")]
+        self.assertEqual(len(listed), 2, r.out)
+        self.assertIn("choose the credential to recover (--credential ID)", r.out)
         # --send-otp in the full command line: the code is sent, nothing else happens.
         r = self.agent_public(srv, "recover", "--token-file", token_file, "--answers-file",
                               self.answers(3), "--passphrase-file",
@@ -593,6 +600,7 @@ class Recovery(JourneyTestCase):
             with open(os.path.join(d, "account.json")) as f:
                 creds[d] = json.load(f)["credential"]
         self.assertEqual(ids, set(creds.values()))
+        self.assertEqual(set(listed), ids, "start listed the same credentials")
         self.assertEqual({row[1] for row in rows}, {"signing"})
         self.assertEqual({row[2] for row in rows}, {"Ana Lopez"})
         self.assertIn("--credential", r.err)
