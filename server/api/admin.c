@@ -151,22 +151,6 @@ static int push_enrolment(const struct store_enrolment *e, void *ctx)
 	return o ? cf_json_push(ctx, o) : CF_ENOMEM;
 }
 
-int api_list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret)
-{
-	cf_json *doc = cf_json_new_object();
-
-	if (ret != 0 || !doc || !arr) {
-		cf_json_free(arr);
-		cf_json_free(doc);
-		return ret ? ret : CF_ENOMEM;
-	}
-	if (cf_json_add(doc, member, arr) != 0) {
-		cf_json_free(doc);
-		return CF_ENOMEM;
-	}
-	return http_resp_json(resp, 200, doc);
-}
-
 /* s is NULL or one of the NULL-terminated names. */
 static int one_of(const char *s, const char *const *names)
 {

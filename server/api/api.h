@@ -201,8 +201,6 @@ int api_page_visit(struct api_page *pg, const char *key, int matched);
 /* Answer {"<member>": items, "next": cursor while more remain} after a walk that returned ret. */
 int api_page_answer(struct http_resp *resp, const char *member, struct api_page *pg, int ret);
 
-/* Answer {"<member>": arr} (200) after a list walk that returned ret; frees arr on failure. */
-int api_list_answer(struct http_resp *resp, const char *member, cf_json *arr, int ret);
 /* An e-mail address (≤ 254 octets, one '@' with text on both sides, no white space or control
  * character) / a mobile number (E.164: '+' and 8..15 digits). apply.c. */
 int api_email_ok(const char *s);
