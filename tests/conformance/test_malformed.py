@@ -372,6 +372,8 @@ ROWS = [
      lambda c: c.req(c.activation(payload=c.act_payload(csr=b64u(make_csr(Key.generate("rsa2047")))))), 400, "badCSR", A),
     ("csr_with_an_ed25519_key",
      lambda c: c.req(c.activation(payload=c.act_payload(csr=b64u(make_csr(Key.generate("ed25519")))))), 400, "badCSR", A),
+    ("csr_with_an_empty_subject",
+     lambda c: c.req(c.activation(payload=c.act_payload(csr=b64u(make_csr(Key.generate(), cn=None))))), 400, "badCSR", A),
     ("csr_not_base64url",
      lambda c: c.req(c.activation(payload=c.act_payload(csr=cfclient.base64.b64encode(make_csr(Key.generate())).decode()))),
      400, "malformed", A),
