@@ -1,9 +1,12 @@
 """Directory, nonces, CA chain (spec/protocol.md §1.1–§3, §11)."""
+import datetime
+import email.utils
 import hashlib
 
 from cryptography.hazmat.primitives import serialization
 
 import cfbase
+import cfremote
 from cfbase import CONFIG, ConformanceTest, der, pem_certs
 
 
@@ -116,3 +119,19 @@ class TestHttpFraming(ConformanceTest):
                     self.assertEqual(_recv(sock), b"")
                 finally:
                     sock.close()
+
+
+class TestTestClock(ConformanceTest):
+    def test_the_test_clock_drives_the_date_header_the_crl_and_new_certificates(self):
+        # §1 "The server's clock": every time a client sees follows --test-clock
+        clock = cfremote.ServerClock(self, cfbase.CONFIG.get("clock_file"))
+        t = clock.advance(40 * 86400)
+        r = self.client.http("HEAD", self.dir["newNonce"])
+        self.expect(r, 200)
+        self.assertEqual(int(email.utils.parsedate_to_datetime(r.header("date")).timestamp()), t, "Date header")
+        _, crl = self.fetch_crl()
+        this_update = crl.last_update.replace(tzinfo=datetime.timezone.utc).timestamp()
+        self.assertLessEqual(abs(this_update - t), 2, "CRL thisUpdate")
+        a = self.activate()
+        self.assertLessEqual(abs(a.cert.not_valid_before.replace(tzinfo=datetime.timezone.utc).timestamp() - t), 600,
+                             "a new certificate's notBefore")
