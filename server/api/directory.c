@@ -143,6 +143,7 @@ int api_directory(const struct http_req *req, struct http_resp *resp)
 	    {"qrLogin", "/v1/qr-login"},
 	    {"qrLoginApprove", "/v1/qr-login/approve"},
 	    {"qrLoginPoll", "/v1/qr-login/poll"},
+	    {"csc", "/csc/v2"}, /* the CSC API's base: <csc>/info, <csc>/<method> (§25) */
 	};
 	cf_json *o = cf_json_new_object(), *m;
 	int ret = 0;

@@ -30,6 +30,12 @@ class TestDirectory(ConformanceTest):
         for member, path in paths.items():
             self.assertEqual(self.dir[member], origin + path, member)
 
+    def test_directory_lists_the_csc_api_whose_info_answers_under_it(self):
+        # §2: clients build no URL of their own (§1), the CSC API's included (§25)
+        self.assertTrue(self.dir["csc"].startswith(self.client.origin + "/"), "csc on the directory's origin")
+        self.assertFalse(self.dir["csc"].endswith("/"), "csc is a base URL without a trailing slash")
+        self.expect(self.client.get(self.dir["csc"] + "/info"), 200, "csc-info-response")
+
     def test_ca_chain_is_issuing_ca_then_the_root(self):
         certs = pem_certs(self.fetch_chain())
         self.assertEqual(len(certs), 2)
