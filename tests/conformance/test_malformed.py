@@ -345,6 +345,13 @@ ROWS = [
      lambda c: c.req(c.activation(payload=c.act_payload(activationCode="UUUU-UUUU-UUUU-UUUU-UUUU"))), 400, "malformed", A),
     ("activate_code_over_16_KiB",
      lambda c: c.req(c.activation(payload=c.act_payload(activationCode="A" * 16385))), 400, "malformed", A),
+    # §1: a record id in a payload is 1 to 31 base64url characters; one that names nothing is notFound
+    ("renew_credential_id_of_32_characters",
+     lambda c: c.req(c.parts(c.acct_header(url=c.d["renew"]), {"credential": "A" * 32, "csr": b64u(make_csr(Key.generate()))},
+                             c.acct.key), url=c.d["renew"]), 400, "malformed", ACCT),
+    ("renew_unknown_credential_id_of_31_characters",
+     lambda c: c.req(c.parts(c.acct_header(url=c.d["renew"]), {"credential": "A" * 31, "csr": b64u(make_csr(Key.generate()))},
+                             c.acct.key), url=c.d["renew"]), 404, "notFound", ACCT),
     ("account_update_status_as_a_number",
      lambda c: c.req(c.account_read(payload={"status": 1}), url=c.acct.kid), 400, "malformed", ACCT),
     ("admin_enrolment_create_subject_of_65_characters",
