@@ -465,6 +465,7 @@ static int listen_http(struct server *s, const struct opts *o, const char *liste
 	ho.head_timeout_ms = o->cfg.head_timeout_ms;
 	ho.body_timeout_ms = o->cfg.body_timeout_ms;
 	ho.routes = api_routes;
+	ho.problems = api_route_problems;
 	ho.core = &s->core;
 	ho.nonces = s->nonces;
 	return http_start(&ho, &s->http, &s->port);

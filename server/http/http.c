@@ -24,6 +24,7 @@
 struct http_server {
 	struct mg_context *mg;
 	const struct http_route *routes;
+	const struct http_route_problems *problems;
 	nonce_store *nonces;
 	struct core *core;
 	char base_url[HTTP_MAX_URL];
@@ -239,8 +240,10 @@ static long long content_length(const char *cl, const struct mg_request_info *ri
 	return ri->content_length >= 0 ? ri->content_length : 0;
 }
 
+/* Serve one request; *route is the route it matched (NULL: none). */
 static int dispatch(struct http_server *srv, struct mg_connection *conn,
-		    const struct mg_request_info *ri, struct http_resp *resp, int *status)
+		    const struct mg_request_info *ri, struct http_resp *resp, int *status,
+		    const struct http_route **matched)
 {
 	const char *path = ri->local_uri_raw ? ri->local_uri_raw : ri->local_uri;
 	const struct http_route *route = NULL;
@@ -277,6 +280,7 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 		http_route_allow(srv->routes, path, resp->allow, sizeof(resp->allow));
 	if (ret != 0)
 		return ret;
+	*matched = route;
 	memcpy(param, p, plen);
 	param[plen] = '\0';
 	memset(&req, 0, sizeof(req));
@@ -339,11 +343,17 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 {
 	struct http_server *srv = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const struct http_route *route = NULL;
 	struct http_resp resp;
 	int ret, status = 0, head;
 
 	memset(&resp, 0, sizeof(resp));
-	ret = dispatch(srv, conn, ri, &resp, &status);
+	ret = dispatch(srv, conn, ri, &resp, &status, &route);
+	/* spec/errors.md lists what each resource answers: say so when it answers something else */
+	if (ret != 0 && route && !http_route_declares(srv->problems, route, ret))
+		cf_warn("undeclared problem: %s %s answered %s (spec/errors.md, Resources)",
+			route->method, route->pattern,
+			cf_err_problem(cf_err_status(ret) > 0 ? ret : CF_EINTERNAL));
 	/* A request whose framing or size was refused leaves bytes that must never be read as the
 	 * next request (request smuggling) nor absorbed (a 512 MiB body after a 413): CivetWeb then
 	 * neither discards the rest of the body nor keeps the connection alive, and closes it. */
@@ -486,6 +496,7 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 	if (!srv)
 		return CF_ENOMEM;
 	srv->routes = opts->routes;
+	srv->problems = opts->problems;
 	srv->nonces = opts->nonces;
 	srv->core = opts->core;
 	srv->body_timeout_ms =
