@@ -483,6 +483,7 @@ static int listen_http(struct server *s, const struct opts *o, const char *liste
 	ho.body_timeout_ms = o->cfg.body_timeout_ms;
 	ho.metrics = strcmp(o->cfg.metrics, "on") == 0 ? 2 : strcmp(o->cfg.metrics, "off") ? 1 : 0;
 	ho.routes = api_routes;
+	ho.problems = api_route_problems;
 	ho.core = &s->core;
 	ho.nonces = s->nonces;
 	return http_start(&ho, &s->http, &s->port);

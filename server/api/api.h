@@ -12,6 +12,9 @@
 
 /* The route table of certflowd, terminated by a {NULL} row. */
 extern const struct http_route api_routes[];
+/* What each route answers besides the problems of every route and of its auth (route_problems.c,
+ * the "Resources" table of spec/errors.md). */
+extern const struct http_route_problems api_route_problems[];
 
 /* ---- handlers --------------------------------------------------------------------------- */
 int api_directory(const struct http_req *req, struct http_resp *resp);

@@ -53,24 +53,27 @@ static void pin_detail(int ret, int attempts_left, struct http_resp *resp)
 
 	switch (ret) {
 	case CF_EBADPIN:
-		d = attempts_left == 0
-			? "wrong PIN: the PIN is blocked now, unblock it with the PUK"
-			: "wrong PIN";
+		d = "wrong PIN";
 		break;
 	case CF_EBADPUK:
-		d = attempts_left == 0 ? "wrong PUK: no tries left, the credential is revoked"
-				       : "wrong PUK";
+		d = "wrong PUK";
 		break;
 	case CF_EPINBLOCKED:
-		d = "the PIN is blocked: unblock it with the PUK of your envelope, a new PIN and a "
-		    "one-time code";
+		d = attempts_left == 0
+			? "wrong PIN: that was the last try, the PIN is blocked now; unblock it "
+			  "with the PUK of your envelope, a new PIN and a one-time code"
+			: "the PIN is blocked: unblock it with the PUK of your envelope, a new PIN "
+			  "and a one-time code";
 		break;
 	case CF_EINACTIVE:
 		d = "the credential is not activated yet: activate it with the PUK of your envelope, "
 		    "a new PIN and a one-time code";
 		break;
 	case CF_EREVOKED:
-		d = "the credential is revoked";
+		d = attempts_left == 0
+			? "wrong PUK: that was the last try, the key is destroyed and "
+			  "the credential revoked"
+			: "the credential is revoked";
 		break;
 	case CF_EBADOTP:
 		d = "wrong, used or expired one-time password";

@@ -23,7 +23,8 @@ int api_renew(const struct http_req *req, struct http_resp *resp)
 	int ret = CF_EMALFORMED;
 
 	api_who(req, &who, actor);
-	if (!req->payload || cf_json_get_str(req->payload, "credential", 64, &id) != 0 ||
+	if (!req->payload ||
+	    cf_json_get_str(req->payload, "credential", STORE_ID_LEN - 1, &id) != 0 ||
 	    api_get_b64u(req->payload, "csr", MAX_CSR_B64, &csr, &csr_len) != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "credential and csr are required");
 		goto out;

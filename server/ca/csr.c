@@ -1,9 +1,11 @@
 /*
  * csr — the checks on a PKCS#10 request before anything is issued for it: bounded size, a DER
  * that parses, a key of an accepted type and size, and a self-signature that verifies with that
- * key under SHA-2. Only the public key is kept; the CSR's names are never used. The signature is
- * checked through cf_crypto (cf_verify_digest), whose ECDSA runs on a long-lived group: mbedTLS's
- * own pk_verify would copy the key's group and rebuild the base-point table for every CSR.
+ * key under SHA-2. Only the public key is kept; the CSR's names are never used, but a subject
+ * that is the empty sequence is refused as CF_EBADCSR (spec §9; mbedTLS's CSR parser refuses it,
+ * and the conformance row csr_with_an_empty_subject holds it). The signature is checked through
+ * cf_crypto (cf_verify_digest), whose ECDSA runs on a long-lived group: mbedTLS's own pk_verify
+ * would copy the key's group and rebuild the base-point table for every CSR.
  */
 #include "ca_internal.h"
 

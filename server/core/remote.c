@@ -513,7 +513,7 @@ static int unlock_txn(store_txn *txn, void *ctx)
 	if (u->res.result == CF_ECONFLICT)
 		return CF_ECONFLICT; /* the wrap changed meanwhile: nothing written, derive again */
 	x->result = u->res.result;
-	if (x->result == 0 || x->result == CF_EBADPIN || x->result == CF_EBADPUK)
+	if (x->result == 0 || u->res.counted)
 		ret = core_otp_consume(txn, &u->subj, &use); /* the PIN or PUK was tried */
 	if (ret == 0 && u->res.revoked)
 		ret = revoke_exhausted(x, txn);
@@ -570,7 +570,7 @@ int core_remote_unlock(struct core *c, const struct core_who *who, const struct 
 		ret = x->result;
 	if (x->crl_changed)
 		core_crl_invalidate(c);
-	if (x->u.res.revoked && ret == CF_EBADPUK)
+	if (x->u.res.revoked && ret == CF_EREVOKED)
 		cf_warn("credential %s revoked: PUK tries exhausted, key destroyed", credential_id);
 	if (ret == 0)
 		*out = x->dk;
@@ -690,8 +690,10 @@ static int pin_journey(struct core *c, const struct core_who *who, const struct 
 	if (ret == 0)
 		ret = core_remote_unlock(c, who, s, credential_id, proof, secret, otp, action,
 					 new_pin_in_txn, p, &dk, info);
+	/* 0 with pinBlocked or credentialRevoked: this wrong secret used the last try */
 	out->attempts_left = ret == CF_EBADOTP			      ? info->otp_attempts_left
 			     : ret == CF_EBADPIN || ret == CF_EBADPUK ? info->res.attempts_left
+			     : info->res.counted		      ? 0
 								      : -1;
 	if (ret == 0) {
 		out->activated = p->activated;

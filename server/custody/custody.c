@@ -371,17 +371,21 @@ static int same_wrap(const struct store_custody *rec, const struct custody_kek *
 	return memcmp(salt, kek->salt, 16) == 0 && iter == kek->iterations;
 }
 
-/* A wrong secret: count it (§22.5, step 4). */
+/* A wrong secret: count it (§22.5, step 4). The one that uses the last try is answered with
+ * what every later try gets — pinBlocked, or credentialRevoked once the PUK destroyed the key —
+ * as every other counter of the server answers its last failure with its lock. */
 static void count_failure(struct store_custody *rec, int proof, int64_t now,
 			  struct custody_result *res)
 {
+	res->counted = 1;
 	if (proof == CUSTODY_PIN) {
 		rec->pin_tries_left--;
+		res->result = CF_EBADPIN;
 		if (rec->pin_tries_left <= 0) {
 			rec->pin_tries_left = 0;
 			rec->state = CUSTODY_BLOCKED;
+			res->result = CF_EPINBLOCKED;
 		}
-		res->result = CF_EBADPIN;
 		res->attempts_left = rec->pin_tries_left;
 	} else {
 		rec->puk_tries_left--;
@@ -390,6 +394,7 @@ static void count_failure(struct store_custody *rec, int proof, int64_t now,
 		if (rec->puk_tries_left <= 0) {
 			destroy_key(rec, now);
 			res->revoked = 1;
+			res->result = CF_EREVOKED;
 		}
 	}
 	rec->updated_at = now;

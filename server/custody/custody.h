@@ -60,12 +60,16 @@ struct custody_unlocked {
 
 /* The verdict of one unlock attempt (§22.5). */
 struct custody_result {
-	/* 0 unlocked; CF_EBADPIN / CF_EBADPUK (counted); CF_EPINBLOCKED, CF_EREVOKED (not counted);
-	 * CF_ECONFLICT: the wrap changed since the derivation, nothing counted, derive again */
+	/* 0 unlocked; CF_EBADPIN / CF_EBADPUK (counted, tries left); CF_EPINBLOCKED, CF_EREVOKED
+	 * (counted when this wrong secret used the last try, else refused before any try);
+	 * CF_ECONFLICT: the wrap changed since the derivation, nothing counted, derive again.
+	 * The failure that uses the last try is answered with the lock's problem, as every counter
+	 * does (spec/errors.md "Counters"). */
 	int result;
 	int attempts_left; /* of the proof used, after this attempt; -1 when not applicable */
-	int revoked;	   /* 1: this attempt exhausted the PUK and destroyed the key: the caller
-			      revokes the credential in the same transaction */
+	int counted; /* 1: this attempt was a wrong secret, counted (the record must commit) */
+	int revoked; /* 1: this attempt exhausted the PUK and destroyed the key: the caller
+			revokes the credential in the same transaction */
 };
 
 struct custody_sig {

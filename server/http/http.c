@@ -30,6 +30,7 @@
 struct http_server {
 	struct mg_context *mg;
 	const struct http_route *routes;
+	const struct http_route_problems *problems;
 	nonce_store *nonces;
 	struct core *core;
 	char base_url[HTTP_MAX_URL];
@@ -267,6 +268,7 @@ static int serve_metrics(struct http_server *srv, const struct mg_request_info *
 			      &resp->body_len);
 }
 
+/* Serve one request; *route is the route it matched (NULL: none). */
 static int dispatch(struct http_server *srv, struct mg_connection *conn,
 		    const struct mg_request_info *ri, struct http_resp *resp, int *status,
 		    const struct http_route **matched)
@@ -377,6 +379,11 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 
 	memset(&resp, 0, sizeof(resp));
 	ret = dispatch(srv, conn, ri, &resp, &status, &matched);
+	/* spec/errors.md lists what each resource answers: say so when it answers something else */
+	if (ret != 0 && matched && !http_route_declares(srv->problems, matched, ret))
+		cf_warn("undeclared problem: %s %s answered %s (spec/errors.md, Resources)",
+			matched->method, matched->pattern,
+			cf_err_problem(cf_err_status(ret) > 0 ? ret : CF_EINTERNAL));
 	/* A request whose framing or size was refused leaves bytes that must never be read as the
 	 * next request (request smuggling) nor absorbed (a 512 MiB body after a 413): CivetWeb then
 	 * neither discards the rest of the body nor keeps the connection alive, and closes it. */
@@ -538,6 +545,7 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 	if (!srv)
 		return CF_ENOMEM;
 	srv->routes = opts->routes;
+	srv->problems = opts->problems;
 	srv->nonces = opts->nonces;
 	srv->core = opts->core;
 	srv->body_timeout_ms =

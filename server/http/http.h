@@ -74,11 +74,27 @@ struct http_route {
 	http_handler fn;
 };
 
+/* What a route may answer besides the problems of every route and of its auth: problem names of
+ * spec/errors.md separated by single spaces ("" none). A table ends with {0}. */
+struct http_route_problems {
+	const char *method;
+	const char *pattern;
+	const char *problems;
+};
+
 /* Route lookup (exposed for tests). Returns the route for method+path and sets *param to the
  * matched segment (points into path; *param_len its length); CF_ENOTFOUND if no pattern matches
  * the path, CF_EMETHOD if one does but not for this method. */
 int http_route_find(const struct http_route *routes, const char *method, const char *path,
 		    const struct http_route **out, const char **param, size_t *param_len);
+/* 1 if route r may answer the problem of code: one of every route's (serverInternal,
+ * serviceUnavailable, rateLimited, malformed, payloadTooLarge, methodNotAllowed), of its auth,
+ * or of its row of table
+ * (spec/errors.md "Resources"); also 1 when table has no row for r (tests/spec checks that every
+ * route has one). The server logs a problem a route does not declare ("undeclared problem"),
+ * which the test harness treats as a failure. */
+int http_route_declares(const struct http_route_problems *table, const struct http_route *r,
+			int code);
 /* The methods routed for path, as an Allow header value ("GET, HEAD"), into out. */
 void http_route_allow(const struct http_route *routes, const char *path, char *out, size_t cap);
 
@@ -118,6 +134,7 @@ struct http_opts {
 	int head_timeout_ms;  /* TLS handshake and request head, each from its start */
 	int body_timeout_ms;  /* request body, from the end of its head */
 	const struct http_route *routes;
+	const struct http_route_problems *problems; /* may be NULL: nothing checked */
 	struct core *core;
 	nonce_store *nonces;
 	int metrics; /* GET /metrics: 0 off, 1 from loopback addresses only, 2 from anywhere */

@@ -57,6 +57,63 @@ int http_route_find(const struct http_route *routes, const char *method, const c
 	return path_known ? CF_EMETHOD : CF_ENOTFOUND;
 }
 
+/* Is name one of the words of list (separated by single spaces)? */
+static int word_in(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ' ');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && memcmp(p, name, n) == 0)
+			return 1;
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* spec/errors.md "Resources": the problems of every route, and those of each kind of auth. */
+static const char *const every_route =
+    "serverInternal serviceUnavailable rateLimited malformed payloadTooLarge methodNotAllowed";
+
+static const char *auth_problems(enum http_auth auth)
+{
+	switch (auth) {
+	case HTTP_AUTH_JWK:
+		return "unsupportedMediaType storageFull badNonce badSignatureAlgorithm "
+		       "badSignature "
+		       "badPublicKey unauthorized";
+	case HTTP_AUTH_KID:
+	case HTTP_AUTH_ADMIN:
+		return "unsupportedMediaType storageFull badNonce badSignatureAlgorithm "
+		       "badSignature "
+		       "accountDoesNotExist unauthorized";
+	case HTTP_AUTH_BEARER:
+		return "unsupportedMediaType storageFull badSession";
+	default:
+		return "";
+	}
+}
+
+int http_route_declares(const struct http_route_problems *table, const struct http_route *r,
+			int code)
+{
+	const char *name;
+
+	for (; table && r && table->pattern; table++)
+		if (strcmp(table->method, r->method) == 0 &&
+		    strcmp(table->pattern, r->pattern) == 0)
+			break;
+	if (!table || !r || !table->pattern)
+		return 1;
+	if (cf_err_status(code) <= 0)
+		code = CF_EINTERNAL; /* as problem_fill answers it */
+	name = cf_err_problem(code);
+	return word_in(every_route, name) || word_in(auth_problems(r->auth), name) ||
+	       word_in(table->problems, name);
+}
+
 void http_route_allow(const struct http_route *routes, const char *path, char *out, size_t cap)
 {
 	const struct http_route *r;

@@ -111,9 +111,10 @@ class Key:
 
 
 def make_csr(key, cn="ignored.example", dns=(), bad_signature=False):
-    """DER PKCS#10 for key. bad_signature flips a bit in the signature (a CSR whose
-    self-signature does not verify)."""
-    b = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+    """DER PKCS#10 for key. cn=None makes an empty subject. bad_signature flips a bit in the
+    signature (a CSR whose self-signature does not verify)."""
+    name = x509.Name([]) if cn is None else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    b = x509.CertificateSigningRequestBuilder().subject_name(name)
     if dns:
         b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in dns]), critical=False)
     from cryptography.hazmat.primitives.asymmetric import ed25519

@@ -1,4 +1,6 @@
 """Accounts, POST-as-GET reads, deactivation, key change (spec/protocol.md §6, §11)."""
+import json
+
 import cfclient
 from cfbase import ConformanceTest, Key, make_csr
 from cfclient import jws
@@ -67,6 +69,19 @@ class TestAccounts(ConformanceTest):
         self.assertEqual(doc["status"], "valid")
         self.expect(self.client.post(a.kid, new, None, kid=a.kid), 200, "account")
         self.expect(self.client.post(a.kid, a.key, None, kid=a.kid), 400, problem="badSignature")
+
+    def test_key_change_to_a_p384_key_signs_the_inner_jws_with_es384(self):
+        # §6 and the key-change-protected-header schema: ES384 where the directory lists it
+        if "ES384" not in self.dir["meta"]["algorithms"]:
+            self.skipTest("the directory does not list ES384")
+        a = self.activate()
+        new = Key.generate("p384")
+        inner = jws(new, self.dir["keyChange"], {"account": a.kid, "oldKey": a.key.jwk()})
+        header = json.loads(cfclient.b64u_decode(inner["protected"]))
+        self.assertEqual(header["alg"], "ES384")
+        self.validate("key-change-protected-header", header, "inner protected header we built")
+        self.expect(self.client.post(self.dir["keyChange"], a.key, inner, kid=a.kid), 200, "account")
+        self.expect(self.client.post(a.kid, new, None, kid=a.kid), 200, "account")
 
     def test_key_change_to_a_key_of_another_account_is_a_conflict(self):
         a, b = self.activate(), self.activate()

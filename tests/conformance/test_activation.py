@@ -189,7 +189,7 @@ class TestActivation(ConformanceTest):
 
 
 class TestRenewalInfo(ConformanceTest):
-    def test_renewal_info_of_a_new_certificate_suggests_a_window_inside_the_renewal_window(self):
+    def test_renewal_info_window_starts_by_the_profile_rule_and_ends_at_not_after(self):
         a = self.activate()
         url = a.body["certificate"]["renewalInfo"]
         self.assertEqual(url, self.dir["renewalInfo"] + "/" + cfclient.certid(a.cert), "certid per RFC 9773")
@@ -200,10 +200,12 @@ class TestRenewalInfo(ConformanceTest):
         nb = a.cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
         na = a.cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
         rule = self.dir["meta"]["profiles"][a.credential["profile"]]["renewal"]
-        opens = na - (na - nb) / 3 if rule == "last-third" else na - datetime.timedelta(days=int(rule.split("-")[0]))
-        self.assertLessEqual(start, end)
-        self.assertGreaterEqual(start, opens - datetime.timedelta(seconds=60))
-        self.assertLessEqual(end, na)
+        third = datetime.timedelta(seconds=int((na - nb).total_seconds()) // 3)  # whole seconds, rounded down
+        opens = na - third if rule == "last-third" else na - datetime.timedelta(days=int(rule.split("-")[0]))
+        # §10: both ends to the second, so that a client can compute them itself
+        self.assertEqual(start, max(nb, opens), "start = window start of the profile rule")
+        self.assertEqual(end, na, "end = notAfter")
+        self.assertEqual(doc["suggestedWindow"]["end"], a.body["certificate"]["notAfter"])
         self.assertGreater(start, utcnow())
 
     def test_renewal_info_of_an_unknown_certificate_is_not_found(self):

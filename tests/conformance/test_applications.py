@@ -274,6 +274,24 @@ class TestReferenceRenew(ApplicationTest):
         self.assertNotIn("attemptsLeft", doc)
         self.assertEqual(self.show(app["id"])["subject"]["questionAttempts"], 0)
 
+    def test_the_wrong_answers_that_use_the_last_try_answer_proof_locked(self):
+        # spec/errors.md "Counters": the last try gets the lock's problem, attemptsLeft is never 0
+        clock = CONFIG.get("clock_file")
+        if not clock:
+            self.skipTest("needs --clock-file (a server started with --test-clock FILE)")
+        app, _, _ = self.approved()
+        with open(clock) as f:
+            saved = f.read()
+        self.addCleanup(_write_clock, clock, saved)
+        _write_clock(clock, str(int(time.time() + 16 * 86400)))  # the reference has expired
+        self.client.nonce = None
+        limit = self.dir["meta"]["questionAttempts"]
+        for left in range(limit - 1, 0, -1):
+            self.assertEqual(self.renew(app["reference"], ["x", "y", "z"], 403, "badAnswers")["attemptsLeft"], left)
+        self.assertNotIn("attemptsLeft", self.renew(app["reference"], ["x", "y", "z"], 403, "proofLocked"))
+        self.renew(app["reference"], ANSWERS, 403, "proofLocked")  # locked: not even the right answers
+        self.assertEqual(self.show(app["id"])["subject"]["questionAttempts"], limit)
+
     def test_an_expired_reference_is_renewed_with_two_right_answers(self):
         clock = CONFIG.get("clock_file")
         if not clock:

@@ -1,9 +1,12 @@
 """Directory, nonces, CA chain (spec/protocol.md §1.1–§3, §11)."""
+import datetime
+import email.utils
 import hashlib
 
 from cryptography.hazmat.primitives import serialization
 
 import cfbase
+import cfremote
 from cfbase import CONFIG, ConformanceTest, der, pem_certs
 
 
@@ -26,6 +29,12 @@ class TestDirectory(ConformanceTest):
                  "crl": "/v1/crl", "admin": "/v1/admin"}
         for member, path in paths.items():
             self.assertEqual(self.dir[member], origin + path, member)
+
+    def test_directory_lists_the_csc_api_whose_info_answers_under_it(self):
+        # §2: clients build no URL of their own (§1), the CSC API's included (§25)
+        self.assertTrue(self.dir["csc"].startswith(self.client.origin + "/"), "csc on the directory's origin")
+        self.assertFalse(self.dir["csc"].endswith("/"), "csc is a base URL without a trailing slash")
+        self.expect(self.client.get(self.dir["csc"] + "/info"), 200, "csc-info-response")
 
     def test_ca_chain_is_issuing_ca_then_the_root(self):
         certs = pem_certs(self.fetch_chain())
@@ -116,3 +125,19 @@ class TestHttpFraming(ConformanceTest):
                     self.assertEqual(_recv(sock), b"")
                 finally:
                     sock.close()
+
+
+class TestTestClock(ConformanceTest):
+    def test_the_test_clock_drives_the_date_header_the_crl_and_new_certificates(self):
+        # §1 "The server's clock": every time a client sees follows --test-clock
+        clock = cfremote.ServerClock(self, cfbase.CONFIG.get("clock_file"))
+        t = clock.advance(40 * 86400)
+        r = self.client.http("HEAD", self.dir["newNonce"])
+        self.expect(r, 200)
+        self.assertEqual(int(email.utils.parsedate_to_datetime(r.header("date")).timestamp()), t, "Date header")
+        _, crl = self.fetch_crl()
+        this_update = crl.last_update.replace(tzinfo=datetime.timezone.utc).timestamp()
+        self.assertLessEqual(abs(this_update - t), 2, "CRL thisUpdate")
+        a = self.activate()
+        self.assertLessEqual(abs(a.cert.not_valid_before.replace(tzinfo=datetime.timezone.utc).timestamp() - t), 600,
+                             "a new certificate's notBefore")

@@ -55,12 +55,13 @@ class RemoteTest(ConformanceTest):
         headers = {"Content-Type": "application/json"}
         if token is not None:
             headers["Authorization"] = "Bearer " + token
-        return self.client.http("POST", self.client.origin + path, json.dumps(payload or {}).encode(), headers)
+        url = path if path.startswith(("https://", "http://")) else self.client.origin + path
+        return self.client.http("POST", url, json.dumps(payload or {}).encode(), headers)
 
 
 class CscTest(RemoteTest):
     def csc(self, method, rc, payload, status=200, schema=None, problem=None, error=None):
-        r = self.bearer("/csc/v2/" + method, rc.token if rc else None, payload)
+        r = self.bearer(self.dir["csc"] + "/" + method, rc.token if rc else None, payload)
         doc = self.expect(r, status, schema, problem)
         if status >= 400:
             self.assertEqual(doc.get("error"), error or "invalid_request", "CSC error member")
@@ -125,7 +126,8 @@ class TestCscPublic(CscTest):
         self.expect(r, 200, "csc-info-response")
 
     def test_info_is_public_by_get_and_post(self):
-        for r in (self.client.get(self.client.origin + "/csc/v2/info"), self.bearer("/csc/v2/info", None, {})):
+        # §2: the CSC API's base comes from the directory, as every URL does (§1)
+        for r in (self.client.get(self.dir["csc"] + "/info"), self.bearer(self.dir["csc"] + "/info", None, {})):
             doc = self.expect(r, 200, "csc-info-response")
             self.assertEqual(doc["specs"], "2.0.0.2")
             self.assertEqual(doc["authType"], ["external"])
@@ -134,11 +136,11 @@ class TestCscPublic(CscTest):
     def test_every_other_route_needs_a_session(self):
         for method in METHODS:
             with self.subTest(method=method):
-                r = self.bearer("/csc/v2/" + method, None, {"credentialID": "x"})
+                r = self.bearer(self.dir["csc"] + "/" + method, None, {"credentialID": "x"})
                 doc = self.expect(r, 401, problem="badSession")
                 self.assertEqual(doc["error"], "invalid_token")
                 self.assertEqual(r.header("www-authenticate"), "Bearer")
-                r = self.bearer("/csc/v2/" + method, cfclient.b64u(os.urandom(32)), {})
+                r = self.bearer(self.dir["csc"] + "/" + method, cfclient.b64u(os.urandom(32)), {})
                 self.expect(r, 401, problem="badSession")
 
 

@@ -23,6 +23,13 @@ class TestRemoteActivation(ConformanceTest):
         self.clock.advance(61)
         return h.sms()
 
+    def sms_later(self, h):
+        """A new SMS code 12 minutes and a second (server time) after the last one (at most five an
+        hour: otp_resend_per_hour), in a new session (a session lasts session_minutes, 30)."""
+        self.clock.advance(12 * 60 + 1)
+        self.expect(h.login(), 201, "login-response", allow_secret=True)
+        return h.sms()
+
     def holder(self):
         """An approved remote applicant whose e-mails were read (skips if "remote" is unknown)."""
         self.clock = cfremote.ServerClock(self, CONFIG.get("clock_file"))
@@ -168,3 +175,28 @@ class TestRemoteActivation(ConformanceTest):
         doc = self.bearer(h, "/v1/portal/pin", {"credentialId": cid, "pin": new_pin, "newPin": "12345678",
                                                 "otp": self.sms(h)}, 200, "portal-pin-response")
         self.assertEqual((doc["pinTriesLeft"], doc["serial"]), (5, self.credential(h)["serial"]))
+
+    def test_the_wrong_pin_that_uses_the_last_try_answers_pin_blocked(self):
+        # spec/errors.md "Counters": the failure that uses the last try gets the lock's problem,
+        # as every later try does; a bad* problem always leaves at least one try
+        h, _ = self.holder()
+        # seven SMS codes: 12 minutes apart, under the default of five an hour (§19)
+        self.expect(h.login(), 201, "login-response", allow_secret=True)
+        self.assertEqual(h.change_password().status, 200)
+        cid = self.credential(h)["id"]
+        new_pin = cfremote.other_digits(h.pin)
+        SECRETS.add(new_pin)
+        self.bearer(h, "/v1/portal/activate", {"credentialId": cid, "puk": h.puk, "newPin": new_pin,
+                                               "otp": self.sms_later(h)}, 200, "portal-activate-response")
+        wrong = cfremote.other_digits(new_pin)
+        for left in (4, 3, 2, 1):
+            doc = self.bearer(h, "/v1/portal/pin", {"credentialId": cid, "pin": wrong, "newPin": "12345678",
+                                                    "otp": self.sms_later(h)}, 403, problem="badPIN")
+            self.assertEqual(doc["attemptsLeft"], left)
+        doc = self.bearer(h, "/v1/portal/pin", {"credentialId": cid, "pin": wrong, "newPin": "12345678",
+                                                "otp": self.sms_later(h)}, 403, problem="pinBlocked")
+        self.assertNotIn("attemptsLeft", doc)
+        cred = self.credential(h)
+        self.assertEqual((cred["pinStatus"], cred["pinTriesLeft"]), ("blocked", 0))
+        self.bearer(h, "/v1/portal/pin", {"credentialId": cid, "pin": new_pin, "newPin": "12345678",
+                                          "otp": self.sms_later(h)}, 403, problem="pinBlocked")

@@ -34,7 +34,10 @@ import unittest
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer")
+# ... and a problem that a route answered though spec/errors.md does not list it for that
+# resource (certflowd logs "undeclared problem: ..."; server/api/route_problems.c)
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
+                     "undeclared problem:")
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 30.0
 DAY = 86400

@@ -120,9 +120,12 @@ class RemoteCustodyTests(CertflowTestCase):
     def test_wrong_pins_stop_at_the_limit_stay_blocked_after_a_restart_and_the_puk_unblocks(self):
         srv = self.start_server(config=CONFIG)
         h, cid, first = self.holder(srv)
-        for left in (4, 3, 2, 1, 0):
+        for left in (4, 3, 2, 1):
             r = h.change_pin(cid, cfremote.other_digits(FIRST_PIN), "11112222", h.sms())
             self.assertEqual(self.problem(r, 403, "badPIN")["attemptsLeft"], left)
+        # the fifth is counted and answered as the lock (spec/errors.md, Counters)
+        r = h.change_pin(cid, cfremote.other_digits(FIRST_PIN), "11112222", h.sms())
+        self.assertNotIn("attemptsLeft", self.problem(r, 403, "pinBlocked"))
         # blocked: even the right PIN is refused, and nothing more is counted
         self.problem(h.change_pin(cid, FIRST_PIN, "11112222", h.sms()), 403, "pinBlocked")
         srv.restart_same_port()
@@ -144,9 +147,12 @@ class RemoteCustodyTests(CertflowTestCase):
         srv = self.start_server(config=dict(CONFIG, puk_max_tries=3))
         h, cid, first = self.holder(srv)
         wrong = cfremote.other_digits(h.puk)
-        for left in (2, 1, 0):
+        for left in (2, 1):
             r = h.activate(cid, wrong, "11112222", h.sms())
             self.assertEqual(self.problem(r, 403, "badPUK")["attemptsLeft"], left)
+        # the last try destroys the key and is answered as every later try
+        r = h.activate(cid, wrong, "11112222", h.sms())
+        self.assertNotIn("attemptsLeft", self.problem(r, 403, "credentialRevoked"))
         self.problem(h.activate(cid, h.puk, "11112222", h.sms()), 403, "credentialRevoked")
         self.problem(h.change_pin(cid, FIRST_PIN, "11112222", h.sms()), 403, "credentialRevoked")
         self.assertEqual(self.status(h, cid)["status"], "revoked")

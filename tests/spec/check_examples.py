@@ -50,6 +50,17 @@ def matches(inline, full, path="$"):
     return None if inline == full and type(inline) is type(full) else path
 
 
+def walk(node, path="$"):
+    """(path, node) of every object member of a JSON document, depth first."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield path + "." + k, v
+            yield from walk(v, path + "." + k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from walk(v, "%s[%d]" % (path, i))
+
+
 class ExamplesAgree(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -110,10 +121,38 @@ class ExamplesAgree(unittest.TestCase):
             ("recovery-start-response", dict(self.load("recovery-start-response"), otp="email")),
             ("totp-setup-response", dict(self.load("totp-setup-response"), secret="eyfoeowjgelosbpzqcc6qqyqvltfoazr")),
             ("problem", dict(self.load("problem.bad-otp"), attemptsLeft=-1)),
+            # §12: at most 4 DNS names, in the request and in every enrolment the server shows
+            ("admin-enrolment-create-response", dict(self.load("admin-enrolment-create-response"),
+                                                     dnsNames=["d%d.example" % i for i in range(5)])),
+            ("admin-enrolment-create-request", dict(self.load("admin-enrolment-create-request"),
+                                                    dnsNames=["d%d.example" % i for i in range(5)])),
+            # §1: a record id in a payload is 1 to 31 base64url characters
+            ("renew-request", dict(self.load("renew-request"), credential="A" * 32)),
+            ("qr-login-approve-request", dict(self.load("qr-login-approve-request"), credential="a/b")),
         ]
         for name, doc in bad:
             with self.subTest(schema=name):
                 self.assertNotEqual(self.schemas.errors(name, doc), [], "%s accepted an invalid document" % name)
+
+    def test_every_protected_header_schema_allows_the_algorithms_of_the_directory(self):
+        # §4: the key-change inner header takes the same algorithms as every other (ES384 too)
+        want = self.schema_json("directory")["properties"]["meta"]["properties"]["algorithms"]["items"]["enum"]
+        for name in ("jws-protected-header", "key-change-protected-header"):
+            with self.subTest(schema=name):
+                self.assertEqual(sorted(self.schema_json(name)["properties"]["alg"]["enum"]), sorted(want))
+
+    def test_every_enrolment_schema_has_the_same_dns_name_limit(self):
+        limits = {}
+        for name in sorted(self.schemas.names()):
+            doc = self.schema_json(name)
+            for path, node in walk(doc):
+                if path.endswith("dnsNames") and isinstance(node, dict) and "maxItems" in node:
+                    limits[name + ":" + path] = node["maxItems"]
+        self.assertGreaterEqual(len(limits), 2)
+        self.assertEqual(set(limits.values()), {4}, limits)
+
+    def schema_json(self, name):
+        return read_json(os.path.join(ROOT, "spec", "schemas", name + ".schema.json"))
 
     def test_code_schemas_accept_what_a_person_types_and_refuse_letters_outside_crockford(self):
         # §8: dashes, spaces and case are ignored and O, I, L are read as 0, 1, 1; U is malformed

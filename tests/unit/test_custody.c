@@ -256,7 +256,7 @@ static void test_batch_of_sha384_and_sha512_hashes_is_signed(void)
 	cleanup(st);
 }
 
-static void test_wrong_pins_count_down_across_reopen_and_block_at_five(void)
+static void test_wrong_pins_count_down_across_reopen_and_the_fifth_answers_blocked(void)
 {
 	char dir[1024];
 	store *st = store_test_open(dir, sizeof(dir), NULL);
@@ -271,7 +271,9 @@ static void test_wrong_pins_count_down_across_reopen_and_block_at_five(void)
 	CHECK_EQ_INT(rec_get(st, CRED)->pin_tries_left, 3);
 	CHECK_EQ_INT(try_pin(st, WRONG_PIN, CF_EBADPIN), 2);
 	CHECK_EQ_INT(try_pin(st, WRONG_PIN, CF_EBADPIN), 1);
-	CHECK_EQ_INT(try_pin(st, WRONG_PIN, CF_EBADPIN), 0); /* the fifth is counted and told */
+	/* the fifth is counted and answered like every later try: blocked (spec/errors.md Counters)
+	 */
+	CHECK_EQ_INT(try_pin(st, WRONG_PIN, CF_EPINBLOCKED), 0);
 	CHECK_EQ_INT(rec_get(st, CRED)->state, CUSTODY_BLOCKED);
 	CHECK_EQ_INT(try_pin(st, PIN, CF_EPINBLOCKED), 0); /* even the right PIN */
 	CHECK_EQ_INT(try_pin(st, WRONG_PIN, CF_EPINBLOCKED), 0);
@@ -339,7 +341,7 @@ static void test_puk_and_new_pin_unblock_and_puk_alone_cannot_sign(void)
 
 	CHECK_EQ_INT(make_key(st, mk, CRED, CF_KEY_P256, 0, NULL), 0);
 	for (int i = 0; i < 5; i++)
-		try_pin(st, WRONG_PIN, CF_EBADPIN);
+		try_pin(st, WRONG_PIN, i < 4 ? CF_EBADPIN : CF_EPINBLOCKED);
 	CHECK_EQ_INT(rec_get(st, CRED)->state, CUSTODY_BLOCKED);
 	CHECK_EQ_INT(unlock(st, mk, CRED, CUSTODY_PUK, PUK, &res, &u), 0);
 	CHECK_EQ_INT(res.attempts_left, 10);
@@ -453,11 +455,13 @@ static void test_exhausted_puk_destroys_the_key(void)
 	CHECK_EQ_INT(make_key(st, mk, CRED, CF_KEY_P256, 0, NULL), 0);
 	revoked_seen = 0;
 	for (int i = 9; i >= 0; i--) {
+		/* the last wrong PUK is answered as every later try: revoked */
 		CHECK_EQ_INT(custody_unlock(st, mk, CRED, CUSTODY_PUK, WRONG_PUK, NULL, on_verdict,
 					    NULL, &res, &u),
-			     CF_EBADPUK);
+			     i > 0 ? CF_EBADPUK : CF_EREVOKED);
 		CHECK_EQ_INT(res.attempts_left, i);
 		CHECK_EQ_INT(res.revoked, i == 0);
+		CHECK_EQ_INT(res.counted, 1);
 	}
 	CHECK_EQ_INT(revoked_seen, 1); /* the caller revokes the credential in that transaction */
 	rec = rec_get(st, CRED);
@@ -565,7 +569,7 @@ static void test_database_copy_and_right_pin_without_master_key_yield_nothing(vo
 struct guess {
 	store *st;
 	pthread_barrier_t *go;
-	int ret, left;
+	int ret, left, counted;
 };
 
 static void *guess_thread(void *p)
@@ -577,6 +581,7 @@ static void *guess_thread(void *p)
 	pthread_barrier_wait(g->go);
 	g->ret = unlock(g->st, mk, CRED, CUSTODY_PIN, WRONG_PIN, &res, &u);
 	g->left = res.attempts_left;
+	g->counted = res.counted;
 	return NULL;
 }
 
@@ -593,21 +598,23 @@ static void test_racing_wrong_pins_are_counted_exactly_to_the_limit(void)
 	CHECK_EQ_INT(make_key(st, mk, CRED, CF_KEY_P256, 0, NULL), 0);
 	pthread_barrier_init(&go, NULL, THREADS);
 	for (int i = 0; i < THREADS; i++) {
-		g[i] = (struct guess){st, &go, 0, -1};
+		g[i] = (struct guess){st, &go, 0, -1, 0};
 		CHECK_EQ_INT(pthread_create(&th[i], NULL, guess_thread, &g[i]), 0);
 	}
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
 	pthread_barrier_destroy(&go);
 	for (int i = 0; i < THREADS; i++) {
-		if (g[i].ret == CF_EBADPIN && g[i].left >= 0 && g[i].left < 5) {
+		if (g[i].ret == CF_EBADPIN && g[i].left >= 1 && g[i].left < 5) {
 			bad++;
 			seen[g[i].left]++;
-		} else if (g[i].ret == CF_EPINBLOCKED) {
+		} else if (g[i].ret == CF_EPINBLOCKED && g[i].counted && g[i].left == 0) {
+			seen[0]++; /* the fifth: counted, answered blocked */
+		} else if (g[i].ret == CF_EPINBLOCKED && !g[i].counted) {
 			blocked++;
 		}
 	}
-	CHECK_EQ_INT(bad, 5);
+	CHECK_EQ_INT(bad, 4);
 	CHECK_EQ_INT(blocked, THREADS - 5);
 	for (int i = 0; i < 5; i++)
 		CHECK_EQ_INT(seen[i], 1); /* 4, 3, 2, 1, 0: each count told exactly once */
@@ -808,7 +815,7 @@ int main(void)
 	RUN(test_rsa3072_key_fits_the_record);
 	RUN(test_unsupported_key_types_are_refused);
 	RUN(test_batch_of_sha384_and_sha512_hashes_is_signed);
-	RUN(test_wrong_pins_count_down_across_reopen_and_block_at_five);
+	RUN(test_wrong_pins_count_down_across_reopen_and_the_fifth_answers_blocked);
 	RUN(test_right_pin_resets_the_pin_counter_only);
 	RUN(test_malformed_secrets_are_refused_uncounted);
 	RUN(test_puk_and_new_pin_unblock_and_puk_alone_cannot_sign);

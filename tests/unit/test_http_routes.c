@@ -136,6 +136,35 @@ static void test_problem_document_carries_type_status_and_retry_after(void)
 	free(resp.body);
 }
 
+static void test_each_route_declares_its_problems_and_those_of_its_auth(void)
+{
+	const struct http_route *r = NULL;
+	const char *p = NULL;
+	size_t pl = 0;
+
+	CHECK_EQ_INT(http_route_find(api_routes, "GET", "/v1/renewal-info/x.y", &r, &p, &pl), 0);
+	CHECK(http_route_declares(api_route_problems, r, CF_ENOTFOUND));
+	CHECK(http_route_declares(api_route_problems, r, CF_EMALFORMED)); /* every route */
+	CHECK(http_route_declares(api_route_problems, r, CF_EIO));	  /* serverInternal */
+	CHECK(!http_route_declares(api_route_problems, r, CF_EBADNONCE)); /* no JWS here */
+	CHECK(!http_route_declares(api_route_problems, r, CF_ECONFLICT));
+	CHECK_EQ_INT(http_route_find(api_routes, "POST", "/v1/activate", &r, &p, &pl), 0);
+	CHECK(http_route_declares(api_route_problems, r, CF_EBADNONCE)); /* a JWS route */
+	CHECK(http_route_declares(api_route_problems, r, CF_ELOCKED));
+	CHECK(!http_route_declares(api_route_problems, r, CF_EPROOFLOCKED));
+	CHECK(!http_route_declares(api_route_problems, r, CF_ESESSION));
+	CHECK_EQ_INT(http_route_find(api_routes, "POST", "/v1/portal/pin", &r, &p, &pl), 0);
+	CHECK(http_route_declares(api_route_problems, r, CF_ESESSION)); /* a bearer route */
+	CHECK(http_route_declares(api_route_problems, r, CF_EPINBLOCKED));
+	CHECK(!http_route_declares(api_route_problems, r, CF_EBADPUK));
+	/* a route without a row is not checked (tests/spec reports the missing row) */
+	{
+		static const struct http_route_problems none[] = {{"GET", "/v1/crl", ""}, {0}};
+		CHECK(http_route_declares(none, r, CF_EBADPUK));
+		CHECK(http_route_declares(NULL, r, CF_EBADPUK));
+	}
+}
+
 int main(void)
 {
 	RUN(test_exact_and_one_segment_routes);
@@ -144,5 +173,6 @@ int main(void)
 	RUN(test_media_type_is_jose_json_with_any_parameters);
 	RUN(test_response_is_one_buffer_with_nonce_and_no_store);
 	RUN(test_problem_document_carries_type_status_and_retry_after);
+	RUN(test_each_route_declares_its_problems_and_those_of_its_auth);
 	return check_done();
 }
