@@ -66,7 +66,8 @@ static void pin_detail(int ret, int attempts_left, struct http_resp *resp)
 			  "and a one-time code";
 		break;
 	case CF_EINACTIVE:
-		d = "the credential is not activated yet: activate it with the PUK of your envelope, "
+		d = "the credential is not activated yet: activate it with the PUK of your "
+		    "envelope, "
 		    "a new PIN and a one-time code";
 		break;
 	case CF_EREVOKED:
