@@ -653,7 +653,8 @@ static int run(struct opts *o, sigset_t *sigs)
 		goto out;
 	}
 	/* before the url file says the server is ready (a request in between gets no footer) */
-	notify_set_server(s->nt, s->base_url, ca_root_fingerprint(s->ca));
+	notify_set_server(s->nt, core_public_url(&o->cfg.core, s->base_url),
+			  ca_root_fingerprint(s->ca));
 	if ((ret = write_url_files(s, o)) != 0) {
 		fail("url file", ret);
 		goto out;
