@@ -25,7 +25,7 @@ export function makeForm(spec) {
       if (key) problems.push([f, t(key, vars)]);
     }
     if (problems.length) {
-      alert.show(t("common.fix"), problems.map(([f, text]) => `${f.label}: ${text}`));
+      alert.show(t("common.fix"), problems.map(([f, text]) => `${f.label.replace(/[.:]$/, "")} — ${text}`));
       problems[0][0].input.focus();
       return;
     }

@@ -47,7 +47,7 @@ export function field({ name, label, type = "text", hint, autocomplete, inputmod
   });
   if (value) input.value = value;
   const el = h("div", { class: "field" }, h("label", { for: id, text: label }), hintEl, input, errEl);
-  return {
+  const f = {
     el, input, label,
     setError(text) {
       errEl.textContent = text || "";
@@ -56,6 +56,9 @@ export function field({ name, label, type = "text", hint, autocomplete, inputmod
       else input.removeAttribute("aria-invalid");
     },
   };
+  // a message about a value is stale once the value changes: the next submit checks again
+  input.addEventListener("input", () => f.setError(null));
+  return f;
 }
 
 export function select({ name, label, options, hint }) {
@@ -71,7 +74,7 @@ export function checkbox({ name, label }) {
   const input = h("input", { id, name, type: "checkbox" });
   const errEl = h("p", { class: "field-error", id: `${id}-err`, hidden: true });
   input.setAttribute("aria-describedby", errEl.id);
-  return {
+  const f = {
     el: h("div", { class: "field" }, h("div", { class: "check" }, input, h("label", { for: id, text: label })), errEl),
     input, label,
     setError(text) {
@@ -81,6 +84,8 @@ export function checkbox({ name, label }) {
       else input.removeAttribute("aria-invalid");
     },
   };
+  input.addEventListener("change", () => f.setError(null));
+  return f;
 }
 
 // The form's message area (role=alert: read out when it changes).
@@ -89,7 +94,8 @@ export function alertBox() {
   return {
     el,
     show(text, items) {
-      el.replaceChildren(h("p", { text }), items && items.length ? h("ul", {}, items.map((i) => h("li", { text: i }))) : null);
+      el.replaceChildren(h("p", { text }));
+      if (items && items.length) el.append(h("ul", {}, items.map((i) => h("li", { text: i }))));
       el.hidden = false;
       el.scrollIntoView({ block: "nearest" });
     },

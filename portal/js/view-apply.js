@@ -113,7 +113,7 @@ export function render(ctx) {
         altEmail: v(alt).trim(),
         mobile: check.mobileValue(v(mobile)),
         questions: qs.map(({ q, a }) => ({ question: v(q).trim(), answer: v(a) })),
-        consents: consents.map((c) => c.consent),
+        consents: consents.map((c) => c.box.consent),
         envelopePassphrase: v(pass),
       };
       const r = await ctx.client.post("apply", payload);
