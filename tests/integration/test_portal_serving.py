@@ -40,6 +40,8 @@ class PortalServingTest(CertflowTestCase):
 
     def test_root_serves_the_portal_and_every_file_it_loads(self):
         srv = self.start_server()
+        self.assertRegex(srv.stdout, r"(?m)^certflowd: the holder portal \(.*\): " +
+                         re.escape(srv.url) + "/$")
         status, headers, body = self.request(srv, "GET", "/")
         self.assertEqual(status, 200)
         self.assertEqual(headers["content-type"], "text/html; charset=utf-8")
@@ -125,6 +127,7 @@ class PortalServingTest(CertflowTestCase):
     def test_public_url_is_the_server_that_e_mails_name(self):
         public = "https://certs.example.org/people"
         srv = self.start_server(config={"auto_approve": "signing", "public_url": public})
+        self.assertIn(f"): {public}/\n", srv.stdout)
         form = self.apply(srv)
         ref = self.wait_mails(srv, lambda m: m["Subject"] == "certflow: your reference number",
                               "reference mail")[0]
