@@ -58,8 +58,9 @@ export function render(ctx) {
     autocomplete: "new-password" });
   const match = h("p", { class: "hint", id: "apply-match", "aria-live": "polite" });
   const showMatch = () => {
-    match.textContent = pass2.input.value
-      ? t(pass.input.value === pass2.input.value ? "pw.match" : "pw.noMatch") : "";
+    const same = pass.input.value === pass2.input.value;
+    match.textContent = pass2.input.value ? t(same ? "pw.match" : "pw.noMatch") : "";
+    match.setAttribute("data-match", pass2.input.value ? String(same) : "");
   };
   pass.input.addEventListener("input", () => { rules.update(pass.input.value); showMatch(); });
   pass2.input.addEventListener("input", showMatch);

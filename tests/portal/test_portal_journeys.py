@@ -107,6 +107,10 @@ class PortalJourneys(PortalTestCase):
         return {li.get_attribute("data-rule"): "met" in (li.get_attribute("class") or "")
                 for li in self.d.find_elements(By.CSS_SELECTOR, "#apply-rules li")}
 
+    def wait_rules(self, want):
+        self.wait(lambda d: all(self.rules().get(k) == v for k, v in want.items()),
+                  f"the passphrase rules shown as {want}")
+
     def apply_in_portal(self, person, lang_word="Application received"):
         self.open()
         self.step("home")
@@ -124,16 +128,15 @@ class PortalJourneys(PortalTestCase):
         self.fill_application(person)
         # the passphrase's rules are shown as they are met
         self.type("passphrase", "abc")
-        rules = self.rules()
-        self.assertTrue(rules["pw.rule.lower"])
-        self.assertFalse(rules["pw.rule.upper"])
-        self.assertFalse(rules["pw.rule.length"])
+        self.wait_rules({"pw.rule.lower": True, "pw.rule.upper": False, "pw.rule.length": False,
+                         "pw.rule.digit": False, "pw.rule.special": False})
         self.type("passphrase", "aaaBBB1!x")
-        self.assertFalse(self.rules()["pw.rule.repeat"], "three a's in a row")
+        self.wait_rules({"pw.rule.repeat": False, "pw.rule.length": True})  # three a's in a row
         self.type("passphrase", PASSPHRASE)
-        self.assertTrue(all(self.rules().values()), self.rules())
+        self.wait_rules({k: True for k in self.rules()})
         self.type("passphrase2", PASSPHRASE[:-1])
-        self.assertNotEqual(self.css("#apply-match").text, "")
+        self.wait(lambda d: self.css("#apply-match").get_attribute("data-match") == "false"
+                  and self.css("#apply-match").text, "the passphrases said to differ")
         self.step("apply-passphrase-mismatch")
         self.submit()
         self.wait(lambda d: self.field("passphrase2").get_attribute("aria-invalid") == "true",
