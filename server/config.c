@@ -122,6 +122,7 @@ static const struct key_row keys[] = {
     INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
     INT("db_max_mb", db_max_mb, 1, 1 << 24),
     STR("metrics", metrics),
+    STR("public_url", core.public_url),
 };
 
 static int set_int(const struct key_row *k, struct config *cfg, const char *value, char *err,
@@ -279,6 +280,24 @@ static int mail_from_ok(const char *s)
 	return at && at != s && at[1] && !strchr(at + 1, '@');
 }
 
+/* public_url: "http(s)://" and a host, then an optional path; printable ASCII without spaces,
+ * quotes, '<', '>', '?' or '#' (it is written into e-mails), and no '/' at the end. */
+static int public_url_ok(const char *s)
+{
+	const char *host = strncmp(s, "https://", 8) == 0  ? s + 8
+			   : strncmp(s, "http://", 7) == 0 ? s + 7
+							   : NULL;
+	size_t n = strlen(s);
+
+	if (!host || !*host || *host == '/' || s[n - 1] == '/')
+		return 0;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("\"'<>?#\\", *p))
+			return 0;
+	return 1;
+}
+
 int config_check(const struct config *cfg, char *err, size_t cap)
 {
 	int ret;
@@ -315,6 +334,12 @@ int config_check(const struct config *cfg, char *err, size_t cap)
 	}
 	if (strcmp(cfg->core.entitlement, "program") == 0 && !cfg->core.entitlement_command[0]) {
 		snprintf(err, cap, "entitlement = program needs entitlement_command");
+		return CF_EUSAGE;
+	}
+	if (cfg->core.public_url[0] && !public_url_ok(cfg->core.public_url)) {
+		snprintf(err, cap,
+			 "public_url must be an http:// or https:// URL without spaces, "
+			 "query, fragment or trailing slash (https://certs.example.org)");
 		return CF_EUSAGE;
 	}
 	if (!strchr(cfg->listen, ':')) {

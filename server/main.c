@@ -443,6 +443,9 @@ static void print_ready(const struct server *s, const struct opts *o)
 	const char *data = realpath(o->cfg.data, abs) ? abs : o->cfg.data;
 
 	printf("certflowd: listening on %s\n", s->base_url);
+	printf("certflowd: the holder portal (apply, recover, new reference number, emergency "
+	       "suspension): %s/\n",
+	       core_public_url(&o->cfg.core, s->base_url));
 	printf("certflowd: enrol an agent:\n");
 	printf("  certflow-admin --data %s enrol create --subject NAME\n", data);
 	printf("  certflow-agent enrol --server %s --ca %s/ca/root.pem --reference REFERENCE "
@@ -654,7 +657,8 @@ static int run(struct opts *o, sigset_t *sigs)
 		goto out;
 	}
 	/* before the url file says the server is ready (a request in between gets no footer) */
-	notify_set_server(s->nt, s->base_url, ca_root_fingerprint(s->ca));
+	notify_set_server(s->nt, core_public_url(&o->cfg.core, s->base_url),
+			  ca_root_fingerprint(s->ca));
 	if ((ret = write_url_files(s, o)) != 0) {
 		fail("url file", ret);
 		goto out;

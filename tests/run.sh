@@ -7,8 +7,8 @@
 # 2. builds build/ (RelWithDebInfo) and build-asan/ (ASan + UBSan);
 # 3. runs ctest in both, tests/spec/*.py, each libFuzzer target of tests/fuzz for 20 s
 #    (build-fuzz/, clang; CERTFLOW_FUZZ_SECONDS changes it), the integration tests against both builds,
-#    the agent under valgrind, and tests/conformance/run.py against a fresh server
-#    of each build;
+#    the portal in headless Chromium (tests/portal) against both builds' servers, the agent under
+#    valgrind, and tests/conformance/run.py against a fresh server of each build;
 # 4. prints a summary and exits non-zero if any step failed.
 # Every step runs under `timeout`. Logs are kept in build-logs/.
 set -uo pipefail
@@ -104,6 +104,20 @@ for tree in build build-asan; do
 			discover -v -s "$ROOT/tests/integration" -t "$ROOT/tests/integration" -p 'test_*.py'
 	else
 		skip "integration $tree" "build failed"
+	fi
+done
+
+# --- 5b. the holder portal in headless Chromium (tests/portal), against each build's server ----
+# Screenshots of every step go to build-logs/portal/ (emptied first); a console error, a CSP
+# violation or a page wider than the screen fails the step.
+rm -rf "$LOGS/portal"
+for tree in build build-asan; do
+	if [ -n "${BUILT[$tree]:-}" ]; then
+		step "portal $tree" 900 env CERTFLOW_BUILD="$ROOT/$tree" CERTFLOW_PORTAL_SHOTS="$LOGS/portal" \
+			"$PY" -m unittest discover -v -s "$ROOT/tests/portal" -t "$ROOT/tests/portal" \
+			-p 'test_*.py'
+	else
+		skip "portal $tree" "build failed"
 	fi
 done
 

@@ -389,7 +389,8 @@ int api_password_forgot(const struct http_req *req, struct http_resp *resp)
 	api_who(req, &who, actor);
 	ret = api_rate(resp, req->core, &who, RATE_RECOVERY_ADDR, RATE_RECOVERY_EMAIL, email);
 	if (ret == 0)
-		ret = core_password_forgot(req->core, &who, email, req->base_url);
+		ret = core_password_forgot(req->core, &who, email,
+					   core_public_url(&req->core->cfg, req->base_url));
 	return ret ? ret : reply_status(resp, 202, "sent");
 }
 

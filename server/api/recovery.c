@@ -105,7 +105,8 @@ int api_recovery(const struct http_req *req, struct http_resp *resp)
 	api_who(req, &who, actor);
 	ret = api_rate(resp, req->core, &who, RATE_RECOVERY_ADDR, RATE_RECOVERY_EMAIL, email);
 	if (ret == 0)
-		ret = core_recovery_request(req->core, &who, email, req->base_url);
+		ret = core_recovery_request(req->core, &who, email,
+					    core_public_url(&req->core->cfg, req->base_url));
 	return ret ? ret : reply_sent(resp, 202, NULL);
 }
 

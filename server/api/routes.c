@@ -1,5 +1,6 @@
 /* routes — the route table of certflowd: {method, path pattern, auth, handler}. */
 #include "api.h"
+#include "portal.h"
 
 const struct http_route api_routes[] = {
     {"GET", "/v1/directory", HTTP_AUTH_NONE, api_directory},
@@ -71,5 +72,17 @@ const struct http_route api_routes[] = {
     {"POST", "/csc/v2/credentials/sendOTP", HTTP_AUTH_BEARER, api_csc_send_otp},
     {"POST", "/csc/v2/credentials/authorize", HTTP_AUTH_BEARER, api_csc_authorize},
     {"POST", "/csc/v2/signatures/signHash", HTTP_AUTH_BEARER, api_csc_sign_hash},
+    /* the holder portal's files (portal/, built in): GET and HEAD only; /v1 and /csc keep their
+       problem documents (portal_serve) */
+    {"GET", "/", HTTP_AUTH_NONE, portal_serve},
+    {"HEAD", "/", HTTP_AUTH_NONE, portal_serve},
+    {"GET", "/*", HTTP_AUTH_NONE, portal_serve},
+    {"HEAD", "/*", HTTP_AUTH_NONE, portal_serve},
+    {"GET", "/css/*", HTTP_AUTH_NONE, portal_serve},
+    {"HEAD", "/css/*", HTTP_AUTH_NONE, portal_serve},
+    {"GET", "/js/*", HTTP_AUTH_NONE, portal_serve},
+    {"HEAD", "/js/*", HTTP_AUTH_NONE, portal_serve},
+    {"GET", "/i18n/*", HTTP_AUTH_NONE, portal_serve},
+    {"HEAD", "/i18n/*", HTTP_AUTH_NONE, portal_serve},
     {0},
 };

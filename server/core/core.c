@@ -15,6 +15,11 @@
 
 #define DAY 86400
 
+const char *core_public_url(const struct core_config *cfg, const char *own_url)
+{
+	return cfg->public_url[0] ? cfg->public_url : own_url;
+}
+
 void core_config_defaults(struct core_config *cfg)
 {
 	cfg->enrolment_code_days = 15;

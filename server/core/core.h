@@ -75,7 +75,13 @@ struct core_config {
 	char entitlement_command[1024]; /* program for "program": exit 0 = entitled (§26.3) */
 	struct core_rate_limit rate[RATE_KINDS]; /* issue 15 (§28); defaults in core.c */
 	int outbox_keep_days; /* sent and failed messages are purged after (30) */
+	/* issue 11: the base URL people are sent to in e-mails (the portal, and the server the
+	   agent is pointed at): "" = the server's own URL; no trailing slash */
+	char public_url[256];
 };
+
+/* The base URL for e-mails: cfg->public_url, or own_url (the server's own) when it is unset. */
+const char *core_public_url(const struct core_config *cfg, const char *own_url);
 
 /* Defaults of spec/protocol.md. */
 void core_config_defaults(struct core_config *cfg);

@@ -334,7 +334,7 @@ static void send_resp(struct http_server *srv, struct mg_connection *conn, struc
 	char *wire = NULL;
 	size_t len = 0;
 
-	if (nonce_issue(srv->nonces, nonce) != 0)
+	if (resp->no_nonce || nonce_issue(srv->nonces, nonce) != 0)
 		nonce[0] = '\0';
 	if (http_build_response(resp, nonce[0] ? nonce : NULL, &wire, &len) != 0) {
 		static const char fail[] = "HTTP/1.1 500 Internal Server Error\r\n"

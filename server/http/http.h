@@ -58,6 +58,8 @@ struct http_resp {
 	const char *cache_control;	   /* NULL = "no-store" */
 	int head_only;			   /* HEAD: headers (with the body's length) but no body */
 	int close;			   /* send Connection: close (request body left unread) */
+	const char *headers; /* further header lines, each ending in CRLF (static), or NULL */
+	int no_nonce;	     /* no Replay-Nonce (the portal's files: not the protocol's) */
 	/* When the handler fails: */
 	char detail[256]; /* problem detail ("" = the code's title); never a secret */
 	int64_t retry_at; /* problem "retryAfter" time (Unix), 0 = none */

@@ -237,7 +237,9 @@ int http_build_response(const struct http_resp *resp, const char *nonce, char **
 	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	int status = resp->status ? resp->status : 200;
-	size_t cap = 1024 + resp->body_len + strlen(resp->location), n;
+	size_t cap = 1024 + resp->body_len + strlen(resp->location) +
+		     (resp->headers ? strlen(resp->headers) : 0),
+	       n;
 	time_t now = (time_t)cf_now();
 	struct tm tm;
 	char *buf;
@@ -272,6 +274,8 @@ int http_build_response(const struct http_resp *resp, const char *nonce, char **
 		n += (size_t)snprintf(buf + n, cap - n, "Content-Length: %zu\r\n", resp->body_len);
 	if (resp->close)
 		n += (size_t)snprintf(buf + n, cap - n, "Connection: close\r\n");
+	if (resp->headers)
+		n += (size_t)snprintf(buf + n, cap - n, "%s", resp->headers);
 	n += (size_t)snprintf(buf + n, cap - n, "\r\n");
 	if (n + resp->body_len >= cap) {
 		free(buf);

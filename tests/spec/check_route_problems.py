@@ -44,8 +44,11 @@ def c_strings(text):
 
 
 def routes():
-    """[(method, pattern, auth)] of routes.c, in its order."""
-    return re.findall(r'\{"(\w+)", "([^"]+)", HTTP_AUTH_(\w+), \w+\}', read("server", "api", "routes.c"))
+    """[(method, pattern, auth)] of routes.c under /v1 and /csc, in its order (the holder portal's
+    pages are outside the protocol, spec §1.1: they answer HTML, not problem documents)."""
+    return [r for r in re.findall(r'\{"(\w+)", "([^"]+)", HTTP_AUTH_(\w+), \w+\}',
+                                  read("server", "api", "routes.c"))
+            if r[1].startswith(("/v1/", "/csc/"))]
 
 
 def declarations():

@@ -89,6 +89,38 @@ static void test_unknown_key_or_bad_value_is_one_clear_error(void)
 	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), CF_EUSAGE);
 }
 
+static void test_public_url_defaults_to_the_server_url_and_is_checked(void)
+{
+	static const char *const bad[] = {
+	    "certs.example.org",
+	    "ftp://certs.example.org",
+	    "https://",
+	    "https://certs.example.org/",
+	    "https://certs.example.org/?x=1",
+	    "https://a b.example",
+	    "https://certs.example.org/#frag",
+	    "https://<x>.example",
+	};
+	struct config c;
+	char err[256] = "";
+
+	config_defaults(&c);
+	CHECK_EQ_STR(c.core.public_url, "");
+	CHECK_EQ_STR(core_public_url(&c.core, "https://127.0.0.1:8443"), "https://127.0.0.1:8443");
+	write_file("public_url = https://certs.example.org/portal\n");
+	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
+	CHECK_EQ_STR(core_public_url(&c.core, "https://127.0.0.1:8443"),
+		     "https://certs.example.org/portal");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_defaults(&c);
+		CHECK_EQ_INT(config_set(&c, "public_url", bad[i], err, sizeof(err)), 0);
+		err[0] = '\0';
+		CHECK_EQ_INT(config_check(&c, err, sizeof(err)), CF_EUSAGE);
+		CHECK(strstr(err, "public_url") != NULL);
+	}
+}
+
 static void test_example_file_in_the_tree_loads(void)
 {
 	struct config c;
@@ -110,6 +142,7 @@ int main(int argc, char **argv)
 	RUN(test_defaults_match_the_spec);
 	RUN(test_file_sets_keys_and_ignores_comments);
 	RUN(test_unknown_key_or_bad_value_is_one_clear_error);
+	RUN(test_public_url_defaults_to_the_server_url_and_is_checked);
 	RUN(test_example_file_in_the_tree_loads);
 	unlink(path);
 	return check_done();

@@ -1,0 +1,26 @@
+# embed_portal_check.cmake — ctest embed_portal_is_deterministic: tools/embed-portal.cmake run
+# twice on portal/ gives identical bytes, equal to the generated source certflowd was built from,
+# and names no absolute path.
+file(MAKE_DIRECTORY "${WORK}")
+foreach(n 1 2)
+  file(REMOVE "${WORK}/portal_files.${n}.c")
+  execute_process(COMMAND ${CMAKE_COMMAND} -DDIRS=${SRC} -DOUT=${WORK}/portal_files.${n}.c
+                          -P ${SCRIPT} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "embed-portal.cmake failed (${rc})")
+  endif()
+endforeach()
+file(READ "${WORK}/portal_files.1.c" one)
+file(READ "${WORK}/portal_files.2.c" two)
+file(READ "${BUILT}" built)
+if(NOT one STREQUAL two)
+  message(FATAL_ERROR "two runs of embed-portal.cmake differ")
+endif()
+if(NOT one STREQUAL built)
+  message(FATAL_ERROR "${BUILT} is not what embed-portal.cmake makes of ${SRC}")
+endif()
+string(FIND "${one}" "${SRC}" at)
+if(NOT at EQUAL -1)
+  message(FATAL_ERROR "the generated source names the absolute path ${SRC}")
+endif()
+file(REMOVE "${WORK}/portal_files.1.c" "${WORK}/portal_files.2.c")
