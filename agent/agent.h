@@ -86,6 +86,7 @@ int agent_status(const struct agent_opts *o);
 int agent_run(const struct agent_opts *o);
 /* journey.c: a person's journeys (spec/cli.md). */
 int agent_apply(const struct agent_opts *o);
+int agent_consents(const struct agent_opts *o);
 int agent_reference_renew(const struct agent_opts *o);
 int agent_recover(const struct agent_opts *o);
 /* `password forgot` (--email) and `password reset` (--token-file, --send-otp or
@@ -193,6 +194,14 @@ void agent_command_help(const char *text, const char *cmd, const char *const *op
  * ("sha256:" + 64 hex digits) and write that root to path (PEM, 0644) as the trust anchor of
  * every later connection. AGENT_OK, AGENT_USAGE (bad fingerprint or URL), AGENT_FAIL (printed). */
 int agent_trust_fingerprint(const char *server, const char *fingerprint, const char *path);
+
+/* consent.c — the consents' titles and texts of the server's directory (spec §2). Print every one
+ * (`certflow-agent consents`); or, for each name of list ("terms,privacy"), at a terminal show it
+ * and ask for "yes" on standard error: AGENT_FAIL (an error line printed) when one is not
+ * accepted. Without a terminal the names are the acceptance. */
+struct client;
+int agent_consents_print(struct client *c);
+int agent_consents_confirm(struct client *c, const char *list);
 
 /* Print "certflow-agent: <message>" on stderr. */
 void agent_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -249,8 +249,22 @@ static int step(struct session *s, const char *name, const char *what, char *pay
 
 /* ---- apply ---- */
 
-/* The form file and the passphrase, checked here first: the payload, or an error line printed. */
-static int apply_prepare(const struct agent_opts *o, char **payload)
+/* The form's consent names as "terms,privacy" (what apply_consents of payload.c sends). */
+static void form_consents(const cf_json *form, char *out, size_t cap)
+{
+	const cf_json *item;
+	const char *v;
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; (item = cf_json_array_item(cf_json_get(form, "consents"), i)); i++)
+		if (cf_json_str(item, 63, &v) == 0 && n + strlen(v) + 2 < cap)
+			n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", v);
+}
+
+/* The form file and the passphrase, checked here first: the payload and the form's consents, or
+ * an error line printed. */
+static int apply_prepare(const struct agent_opts *o, char **payload, char *consents, size_t cap)
 {
 	struct agent_secret pass;
 	cf_json *form = NULL;
@@ -284,6 +298,7 @@ static int apply_prepare(const struct agent_opts *o, char **payload)
 		agent_err("%s: %s", o->form, why ? why : cf_strerror(CF_ENOMEM));
 		goto out;
 	}
+	form_consents(form, consents, cap);
 	ret = AGENT_OK;
 out:
 	cf_zeroize(&pass, sizeof(pass));
@@ -295,16 +310,31 @@ int agent_apply(const struct agent_opts *o)
 {
 	static const char *const show[] = {"application", "id", "status", "status", NULL};
 	struct session s = {0};
-	char *payload = NULL;
+	char *payload = NULL, consents[256];
 	int ret;
 
-	if ((ret = apply_prepare(o, &payload)) == AGENT_OK &&
-	    (ret = session_public(o, &s)) == AGENT_OK)
+	/* each consent is shown (and at a terminal accepted) before anything is sent */
+	if ((ret = apply_prepare(o, &payload, consents, sizeof(consents))) == AGENT_OK &&
+	    (ret = session_public(o, &s)) == AGENT_OK &&
+	    (ret = agent_consents_confirm(s.c, consents)) == AGENT_OK)
 		ret = step(&s, "apply", "application", payload, show,
 			   "the reference number and the envelope come by e-mail once the "
 			   "application is approved");
 	else
 		cf_free_secret(payload);
+	session_end(&s);
+	return ret;
+}
+
+/* ---- consents ---- */
+
+int agent_consents(const struct agent_opts *o)
+{
+	struct session s = {0};
+	int ret = session_public(o, &s);
+
+	if (ret == AGENT_OK)
+		ret = agent_consents_print(s.c);
 	session_end(&s);
 	return ret;
 }

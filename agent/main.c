@@ -28,6 +28,7 @@ static const char help_text[] =
     "  certflow-agent run [--config FILE [--name NAME] | --dir DIR]\n"
     "  certflow-agent status [--config FILE [--name NAME] | --dir DIR] [--json]\n"
     "  certflow-agent enrol --config FILE --name NAME --reference REF [--code-file FILE|-]\n"
+    "  certflow-agent consents --server URL --ca FILE\n"
     "  certflow-agent apply --server URL --ca FILE --form FILE --passphrase-file FILE|-\n"
     "  certflow-agent reference-renew --server URL --ca FILE --reference REF\n"
     "                       --answers-file FILE\n"
@@ -94,9 +95,13 @@ static const char help_text[] =
     "          Exit status 1 if any is failing or expired.\n"
     "\n"
     "A person's journeys (each prints \"name: value\" lines and a \"next:\" line):\n"
+    "  consents  Print the title and full text of each consent the server asks of an\n"
+    "          application (terms, privacy): read them before you accept them in a form.\n"
     "  apply   Send an application (the JSON --form: profile, givenName, surname, uniqueId,\n"
     "          email, altEmail, mobile, questions [{question, answer} x3], consents [names])\n"
-    "          with the passphrase of your future envelopes. Prints the application id and\n"
+    "          with the passphrase of your future envelopes. At a terminal each consent of the\n"
+    "          form is shown with its text and sent only once you type yes; otherwise naming it\n"
+    "          in the form accepts it. Prints the application id and\n"
     "          status; after approval the reference number and the envelope (activation code,\n"
     "          emergency code) come by two separate e-mails.\n"
     "  reference-renew  A new reference number and envelope for one that expired (15 days),\n"
@@ -231,7 +236,9 @@ static const char help_text[] =
     "  --out-dir DIR       sign: where NAME.sig go (made, with its parents, if missing).\n"
     "  --hash ALG          sign: sha256 (default), sha384 or sha512.\n"
     "  --identity-unchanged  remote-renew: name, surname and unique id are still right.\n"
-    "  --consents LIST     remote-renew, update: the consents accepted (comma-separated).\n"
+    "  --consents LIST     remote-renew, update: the consents accepted (comma-separated;\n"
+    "                      their texts: certflow-agent consents). At a terminal each is\n"
+    "                      shown and needs a typed yes.\n"
     "  --coupon CODE       remote-renew: the operator's coupon (entitlement = coupon).\n"
     "  --ticket-file T     update: the first form writes the ticket to T (a new file, mode\n"
     "                      0600; '-': print it); the others read it from T (or standard\n"
@@ -583,6 +590,7 @@ struct journey_cmd {
 #define CREDENTIAL (SESSION | BIT(OPT_CREDENTIAL))
 
 static const struct journey_cmd journeys[] = {
+    {"consents", PUBLIC, 0, agent_consents, "consents needs --server and --ca, nothing else"},
     {"apply", PUBLIC | BIT(OPT_FORM) | BIT(OPT_PASSPHRASE), 0, agent_apply,
      "apply needs --server, --ca, --form and --passphrase-file, and nothing else"},
     {"reference-renew", PUBLIC | BIT(OPT_REF) | BIT(OPT_ANSWERS), 0, agent_reference_renew,

@@ -526,7 +526,8 @@ static void print_credential(const cf_json *cred)
 		 * renew are those left before the certificate expires */
 		(void)cf_json_get_int(cred, "daysLeft", INT32_MIN, INT32_MAX, &expires_in);
 		if (offered && expires_in >= 0)
-			printf("  renewal: offered (%" PRId64 " day%s left to renew, until notAfter)\n",
+			printf("  renewal: offered (%" PRId64
+			       " day%s left to renew, until notAfter)\n",
 			       expires_in, expires_in == 1 ? "" : "s");
 		else if (offered)
 			printf("  renewal: offered\n");
@@ -1041,6 +1042,13 @@ static int send_built(const struct agent_opts *o, struct agent_jw *w, int ret, c
 	if (ret != AGENT_OK || (ret = portal_open(o, &p)) != AGENT_OK) {
 		w->err = CF_EUSAGE;
 		(void)agent_jw_end(w);
+		return ret;
+	}
+	/* the consents accepted are shown (and at a terminal asked for) before anything is sent */
+	if (o->consents && (ret = agent_consents_confirm(p.c, o->consents)) != AGENT_OK) {
+		w->err = CF_EUSAGE;
+		(void)agent_jw_end(w);
+		portal_end(&p);
 		return ret;
 	}
 	if ((ret = call(&p, path, agent_jw_end(w), &resp)) == AGENT_OK) {

@@ -175,6 +175,11 @@ cf_json *api_application_json(const struct store_application *a, const struct st
 
 /* The consent names an applicant must accept (directory meta.consents), NULL-terminated. */
 extern const char *const api_consents[];
+struct api_consent_text {
+	const char *name, *title, *text;
+};
+/* The title and text of each consent of api_consents, in its order, ended by {NULL}. */
+extern const struct api_consent_text api_consent_texts[];
 /* The payload's "consents": every name of api_consents once, no other → "terms,privacy" in out
  * (cap ≥ STORE_CONSENTS_LEN); CF_EMALFORMED with a detail (apply.c). */
 int api_consents_decode(const cf_json *p, char *out, size_t cap, struct http_resp *resp);

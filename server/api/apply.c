@@ -27,6 +27,28 @@
 /* The consents an applicant must give, as listed in the directory's meta. */
 const char *const api_consents[] = {"terms", "privacy", NULL};
 
+/* Their titles and texts, in api_consents' order (meta.consentTexts, §2): what a person reads
+ * before accepting (the portal shows its own translations of the same texts). */
+const struct api_consent_text api_consent_texts[] = {
+    {"terms", "Terms of use",
+     "You apply for a certificate in your own name. The information you give is true and "
+     "complete, and you tell us at once when it changes. You keep your key, your password, "
+     "your PIN and your emergency code secret: nobody, not even our staff, will ever ask you "
+     "for them. You suspend your certificate at once (with your emergency code, on this "
+     "portal) if you think someone else may use it. A signature made with your certificate "
+     "is your signature. The certificate may be suspended or revoked if these terms are not "
+     "kept or if the information in it is no longer true."},
+    {"privacy", "Privacy notice",
+     "We keep your name, your unique identifier, your e-mail addresses and your mobile "
+     "number to issue your certificate, to reach you about it and to help you recover it. "
+     "Your name, your unique identifier and your professional e-mail address appear in the "
+     "certificate, which others see when you sign. Your answers to the security questions "
+     "and your passphrase are never stored in readable form. We keep a record of what is "
+     "done with your certificate (never your secrets) for as long as the law requires. You "
+     "may ask to see or correct your data."},
+    {NULL, NULL, NULL},
+};
+
 static int bad(struct http_resp *resp, const char *detail)
 {
 	snprintf(resp->detail, sizeof(resp->detail), "%s", detail);

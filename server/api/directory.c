@@ -61,6 +61,29 @@ static cf_json *password_meta(void)
 	return NULL;
 }
 
+/* meta.consentTexts: {"terms": {"title", "text"}, ...} */
+static int consent_texts(cf_json *m)
+{
+	cf_json *all = cf_json_new_object(), *one;
+	int ret = all ? 0 : CF_ENOMEM;
+
+	for (const struct api_consent_text *t = api_consent_texts; ret == 0 && t->name; t++) {
+		one = cf_json_new_object();
+		if (!one || cf_json_add_str(one, "title", t->title) != 0 ||
+		    cf_json_add_str(one, "text", t->text) != 0) {
+			cf_json_free(one);
+			ret = CF_ENOMEM;
+		} else {
+			ret = cf_json_add(all, t->name, one); /* takes one, even on failure */
+		}
+	}
+	if (ret != 0) {
+		cf_json_free(all);
+		return ret;
+	}
+	return cf_json_add(m, "consentTexts", all); /* takes all */
+}
+
 /* The members of meta for the human journeys (§14-§21). */
 static int journeys_meta(cf_json *m, const struct core_config *cfg)
 {
@@ -70,6 +93,7 @@ static int journeys_meta(cf_json *m, const struct core_config *cfg)
 	for (size_t i = 0; ret == 0 && api_consents[i]; i++)
 		ret = cf_json_push_str(consents, api_consents[i]);
 	ret |= consents ? cf_json_add(m, "consents", consents) : CF_ENOMEM;
+	ret |= consent_texts(m);
 	ret |= cf_json_add_int(m, "questionsRequired", cfg->questions_required);
 	ret |= cf_json_add_int(m, "questionAttempts", cfg->question_attempts);
 	ret |= cf_json_add_int(m, "linkTokenMinutes", cfg->link_token_minutes);

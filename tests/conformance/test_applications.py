@@ -443,11 +443,14 @@ class TestDirectory(ApplicationTest):
         self.assertGreaterEqual(meta["questionAttempts"], 1)
         self.assertIn(meta["questionsRequired"], (1, 2, 3))
 
+    def test_every_consent_has_a_title_and_a_text_a_person_reads_before_accepting(self):
+        texts = self.dir["meta"]["consentTexts"]
+        self.assertEqual(sorted(texts), sorted(self.dir["meta"]["consents"]))
+        for name, t in texts.items():
+            self.assertTrue(t["title"].strip(), name)
+            # the whole text, not a name or a link: several sentences
+            self.assertGreaterEqual(t["text"].count(". "), 2, name)
 
-if __name__ == "__main__":
-    import unittest
-
-    unittest.main()
 
 
 class TestSubjectUpdate(ConformanceTest):
@@ -490,3 +493,9 @@ class TestSubjectUpdate(ConformanceTest):
                  if a["subject"]["id"] == subj["id"]][0]["subject"]
         self.assertEqual((shown["email"], shown["altEmail"], shown["mobile"]),
                          (subj["email"], subj["altEmail"], subj["mobile"]))
+
+
+if __name__ == "__main__":
+    import unittest
+
+    unittest.main()

@@ -781,3 +781,52 @@ class Usage(JourneyTestCase):
                 r = self.run_prog([agent, *args], input="", timeout=30, cwd=self.tmp)
                 self.assertEqual(r.rc, 2, f"{r!r}")
                 self.assertTrue(r.err.startswith("certflow-agent: "), f"{r!r}")
+
+
+class Consents(JourneyTestCase):
+    """Issue 10 item 9: a consent is shown with its text before it is accepted."""
+
+    def apply_on_terminal(self, srv, person, answers):
+        from test_keyfile_envelope import on_terminal
+        form = self.write(f"form-{person.unique_id}.json", json.dumps(person.form()))
+        pw = self.secret_file("envelope-pass", ENVELOPE_PASS)
+        argv = [program("certflow-agent"), "apply", "--server", srv.url, "--ca", srv.ca_file,
+                "--form", form, "--passphrase-file", pw]
+        return on_terminal(argv, answers, child_env(srv.clock.now))
+
+    def applications(self, srv):
+        return self.admin_json(srv, "application", "list")["applications"]
+
+    def test_consents_prints_the_title_and_full_text_of_each_consent(self):
+        srv = self.start_journey_server()
+        out = self.assert_ok(self.agent_public(srv, "consents"))
+        self.assertEqual(out.get("terms"), "Terms of use")
+        self.assertEqual(out.get("privacy"), "Privacy notice")
+        r = self.agent_public(srv, "consents")
+        self.assertIn("A signature made with your certificate is your signature.",
+                      " ".join(r.out.split()))
+        self.assertIn("never stored in readable form", " ".join(r.out.split()))
+
+    def test_apply_at_a_terminal_shows_each_consent_and_sends_nothing_when_one_is_refused(self):
+        srv = self.start_journey_server()
+        rc, out, err = self.apply_on_terminal(
+            srv, self.person(), [("Do you accept the Terms of use? Type yes or no: ", "yes"),
+                                 ("Do you accept the Privacy notice? Type yes or no: ", "no")])
+        self.assertEqual(rc, 1, err)
+        self.assertIn("<Do you accept the Privacy notice? Type yes or no: >", err)
+        flat = " ".join(err.split())
+        self.assertIn("A signature made with your certificate is your signature.", flat)
+        self.assertIn("never stored in readable form", flat)
+        self.assertIn("nothing was sent: the Privacy notice was not accepted", err)
+        self.assertEqual(self.applications(srv), [])
+
+    def test_apply_at_a_terminal_sends_the_application_once_every_consent_is_accepted(self):
+        srv = self.start_journey_server()
+        rc, out, err = self.apply_on_terminal(
+            srv, self.person(), [("Do you accept the Terms of use? Type yes or no: ", "yes"),
+                                 ("Do you accept the Privacy notice? Type yes or no: ", "YES")])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("<Do you accept the Privacy notice? Type yes or no: >", err)
+        app_id = kv_lines(out)["application"]
+        self.assertEqual([a["id"] for a in self.applications(srv)], [app_id])
+        self.assertEqual(sorted(self.application(srv, app_id)["consents"]), ["privacy", "terms"])
