@@ -421,6 +421,27 @@ class CertflowTestCase(unittest.TestCase):
         self.assertGreaterEqual(r.rc, 0, f"killed by signal: {r!r}")
         return r
 
+    def apply_signing(self, srv, n=1, passphrase="Envelope-Pass1!"):
+        """certflow-agent apply of person n (Ana Lopez, ana{n}@pro.example) for the signing
+        profile, with three questions and both consents: (form, result); rc 0 asserted."""
+        form = {"profile": "signing", "givenName": "Ana", "surname": "Lopez",
+                "uniqueId": f"ana-{n}", "email": f"ana{n}@pro.example",
+                "altEmail": f"ana{n}@home.example", "mobile": f"+1514555{n:04d}",
+                "questions": [{"question": f"Question {i}?", "answer": f"answer {i}"}
+                              for i in range(3)],
+                "consents": ["terms", "privacy"]}
+        path = os.path.join(self.tmp, f"form-{n}.json")
+        with open(path, "w") as f:
+            json.dump(form, f)
+        pw = os.path.join(self.tmp, "apply-pass")
+        with open(pw, "w") as f:
+            f.write(passphrase + "\n")
+        os.chmod(pw, 0o600)
+        r = self.run_prog([program("certflow-agent"), "apply", "--server", srv.url, "--ca",
+                           srv.ca_file, "--form", path, "--passphrase-file", pw])
+        self.assertEqual(r.rc, 0, repr(r))
+        return form, r
+
     def admin(self, srv, *args, json_out=False, timeout=60):
         argv = [program("certflow-admin"), "--data", srv.data]
         if json_out:

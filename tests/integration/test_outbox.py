@@ -16,21 +16,7 @@ WAIT = 20.0
 
 class OutboxTest(CertflowTestCase):
     def apply(self, srv, n=1):
-        form = {"profile": "signing", "givenName": "Ana", "surname": "Lopez",
-                "uniqueId": f"ana-{n}", "email": f"ana{n}@pro.example",
-                "altEmail": f"ana{n}@home.example", "mobile": f"+1514555{n:04d}",
-                "questions": [{"question": f"Question {i}?", "answer": f"answer {i}"}
-                              for i in range(3)],
-                "consents": ["terms", "privacy"]}
-        path = os.path.join(self.tmp, f"form-{n}.json")
-        with open(path, "w") as f:
-            json.dump(form, f)
-        pw = os.path.join(self.tmp, "pass")
-        with open(pw, "w") as f:
-            f.write(PASS + "\n")
-        r = run([program("certflow-agent"), "apply", "--server", srv.url, "--ca", srv.ca_file,
-                 "--form", path, "--passphrase-file", pw])
-        self.assertEqual(r.rc, 0, repr(r))
+        form, r = self.apply_signing(srv, n, PASS)
         self.assertIn("status: approved", r.out)
         return form["email"]
 

@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import ssl
 import time
 import unittest
 
@@ -98,22 +97,7 @@ class PortalServingTest(CertflowTestCase):
         self.assertIn("apply", json.loads(body))
 
     def apply(self, srv):
-        form = {"profile": "signing", "givenName": "Ana", "surname": "Lopez",
-                "uniqueId": "ana-1", "email": "ana@pro.example", "altEmail": "ana@home.example",
-                "mobile": "+15145550001",
-                "questions": [{"question": f"Question {i}?", "answer": f"answer {i}"}
-                              for i in range(3)],
-                "consents": ["terms", "privacy"]}
-        path = os.path.join(self.tmp, "form.json")
-        with open(path, "w") as f:
-            json.dump(form, f)
-        pw = os.path.join(self.tmp, "pass")
-        with open(pw, "w") as f:
-            f.write(PASS + "\n")
-        r = run([program("certflow-agent"), "apply", "--server", srv.url, "--ca", srv.ca_file,
-                 "--form", path, "--passphrase-file", pw])
-        self.assertEqual(r.rc, 0, repr(r))
-        return form
+        return self.apply_signing(srv, 1, PASS)[0]
 
     def wait_mails(self, srv, pred, what):
         deadline = time.monotonic() + 20
