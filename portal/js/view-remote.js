@@ -93,7 +93,7 @@ export async function render(ctx) {
     note ? h("p", { class: "done", role: "status", id: "remote-flash", text: t(note) }) : null,
     h("p", { class: "intro", text: t("remote.home.hello", { name: `${who.givenName || ""} ${who.surname || ""}`.trim(),
       user: st.userId || "" }) }),
-    creds.length ? creds.map(credentialCard) : h("p", { text: t("remote.home.none") }),
+    ...(creds.length ? creds.map(credentialCard) : [h("p", { text: t("remote.home.none") })]),
     h("ul", { class: "links" },
       h("li", {}, h("a", { href: "#/remote-password", text: t("remote.home.password") })),
       h("li", {}, h("a", { href: "#/remote-logout", id: "remote-logout", text: t("remote.home.logout") }))));
