@@ -6,6 +6,7 @@ import * as password from "./view-remote-password.js";
 import * as dashboard from "./view-remote.js";
 import * as pin from "./view-remote-pin.js";
 import * as forgot from "./view-remote-forgot.js";
+import * as renew from "./view-remote-renew.js";
 
 export const remoteRoutes = {
   "remote-login": login,
@@ -15,6 +16,7 @@ export const remoteRoutes = {
   "remote-activate": { render: (ctx) => pin.render(ctx, "remote-activate") },
   "remote-unblock": { render: (ctx) => pin.render(ctx, "remote-unblock") },
   "remote-pin": { render: (ctx) => pin.render(ctx, "remote-pin") },
+  "remote-renew": renew,
   "remote-forgot": forgot,
   "remote-reset": { render: forgot.reset },
 };

@@ -35,6 +35,7 @@ function actions(c) {
   if (c.status === "pending") link("remote-activate", "remote.action.activate");
   else if (c.pinStatus === "blocked") link("remote-unblock", "remote.action.unblock");
   else link("remote-pin", "remote.action.pin");
+  if (c.status === "active" && c.renewal && c.renewal.offered) link("remote-renew", "remote.action.renew");
   return links;
 }
 
@@ -86,11 +87,13 @@ export async function render(ctx) {
     return;
   }
   const note = flash.key;
+  const noteVars = flash.vars;
   flash.key = null;
+  flash.vars = null;
   const who = st.subject || {};
   const creds = st.credentials || [];
   main.replaceChildren(main.firstChild,
-    note ? h("p", { class: "done", role: "status", id: "remote-flash", text: t(note) }) : null,
+    note ? h("p", { class: "done", role: "status", id: "remote-flash", text: t(note, noteVars) }) : null,
     h("p", { class: "intro", text: t("remote.home.hello", { name: `${who.givenName || ""} ${who.surname || ""}`.trim(),
       user: st.userId || "" }) }),
     ...(creds.length ? creds.map(credentialCard) : [h("p", { text: t("remote.home.none") })]),
