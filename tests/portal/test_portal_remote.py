@@ -127,6 +127,30 @@ class PortalRemote(PortalTestCase):
         self.assertEqual(len(items), 1, items)
         return self.admin_ok(self.srv, "credential", "show", items[0]["id"], json_out=True)
 
+    def active_holder(self, holder):
+        """Applied, approved, password changed and activated in the page: (user id, envelope)."""
+        user, first, env = self.apply_remote(holder)
+        self.login(user, first)
+        self.wait_heading("Choose your own password")
+        self.type("password", first)
+        self.type("newPassword", NEW_PASSWORD)
+        self.type("newPassword2", NEW_PASSWORD)
+        self.submit()
+        self.wait_css("main .credential a.button")
+        self.css("main .credential a.button").click()
+        self.wait_css("main [name=puk]")
+        self.type("puk", env["puk"])
+        self.type("newPin", "27051998")
+        self.type("newPin2", "27051998")
+        self.send_code(holder, self.sms_count(holder) + 1)
+        self.submit()
+        self.wait_css("main .credential[data-status=active]")
+        return user, env
+
+    def sms_count(self, holder):
+        return len([m for m in self.srv.mails() if m["X-Certflow-Channel"] == "sms" and
+                    str(m["To"]).strip() == holder.mobile])
+
     # --- the journeys ---
     def test_remote_holder_logs_in_changes_password_activates_changes_pin_and_logs_out(self):
         holder = Holder(1)
@@ -340,6 +364,78 @@ class PortalRemote(PortalTestCase):
         self.wait_heading("Your remote signing certificate")
         self.wait_css("main .credential")
         self.step("remote-dashboard-after-reset")
+
+    def test_renewal_in_the_window_with_consents_pin_code_and_coupon(self):
+        holder = Holder(4)
+        user, env = self.active_holder(holder)
+        facts = self.fields()
+        self.assertIn("Renewal opens on", facts["renewal"])
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "main a[href^='#/remote-renew/']"),
+                         [], "no renewal offered before the window")
+        not_after = facts["notAfter"]
+        # the operator's coupon (made now: certflow-admin checks the server's TLS certificate,
+        # which the server's test clock outlives below)
+        r = self.admin_ok(self.srv, "coupon", "issue", "--count", "1")
+        coupon = re.search(r"\b([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})\b", r.out).group(1)
+        # 80 days before the end (the server's clock): the session has ended meanwhile
+        self.srv.clock.advance(days=1095 - 80)
+        self.expect_problem(401)
+        self.open("#/remote")
+        self.wait_heading("Log in")
+        self.assertIn("session has ended", self.css("#remote-flash").text)
+        self.type("userId", user)
+        self.type("password", NEW_PASSWORD)
+        self.submit()
+        self.wait_css("main .credential")
+        facts = self.fields()
+        self.assertEqual(facts["renewal"], f"You can renew now, until {not_after}.")
+        self.assertRegex(facts["daysLeft"], r"^(79|80) days$")
+        self.step("remote-renewal-open")
+        self.css("main a[href^='#/remote-renew/']").click()
+        self.wait_heading("Renew your certificate")
+        self.wait_css("main [name=identityUnchanged]")
+        self.assertIn("Grace", self.css("#remote-renew-names").text)
+        for name in ("terms", "privacy"):
+            self.assertGreater(len(self.css(f"#remote-consent-{name}-text").text), 200,
+                               f"the full text of consent {name} is shown")
+        self.step("remote-renew-form")
+        self.submit()  # nothing ticked or typed: said beside each field, nothing sent
+        self.wait_alert()
+        self.assertEqual(self.field("identityUnchanged").get_attribute("aria-invalid"), "true")
+
+        def fill(code_no, coupon=None):
+            self.tick("identityUnchanged")
+            self.tick("consent-terms")
+            self.tick("consent-privacy")
+            self.type("pin", "27051998")
+            self.type("passphrase", "Renewal-Envel0pe?")
+            self.type("passphrase2", "Renewal-Envel0pe?")
+            if coupon:
+                self.type("coupon", coupon)
+            self.send_code(holder, code_no)
+
+        # without a coupon: the page says one is needed, nothing changes
+        n = self.sms_count(holder)
+        fill(n + 1)
+        self.expect_problem(402)
+        self.submit()
+        text = self.wait_alert("needs a coupon")
+        self.assertNotIn("entitlement", text)
+        self.step("remote-renew-no-coupon")
+        fill(n + 2, coupon)
+        self.submit()
+        self.wait_css("#remote-flash")
+        flash = self.css("#remote-flash").text
+        self.assertIn("renewed", flash)
+        self.assertIn("Envelope number 2", flash)
+        facts = self.fields()
+        self.assertNotEqual(facts["notAfter"], not_after)
+        self.assertIn(facts["notAfter"], flash)
+        self.assertIn("Renewal opens on", facts["renewal"])
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "main a[href^='#/remote-renew/']"),
+                         [], "renewal no longer offered")
+        self.step("remote-renewed")
+        self.mail(holder, "certflow: your new envelope")
 
     def test_remote_screens_in_french(self):
         holder = Holder(3)
