@@ -11,11 +11,11 @@ import { makeForm } from "./form.js";
 import { ruleList, checkPassword } from "./policy.js";
 import { codeField, day, digitsField, flash, gate, isCode, isPin, portal, say, session } from "./remote.js";
 
-function credentialId() {
+export function credentialId() {
   return decodeURIComponent(location.hash.replace(/^#\/?[^/]*\/?/, "").split(/[/?]/)[0] || "");
 }
 
-function consentBlock(name) {
+export function consentBlock(name) {
   const title = has(`consent.${name}.title`) ? t(`consent.${name}.title`) : name;
   const textId = `remote-consent-${name}-text`;
   const box = checkbox({ name: `consent-${name}`, label: t("remote.renew.consent.accept", { title }) });

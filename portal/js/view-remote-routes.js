@@ -7,6 +7,7 @@ import * as dashboard from "./view-remote.js";
 import * as pin from "./view-remote-pin.js";
 import * as forgot from "./view-remote-forgot.js";
 import * as renew from "./view-remote-renew.js";
+import * as update from "./view-remote-update.js";
 
 export const remoteRoutes = {
   "remote-login": login,
@@ -17,6 +18,7 @@ export const remoteRoutes = {
   "remote-unblock": { render: (ctx) => pin.render(ctx, "remote-unblock") },
   "remote-pin": { render: (ctx) => pin.render(ctx, "remote-pin") },
   "remote-renew": renew,
+  "remote-update": update,
   "remote-forgot": forgot,
   "remote-reset": { render: forgot.reset },
 };

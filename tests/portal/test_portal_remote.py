@@ -437,6 +437,47 @@ class PortalRemote(PortalTestCase):
         self.step("remote-renewed")
         self.mail(holder, "certflow: your new envelope")
 
+    def test_update_demanded_by_a_date_in_two_steps(self):
+        holder = Holder(5)
+        user, env = self.active_holder(holder)
+        cred = self.css("main .credential").get_attribute("data-credential")
+        serial = self.fields()["serial"]
+        self.admin_ok(self.srv, "update", "mark", "--credential", cred, "--by", "2099-01-31",
+                      "--note", "new issuing CA")
+        self.open("#/remote")
+        self.wait_css("main .credential [data-field=update]")
+        self.assertEqual(self.css("main .credential [data-field=update]").text,
+                         "Please update this certificate by 31 January 2099 (reason: new issuing CA).")
+        self.step("remote-update-notice")
+        self.css(f"main a[href='#/remote-update/{cred}']").click()
+        self.wait_heading("Update your certificate")
+        self.wait_css("main [name=pin]")
+        for name in ("terms", "privacy"):
+            self.assertGreater(len(self.css(f"#remote-consent-{name}-text").text), 200)
+            self.tick(f"consent-{name}")
+        self.type("pin", "27051998")
+        self.send_code(holder, self.sms_count(holder) + 1)
+        self.step("remote-update-start")
+        self.submit()
+        self.wait_heading("Finish the update")
+        self.wait_css("main [name=passphrase]")
+        self.assertEqual(self.d.execute_script(
+            "return Object.keys(sessionStorage).filter(k => k !== 'certflow.remote.session')"), [],
+            "the ticket is kept in page memory only")
+        self.type("passphrase", "Update-Envel0pe?")
+        self.type("passphrase2", "Update-Envel0pe?")
+        self.send_code(holder, self.sms_count(holder) + 1)
+        self.step("remote-update-complete")
+        self.submit()
+        self.wait_css("#remote-flash")
+        self.assertIn("updated", self.css("#remote-flash").text)
+        self.assertIn("Envelope number 2", self.css("#remote-flash").text)
+        self.assertNotEqual(self.fields()["serial"], serial)
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "main [data-field=update]"), [],
+                         "the notice is gone once updated")
+        self.step("remote-updated")
+        self.mail(holder, "certflow: your new envelope")
+
     def test_remote_screens_in_french(self):
         holder = Holder(3)
         user, first, env = self.apply_remote(holder)
