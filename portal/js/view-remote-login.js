@@ -39,7 +39,7 @@ export function render(ctx) {
   const note = flash.key;
   flash.key = null;
   screen(t("remote.login.title"),
-    note ? h("p", { class: "done", role: "status", id: "remote-flash", text: t(note) }) : null,
+    ...(note ? [h("p", { class: "done", role: "status", id: "remote-flash", text: t(note) })] : []),
     h("p", { class: "intro", text: t("remote.login.intro") }), form,
     h("ul", { class: "links" },
       h("li", {}, h("a", { href: "#/remote-forgot", text: t("remote.login.forgot") })),

@@ -99,5 +99,5 @@ function form(ctx, kind, screenName, cred, otpKind, main) {
   });
   box.alert = alert;
   main.replaceChildren(main.firstChild,
-    h("p", { class: "intro", text: t(`remote.${screenName}.intro`) }), triesEl, el);
+    ...[h("p", { class: "intro", text: t(`remote.${screenName}.intro`) }), triesEl, el].filter(Boolean));
 }

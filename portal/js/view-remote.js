@@ -93,14 +93,15 @@ export async function render(ctx) {
   flash.vars = null;
   const who = st.subject || {};
   const creds = st.credentials || [];
-  main.replaceChildren(main.firstChild,
+  main.replaceChildren(...[main.firstChild,
     note ? h("p", { class: "done", role: "status", id: "remote-flash", text: t(note, noteVars) }) : null,
     h("p", { class: "intro", text: t("remote.home.hello", { name: `${who.givenName || ""} ${who.surname || ""}`.trim(),
       user: st.userId || "" }) }),
     ...(creds.length ? creds.map(credentialCard) : [h("p", { text: t("remote.home.none") })]),
     h("ul", { class: "links" },
       h("li", {}, h("a", { href: "#/remote-password", text: t("remote.home.password") })),
-      h("li", {}, h("a", { href: "#/remote-logout", id: "remote-logout", text: t("remote.home.logout") }))));
+      h("li", {}, h("a", { href: "#/remote-logout", id: "remote-logout", text: t("remote.home.logout") })))]
+    .filter(Boolean));
 }
 
 // #/remote-logout: the session ends on the server and in the page.

@@ -37,6 +37,17 @@ class PortalRemote(PortalTestCase):
     # a code per step: no resend interval, enough codes an hour for the walk
     SERVER_CONFIG = {"otp_resend_secs": 0, "otp_resend_per_hour": 100}
 
+    def step(self, name):
+        """Each step as browser.py checks it, and no programming word shown to the person."""
+        super().step(name)
+        self.assertNotRegex(self.css("main").text, r"\b(null|undefined|NaN|object)\b|/v1/|urn:",
+                            name)
+        unlabelled = self.d.execute_script("""
+            return [...document.querySelectorAll('main input, main select, main textarea')]
+              .filter(e => !(e.id && document.querySelector('label[for="' + e.id + '"]')))
+              .map(e => e.name || e.id);""")
+        self.assertEqual(unlabelled, [], f"{name}: every control has a label")
+
     # --- what the holder receives ---
     def mail(self, holder, subject, n=1):
         return self.wait_mail(lambda m: m["To"] == holder.email and m["Subject"] == subject,
