@@ -13,7 +13,7 @@ const STORE = "certflow.remote.session";
 // A message for the next screen (e.g. "your password is changed"), in page memory.
 export const flash = { key: null, vars: null };
 
-// {token, expiresAt, userId, mustChangePassword, notices} or null.
+// {token, expiresAt, userId, mustChangePassword} or null.
 export function session() {
   let s = null;
   try {

@@ -32,7 +32,7 @@ export function render(ctx) {
       pw.input.value = "";
       const r = (await ctx.client.post("login", payload)).body || {};
       saveSession({ token: r.token, expiresAt: r.expiresAt, userId: r.userId || payload.userId,
-        mustChangePassword: !!r.mustChangePassword, notices: r.notices || [] });
+        mustChangePassword: !!r.mustChangePassword });
       location.hash = r.mustChangePassword ? "#/remote-password" : "#/remote";
     },
   });
