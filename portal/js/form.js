@@ -7,14 +7,14 @@ import { t } from "./i18n.js";
 import { describe } from "./errors.js";
 
 // spec: {screen, submitLabel, content: [elements], checks: () => [[field, key|null, vars]],
-//        send: async () => void, danger}
+//        send: async () => void, danger, describe: (problem, screen) => text, cancelHref (both optional)}
 export function makeForm(spec) {
   const alert = alertBox();
   alert.clear();
   const button = h("button", { type: "submit", class: spec.danger ? "danger" : null,
     text: spec.submitLabel });
   const form = h("form", { novalidate: true }, alert.el, ...spec.content,
-    h("div", { class: "actions" }, button, h("a", { href: "#/", text: t("common.cancel") })));
+    h("div", { class: "actions" }, button, h("a", { href: spec.cancelHref || "#/", text: t("common.cancel") })));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     if (button.disabled) return;
@@ -33,7 +33,7 @@ export function makeForm(spec) {
       await busy(button, spec.send);
     } catch (e) {
       if (!(e && e.problem)) throw e;
-      alert.show(describe(e, spec.screen));
+      alert.show((spec.describe || describe)(e, spec.screen));
       if (spec.onProblem) spec.onProblem(e);
     }
   });

@@ -12,6 +12,7 @@ export function render() {
       item("#/apply", "apply"),
       item("#/recover", "recover"),
       item("#/reference", "reference"),
-      item("#/emergency", "emergency")),
+      item("#/emergency", "emergency"),
+      h("li", {}, h("a", { href: "#/remote-login", text: t("remote.card.title") }), h("p", { text: t("remote.card.text") }))),
   );
 }

@@ -272,7 +272,7 @@ class PortalJourneys(PortalTestCase):
         self.open()
         links = [a.get_attribute("href").split("#", 1)[1]
                  for a in self.d.find_elements(By.CSS_SELECTOR, "main .cards a")]
-        self.assertEqual(links, ["/apply", "/recover", "/reference", "/emergency"])
+        self.assertEqual(links, ["/apply", "/recover", "/reference", "/emergency", "/remote-login"])
         for frag in links:
             self.open("#" + frag)
             self.wait_css("main form")
