@@ -113,7 +113,7 @@ done
 rm -rf "$LOGS/portal"
 for tree in build build-asan; do
 	if [ -n "${BUILT[$tree]:-}" ]; then
-		step "portal $tree" 900 env CERTFLOW_BUILD="$ROOT/$tree" CERTFLOW_PORTAL_SHOTS="$LOGS/portal" \
+		step "portal $tree" 1800 env CERTFLOW_BUILD="$ROOT/$tree" CERTFLOW_PORTAL_SHOTS="$LOGS/portal" \
 			"$PY" -m unittest discover -v -s "$ROOT/tests/portal" -t "$ROOT/tests/portal" \
 			-p 'test_*.py'
 	else
