@@ -13,11 +13,11 @@
 #define CONFIG_PATH_MAX 1024
 
 struct config {
-	char data[CONFIG_PATH_MAX];	  /* data directory, default ./certflow-data */
+	char data[CONFIG_PATH_MAX]; /* data directory, default ./certflow-data */
 	char master_key[CONFIG_PATH_MAX]; /* custody master key file, "" = DATA.master.key */
-	char listen[128];		  /* ADDR:PORT, default 127.0.0.1:8443 */
-	char hostname[200];		  /* default localhost */
-	int hostname_set;		  /* given in the file or on the command line */
+	char listen[128];	    /* ADDR:PORT, default 127.0.0.1:8443 */
+	char hostname[200];	    /* default localhost */
+	int hostname_set;	    /* given in the file or on the command line */
 	struct core_config core;
 	struct notify_config notify; /* the outbox: maildir, programs, templates, retries */
 	int threads;		     /* CivetWeb worker threads, default 256 */

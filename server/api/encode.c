@@ -255,9 +255,8 @@ void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_
 		snprintf(buf, API_WHO_LEN, "anonymous");
 	who->actor = buf;
 	who->remote = req->remote_addr ? req->remote_addr : "";
-	who->name = req->account && req->account->role == ROLE_ADMIN
-			? core_operator_name(req->account)
-			: NULL;
+	who->name =
+	    req->account && req->account->role == ROLE_ADMIN ? core_operator_name(req->account) : NULL;
 }
 
 int api_rate(struct http_resp *resp, struct core *c, const struct core_who *who, int kind_addr,
@@ -279,14 +278,14 @@ int api_rate(struct http_resp *resp, struct core *c, const struct core_who *who,
 int api_session(const struct http_req *req, struct http_resp *resp, int allow_restricted,
 		struct core_session *out)
 {
-	int ret =
-	    core_session_check(req->core, req->bearer ? req->bearer : "", allow_restricted, out);
+	int ret = core_session_check(req->core, req->bearer ? req->bearer : "", allow_restricted,
+				     out);
 
 	if (ret == CF_ESESSION)
-		snprintf(resp->detail, sizeof(resp->detail), "%s",
-			 req->bearer && req->bearer[0]
-			     ? "the session token is unknown, expired or logged out: log in again"
-			     : "this resource needs a session token (Authorization: Bearer)");
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "%s", req->bearer && req->bearer[0]
+				   ? "the session token is unknown, expired or logged out: log in again"
+				   : "this resource needs a session token (Authorization: Bearer)");
 	else if (ret == CF_EPWCHANGE)
 		snprintf(resp->detail, sizeof(resp->detail),
 			 "change your first password before anything else");
