@@ -39,7 +39,10 @@
  * database is upgraded alike, and a build that reads only 1..2 refuses a schema 3 one, so no
  * older server runs on remote keys it does not know. 4: holder logins, sessions and coupons
  * (new tables, upgraded alike) and the credential fields remote, update_by, update_note (older
- * values decode with them 0 / ""). */
+ * values decode with them 0 / ""). Still 4 with operator names (issue 10: the accounts' name
+ * field and the admin_name table): older records decode with the name "", an unnamed admin takes
+ * its name at the next start, and an older build on a newer database stays correct (it skips the
+ * field and never reads the table; it only shows no names). */
 #define SCHEMA_VERSION 4
 #define WRITE_ATTEMPTS 64 /* re-runs of one store_write after map growth */
 
