@@ -251,7 +251,7 @@ struct store_application {
 	int emergency_failures;
 	char reference[STORE_REF_LEN];	  /* current enrolment code, "" before approval */
 	char credential_id[STORE_ID_LEN]; /* current credential, "" before activation */
-	char decided_by[STORE_OPERATOR_NAME_LEN]; /* operator's name (older: account id), "policy" */
+	char decided_by[STORE_OPERATOR_NAME_LEN]; /* operator name (older: id) or "policy" */
 	char reason[256];		  /* rejection reason */
 	int64_t created_at, decided_at;
 };
