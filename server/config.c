@@ -19,6 +19,7 @@ void config_defaults(struct config *cfg)
 	snprintf(cfg->data, sizeof(cfg->data), "./certflow-data");
 	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1:8443");
 	snprintf(cfg->hostname, sizeof(cfg->hostname), "localhost");
+	snprintf(cfg->admin_name, sizeof(cfg->admin_name), "%s", CORE_OPERATOR_DEFAULT);
 	core_config_defaults(&cfg->core);
 	notify_config_defaults(&cfg->notify);
 	cfg->threads = 256;
@@ -55,6 +56,7 @@ static const struct key_row keys[] = {
     STR("data", data),
     STR("listen", listen),
     STR("hostname", hostname),
+    STR("admin_name", admin_name),
     INT("enrolment_code_days", core.enrolment_code_days, 1, 365),
     INT("max_activation_attempts", core.max_activation_attempts, 1, 100),
     INT("device_validity_days", core.device_validity_days, 1, 3650),

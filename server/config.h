@@ -27,6 +27,7 @@ struct config {
 	size_t nonce_capacity;	     /* default 65536 */
 	size_t db_max_mb;	     /* the LMDB map's growth limit in MiB, default 16384 */
 	char metrics[16];	     /* GET /metrics: "off", "loopback" (default) or "on" */
+	char admin_name[65];	     /* operator name of the first-start admin, default "admin" */
 };
 
 void config_defaults(struct config *cfg);

@@ -313,7 +313,7 @@ static int open_outbox(struct server *s, const struct config *cfg)
 	return ret;
 }
 
-static int ensure_admin(struct server *s, const char *data)
+static int ensure_admin(struct server *s, const char *data, const char *name)
 {
 	cf_key *key = NULL;
 	int ret;
@@ -327,7 +327,7 @@ static int ensure_admin(struct server *s, const char *data)
 		ret = cf_key_load(s->path, &key);
 	}
 	if (ret == 0)
-		ret = core_admin_ensure(&s->core, key);
+		ret = core_admin_ensure(&s->core, key, name);
 	cf_key_free(key);
 	return ret;
 }
@@ -643,7 +643,7 @@ static int run(struct opts *o, sigset_t *sigs)
 	s->core.nt = s->nt;
 	if (load_master(s, &o->cfg) != 0)
 		goto out;
-	if ((ret = ensure_admin(s, o->cfg.data)) != 0) {
+	if ((ret = ensure_admin(s, o->cfg.data, o->cfg.admin_name)) != 0) {
 		fail("admin account", ret);
 		goto out;
 	}

@@ -143,6 +143,11 @@ int api_admin_coupon_list(const struct http_req *req, struct http_resp *resp);
 int api_admin_coupon_cancel(const struct http_req *req, struct http_resp *resp);
 int api_admin_update_mark(const struct http_req *req, struct http_resp *resp);
 
+/* issue 10, the named operators (operator.c, §12 "Operators") */
+int api_admin_operator_add(const struct http_req *req, struct http_resp *resp);
+int api_admin_operator_list(const struct http_req *req, struct http_resp *resp);
+int api_admin_operator_remove(const struct http_req *req, struct http_resp *resp);
+
 /* issue 4, login by QR code (qrlogin.c, §27) */
 int api_qr_login_start(const struct http_req *req, struct http_resp *resp);
 int api_qr_login_approve(const struct http_req *req, struct http_resp *resp);

@@ -24,6 +24,8 @@ static int push_event(const struct store_audit *ev, void *ctx)
 	ret |= cf_json_add_int(o, "seq", (int64_t)ev->seq);
 	ret |= cf_json_add_str(o, "at", at);
 	ret |= cf_json_add_str(o, "actor", ev->actor);
+	if (ev->actor_name[0])
+		ret |= cf_json_add_str(o, "actorName", ev->actor_name);
 	ret |= cf_json_add_str(o, "action", ev->action);
 	ret |= cf_json_add_str(o, "object", ev->object);
 	ret |= cf_json_add_str(o, "result", ev->result);

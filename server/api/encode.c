@@ -255,6 +255,8 @@ void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_
 		snprintf(buf, API_WHO_LEN, "anonymous");
 	who->actor = buf;
 	who->remote = req->remote_addr ? req->remote_addr : "";
+	who->name =
+	    req->account && req->account->role == ROLE_ADMIN ? core_operator_name(req->account) : NULL;
 }
 
 int api_rate(struct http_resp *resp, struct core *c, const struct core_who *who, int kind_addr,

@@ -26,6 +26,7 @@ void api_who_session(const struct http_req *req, const struct core_session *s, s
 	snprintf(buf, API_WHO_LEN, "login:%s", s->user_id);
 	who->actor = buf;
 	who->remote = req->remote_addr ? req->remote_addr : "";
+	who->name = NULL;
 }
 
 static int add_time(cf_json *o, const char *key, int64_t t)

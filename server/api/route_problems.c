@@ -96,6 +96,9 @@ const struct http_route_problems api_route_problems[] = {
     {"POST", "/v1/admin/coupon-list", ""},
     {"POST", "/v1/admin/coupon-cancel", "notFound conflict"},
     {"POST", "/v1/admin/update-mark", "notFound conflict"},
+    {"POST", "/v1/admin/operator-add", "conflict"},
+    {"POST", "/v1/admin/operator-list", ""},
+    {"POST", "/v1/admin/operator-remove", "notFound conflict"},
     /* §25: the CSC API */
     {"POST", "/csc/v2/info", ""},
     {"GET", "/csc/v2/info", ""},

@@ -131,23 +131,32 @@ int core_account_key_change(struct core *c, const struct core_who *who, const ch
 static int admin_txn(store_txn *txn, void *ctx)
 {
 	struct acct_ctx *ac = ctx;
-	int ret = store_account_get(txn, ac->a.id, &(struct store_account){0});
+	struct store_account had;
+	int ret = store_account_get(txn, ac->a.id, &had);
 
+	if (ret == 0 && had.role == ROLE_ADMIN && !had.name[0]) {
+		/* made before operators had names (issue 10): it takes the configured one */
+		memcpy(had.name, ac->a.name, sizeof(had.name));
+		return store_account_put(txn, &had);
+	}
 	if (ret != CF_ENOTFOUND)
 		return ret; /* exists already (0) or a store error */
 	return store_account_put(txn, &ac->a);
 }
 
-int core_admin_ensure(struct core *c, const cf_key *key)
+int core_admin_ensure(struct core *c, const cf_key *key, const char *name)
 {
 	struct acct_ctx *ac;
 	cf_json *jwk = NULL;
 	char *text = NULL;
 	int ret = CF_EINTERNAL;
 
+	if (!core_operator_name_ok(name))
+		return CF_EMALFORMED;
 	ac = calloc(1, sizeof(*ac));
 	if (!ac)
 		return CF_ENOMEM;
+	snprintf(ac->a.name, sizeof(ac->a.name), "%s", name);
 	ret = cf_key_thumbprint(key, ac->a.id);
 	if (ret != 0)
 		goto out;

@@ -271,7 +271,7 @@ struct decide_ctx {
 	const char *id;
 	const char *reason;		       /* NULL: approve */
 	const struct core_remote_prep *remote; /* approval of a remote application */
-	char decided_by[64];
+	char decided_by[STORE_OPERATOR_NAME_LEN];
 	struct store_application app;
 };
 
@@ -313,13 +313,17 @@ static int decide_txn(store_txn *txn, void *ctx)
 	return approve_txn(d->c, txn, d->who, &d->app, d->decided_by, d->remote);
 }
 
-/* The operator's account id out of an actor "admin:<id>"; the actor itself otherwise. */
-static void decider(const struct core_who *who, char out[64])
+/* The operator's name for an admin actor (issue 10), else the id out of an actor "<kind>:<id>",
+ * else the actor itself ("policy", "system"). */
+static void decider(const struct core_who *who, char out[STORE_OPERATOR_NAME_LEN])
 {
 	const char *a = who && who->actor ? who->actor : "system";
 	const char *colon = strchr(a, ':');
 
-	snprintf(out, 64, "%s", colon ? colon + 1 : a);
+	if (who && who->name && who->name[0])
+		snprintf(out, STORE_OPERATOR_NAME_LEN, "%s", who->name);
+	else
+		snprintf(out, STORE_OPERATOR_NAME_LEN, "%s", colon ? colon + 1 : a);
 }
 
 static int profile_txn(store_txn *txn, void *ctx)

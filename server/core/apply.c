@@ -134,7 +134,7 @@ static int apply_txn(store_txn *txn, void *ctx)
 	if (ret != 0 || !a->auto_approve || app->needs_review)
 		return ret;
 	a->approved = 1;
-	return core_application_approve_txn(a->c, txn, &(struct core_who){"policy", ""}, app,
+	return core_application_approve_txn(a->c, txn, &(struct core_who){"policy", "", NULL}, app,
 					    "policy");
 }
 

@@ -20,6 +20,7 @@ int core_audit(store_txn *txn, const struct core_who *who, const char *action, c
 	ev.at = cf_now();
 	snprintf(ev.actor, sizeof(ev.actor), "%s", who && who->actor ? who->actor : "system");
 	snprintf(ev.remote, sizeof(ev.remote), "%s", who && who->remote ? who->remote : "");
+	snprintf(ev.actor_name, sizeof(ev.actor_name), "%s", who && who->name ? who->name : "");
 	snprintf(ev.action, sizeof(ev.action), "%s", action ? action : "");
 	snprintf(ev.object, sizeof(ev.object), "%s", object ? object : "");
 	snprintf(ev.result, sizeof(ev.result), "%s", result ? result : "ok");

@@ -236,15 +236,40 @@ int core_account_key_change(struct core *c, const struct core_who *who, const ch
 			    const cf_key *old_key, const cf_key *new_key, const char *new_jwk,
 			    struct store_account *out, char holder[64]);
 
-/* Create the admin account for key on first start (role admin, id = thumbprint); nothing when it
- * exists. */
-int core_admin_ensure(struct core *c, const cf_key *key);
+/* Create the admin account for key on first start (role admin, id = thumbprint, operator name
+ * `name`); when it exists without a name (made before issue 10) it is given `name`, otherwise
+ * nothing changes. CF_EMALFORMED if name is not a valid operator name, CF_ECONFLICT if another
+ * admin account holds it. */
+int core_admin_ensure(struct core *c, const cf_key *key, const char *name);
+
+/* ---- operators: the named admin accounts (spec/protocol.md §12 "Operators"; operator.c) ---- */
+
+#define CORE_OPERATOR_NAME_MAX 64
+#define CORE_OPERATOR_DEFAULT "admin" /* shown for an admin account made before names */
+/* 1 if name is 1..64 octets of UTF-8 without control characters (C0, DEL, C1). */
+int core_operator_name_ok(const char *name);
+/* The operator name of admin account a: its name, CORE_OPERATOR_DEFAULT when it has none. The
+ * pointer lives as long as a. */
+const char *core_operator_name(const struct store_account *a);
+/* Add an operator: a new admin account named name for public key (jwk its JWK JSON text), audited
+ * "operator.add". CF_EMALFORMED (bad name), CF_ECONFLICT (the name or the key is taken). */
+int core_operator_add(struct core *c, const struct core_who *who, const char *name,
+		      const cf_key *key, const char *jwk, struct store_account *out);
+/* Visit the admin accounts in name order, after the account whose id is after_id (all when NULL);
+ * CF_EMALFORMED if after_id is no admin account. */
+int core_operator_list(struct core *c, const char *after_id,
+		       int (*cb)(const struct store_account *a, void *ctx), void *ctx);
+/* Deactivate the operator named name, audited "operator.remove": CF_ENOTFOUND, CF_ECONFLICT
+ * (it is self_id, already deactivated, or the last active operator). */
+int core_operator_remove(struct core *c, const struct core_who *who, const char *self_id,
+			 const char *name, struct store_account *out);
 
 /* ---- who: the actor of a request, for the audit trail ------------------------------------ */
 
 struct core_who {
 	const char *actor;  /* "account:<id>", "admin:<id>", "anonymous", "system" */
 	const char *remote; /* client address or "" */
+	const char *name;   /* the operator's name for "admin:<id>", NULL otherwise */
 };
 /* Every journey that changes state takes who and appends its audit event(s) in its own write
  * transaction; who NULL is recorded as "system". */

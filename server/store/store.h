@@ -66,6 +66,8 @@ struct store_enrolment {
 enum store_account_status { ACCOUNT_VALID = 1, ACCOUNT_DEACTIVATED };
 enum store_account_role { ROLE_HOLDER = 1, ROLE_ADMIN };
 
+#define STORE_OPERATOR_NAME_LEN 65
+
 struct store_account {
 	char id[64];          /* RFC 7638 thumbprint of the account's first key */
 	char thumbprint[64];  /* thumbprint of the current key (indexed, unique) */
@@ -73,6 +75,9 @@ struct store_account {
 	int status;
 	int role;
 	int64_t created_at;
+	/* issue 10: an admin account's operator name (1–64 printable characters, unique among admin
+	 * accounts, indexed); "" for other accounts and for an admin made before names */
+	char name[STORE_OPERATOR_NAME_LEN];
 };
 
 enum store_credential_status {
@@ -146,6 +151,12 @@ int store_account_get(store_txn *txn, const char *id, struct store_account *out)
 int store_account_by_thumbprint(store_txn *txn, const char *thumbprint, struct store_account *out);
 /* CF_ECONFLICT if a different account already holds the thumbprint. */
 int store_account_put(store_txn *txn, const struct store_account *a);
+/* issue 10: the admin account named name (CF_ENOTFOUND if none), and the admin accounts in name
+ * order whose names come strictly after `after` (all when NULL or ""). A name stays taken after
+ * its account is deactivated. */
+int store_admin_by_name(store_txn *txn, const char *name, struct store_account *out);
+int store_admin_list_after(store_txn *txn, const char *after,
+			   int (*cb)(const struct store_account *a, void *ctx), void *ctx);
 
 int store_credential_get(store_txn *txn, const char *id, struct store_credential *out);
 int store_credential_put(store_txn *txn, const struct store_credential *c);
@@ -240,7 +251,7 @@ struct store_application {
 	int emergency_failures;
 	char reference[STORE_REF_LEN];	  /* current enrolment code, "" before approval */
 	char credential_id[STORE_ID_LEN]; /* current credential, "" before activation */
-	char decided_by[64];		  /* account id of the operator, or "policy" */
+	char decided_by[STORE_OPERATOR_NAME_LEN]; /* operator name (older: id) or "policy" */
 	char reason[256];		  /* rejection reason */
 	int64_t created_at, decided_at;
 };
@@ -285,6 +296,7 @@ struct store_audit {
 	uint64_t seq; /* assigned by store_audit_append, increasing */
 	int64_t at;
 	char actor[96];	 /* "account:<id>", "admin:<id>", "anonymous", "system", "policy" */
+	char actor_name[STORE_OPERATOR_NAME_LEN]; /* operator's name for "admin:<id>", else "" */
 	char action[48]; /* "application.create", ... (spec/protocol.md) */
 	char object[96]; /* "application:<id>", "credential:<id>", "certificate:<serial>", ... */
 	char remote[64]; /* client address, "" for the server itself */

@@ -110,6 +110,7 @@ static const struct codec_field account_fields[] = {
     FSTR(1, struct store_account, id, 1),  FSTR(2, struct store_account, thumbprint, 1),
     FSTR(3, struct store_account, jwk, 0), FINT(4, struct store_account, status),
     FINT(5, struct store_account, role),   FI64(6, struct store_account, created_at),
+    FSTR(7, struct store_account, name, 0), /* issue 10: "" in older records */
 };
 
 static const struct codec_field credential_fields[] = {
@@ -215,6 +216,7 @@ static const struct codec_field audit_fields[] = {
     FSTR(6, struct store_audit, remote, 0),
     FSTR(7, struct store_audit, result, 0),
     FSTR(8, struct store_audit, detail, 0),
+    FSTR(9, struct store_audit, actor_name, 0), /* issue 10: "" in older events */
 };
 
 static const struct codec_field custody_fields[] = {

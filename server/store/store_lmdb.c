@@ -39,7 +39,10 @@
  * database is upgraded alike, and a build that reads only 1..2 refuses a schema 3 one, so no
  * older server runs on remote keys it does not know. 4: holder logins, sessions and coupons
  * (new tables, upgraded alike) and the credential fields remote, update_by, update_note (older
- * values decode with them 0 / ""). */
+ * values decode with them 0 / ""). Still 4 with operator names (issue 10: the accounts' name
+ * field and the admin_name table): older records decode with the name "", an unnamed admin takes
+ * its name at the next start, and an older build on a newer database stays correct (it skips the
+ * field and never reads the table; it only shows no names). */
 #define SCHEMA_VERSION 4
 #define WRITE_ATTEMPTS 64 /* re-runs of one store_write after map growth */
 
@@ -73,6 +76,7 @@ enum {
 	DBI_COUPONS,	     /* by id (ULIDs: creation order) */
 	DBI_COUPON_MAC,	     /* hex of code_mac → coupon id (unique) */
 	DBI_RATES,	     /* opaque key (HMAC) → window_end (8 BE) count (4 BE) */
+	DBI_ADMIN_NAME,	     /* operator name → admin account id (unique) */
 	DBI_COUNT
 };
 
@@ -106,6 +110,7 @@ static const char *const dbi_names[DBI_COUNT] = {
     [DBI_COUPONS] = "coupons",
     [DBI_COUPON_MAC] = "coupon_mac",
     [DBI_RATES] = "rates",
+    [DBI_ADMIN_NAME] = "admin_name",
 };
 
 struct store {
@@ -1022,10 +1027,64 @@ int store_account_put(store_txn *txn, const struct store_account *a)
 	ret = store_account_get(txn, a->id, &old);
 	if (ret && ret != CF_ENOTFOUND)
 		return ret;
-	ret = unique_move(txn, DBI_ACCOUNT_THUMB, ret ? "" : old.thumbprint, a->thumbprint, a->id);
+	if (ret == CF_ENOTFOUND)
+		old.thumbprint[0] = old.name[0] = '\0';
+	else if (old.role != ROLE_ADMIN)
+		old.name[0] = '\0';
+	ret = unique_move(txn, DBI_ACCOUNT_THUMB, old.thumbprint, a->thumbprint, a->id);
+	if (ret == 0)
+		ret = unique_move(txn, DBI_ADMIN_NAME, old.name,
+				  a->role == ROLE_ADMIN ? a->name : "", a->id);
 	if (ret)
 		return ret;
 	return rec_put(txn, DBI_ACCOUNTS, &codec_account, a, n, 0);
+}
+
+int store_admin_by_name(store_txn *txn, const char *name, struct store_account *out)
+{
+	return unique_get(txn, DBI_ADMIN_NAME, name, STORE_OPERATOR_NAME_LEN, DBI_ACCOUNTS,
+			  &codec_account, out);
+}
+
+int store_admin_list_after(store_txn *txn, const char *after,
+			   int (*cb)(const struct store_account *a, void *ctx), void *ctx)
+{
+	char start[STORE_OPERATOR_NAME_LEN + 1];
+	struct store_account *a;
+	MDB_cursor *cur = NULL;
+	MDB_val k = {0, start}, v;
+	MDB_cursor_op op = MDB_FIRST;
+	int ret = 0, rc;
+
+	if (!txn || !cb)
+		return CF_EINTERNAL;
+	if (after && after[0]) {
+		/* the first key above "after" is "after" NUL */
+		if ((k.mv_size = strlen(after) + 1) > sizeof(start))
+			return CF_EMALFORMED;
+		memcpy(start, after, k.mv_size);
+		op = MDB_SET_RANGE;
+	}
+	if (!(a = malloc(sizeof(*a))))
+		return CF_ENOMEM;
+	if ((rc = mdb_cursor_open(txn->txn, txn->st->dbi[DBI_ADMIN_NAME], &cur)) != 0) {
+		free(a);
+		return map_err(txn, rc, "cursor");
+	}
+	for (; ret == 0 && (rc = mdb_cursor_get(cur, &k, &v, op)) == 0; op = MDB_NEXT) {
+		ret = rec_get_raw(txn, DBI_ACCOUNTS, &codec_account, &v, a);
+		if (ret == CF_ENOTFOUND) {
+			cf_error("store: %s names a missing record", dbi_names[DBI_ADMIN_NAME]);
+			ret = CF_EINTERNAL;
+		}
+		if (ret == 0)
+			ret = cb(a, ctx);
+	}
+	if (ret == 0 && rc != MDB_NOTFOUND && rc != 0)
+		ret = map_err(txn, rc, "cursor");
+	mdb_cursor_close(cur);
+	free(a);
+	return ret;
 }
 
 /* ---- credentials ---- */

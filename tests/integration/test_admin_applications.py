@@ -71,7 +71,7 @@ class AdminApplicationTests(CertflowTestCase):
         self.assertIn('"mobile":"+447700900777"', moved.replace(" ", ""))
         # the audit trail: every step above, in order, no secret; paging and the object filter
         r = self.admin_ok(srv, "audit")
-        self.assertEqual(r.out.splitlines()[0].split()[:4], ["SEQ", "AT", "ACTOR", "ACTION"])
+        self.assertEqual(r.out.splitlines()[0].split()[:5], ["SEQ", "AT", "ACTOR", "OPERATOR", "ACTION"])
         for action in ("application.create", "application.approve", "application.reject", "unlock",
                        "subject.update"):
             self.assertIn(action, r.out)

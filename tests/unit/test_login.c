@@ -24,7 +24,7 @@
 #define FIRST "Fir5t-Passw0rd!"
 #define SECOND "Sec0nd-Passw0rd?"
 
-static const struct core_who who = {"anonymous", "127.0.0.1"};
+static const struct core_who who = {"anonymous", "127.0.0.1", NULL};
 
 struct fx {
 	char root[512], clock[600];

@@ -213,7 +213,7 @@ static struct store_subject get_subject(const char *tag)
 static int complete(const char *token, const char *const answers[3], const char *otp,
 		    const char *credential, struct core_recovery_result *res)
 {
-	struct core_who who = {"anonymous", "127.0.0.1"};
+	struct core_who who = {"anonymous", "127.0.0.1", NULL};
 	struct core_recovery_req r = {
 	    .token = token, .otp = otp, .credential = credential, .passphrase = PASSPHRASE};
 
@@ -225,7 +225,7 @@ static int complete(const char *token, const char *const answers[3], const char 
 
 static int send_otp(const char *token, int64_t *retry_at)
 {
-	struct core_who who = {"anonymous", "127.0.0.1"};
+	struct core_who who = {"anonymous", "127.0.0.1", NULL};
 	return core_recovery_send_otp(&fx.c, &who, token, retry_at);
 }
 
@@ -339,7 +339,7 @@ static void test_link_tokens_are_43_characters_known_by_their_hmac_id(void)
 
 static void test_totp_window_is_one_step_either_side_and_each_code_counts_once(void)
 {
-	struct core_who who = {"account:T1-A", "127.0.0.1"};
+	struct core_who who = {"account:T1-A", "127.0.0.1", NULL};
 	struct core_recovery_result res;
 	struct core_totp_setup ts;
 	struct core_recovery_info info;
@@ -393,7 +393,7 @@ static void test_totp_window_is_one_step_either_side_and_each_code_counts_once(v
 
 static void test_otp_locks_after_five_failures_until_an_operator_unlocks(void)
 {
-	struct core_who who = {"anonymous", "127.0.0.1"};
+	struct core_who who = {"anonymous", "127.0.0.1", NULL};
 	struct core_recovery_result res;
 	struct core_recovery_info info;
 	struct store_subject s;
@@ -498,7 +498,7 @@ static int challenges(const char *tag)
 static void test_housekeeping_keeps_the_last_hour_of_sms_codes_and_drops_expired_ones(void)
 {
 	struct core_recovery_info info;
-	struct core_who who = {"anonymous", "127.0.0.1"};
+	struct core_who who = {"anonymous", "127.0.0.1", NULL};
 	char token[PROOF_TOKEN_CHARS + 1];
 	int64_t t = T0 + 20000, retry_at = 0;
 
@@ -532,7 +532,7 @@ static void test_housekeeping_keeps_the_last_hour_of_sms_codes_and_drops_expired
 
 static void test_complete_asks_to_choose_and_consumes_nothing_meanwhile(void)
 {
-	struct core_who who = {"anonymous", "127.0.0.1"};
+	struct core_who who = {"anonymous", "127.0.0.1", NULL};
 	struct core_recovery_result res;
 	struct core_recovery_info info;
 	struct core_recovery_req weak = {.passphrase = "password"};
@@ -613,7 +613,7 @@ static int cmp64(const void *a, const void *b)
 
 static void test_recovery_request_does_the_same_work_for_unknown_addresses(void)
 {
-	struct core_who who = {"anonymous", "127.0.0.1"};
+	struct core_who who = {"anonymous", "127.0.0.1", NULL};
 	struct count before = {.subject = "K1"}, after = {.subject = "K1"};
 	enum { RUNS = 21 };
 	int64_t known[RUNS], unknown[RUNS], t;

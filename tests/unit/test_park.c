@@ -202,7 +202,7 @@ static int sad_get_fn(store_txn *t, void *p)
 
 static void test_a_used_sad_signs_no_more_and_keeps_no_parked_key(void)
 {
-	static const struct core_who who = {"login:0000000001", "127.0.0.1"};
+	static const struct core_who who = {"login:0000000001", "127.0.0.1", NULL};
 	static struct sad_fx f;
 	char dir[1024], sad[CORE_TOKEN_LEN];
 	store *st = store_test_open(dir, sizeof(dir), NULL);

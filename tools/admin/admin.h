@@ -123,6 +123,9 @@ int cmd_coupon_issue(struct admin *ad, int argc, char **argv);
 int cmd_coupon_list(struct admin *ad, int argc, char **argv);
 int cmd_coupon_cancel(struct admin *ad, int argc, char **argv);
 int cmd_update_mark(struct admin *ad, int argc, char **argv);
+int cmd_operator_add(struct admin *ad, int argc, char **argv);
+int cmd_operator_list(struct admin *ad, int argc, char **argv);
+int cmd_operator_remove(struct admin *ad, int argc, char **argv);
 
 /* Parse the options of a command that takes exactly one positional argument (and opts, may be
  * NULL). Returns the argument or NULL after a usage error was reported. */

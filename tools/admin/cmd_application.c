@@ -60,6 +60,7 @@ static const struct field subject_fields[] = {
 
 static const struct field audit_cols[] = {
     {"seq", "seq", F_TEXT},	  {"at", "at", F_TEXT},		{"actor", "actor", F_TEXT},
+    {"operator", "actorName", F_TEXT},
     {"action", "action", F_TEXT}, {"object", "object", F_TEXT}, {"result", "result", F_TEXT},
     {"remote", "remote", F_TEXT}, {"detail", "detail", F_TEXT},
 };

@@ -119,6 +119,17 @@ static const struct command commands[] = {
      "credential of profile P, or all of them. Each holder is e-mailed (update-notice with\n"
      "TEXT, up to 159 characters) and sees the deadline at login and in the portal status.\n"
      "Prints how many credentials were marked."},
+    {"operator", "add", cmd_operator_add, "NAME --public-key FILE",
+     "Add an operator named NAME (1 to 64 characters, unique) who signs with the key whose\n"
+     "public half is in FILE (PEM, EC P-256 or P-384 or RSA; she makes the pair herself:\n"
+     "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out her.key, then\n"
+     "openssl pkey -in her.key -pubout -out her.pub). She then runs certflow-admin --server\n"
+     "URL --ca FILE --key her.key ...; her decisions and audit events carry NAME."},
+    {"operator", "list", cmd_operator_list, "[--limit N]",
+     "List the operators by name: name, status (active, deactivated), account id, created."},
+    {"operator", "remove", cmd_operator_remove, "NAME",
+     "Deactivate operator NAME: her key is refused from then on; the name stays taken so the\n"
+     "audit trail stays unambiguous. You cannot remove yourself nor the last active operator."},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
