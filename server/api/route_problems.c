@@ -26,7 +26,7 @@ const struct http_route_problems api_route_problems[] = {
     {"POST", "/v1/renew",
      "badCSR notFound credentialRevoked credentialSuspended notInRenewalWindow"},
     {"POST", "/v1/key-change", "badPublicKey conflict"},
-    {"POST", "/v1/account/*", "notFound"},
+    {"POST", "/v1/account/*", "notFound conflict"},
     {"POST", "/v1/credential/*", "notFound"},
     /* §12: admin operations */
     {"POST", "/v1/admin/enrolment-create", ""},

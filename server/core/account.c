@@ -41,6 +41,9 @@ static int deactivate_txn(store_txn *txn, void *ctx)
 		return ret;
 	if (ac->a.status == ACCOUNT_DEACTIVATED)
 		return CF_EDEACTIVATED;
+	/* an operator leaves by operator-remove, whose rules keep one operator at least (§12) */
+	if (ac->a.role == ROLE_ADMIN)
+		return CF_ECONFLICT;
 	ac->a.status = ACCOUNT_DEACTIVATED;
 	ret = store_account_put(txn, &ac->a);
 	return ret ? ret : account_audit(txn, ac, "account.deactivate");

@@ -114,3 +114,13 @@ class TestOperators(ConformanceTest):
         self.assertEqual(len([o for o in before if o["name"] == name]), 1)
         self.admin("operator-list", {"after": "not-an-account"}, 400, "malformed")
         self.remove(name)
+
+    def test_an_operator_cannot_deactivate_her_own_account_around_operator_remove(self):
+        name, key, _ = self.add()
+        op = self.as_operator(key)
+        kid = op.admin_kid
+        r = op.post(kid, key, {"status": "deactivated"}, kid=kid)
+        self.expect(r, 409, problem="conflict")
+        # nothing changed: she still signs admin requests, and operator-remove still works
+        self.expect(op.admin("operator-list", {}), 200)
+        self.remove(name)
