@@ -14,6 +14,9 @@
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_file.h"
+#ifdef CF_CRYPTO_OPENSSL
+#include "cf_crypto_openssl.h"
+#endif
 
 #include <errno.h>
 #include <pthread.h>
@@ -97,6 +100,14 @@ static struct rng_state *rng_get(void)
 	return st;
 }
 
+#ifdef CF_CRYPTO_OPENSSL
+/* The OpenSSL build: what mbedTLS draws (key generation, blinding) comes from RAND_bytes too. */
+int cf_rng_mbedtls(void *p_rng, unsigned char *out, size_t len)
+{
+	(void)p_rng;
+	return cf_ossl_random(out, len) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+}
+#else
 int cf_rng_mbedtls(void *p_rng, unsigned char *out, size_t len)
 {
 	struct rng_state *st = rng_get();
@@ -124,15 +135,20 @@ int cf_rng_mbedtls(void *p_rng, unsigned char *out, size_t len)
 	return 0;
 }
 
+#endif
+
 void *cf_rng_ctx(void)
 {
 	return rng_get();
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 int cf_random(void *buf, size_t len)
 {
 	return cf_rng_mbedtls(NULL, buf, len) == 0 ? 0 : CF_ECRYPTO;
 }
+
+#endif
 
 /* ---- secrets and digests ----------------------------------------------------------------- */
 
@@ -160,12 +176,15 @@ int cf_ct_equal(const void *a, const void *b, size_t len)
 	return diff == 0;
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 int cf_sha256(const void *msg, size_t len, uint8_t out[32])
 {
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 
 	return mbedtls_md(md, msg, len, out) == 0 ? 0 : CF_ECRYPTO;
 }
+
+#endif
 
 int cf_digest_file(const char *path, size_t hlen, uint8_t *out)
 {
@@ -200,12 +219,15 @@ out:
 	return ret;
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len, uint8_t out[32])
 {
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 
 	return mbedtls_md_hmac(md, key, key_len, msg, len, out) == 0 ? 0 : CF_ECRYPTO;
 }
+
+#endif
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
@@ -258,6 +280,7 @@ int cf_key_from_pk(mbedtls_pk_context *pk, cf_key **out)
 		return CF_ENOMEM;
 	}
 	atomic_init(&key->signer, NULL);
+	atomic_init(&key->evp, NULL);
 	key->pk = *pk;
 	mbedtls_pk_init(pk);
 	*out = key;
@@ -277,6 +300,9 @@ void cf_key_free(cf_key *key)
 	if (!key)
 		return;
 	signer_free(atomic_load(&key->signer));
+#ifdef CF_CRYPTO_OPENSSL
+	cf_key_evp_release(key);
+#endif
 	mbedtls_pk_free(&key->pk);
 	pthread_mutex_destroy(&key->lock);
 	free(key);
@@ -411,6 +437,7 @@ enum cf_alg cf_key_alg(const cf_key *key)
 	return algs[cf_key_type(key)];
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c has these */
 /* ---- EC groups ------------------------------------------------------------------------------- */
 
 /*
@@ -723,6 +750,15 @@ static int signer_new(const cf_key *key, mbedtls_pk_context **out)
 	return 0;
 }
 
+#endif
+
+/* The OpenSSL build signs for mbedTLS's writers through libcrypto, for RSA too. */
+#ifdef CF_CRYPTO_OPENSSL
+#define SIGNER_NEW cf_ossl_signer_new
+#else
+#define SIGNER_NEW signer_new
+#endif
+
 int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer)
 {
 	cf_key *k = (cf_key *)key;
@@ -731,16 +767,18 @@ int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer)
 
 	if (!key || !cf_key_has_private(key))
 		return CF_EBADKEY;
+#ifndef CF_CRYPTO_OPENSSL
 	if (!pk_is_ec(&key->pk)) {
 		*signer = &k->pk;
 		return 0;
 	}
+#endif
 	/* made once, under the lock; published complete, so readers need no lock */
 	pk = atomic_load_explicit(&k->signer, memory_order_acquire);
 	if (!pk) {
 		pthread_mutex_lock(&k->lock);
 		pk = atomic_load_explicit(&k->signer, memory_order_relaxed);
-		if (!pk && (ret = signer_new(key, &pk)) == 0)
+		if (!pk && (ret = SIGNER_NEW(key, &pk)) == 0)
 			atomic_store_explicit(&k->signer, pk, memory_order_release);
 		pthread_mutex_unlock(&k->lock);
 	}

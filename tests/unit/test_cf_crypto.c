@@ -482,7 +482,14 @@ static void test_signer_is_long_lived_and_needs_a_private_key(void)
 	CHECK(a != NULL && a == b);
 	CHECK(mbedtls_pk_can_do(a, MBEDTLS_PK_ECDSA));
 	CHECK_EQ_INT(cf_key_signer(rsa, &a), 0);
+#ifdef CF_CRYPTO_OPENSSL
+	/* the OpenSSL build signs through libcrypto for RSA as well: a context of its own */
+	CHECK_EQ_INT(cf_key_signer(rsa, &b), 0);
+	CHECK(a != NULL && a == b && a != &rsa->pk);
+	CHECK(mbedtls_pk_can_do(a, MBEDTLS_PK_RSA));
+#else
 	CHECK(a == &rsa->pk);
+#endif
 	CHECK_EQ_INT(cf_key_spki_der(p384, &der, &len), 0);
 	CHECK_EQ_INT(cf_key_parse(der, len, &pub), 0);
 	a = NULL;
