@@ -483,7 +483,7 @@ static int run(struct bench *b)
 		return ret;
 	/* The limits are measured after the load, with the server idle, in this process. */
 	l.lib[0].name = "mbedTLS " MBEDTLS_VERSION_STRING;
-	l.lib[1].name = OPENSSL_VERSION_TEXT;
+	l.lib[1].name = "OpenSSL " OPENSSL_FULL_VERSION_STR;
 	ret = bench_crypto_times(&l.lib[0].sign_ms, &l.lib[0].verify_ms);
 	if (!ret)
 		ret = bench_openssl_times(&l.lib[1].sign_ms, &l.lib[1].verify_ms);
