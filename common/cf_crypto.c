@@ -437,7 +437,6 @@ enum cf_alg cf_key_alg(const cf_key *key)
 	return algs[cf_key_type(key)];
 }
 
-#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c has these */
 /* ---- EC groups ------------------------------------------------------------------------------- */
 
 /*
@@ -496,6 +495,7 @@ static mbedtls_ecp_group *curve_group(const cf_key *key)
 
 /* ---- signatures ------------------------------------------------------------------------------ */
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 /* Digest of msg for alg; sets the md type and length. */
 static int alg_digest(enum cf_alg alg, const void *msg, size_t len, uint8_t hash[48],
 		      mbedtls_md_type_t *md, size_t *hlen)
@@ -506,6 +506,8 @@ static int alg_digest(enum cf_alg alg, const void *msg, size_t len, uint8_t hash
 		return CF_EINTERNAL;
 	return mbedtls_md(mbedtls_md_info_from_type(*md), msg, len, hash) == 0 ? 0 : CF_ECRYPTO;
 }
+
+#endif
 
 /* Octets of one of r, s for an EC key (32 for P-256, 48 for P-384). */
 static size_t ec_coord_len(const cf_key *key)
@@ -535,6 +537,7 @@ static int ecdsa_sign_raw(const cf_key *key, const uint8_t *hash, size_t hlen, m
 	return ret;
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 /* 0 if (r, s) is an ECDSA signature of hash by key's Q; verify also refuses r or s outside
  * [1, n-1] and a hash longer than the order is truncated, as for any ECDSA. */
 static int ecdsa_verify_rs(const cf_key *key, const uint8_t *hash, size_t hlen,
@@ -628,6 +631,8 @@ int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, c
 	return ret;
 }
 
+#endif
+
 /* The digest algorithm of a SHA-2 digest of hlen octets, MBEDTLS_MD_NONE for other lengths. */
 static mbedtls_md_type_t digest_md(size_t hlen)
 {
@@ -637,6 +642,7 @@ static mbedtls_md_type_t digest_md(size_t hlen)
 			    : MBEDTLS_MD_NONE;
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const uint8_t *sig,
 		     size_t sig_len)
 {
@@ -668,6 +674,8 @@ int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const 
 	mbedtls_mpi_free(&s);
 	return ret;
 }
+
+#endif
 
 /* The DER Ecdsa-Sig-Value of the raw signature r||s (2 × n octets, n ≤ 48) into sig. */
 static int ecdsa_rs_to_der(const uint8_t *rs, size_t n, uint8_t *sig, size_t cap, size_t *len)
@@ -722,6 +730,8 @@ int cf_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t 
 		return CF_EINTERNAL;
 	if (!cf_key_has_private(key))
 		return CF_EBADKEY;
+	/* EC: mbedTLS's RFC 6979 in both builds (spec/protocol.md §22.7 promises deterministic
+	 * ECDSA for custody signatures; OpenSSL 3.0 has none) */
 	if (pk_is_ec(&key->pk)) {
 		n = ec_coord_len(key);
 		ret = ecdsa_sign_raw(key, hash, hlen, md, rs, n);
@@ -729,9 +739,14 @@ int cf_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t 
 			ret = ecdsa_rs_to_der(rs, n, sig, sig_cap, sig_len);
 		return ret;
 	}
+#ifdef CF_CRYPTO_OPENSSL
+	return cf_ossl_sign_digest(key, hash, hlen, sig, sig_cap, sig_len);
+#else
 	return rsa_sign(key, md, hash, hlen, sig, sig_cap, sig_len);
+#endif
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 /* A new ECDSA-typed copy of key's pair, with the base-point table of its group computed. */
 static int signer_new(const cf_key *key, mbedtls_pk_context **out)
 {

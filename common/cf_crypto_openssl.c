@@ -5,8 +5,8 @@
  *
  * What runs here: random numbers (RAND_bytes, for cf_random and for every mbedTLS call that
  * draws through cf_rng_mbedtls), SHA-256, HMAC-SHA-256, the JWS signatures (cf_sign,
- * cf_verify), the X.509/PKCS#10 signatures (cf_sign_digest, cf_verify_digest) and the CA's
- * signing context for mbedTLS's X.509 writer (cf_key_signer): an mbedTLS pk context whose sign
+ * cf_verify), the X.509/PKCS#10 signature checks (cf_verify_digest), RSA digest signatures and the
+ * CA's signing context for mbedTLS's X.509 writer (cf_key_signer): an mbedTLS pk context whose sign
  * function is OpenSSL's, so that the certificate is still laid out by the same writer, field by
  * field, but signed by libcrypto.
  *
@@ -16,6 +16,8 @@
  * in the key (published with a compare-and-swap, so no lock) until cf_key_free.
  *
  * ECDSA signatures here are randomised (OpenSSL 3.0 has no RFC 6979); both kinds verify alike.
+ * cf_sign_digest, whose signatures the spec promises deterministic (custody, §22.7), stays in
+ * cf_crypto.c for EC keys and comes here for RSA only (cf_ossl_sign_digest).
  */
 #ifdef CF_CRYPTO_OPENSSL
 
@@ -311,16 +313,12 @@ int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const 
 	return evp_verify_digest(pkey, hash, hlen, sig, sig_len);
 }
 
-int cf_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t *sig,
-		   size_t sig_cap, size_t *sig_len)
+int cf_ossl_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t *sig,
+			size_t sig_cap, size_t *sig_len)
 {
 	EVP_PKEY *pkey;
 	int ret;
 
-	if (!key || !hash || !sig || !sig_len || !md_of_len(hlen))
-		return CF_EINTERNAL;
-	if (!cf_key_has_private(key))
-		return CF_EBADKEY;
 	if ((ret = cf_key_evp(key, &pkey)) != 0)
 		return ret;
 	return evp_sign_digest(pkey, hash, hlen, sig, sig_cap, sig_len);

@@ -16,6 +16,9 @@ int cf_key_evp(const cf_key *key, EVP_PKEY **out);
 void cf_key_evp_release(cf_key *key);
 /* RAND_bytes in pieces: 0 or CF_ECRYPTO. */
 int cf_ossl_random(void *buf, size_t len);
+/* PKCS#1 v1.5 signature of the digest hash by the RSA key pair key (cf_sign_digest's RSA part). */
+int cf_ossl_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t *sig,
+			size_t sig_cap, size_t *sig_len);
 /* A new mbedTLS pk context that signs with key's EVP_PKEY (see cf_key_signer). */
 int cf_ossl_signer_new(const cf_key *key, mbedtls_pk_context **out);
 
