@@ -12,8 +12,8 @@
  *
  * Keys are still parsed, checked against the key policy and written (PEM, JWK, PKCS#8) by the
  * mbedTLS code of cf_crypto.c and cf_jwk.c: that happens once per key. Each key's EVP_PKEY is
- * made once, on its first use here, from the key's SubjectPublicKeyInfo or PKCS#8 DER, and kept
- * in the key (published with a compare-and-swap, so no lock) until cf_key_free.
+ * made once, on its first use here, from the public key's numbers or the pair's PKCS#8 DER, and
+ * kept in the key (published with a compare-and-swap, so no lock) until cf_key_free.
  *
  * ECDSA signatures here are randomised (OpenSSL 3.0 has no RFC 6979); both kinds verify alike.
  * cf_sign_digest, whose signatures the spec promises deterministic (custody, §22.7), stays in
@@ -31,18 +31,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/pk_internal.h>
 
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#define SPKI_MAX 1024 /* SubjectPublicKeyInfo of an RSA-4096 key: about 550 octets */
 #define PKCS8_MAX 2400
 
 /* ---- randomness and digests ------------------------------------------------------------------ */
@@ -95,27 +98,82 @@ int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t l
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
+/* An RSA public key from the big-endian n (n_len octets) and e. */
+static EVP_PKEY *evp_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e, size_t e_len)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BIGNUM *bn = BN_bin2bn(n, (int)n_len, NULL), *be = BN_bin2bn(e, (int)e_len, NULL);
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+
+	if (bld && bn && be && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1 &&
+	    (params = OSSL_PARAM_BLD_to_param(bld)) &&
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) &&
+	    EVP_PKEY_fromdata_init(ctx) == 1)
+		EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn);
+	BN_free(be);
+	return pkey;
+}
+
+/*
+ * A public key straight from its numbers (EVP_PKEY_fromdata): d2i_PUBKEY would do, but OpenSSL
+ * 3.0 sets up its whole decoder machinery for each call, which cost more than the verification
+ * itself (half of certflowd's CPU per certificate in a callgrind profile), and every request
+ * brings a public key of its own (the JWS's, the CSR's).
+ */
+static EVP_PKEY *evp_public(const cf_key *key)
+{
+	const mbedtls_pk_context *pk = &key->pk;
+	uint8_t pub[2 * 512 + 1]; /* an uncompressed P-384 point, or n of RSA-4096 */
+	uint8_t e[8];
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	size_t n = 0;
+
+	if (cf_key_type(key) == CF_KEY_RSA) {
+		const mbedtls_rsa_context *rsa = mbedtls_pk_rsa(*pk);
+		size_t len = mbedtls_rsa_get_len(rsa);
+
+		if (len > sizeof(pub) || mbedtls_rsa_export_raw(rsa, pub, len, NULL, 0, NULL, 0,
+								NULL, 0, e, sizeof(e)) != 0)
+			return NULL;
+		return evp_rsa_public(pub, len, e, sizeof(e));
+	}
+	if (mbedtls_ecp_point_write_binary(&mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(grp),
+					   &mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(Q),
+					   MBEDTLS_ECP_PF_UNCOMPRESSED, &n, pub, sizeof(pub)) != 0)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)(cf_key_type(key) == CF_KEY_P256 ? "prime256v1" : "secp384r1"), 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, n);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) &&
+	    EVP_PKEY_fromdata_init(ctx) == 1)
+		EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params);
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+}
+
 static EVP_PKEY *evp_from_key(const cf_key *key)
 {
 	uint8_t buf[PKCS8_MAX];
-	const unsigned char *p;
+	const unsigned char *p = buf;
 	EVP_PKEY *pkey = NULL;
 	size_t len = 0;
-	int n;
 
-	if (cf_key_has_private(key)) {
-		if (cf_key_pkcs8_der(key, buf, sizeof(buf), &len) == 0) {
-			p = buf;
-			pkey = d2i_AutoPrivateKey(NULL, &p, (long)len);
-		}
-	} else {
-		/* mbedtls_pk_write_pubkey_der writes at the end of buf */
-		n = mbedtls_pk_write_pubkey_der((mbedtls_pk_context *)&key->pk, buf, SPKI_MAX);
-		if (n > 0) {
-			p = buf + SPKI_MAX - n;
-			pkey = d2i_PUBKEY(NULL, &p, n);
-		}
-	}
+	if (!cf_key_has_private(key))
+		return evp_public(key);
+	/* a key pair: the CA's, once per process */
+	if (cf_key_pkcs8_der(key, buf, sizeof(buf), &len) == 0)
+		pkey = d2i_AutoPrivateKey(NULL, &p, (long)len);
 	cf_zeroize(buf, sizeof(buf));
 	return pkey;
 }

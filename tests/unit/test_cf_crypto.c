@@ -257,6 +257,20 @@ static void jwk_roundtrip(cf_key *key, const char *first_member)
 	CHECK(text && strncmp(text, first_member, strlen(first_member)) == 0);
 	CHECK_EQ_INT(cf_key_from_jwk(jwk, &back), 0);
 	CHECK(back && cf_key_public_equal(key, back));
+	if (back) {
+		/* the public key alone verifies what the pair signs, JWS and X.509 forms */
+		uint8_t sig[512], hash[32];
+		size_t sig_len = 0;
+
+		CHECK_EQ_INT(cf_sign(key, cf_key_alg(key), "m", 1, sig, sizeof(sig), &sig_len), 0);
+		CHECK_EQ_INT(cf_verify(back, cf_key_alg(key), "m", 1, sig, sig_len), 0);
+		CHECK_EQ_INT(cf_verify(back, cf_key_alg(key), "n", 1, sig, sig_len), CF_EBADSIG);
+		CHECK_EQ_INT(cf_sha256("m", 1, hash), 0);
+		CHECK_EQ_INT(cf_sign_digest(key, hash, 32, sig, sizeof(sig), &sig_len), 0);
+		CHECK_EQ_INT(cf_verify_digest(back, hash, 32, sig, sig_len), 0);
+		hash[0] ^= 1;
+		CHECK_EQ_INT(cf_verify_digest(back, hash, 32, sig, sig_len), CF_EBADSIG);
+	}
 	CHECK_EQ_INT(cf_key_thumbprint(key, tp1), 0);
 	if (back)
 		CHECK_EQ_INT(cf_key_thumbprint(back, tp2), 0);
