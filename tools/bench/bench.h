@@ -24,8 +24,9 @@
 struct bench_opts {
 	const char *server, *ca, *admin_key, *clock_file;
 	int clients, activations, renewals, json;
-	long server_pid; /* 0: no server CPU figures */
-	int timeout_s;	 /* deadline for the whole run */
+	long server_pid;    /* 0: no server CPU figures */
+	int server_mbedtls; /* --server-library mbedtls: the server's crypto is mbedTLS's */
+	int timeout_s;	    /* deadline for the whole run */
 };
 
 /* One enrolment code and the credential activated with it. */

@@ -25,7 +25,8 @@
 static const char usage_text[] =
     "usage: certflow-bench [--data DIR | --server URL --ca FILE --admin-key FILE]\n"
     "                      [--clients N] [--activations N] [--renewals N --clock-file FILE]\n"
-    "                      [--server-pid PID] [--timeout SECONDS] [--json]\n"
+    "                      [--server-pid PID] [--server-library openssl|mbedtls]\n"
+    "                      [--timeout SECONDS] [--json]\n"
     "\n"
     "Load generator for a running certflowd over HTTPS keep-alive (one connection per client).\n"
     "\n"
@@ -40,6 +41,8 @@ static const char usage_text[] =
     "                      the bench moves that clock into each renewal window itself\n"
     "  --clock-file FILE   the server's --test-clock file (set to the wall clock at the start)\n"
     "  --server-pid PID    read the server's CPU time (/proc/PID/stat) around timed phases\n"
+    "  --server-library L  the crypto library of the server measured: openssl (certflowd today,\n"
+    "                      the default) or mbedtls (a certflowd built before its OpenSSL backend)\n"
     "  --timeout SECONDS   deadline for the whole run (default 600)\n"
     "  --json              print the figures as one JSON line\n"
     "\n"
@@ -165,6 +168,12 @@ static int parse_opt(int c, const char *arg, struct bench_opts *o, struct paths 
 	case 'p':
 		ret = int_arg(arg, 1, INT_MAX, &v), o->server_pid = v;
 		break;
+	case 'L':
+		if (strcmp(arg, "openssl") == 0 || strcmp(arg, "mbedtls") == 0)
+			o->server_mbedtls = strcmp(arg, "mbedtls") == 0;
+		else
+			ret = fail(CF_EUSAGE, "--server-library takes openssl or mbedtls");
+		break;
 	default:
 		ret = fail(CF_EUSAGE, "bad option '%s' (see certflow-bench --help)", arg);
 	}
@@ -184,6 +193,7 @@ static int parse(int argc, char **argv, struct bench_opts *o, struct paths *p)
 	    {"renewals", required_argument, NULL, 'r'},
 	    {"clock-file", required_argument, NULL, 'f'},
 	    {"server-pid", required_argument, NULL, 'p'},
+	    {"server-library", required_argument, NULL, 'L'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -495,7 +505,7 @@ static int run(struct bench *b)
 		l.lib[i].per_core = 1000.0 / (l.lib[i].sign_ms + 2 * l.lib[i].verify_ms);
 		l.lib[i].total = l.lib[i].per_core * (double)l.cores;
 	}
-	l.server = &l.lib[1]; /* certflowd links the OpenSSL build of common/ */
+	l.server = &l.lib[b->o.server_mbedtls ? 0 : 1];
 	l.fastest = l.lib[0].total > l.lib[1].total ? &l.lib[0] : &l.lib[1];
 	if (b->o.json)
 		print_json(b, &act, &ren, &l);
