@@ -82,11 +82,11 @@ double bench_now_ms(void);
 int bench_proc_cpu_ms(long pid, double *ms);
 /* CPU time of the calling thread in milliseconds. */
 double bench_cpu_ms(void);
-/* CPU time per operation of P-256 sign and verify with cf_sign/cf_verify of the bench's own
- * (mbedTLS) build of common/, in ms (bounded loops). */
+/* CPU time per operation of P-256 sign and verify with cf_sign/cf_verify, as certflowd does
+ * them: the bench links the same (OpenSSL) build of common/. In ms (bounded loops). */
 int bench_crypto_times(double *sign_ms, double *verify_ms);
-/* The same with OpenSSL 3 libcrypto, as certflowd's OpenSSL build does them (limit_openssl.c). */
-int bench_openssl_times(double *sign_ms, double *verify_ms);
+/* The same on mbedTLS, as the mbedTLS build of common/ does them (limit_mbedtls.c). */
+int bench_mbedtls_times(double *sign_ms, double *verify_ms);
 /* The q-quantile (0..1) of v[0..n) (sorts v). 0 when n is 0. */
 double bench_quantile(double *v, size_t n, double q);
 /* Write t (Unix seconds) into path atomically (temp file + rename). */
