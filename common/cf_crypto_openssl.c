@@ -12,8 +12,9 @@
  *
  * Keys are still parsed, checked against the key policy and written (PEM, JWK, PKCS#8) by the
  * mbedTLS code of cf_crypto.c and cf_jwk.c: that happens once per key. Each key's EVP_PKEY is
- * made once, on its first use here, from the public key's numbers or the pair's PKCS#8 DER, and
- * kept in the key (published with a compare-and-swap, so no lock) until cf_key_free.
+ * made once, on its first use here, from the key's numbers (EVP_PKEY_fromdata; an RSA pair from
+ * its PKCS#8 DER), and kept in the key (published with a compare-and-swap, so no lock) until
+ * cf_key_free.
  *
  * ECDSA signatures here are randomised (OpenSSL 3.0 has no RFC 6979); both kinds verify alike.
  * cf_sign_digest, whose signatures the spec promises deterministic (custody, §22.7), stays in
@@ -121,6 +122,45 @@ static EVP_PKEY *evp_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e
 	return pkey;
 }
 
+/* An EC key from its numbers: the point, and the private scalar too if with_private. */
+static EVP_PKEY *evp_ec(const cf_key *key, int with_private)
+{
+	const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(key->pk);
+	uint8_t pub[2 * 48 + 1], d[48];
+	size_t n = 0, dlen = cf_key_type(key) == CF_KEY_P256 ? 32 : 48;
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *bd = NULL;
+
+	if (!bld ||
+	    mbedtls_ecp_point_write_binary(&ec->MBEDTLS_PRIVATE(grp), &ec->MBEDTLS_PRIVATE(Q),
+					   MBEDTLS_ECP_PF_UNCOMPRESSED, &n, pub,
+					   sizeof(pub)) != 0 ||
+	    OSSL_PARAM_BLD_push_utf8_string(
+		bld, OSSL_PKEY_PARAM_GROUP_NAME,
+		cf_key_type(key) == CF_KEY_P256 ? "prime256v1" : "secp384r1", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, n) != 1)
+		goto out;
+	if (with_private && (mbedtls_mpi_write_binary(&ec->MBEDTLS_PRIVATE(d), d, dlen) != 0 ||
+			     !(bd = BN_secure_new()) || !BN_bin2bn(d, (int)dlen, bd) ||
+			     OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bd) != 1))
+		goto out;
+	if ((params = OSSL_PARAM_BLD_to_param(bld)) &&
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) &&
+	    EVP_PKEY_fromdata_init(ctx) == 1)
+		EVP_PKEY_fromdata(ctx, &pkey, with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+				  params);
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params); /* OSSL_PARAM_BLD_to_param put d in secure memory */
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(bd);
+	cf_zeroize(d, sizeof(d));
+	return pkey;
+}
+
 /*
  * A public key straight from its numbers (EVP_PKEY_fromdata): d2i_PUBKEY would do, but OpenSSL
  * 3.0 sets up its whole decoder machinery for each call, which cost more than the verification
@@ -130,12 +170,8 @@ static EVP_PKEY *evp_rsa_public(const uint8_t *n, size_t n_len, const uint8_t *e
 static EVP_PKEY *evp_public(const cf_key *key)
 {
 	const mbedtls_pk_context *pk = &key->pk;
-	uint8_t pub[2 * 512 + 1]; /* an uncompressed P-384 point, or n of RSA-4096 */
+	uint8_t pub[512]; /* n of RSA-4096 */
 	uint8_t e[8];
-	OSSL_PARAM params[3];
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	size_t n = 0;
 
 	if (cf_key_type(key) == CF_KEY_RSA) {
 		const mbedtls_rsa_context *rsa = mbedtls_pk_rsa(*pk);
@@ -146,20 +182,7 @@ static EVP_PKEY *evp_public(const cf_key *key)
 			return NULL;
 		return evp_rsa_public(pub, len, e, sizeof(e));
 	}
-	if (mbedtls_ecp_point_write_binary(&mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(grp),
-					   &mbedtls_pk_ec(*pk)->MBEDTLS_PRIVATE(Q),
-					   MBEDTLS_ECP_PF_UNCOMPRESSED, &n, pub, sizeof(pub)) != 0)
-		return NULL;
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_PKEY_PARAM_GROUP_NAME,
-	    (char *)(cf_key_type(key) == CF_KEY_P256 ? "prime256v1" : "secp384r1"), 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, n);
-	params[2] = OSSL_PARAM_construct_end();
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) &&
-	    EVP_PKEY_fromdata_init(ctx) == 1)
-		EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params);
-	EVP_PKEY_CTX_free(ctx);
-	return pkey;
+	return evp_ec(key, 0);
 }
 
 static EVP_PKEY *evp_from_key(const cf_key *key)
@@ -171,7 +194,9 @@ static EVP_PKEY *evp_from_key(const cf_key *key)
 
 	if (!cf_key_has_private(key))
 		return evp_public(key);
-	/* a key pair: the CA's, once per process */
+	if (cf_key_type(key) != CF_KEY_RSA)
+		return evp_ec(key, 1);
+	/* an RSA key pair (the CA's, once per process; a custody key, once per operation) */
 	if (cf_key_pkcs8_der(key, buf, sizeof(buf), &len) == 0)
 		pkey = d2i_AutoPrivateKey(NULL, &p, (long)len);
 	cf_zeroize(buf, sizeof(buf));
