@@ -14,6 +14,9 @@
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_file.h"
+#ifdef CF_CRYPTO_OPENSSL
+#include "cf_crypto_openssl.h"
+#endif
 
 #include <errno.h>
 #include <pthread.h>
@@ -97,6 +100,14 @@ static struct rng_state *rng_get(void)
 	return st;
 }
 
+#ifdef CF_CRYPTO_OPENSSL
+/* The OpenSSL build: what mbedTLS draws (key generation, blinding) comes from RAND_bytes too. */
+int cf_rng_mbedtls(void *p_rng, unsigned char *out, size_t len)
+{
+	(void)p_rng;
+	return cf_ossl_random(out, len) == 0 ? 0 : MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+}
+#else
 int cf_rng_mbedtls(void *p_rng, unsigned char *out, size_t len)
 {
 	struct rng_state *st = rng_get();
@@ -124,15 +135,20 @@ int cf_rng_mbedtls(void *p_rng, unsigned char *out, size_t len)
 	return 0;
 }
 
+#endif
+
 void *cf_rng_ctx(void)
 {
 	return rng_get();
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 int cf_random(void *buf, size_t len)
 {
 	return cf_rng_mbedtls(NULL, buf, len) == 0 ? 0 : CF_ECRYPTO;
 }
+
+#endif
 
 /* ---- secrets and digests ----------------------------------------------------------------- */
 
@@ -160,12 +176,15 @@ int cf_ct_equal(const void *a, const void *b, size_t len)
 	return diff == 0;
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 int cf_sha256(const void *msg, size_t len, uint8_t out[32])
 {
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 
 	return mbedtls_md(md, msg, len, out) == 0 ? 0 : CF_ECRYPTO;
 }
+
+#endif
 
 int cf_digest_file(const char *path, size_t hlen, uint8_t *out)
 {
@@ -200,12 +219,15 @@ out:
 	return ret;
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len, uint8_t out[32])
 {
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 
 	return mbedtls_md_hmac(md, key, key_len, msg, len, out) == 0 ? 0 : CF_ECRYPTO;
 }
+
+#endif
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
@@ -258,6 +280,7 @@ int cf_key_from_pk(mbedtls_pk_context *pk, cf_key **out)
 		return CF_ENOMEM;
 	}
 	atomic_init(&key->signer, NULL);
+	atomic_init(&key->evp, NULL);
 	key->pk = *pk;
 	mbedtls_pk_init(pk);
 	*out = key;
@@ -277,6 +300,9 @@ void cf_key_free(cf_key *key)
 	if (!key)
 		return;
 	signer_free(atomic_load(&key->signer));
+#ifdef CF_CRYPTO_OPENSSL
+	cf_key_evp_release(key);
+#endif
 	mbedtls_pk_free(&key->pk);
 	pthread_mutex_destroy(&key->lock);
 	free(key);
@@ -469,6 +495,7 @@ static mbedtls_ecp_group *curve_group(const cf_key *key)
 
 /* ---- signatures ------------------------------------------------------------------------------ */
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 /* Digest of msg for alg; sets the md type and length. */
 static int alg_digest(enum cf_alg alg, const void *msg, size_t len, uint8_t hash[48],
 		      mbedtls_md_type_t *md, size_t *hlen)
@@ -479,6 +506,8 @@ static int alg_digest(enum cf_alg alg, const void *msg, size_t len, uint8_t hash
 		return CF_EINTERNAL;
 	return mbedtls_md(mbedtls_md_info_from_type(*md), msg, len, hash) == 0 ? 0 : CF_ECRYPTO;
 }
+
+#endif
 
 /* Octets of one of r, s for an EC key (32 for P-256, 48 for P-384). */
 static size_t ec_coord_len(const cf_key *key)
@@ -508,6 +537,7 @@ static int ecdsa_sign_raw(const cf_key *key, const uint8_t *hash, size_t hlen, m
 	return ret;
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 /* 0 if (r, s) is an ECDSA signature of hash by key's Q; verify also refuses r or s outside
  * [1, n-1] and a hash longer than the order is truncated, as for any ECDSA. */
 static int ecdsa_verify_rs(const cf_key *key, const uint8_t *hash, size_t hlen,
@@ -601,6 +631,8 @@ int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, c
 	return ret;
 }
 
+#endif
+
 /* The digest algorithm of a SHA-2 digest of hlen octets, MBEDTLS_MD_NONE for other lengths. */
 static mbedtls_md_type_t digest_md(size_t hlen)
 {
@@ -610,6 +642,7 @@ static mbedtls_md_type_t digest_md(size_t hlen)
 			    : MBEDTLS_MD_NONE;
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const uint8_t *sig,
 		     size_t sig_len)
 {
@@ -641,6 +674,8 @@ int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const 
 	mbedtls_mpi_free(&s);
 	return ret;
 }
+
+#endif
 
 /* The DER Ecdsa-Sig-Value of the raw signature r||s (2 × n octets, n ≤ 48) into sig. */
 static int ecdsa_rs_to_der(const uint8_t *rs, size_t n, uint8_t *sig, size_t cap, size_t *len)
@@ -695,6 +730,8 @@ int cf_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t 
 		return CF_EINTERNAL;
 	if (!cf_key_has_private(key))
 		return CF_EBADKEY;
+	/* EC: mbedTLS's RFC 6979 in both builds (spec/protocol.md §22.7 promises deterministic
+	 * ECDSA for custody signatures; OpenSSL 3.0 has none) */
 	if (pk_is_ec(&key->pk)) {
 		n = ec_coord_len(key);
 		ret = ecdsa_sign_raw(key, hash, hlen, md, rs, n);
@@ -702,9 +739,14 @@ int cf_sign_digest(const cf_key *key, const uint8_t *hash, size_t hlen, uint8_t 
 			ret = ecdsa_rs_to_der(rs, n, sig, sig_cap, sig_len);
 		return ret;
 	}
+#ifdef CF_CRYPTO_OPENSSL
+	return cf_ossl_sign_digest(key, hash, hlen, sig, sig_cap, sig_len);
+#else
 	return rsa_sign(key, md, hash, hlen, sig, sig_cap, sig_len);
+#endif
 }
 
+#ifndef CF_CRYPTO_OPENSSL /* cf_crypto_openssl.c */
 /* A new ECDSA-typed copy of key's pair, with the base-point table of its group computed. */
 static int signer_new(const cf_key *key, mbedtls_pk_context **out)
 {
@@ -723,6 +765,15 @@ static int signer_new(const cf_key *key, mbedtls_pk_context **out)
 	return 0;
 }
 
+#endif
+
+/* The OpenSSL build signs for mbedTLS's writers through libcrypto, for RSA too. */
+#ifdef CF_CRYPTO_OPENSSL
+#define SIGNER_NEW cf_ossl_signer_new
+#else
+#define SIGNER_NEW signer_new
+#endif
+
 int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer)
 {
 	cf_key *k = (cf_key *)key;
@@ -731,16 +782,18 @@ int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer)
 
 	if (!key || !cf_key_has_private(key))
 		return CF_EBADKEY;
+#ifndef CF_CRYPTO_OPENSSL
 	if (!pk_is_ec(&key->pk)) {
 		*signer = &k->pk;
 		return 0;
 	}
+#endif
 	/* made once, under the lock; published complete, so readers need no lock */
 	pk = atomic_load_explicit(&k->signer, memory_order_acquire);
 	if (!pk) {
 		pthread_mutex_lock(&k->lock);
 		pk = atomic_load_explicit(&k->signer, memory_order_relaxed);
-		if (!pk && (ret = signer_new(key, &pk)) == 0)
+		if (!pk && (ret = SIGNER_NEW(key, &pk)) == 0)
 			atomic_store_explicit(&k->signer, pk, memory_order_release);
 		pthread_mutex_unlock(&k->lock);
 	}

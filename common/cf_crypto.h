@@ -1,11 +1,16 @@
 /*
- * cf_crypto — keys, signatures, digests, randomness and secret hygiene. mbedTLS lives here (and
- * in the CA module and the agent's TLS transport through cf_crypto_mbedtls.h); no other module
- * names an mbedTLS type. A second backend (OpenSSL's libcrypto, mbedTLS 3.6) is a second file
- * behind this header.
+ * cf_crypto — keys, signatures, digests, randomness and secret hygiene. Two builds of common/
+ * stand behind this header (common/CMakeLists.txt): certflow-common on mbedTLS alone (the agent,
+ * certflow-admin, certflow-agent-small), and certflow-common-ossl (CF_CRYPTO_OPENSSL), which
+ * certflowd links, where cf_crypto_openssl.c does the hot work on OpenSSL 3 libcrypto (random
+ * numbers, SHA-256, HMAC, cf_sign/cf_verify, cf_verify_digest, the RSA part of cf_sign_digest
+ * and the CA's signer for mbedTLS's X.509 writer) on an EVP_PKEY made once per key. Key parsing
+ * and writing, JWK, PKCS#8, PBKDF2 and AES-GCM are mbedTLS's in both (same formats either way).
+ * mbedTLS lives here (and in the CA module and the agent's TLS transport through
+ * cf_crypto_mbedtls.h); no other module names an mbedTLS or OpenSSL type.
  *
  * Thread safety: all functions may be called from any thread. The CSPRNG is a CTR-DRBG per
- * thread, seeded from the OS entropy source.
+ * thread, seeded from the OS entropy source (mbedTLS build), or OpenSSL's RAND_bytes.
  */
 #ifndef CF_CRYPTO_H
 #define CF_CRYPTO_H
@@ -92,7 +97,8 @@ int cf_key_thumbprint(const cf_key *key, char out[44]);
 /* SubjectPublicKeyInfo DER, malloc'd. */
 int cf_key_spki_der(const cf_key *key, uint8_t **der, size_t *len);
 
-/* JWS signature of msg: ES256/ES384 as raw r||s (64/96 octets), RS256 as PKCS#1 v1.5.
+/* JWS signature of msg: ES256/ES384 as raw r||s (64/96 octets), RS256 as PKCS#1 v1.5. ECDSA
+ * is deterministic (RFC 6979) in the mbedTLS build, randomised in the OpenSSL one.
  * sig_cap ≥ 512. alg must fit the key (CF_EBADALG otherwise). */
 int cf_sign(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, uint8_t *sig,
 	    size_t sig_cap, size_t *sig_len);

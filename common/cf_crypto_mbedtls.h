@@ -24,6 +24,7 @@ struct cf_key {
 	mbedtls_pk_context pk;
 	pthread_mutex_t lock;		    /* guards the creation of signer */
 	mbedtls_pk_context *_Atomic signer; /* NULL until cf_key_signer's first call */
+	void *_Atomic evp; /* OpenSSL build of common/: the key's EVP_PKEY, made on first use */
 };
 
 /* Wrap an initialised and filled pk context (moved into the new key; *pk is reset). The key
@@ -38,6 +39,8 @@ int cf_key_from_pk(mbedtls_pk_context *pk, cf_key **out);
  * on the first call, with that table already computed. For RSA it is &key->pk. Valid while key
  * lives; mbedtls_pk_sign on it is safe from many threads at once (it only reads the context).
  * Never pass it where a public key is written (pk_write_* do not take ECDSA contexts).
+ * In the OpenSSL build of common/ it is, for EC and RSA alike, a context whose only operation,
+ * sign, is OpenSSL's on the key's EVP_PKEY (cf_crypto_openssl.c), made once.
  * CF_EBADKEY for a public key, CF_ENOMEM or CF_ECRYPTO. */
 int cf_key_signer(const cf_key *key, mbedtls_pk_context **signer);
 

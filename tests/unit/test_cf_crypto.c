@@ -257,6 +257,20 @@ static void jwk_roundtrip(cf_key *key, const char *first_member)
 	CHECK(text && strncmp(text, first_member, strlen(first_member)) == 0);
 	CHECK_EQ_INT(cf_key_from_jwk(jwk, &back), 0);
 	CHECK(back && cf_key_public_equal(key, back));
+	if (back) {
+		/* the public key alone verifies what the pair signs, JWS and X.509 forms */
+		uint8_t sig[512], hash[32];
+		size_t sig_len = 0;
+
+		CHECK_EQ_INT(cf_sign(key, cf_key_alg(key), "m", 1, sig, sizeof(sig), &sig_len), 0);
+		CHECK_EQ_INT(cf_verify(back, cf_key_alg(key), "m", 1, sig, sig_len), 0);
+		CHECK_EQ_INT(cf_verify(back, cf_key_alg(key), "n", 1, sig, sig_len), CF_EBADSIG);
+		CHECK_EQ_INT(cf_sha256("m", 1, hash), 0);
+		CHECK_EQ_INT(cf_sign_digest(key, hash, 32, sig, sizeof(sig), &sig_len), 0);
+		CHECK_EQ_INT(cf_verify_digest(back, hash, 32, sig, sig_len), 0);
+		hash[0] ^= 1;
+		CHECK_EQ_INT(cf_verify_digest(back, hash, 32, sig, sig_len), CF_EBADSIG);
+	}
 	CHECK_EQ_INT(cf_key_thumbprint(key, tp1), 0);
 	if (back)
 		CHECK_EQ_INT(cf_key_thumbprint(back, tp2), 0);
@@ -469,6 +483,35 @@ static void test_verify_digest_refuses_tampering_and_bad_der(void)
 	}
 }
 
+/* cf_sign_digest is deterministic ECDSA in both builds: RFC 6979 A.2.5, P-256, SHA-256,
+ * message "sample" (the key is the RFC's x, as SEC1 DER without the public key). */
+static void test_sign_digest_is_rfc6979_deterministic_ecdsa(void)
+{
+	static const uint8_t sec1[] = {
+	    0x30, 0x31, 0x02, 0x01, 0x01, 0x04, 0x20, 0xC9, 0xAF, 0xA9, 0xD8, 0x45, 0xBA,
+	    0x75, 0x16, 0x6B, 0x5C, 0x21, 0x57, 0x67, 0xB1, 0xD6, 0x93, 0x4E, 0x50, 0xC3,
+	    0xDB, 0x36, 0xE8, 0x9B, 0x12, 0x7B, 0x8A, 0x62, 0x2B, 0x12, 0x0F, 0x67, 0x21,
+	    0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	static const uint8_t want[] = {
+	    0x30, 0x46, 0x02, 0x21, 0x00, 0xEF, 0xD4, 0x8B, 0x2A, 0xAC, 0xB6, 0xA8,
+	    0xFD, 0x11, 0x40, 0xDD, 0x9C, 0xD4, 0x5E, 0x81, 0xD6, 0x9D, 0x2C, 0x87,
+	    0x7B, 0x56, 0xAA, 0xF9, 0x91, 0xC3, 0x4D, 0x0E, 0xA8, 0x4E, 0xAF, 0x37,
+	    0x16, 0x02, 0x21, 0x00, 0xF7, 0xCB, 0x1C, 0x94, 0x2D, 0x65, 0x7C, 0x41,
+	    0xD4, 0x36, 0xC7, 0xA1, 0xB6, 0xE2, 0x9F, 0x65, 0xF3, 0xE9, 0x00, 0xDB,
+	    0xB9, 0xAF, 0xF4, 0x06, 0x4D, 0xC4, 0xAB, 0x2F, 0x84, 0x3A, 0xCD, 0xA8};
+	uint8_t hash[32], sig[512];
+	size_t sig_len = 0;
+	cf_key *key = NULL;
+
+	CHECK_EQ_INT(cf_key_parse(sec1, sizeof(sec1), &key), 0);
+	CHECK_EQ_INT(cf_sha256("sample", 6, hash), 0);
+	CHECK_EQ_INT(cf_sign_digest(key, hash, 32, sig, sizeof(sig), &sig_len), 0);
+	CHECK_EQ_INT((int)sig_len, (int)sizeof(want));
+	CHECK(memcmp(sig, want, sizeof(want)) == 0);
+	CHECK_EQ_INT(cf_verify_digest(key, hash, 32, sig, sig_len), 0);
+	cf_key_free(key);
+}
+
 /* The signing context for mbedTLS writers: made once per key pair, refused for a public key. */
 static void test_signer_is_long_lived_and_needs_a_private_key(void)
 {
@@ -482,7 +525,14 @@ static void test_signer_is_long_lived_and_needs_a_private_key(void)
 	CHECK(a != NULL && a == b);
 	CHECK(mbedtls_pk_can_do(a, MBEDTLS_PK_ECDSA));
 	CHECK_EQ_INT(cf_key_signer(rsa, &a), 0);
+#ifdef CF_CRYPTO_OPENSSL
+	/* the OpenSSL build signs through libcrypto for RSA as well: a context of its own */
+	CHECK_EQ_INT(cf_key_signer(rsa, &b), 0);
+	CHECK(a != NULL && a == b && a != &rsa->pk);
+	CHECK(mbedtls_pk_can_do(a, MBEDTLS_PK_RSA));
+#else
 	CHECK(a == &rsa->pk);
+#endif
 	CHECK_EQ_INT(cf_key_spki_der(p384, &der, &len), 0);
 	CHECK_EQ_INT(cf_key_parse(der, len, &pub), 0);
 	a = NULL;
@@ -544,6 +594,7 @@ int main(int argc, char **argv)
 	RUN(test_csr_without_cn_and_bad_cn);
 	RUN(test_verify_digest_refuses_tampering_and_bad_der);
 	RUN(test_signer_is_long_lived_and_needs_a_private_key);
+	RUN(test_sign_digest_is_rfc6979_deterministic_ecdsa);
 	cf_key_free(p256);
 	cf_key_free(p384);
 	cf_key_free(rsa);

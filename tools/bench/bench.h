@@ -24,8 +24,9 @@
 struct bench_opts {
 	const char *server, *ca, *admin_key, *clock_file;
 	int clients, activations, renewals, json;
-	long server_pid; /* 0: no server CPU figures */
-	int timeout_s;	 /* deadline for the whole run */
+	long server_pid;    /* 0: no server CPU figures */
+	int server_mbedtls; /* --server-library mbedtls: the server's crypto is mbedTLS's */
+	int timeout_s;	    /* deadline for the whole run */
 };
 
 /* One enrolment code and the credential activated with it. */
@@ -79,8 +80,13 @@ int bench_renew_step(struct bench *b, int worker, size_t i, double *ms);
 double bench_now_ms(void);
 /* utime + stime of pid in milliseconds from /proc/PID/stat; CF_EIO if unreadable. */
 int bench_proc_cpu_ms(long pid, double *ms);
-/* Per-operation time of P-256 sign and verify with cf_sign/cf_verify, in ms (bounded loops). */
+/* CPU time of the calling thread in milliseconds. */
+double bench_cpu_ms(void);
+/* CPU time per operation of P-256 sign and verify with cf_sign/cf_verify, as certflowd does
+ * them: the bench links the same (OpenSSL) build of common/. In ms (bounded loops). */
 int bench_crypto_times(double *sign_ms, double *verify_ms);
+/* The same on mbedTLS, as the mbedTLS build of common/ does them (limit_mbedtls.c). */
+int bench_mbedtls_times(double *sign_ms, double *verify_ms);
 /* The q-quantile (0..1) of v[0..n) (sorts v). 0 when n is 0. */
 double bench_quantile(double *v, size_t n, double q);
 /* Write t (Unix seconds) into path atomically (temp file + rename). */

@@ -47,7 +47,10 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 date +%s >"$tmp/clock"
-"$certflowd" --data "$tmp/data" --listen 127.0.0.1:0 --ready-file "$tmp/ready" \
+# All requests come from 127.0.0.1: the per-address limit of activation would answer 429 after
+# the first 600 (spec/protocol.md §28; 0 = no limit).
+printf 'rate_activate_addr = 0\n' >"$tmp/certflowd.conf"
+"$certflowd" --data "$tmp/data" --config "$tmp/certflowd.conf" --listen 127.0.0.1:0 --ready-file "$tmp/ready" \
 	--test-clock "$tmp/clock" >"$tmp/server.log" 2>&1 &
 pid=$!
 
