@@ -12,6 +12,7 @@ certflow_deps() {
 		pkgs+=(lmdb-utils zbar-tools librsvg2-bin clang libclang-rt-14-dev valgrind faketime strace oathtool time
 			python3 python3-cryptography python3-jsonschema python3-prometheus-client
 			chromium chromium-driver python3-selenium)
+		command -v npm >/dev/null || pkgs+=(nodejs npm) # axe-core for tests/portal (npm ci)
 	fi
 	local missing=()
 	for p in "${pkgs[@]}"; do

@@ -24,7 +24,7 @@ function consentBlock(name) {
   box.input.setAttribute("aria-describedby", `${textId} ${box.input.getAttribute("aria-describedby")}`);
   box.consent = name;
   const el = h("div", { class: "consent" },
-    h("h3", { text: title }),
+    h("h2", { text: title }),
     h("div", { class: "consent-text", id: textId, tabindex: "0", role: "region",
       "aria-label": title, text: has(`consent.${name}.text`) ? t(`consent.${name}.text`) : title }),
     box.el);

@@ -51,6 +51,7 @@ struct notify {
 	int started, kicked;
 	int stop;	   /* read by deliver_program while a program runs */
 	char footer[1024]; /* under lock: the server's address and root fingerprint, "" = none */
+	char portal[256];  /* under lock: {{portal}}, the base URL without a final '/' */
 };
 
 void notify_config_defaults(struct notify_config *cfg)
@@ -270,6 +271,10 @@ void notify_set_server(notify *n, const char *url, const char *fingerprint)
 	if (!n)
 		return;
 	pthread_mutex_lock(&n->lock);
+	/* "{{portal}}/#/emergency" must not read "https://ca.example//#/emergency" */
+	snprintf(n->portal, sizeof(n->portal), "%s", url);
+	for (size_t k = strlen(n->portal); k > 0 && n->portal[k - 1] == '/'; k--)
+		n->portal[k - 1] = '\0';
 	snprintf(
 	    n->footer, sizeof(n->footer),
 	    "\n-- \n"
@@ -305,12 +310,21 @@ int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *
 {
 	const struct tmpl *t;
 	struct store_message *m = NULL;
+	struct notify_var all[NOTIFY_VARS_MAX + 1];
+	char portal[sizeof(n->portal)];
 	uint8_t *plain = NULL;
 	size_t len = 0;
 	int ret;
 
-	if (!n || !txn || !to || !tmpl)
+	if (!n || !txn || !to || !tmpl || nvars > NOTIFY_VARS_MAX)
 		return CF_EINTERNAL;
+	/* the caller's values, then {{portal}}, which every template may use (§18) */
+	pthread_mutex_lock(&n->lock);
+	memcpy(portal, n->portal, sizeof(portal));
+	pthread_mutex_unlock(&n->lock);
+	if (nvars)
+		memcpy(all, vars, nvars * sizeof(*vars));
+	all[nvars] = (struct notify_var){"portal", portal};
 	if (!(t = tmpl_find(&n->tmpls, ch, tmpl)))
 		return CF_ENOTFOUND;
 	if (!recipient_ok(ch, to))
@@ -324,7 +338,7 @@ int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *
 		ret = cf_random(plain + 2, NOTIFY_HDR_LEN - 2);
 	}
 	if (ret == 0)
-		ret = tmpl_render(t, vars, nvars, (char *)plain + NOTIFY_HDR_LEN,
+		ret = tmpl_render(t, all, nvars + 1, (char *)plain + NOTIFY_HDR_LEN,
 				  NOTIFY_PLAIN_MAX - NOTIFY_HDR_LEN, &len);
 	if (ret == 0 && ch == NOTIFY_EMAIL)
 		ret = add_footer(n, (char *)plain + NOTIFY_HDR_LEN,

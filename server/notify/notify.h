@@ -57,12 +57,15 @@ void notify_close(notify *n);
  * the aad is "message:<id>"). CF_ENOTFOUND for an unknown template of that channel,
  * CF_EMALFORMED for a bad recipient (control characters or spaces, a leading '-', no '@' for
  * e-mail, not E.164 for SMS) or a subject variable holding a control character (CR, LF, ...);
- * CF_EINTERNAL if a variable the template uses is missing or the message is too large. Safe to
- * call more than once for one txn (store_write may re-run its fn). */
+ * CF_EINTERNAL if a variable the template uses is missing, more than 8 vars are given or the
+ * message is too large. The value of {{portal}} (the base URL that notify_set_server was given,
+ * without a final '/') is added by notify_queue itself. Safe to call more than once for one txn
+ * (store_write may re-run its fn). */
 int notify_queue(notify *n, store_txn *txn, enum notify_channel ch, const char *to,
 		 const char *tmpl, const struct notify_var *vars, size_t nvars);
 /* Every e-mail queued from now on ends with the server's address and its root CA fingerprint
- * (spec/protocol.md §18: how a person's program learns to trust the server). Safe on NULL. */
+ * (spec/protocol.md §18: how a person's program learns to trust the server), and its links to the
+ * portal's pages start with url ({{portal}}). Safe on NULL. */
 void notify_set_server(notify *n, const char *url, const char *fingerprint);
 /* Messages waiting for delivery (for GET /metrics). 0 or a store error. */
 int notify_queued(notify *n, uint64_t *count);
@@ -70,8 +73,9 @@ int notify_queued(notify *n, uint64_t *count);
 void notify_kick(notify *n);
 
 /* Walk the outbox by id, from the first id above after (admin/outbox-list): messages in state
- * (enum store_message_state; 0 = all). cb gets each record inside a read transaction and must not copy its body anywhere
- * visible (it is sealed, but still never shown). CF_EUNAVAILABLE if n is NULL. */
+ * (enum store_message_state; 0 = all). cb gets each record inside a read transaction and must not
+ * copy its body anywhere visible (it is sealed, but still never shown). CF_EUNAVAILABLE if n is
+ * NULL. */
 int notify_list(notify *n, int state, uint64_t after,
 		int (*cb)(const struct store_message *m, void *ctx), void *ctx);
 

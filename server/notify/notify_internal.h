@@ -28,7 +28,8 @@
 #define NOTIFY_TMPL_MAX 8192	  /* one template file */
 #define NOTIFY_PROGRAM_TIMEOUT 30 /* seconds, then SIGKILL */
 #define NOTIFY_LINE_MAX 998	  /* RFC 5322 §2.1.1 */
-#define NOTIFY_TEMPLATES 24 /* room for the default set of template.c */
+#define NOTIFY_TEMPLATES 24	  /* room for the default set of template.c */
+#define NOTIFY_VARS_MAX 8	  /* values a caller gives notify_queue, {{portal}} not counted */
 
 enum { NOTIFY_DONE_MAILDIR = 1, NOTIFY_DONE_PROGRAM = 2 };
 

@@ -31,7 +31,7 @@ struct tmpl_def {
 static const struct tmpl_def defs[] = {
     {"reference",
      NOTIFY_EMAIL,
-     {"givenName", "reference", "expiresAt", NULL},
+     {"givenName", "reference", "expiresAt", "portal", NULL},
      "Subject: certflow: your reference number\n"
      "\n"
      "Hello {{givenName}},\n"
@@ -42,29 +42,42 @@ static const struct tmpl_def defs[] = {
      "It can be used until {{expiresAt}}.\n"
      "\n"
      "Your activation code comes in a separate e-mail, inside an envelope that only\n"
-     "the passphrase you chose when you applied can open (certflow-agent envelope\n"
-     "open). You need the reference number and the activation code to activate your\n"
-     "credential with certflow-agent enrol.\n"
+     "the passphrase you chose when you applied can open. To activate your\n"
+     "credential, open this page and give it the reference number, the envelope and\n"
+     "that passphrase:\n"
+     "\n"
+     "Activate: {{portal}}/#/activate\n"
      "\n"
      "Keep this number: with the emergency code of the envelope it suspends your\n"
-     "credential if your device is lost or stolen.\n"},
+     "credential on this page if your device is lost or stolen:\n"
+     "\n"
+     "Emergency suspension: {{portal}}/#/emergency\n"
+     "\n"
+     "For a device: its operator activates it on the device instead, with\n"
+     "certflow-agent enrol.\n"},
     {"envelope",
      NOTIFY_EMAIL,
-     {"givenName", "envelope", "envelopeNumber", NULL},
+     {"givenName", "envelope", "envelopeNumber", "portal", NULL},
      "Subject: certflow: your envelope\n"
      "\n"
      "Hello {{givenName}},\n"
      "\n"
      "below is your envelope number {{envelopeNumber}}. It holds your activation code\n"
      "and your emergency code, sealed with the passphrase you chose when you applied.\n"
-     "Save the lines from BEGIN to END (included) in a file and open it with\n"
+     "Copy the lines from BEGIN to END (included) into the activation page, with your\n"
+     "reference number and that passphrase:\n"
      "\n"
-     "  certflow-agent envelope open FILE\n"
+     "Activate: {{portal}}/#/activate\n"
      "\n"
      "{{envelope}}\n"
      "\n"
      "Keep the emergency code apart from your device: with your reference number it\n"
-     "suspends your credential if the device is lost or stolen.\n"},
+     "suspends your credential on this page if the device is lost or stolen:\n"
+     "\n"
+     "Emergency suspension: {{portal}}/#/emergency\n"
+     "\n"
+     "For a device: its operator saves the lines from BEGIN to END in a file on the\n"
+     "device and opens it with certflow-agent envelope open FILE.\n"},
     {"remote-credentials",
      NOTIFY_EMAIL,
      {"givenName", "userId", "password", "reference", NULL},
@@ -89,26 +102,32 @@ static const struct tmpl_def defs[] = {
      "your certificate if your login or PIN is stolen.\n"},
     {"remote-envelope",
      NOTIFY_EMAIL,
-     {"givenName", "envelope", "envelopeNumber", NULL},
+     {"givenName", "envelope", "envelopeNumber", "portal", NULL},
      "Subject: certflow: your PIN and PUK\n"
      "\n"
      "Hello {{givenName}},\n"
      "\n"
      "below is your envelope number {{envelopeNumber}}. It holds the PIN and PUK of\n"
      "your remote signing certificate, your emergency code and your reference number,\n"
-     "sealed with the passphrase you chose when you applied. Save the lines from\n"
-     "BEGIN to END (included) in a file and open it with\n"
+     "sealed with the passphrase you chose when you applied. Keep the lines from\n"
+     "BEGIN to END (included): when the portal asks for your envelope, copy them into\n"
+     "it and give that passphrase.\n"
      "\n"
-     "  certflow-agent envelope open FILE\n"
+     "Portal: {{portal}}/#/login\n"
      "\n"
      "{{envelope}}\n"
      "\n"
      "The PUK activates the certificate (with a new PIN of your choice) and unblocks\n"
      "the PIN after too many wrong ones; too many wrong PUKs revoke the certificate.\n"
-     "Never give the PIN or PUK to anyone: the portal never asks for them by e-mail.\n"},
+     "Never give the PIN or PUK to anyone: the portal never asks for them by e-mail.\n"
+     "\n"
+     "If your login or PIN is stolen, suspend the certificate with the emergency code\n"
+     "and your reference number:\n"
+     "\n"
+     "Emergency suspension: {{portal}}/#/emergency\n"},
     {"rejected",
      NOTIFY_EMAIL,
-     {"givenName", "reason", NULL},
+     {"givenName", "reason", "portal", NULL},
      "Subject: certflow: application rejected\n"
      "\n"
      "Hello {{givenName}},\n"
@@ -117,7 +136,9 @@ static const struct tmpl_def defs[] = {
      "\n"
      "Reason: {{reason}}\n"
      "\n"
-     "You may apply again.\n"},
+     "You may apply again:\n"
+     "\n"
+     "Apply: {{portal}}/#/apply\n"},
     {"recovery-link",
      NOTIFY_EMAIL,
      {"givenName", "token", "server", NULL},
@@ -171,7 +192,7 @@ static const struct tmpl_def defs[] = {
      "If you did not ask for this, contact your certflow operator at once.\n"},
     {"update-notice",
      NOTIFY_EMAIL,
-     {"givenName", "credential", "updateBy", "note", NULL},
+     {"givenName", "credential", "updateBy", "note", "portal", NULL},
      "Subject: certflow: please update your signing certificate\n"
      "\n"
      "Hello {{givenName}},\n"
@@ -184,20 +205,23 @@ static const struct tmpl_def defs[] = {
      "Log in to the portal and choose \"update\": you confirm the conditions, give your\n"
      "PIN and two one-time codes, choose a passphrase for a new envelope, and keep your\n"
      "PIN or set a new one. Your current certificate is revoked once the new one is\n"
-     "issued. The portal never asks for your PIN or codes by e-mail.\n"},
+     "issued. The portal never asks for your PIN or codes by e-mail.\n"
+     "\n"
+     "Portal: {{portal}}/#/login\n"},
     {"renewal-envelope",
      NOTIFY_EMAIL,
-     {"givenName", "credential", "envelope", "envelopeNumber", NULL},
+     {"givenName", "credential", "envelope", "envelopeNumber", "portal", NULL},
      "Subject: certflow: your new envelope\n"
      "\n"
      "Hello {{givenName}},\n"
      "\n"
      "your remote signing credential {{credential}} has a new key and certificate.\n"
      "Below is your envelope number {{envelopeNumber}}. It holds your new PUK and your\n"
-     "new emergency code, sealed with the passphrase you just chose. Save the lines\n"
-     "from BEGIN to END (included) in a file and open it with\n"
+     "new emergency code, sealed with the passphrase you just chose. Keep the lines\n"
+     "from BEGIN to END (included): when the portal asks for your envelope, copy them\n"
+     "into it and give that passphrase.\n"
      "\n"
-     "  certflow-agent envelope open FILE\n"
+     "Portal: {{portal}}/#/login\n"
      "\n"
      "{{envelope}}\n"
      "\n"

@@ -22,6 +22,7 @@ SHAPES = {
     "reason": r"\S.*",
     "note": r"\S.*",
     "server": r"https?://\S+",
+    "portal": r"https?://\S+",
 }
 ARMOUR = "-----BEGIN CERTFLOW ENVELOPE-----"
 
@@ -53,7 +54,7 @@ def line_re(promised):
     parts = re.split(r"\{\{(\w+)\}\}", promised)
     out = ""
     for i, part in enumerate(parts):
-        out += re.escape(part) if i % 2 == 0 else "(%s)" % SHAPES[part]
+        out += re.escape(part) if i % 2 == 0 else "(?P<%s>%s)" % (part, SHAPES[part])
     return re.compile("^" + out + "$", re.M)
 
 
@@ -77,9 +78,20 @@ class TestMessages(ConformanceTest):
                         self.assertIn(ARMOUR, text, "the armoured envelope")
                     else:
                         self.assertRegex(text, line_re(promised), "a layout line of §18")
+                        self.check_portal_link(text, promised)
                 if channel == "e-mail":
                     # the trust footer (§18): its two lines a program reads
                     self.assertRegex(text, re.compile(r"^certflow server: https?://\S+$", re.M))
                     self.assertRegex(text, re.compile(r"^Its fingerprint: sha256:[0-9a-f]{64}$", re.M))
                 seen.add(name)
         self.assertTrue(seen)
+
+    def check_portal_link(self, text, promised):
+        """A link to the portal (§18 "Links to the portal") starts with the URL of the trust
+        footer (both are public_url, else the server's base URL), without a doubled '/'."""
+        if "{{portal}}" not in promised:
+            return
+        portal = line_re(promised).search(text).group("portal")
+        footer = re.search(r"^certflow server: (\S+)$", text, re.M)
+        self.assertIsNotNone(footer, "the trust footer")
+        self.assertEqual(portal, footer.group(1).rstrip("/"), promised)

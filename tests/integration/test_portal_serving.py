@@ -121,6 +121,22 @@ class PortalServingTest(CertflowTestCase):
         # the recovery link names the public URL too
         self.recovery_mail_names(srv, form["email"], public)
 
+    def test_approval_mails_link_the_portal_pages_at_the_public_url(self):
+        public = "https://certs.example.org/people"
+        srv = self.start_server(config={"auto_approve": "signing", "public_url": public})
+        self.apply(srv)
+        for subject in ("certflow: your reference number", "certflow: your envelope"):
+            text = self.wait_mails(srv, lambda m: m["Subject"] == subject, subject)[0].get_content()
+            body = text.split("\n-- \n")[0]  # the trust footer apart
+            lines = body.splitlines()
+            self.assertIn("Activate: https://certs.example.org/people/#/activate", lines, subject)
+            self.assertIn("Emergency suspension: https://certs.example.org/people/#/emergency",
+                          lines, subject)
+            # a person is told no command line; the device's operator is
+            for para in body.split("\n\n"):
+                if "certflow-agent" in para:
+                    self.assertTrue(para.startswith("For a device:"), para)
+
     def recovery_mail_names(self, srv, email, url):
         r = run([program("certflow-agent"), "recover", "--server", srv.url, "--ca", srv.ca_file,
                  "--email", email])

@@ -8,11 +8,20 @@ nothing sleeps to synchronise with the page. After every step the page's console
 error (an uncaught exception, a CSP violation, a failed load) fails the test, except a protocol
 answer with a problem status that the test said it expects. Each step leaves a screenshot in
 build-logs/portal/ (CERTFLOW_PORTAL_SHOTS to change it).
+
+Every step also runs axe-core (Deque's accessibility checker, a test-only npm dependency pinned by
+tests/portal/package-lock.json, installed by `npm ci` into the git-ignored tests/portal/node_modules
+on first use) in the page: a `serious` or `critical` violation fails the test; every finding, of
+any impact, is appended to a11y-findings.txt beside the screenshots. axe is injected through
+WebDriver (the DevTools protocol), not as a <script> element, so the portal's CSP is not loosened
+and a CSP violation is still caught by the console check.
 """
 
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 import unittest
@@ -43,7 +52,34 @@ SHOTS = os.environ.get("CERTFLOW_PORTAL_SHOTS") or os.path.join(REPO, "build-log
 FAILED_LOAD = re.compile(r"^(\S+) - Failed to load resource: the server responded with a status "
                          r"of (\d+)")
 
+AXE_JS = os.path.join(HERE, "node_modules", "axe-core", "axe.min.js")
+A11Y_FAIL = ("serious", "critical")  # axe impacts that fail a test; moderate and minor are logged
+
 _driver = None
+_axe = None
+
+
+def axe_source():
+    """axe.min.js at the version tests/portal/package-lock.json pins, `npm ci` run when needed."""
+    global _axe
+    if _axe is None:
+        with open(os.path.join(HERE, "package-lock.json")) as f:
+            want = json.load(f)["packages"]["node_modules/axe-core"]["version"]
+        have = None
+        try:
+            with open(os.path.join(HERE, "node_modules", "axe-core", "package.json")) as f:
+                have = json.load(f)["version"]
+        except OSError:
+            pass
+        if have != want:
+            r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                               cwd=HERE, capture_output=True, text=True, timeout=300)
+            if r.returncode != 0:
+                raise RuntimeError(f"npm ci in {HERE} failed (tools/deps.sh test installs npm): "
+                                   f"{r.stderr.strip()[-2000:]}")
+        with open(AXE_JS) as f:
+            _axe = f.read()
+    return _axe
 
 
 def missing():
@@ -192,10 +228,36 @@ class PortalTestCase(CertflowTestCase):
             errors.append(e.get("message"))
         self.assertEqual(errors, [], f"browser console errors at {step!r}")
 
+    def check_a11y(self, step):
+        """Run axe-core on the screen as it is: fail on any serious or critical violation (the
+        rule, its help text and the first elements named); log every finding. Call it on any
+        screen a test shows; step() calls it."""
+        if not self.d.execute_script("return typeof window.axe === 'object'"):
+            self.d.execute_script(axe_source())
+        found = self.d.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {resultTypes: ['violations']})
+              .then(r => done(r.violations.map(v => ({
+                  id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))))
+              .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e),
+                                 nodes: []}]));""")
+        if found:
+            os.makedirs(SHOTS, exist_ok=True)
+            with open(os.path.join(SHOTS, "a11y-findings.txt"), "a") as f:
+                for v in found:
+                    f.write(f"{self._testMethodName} {step} {self.viewport[0]}x"
+                            f"{self.viewport[1]}: {v['impact']} {v['id']}: {v['help']} "
+                            f"{v['nodes']}\n")
+        bad = [f"{v['impact']} {v['id']}: {v['help']} at {', '.join(v['nodes'])}"
+               for v in found if v["impact"] in A11Y_FAIL]
+        self.assertEqual(bad, [], f"accessibility violations (axe-core) at {step!r}")
+
     def step(self, name):
-        """A screenshot, and the console checked, after each step of a journey."""
+        """A screenshot, the console checked and axe-core run, after each step of a journey."""
         self.shot(name)
         self.check_console(name)
+        self.check_a11y(name)
         width = self.d.execute_script("return document.documentElement.scrollWidth")
         self.assertLessEqual(width, self.viewport[0], f"{name}: the page is wider than the "
                                                       f"screen ({width} px)")

@@ -291,6 +291,8 @@ class PortalJourneys(PortalTestCase):
 
     def test_the_console_check_catches_a_csp_violation(self):
         self.open()
+        self.check_a11y("home")  # axe injected through WebDriver: no CSP report of its own
+        self.check_console("axe injected")
         self.d.execute_script("""
             const s = document.createElement('script');
             s.textContent = 'window.inlineRan = true';
@@ -299,6 +301,21 @@ class PortalJourneys(PortalTestCase):
                           "the CSP blocks inline script")
         with self.assertRaises(AssertionError):
             self.check_console("inline script")
+
+    def test_the_accessibility_check_catches_an_unlabelled_field_and_an_image_without_text(self):
+        self.open("#/recover")
+        self.wait_css("main [name=email]")
+        self.check_a11y("recover")
+        self.d.execute_script("""
+            const i = document.createElement('input');
+            i.type = 'text';
+            const img = document.createElement('img');
+            img.src = '/favicon.svg';
+            document.querySelector('main').append(i, img);""")
+        with self.assertRaises(AssertionError) as caught:
+            self.check_a11y("unlabelled field")
+        self.assertIn("label", str(caught.exception))
+        self.assertIn("image-alt", str(caught.exception))
 
 
 if __name__ == "__main__":

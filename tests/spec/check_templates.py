@@ -100,6 +100,29 @@ class TemplatesDocumented(unittest.TestCase):
                 for promised in ticked(self.layout[name]):
                     self.assertIn(promised, lines, "a line the layout table of §18 promises")
 
+    # mails whose text other changes own (the recovery link of §17, the portal login and password
+    # mails of §23-24) and the one that asks nothing but to call the operator
+    NO_PORTAL_LINK = {"recovery-link", "password-link", "remote-credentials", "suspended", "otp"}
+
+    def test_mails_that_ask_a_person_to_act_link_the_portal_page(self):
+        for name, (_, variables, _) in self.code.items():
+            if name in self.NO_PORTAL_LINK:
+                continue
+            with self.subTest(template=name):
+                self.assertIn("portal", variables)
+                links = [line for line in ticked(self.layout[name])
+                         if re.fullmatch(r"[A-Z][a-z ]+: \{\{portal\}\}/#/[a-z]+", line)]
+                self.assertTrue(links, "a `LABEL: {{portal}}/#/page` line in the layout table")
+
+    def test_command_lines_only_for_a_device_operator(self):
+        for name, (_, _, text) in self.code.items():
+            if name in ("recovery-link", "remote-credentials"):  # owned by other changes
+                continue
+            with self.subTest(template=name):
+                for para in text.split("\n\n"):
+                    if "certflow-agent" in para:
+                        self.assertTrue(para.startswith("For a device: its operator"), para)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -289,6 +289,31 @@ static void test_email_is_sealed_then_delivered_to_the_maildir_and_its_body_eras
 	free(m);
 }
 
+static void test_portal_links_start_with_the_server_url_given_without_its_final_slash(void)
+{
+	struct store_message *m = calloc(1, sizeof(*m));
+	struct fx f;
+	char file[900], *text;
+
+	fx_init(&f);
+	CHECK_EQ_INT(fx_open(&f), 0);
+	notify_set_server(f.n, "https://certs.example.org/", "sha256:00");
+	CHECK_EQ_INT(queue(&f, NOTIFY_EMAIL, "alice@example.org", "reference", ref_vars, 3), 0);
+	CHECK_EQ_INT(notify_start(f.n), 0);
+	notify_kick(f.n);
+	wait_for(&f, 1, 1, m);
+	CHECK_EQ_INT(m->state, MSG_SENT);
+	CHECK_EQ_INT(count_files(&f, "maildir/new", file, sizeof(file)), 1);
+	text = read_file(file);
+	CHECK(strstr(text, "\nActivate: https://certs.example.org/#/activate\n") != NULL);
+	CHECK(strstr(text, "\nEmergency suspension: https://certs.example.org/#/emergency\n") !=
+	      NULL);
+	CHECK(strstr(text, "\ncertflow server: https://certs.example.org/\n") != NULL);
+	free(text);
+	fx_fini(&f);
+	free(m);
+}
+
 static void test_subject_variable_with_a_line_break_is_refused(void)
 {
 	static const struct notify_var evil[] = {
@@ -579,6 +604,7 @@ int main(int argc, char **argv)
 	RUN(test_default_templates_are_written_into_a_missing_directory);
 	RUN(test_template_with_an_unknown_placeholder_is_refused_at_open);
 	RUN(test_email_is_sealed_then_delivered_to_the_maildir_and_its_body_erased);
+	RUN(test_portal_links_start_with_the_server_url_given_without_its_final_slash);
 	RUN(test_subject_variable_with_a_line_break_is_refused);
 	RUN(test_email_program_gets_the_message_on_stdin_and_the_recipient_last);
 	RUN(test_failing_program_is_retried_with_backoff_then_failed);
