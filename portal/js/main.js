@@ -11,9 +11,10 @@ import * as apply from "./view-apply.js";
 import * as recover from "./view-recover.js";
 import * as emergency from "./view-emergency.js";
 import * as reference from "./view-reference.js";
+import * as activate from "./view-activate.js";
 import { remoteRoutes } from "./view-remote-routes.js";
 
-const routes = { "": home, apply, recover, emergency, reference };
+const routes = { "": home, apply, recover, emergency, reference, activate };
 Object.assign(routes, remoteRoutes);
 const ctx = { client: new Client() };
 

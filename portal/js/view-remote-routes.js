@@ -11,6 +11,7 @@ import * as update from "./view-remote-update.js";
 
 export const remoteRoutes = {
   "remote-login": login,
+  login, // the mails' "Portal: …/#/login" link
   "remote-password": password,
   remote: dashboard,
   "remote-logout": { render: dashboard.logout },

@@ -42,9 +42,9 @@ static const struct tmpl_def defs[] = {
      "It can be used until {{expiresAt}}.\n"
      "\n"
      "Your activation code comes in a separate e-mail, inside an envelope that only\n"
-     "the passphrase you chose when you applied can open. To activate your\n"
-     "credential, open this page and give it the reference number, the envelope and\n"
-     "that passphrase:\n"
+     "the passphrase you chose when you applied can open. This page shows how to\n"
+     "activate your credential with the reference number, the envelope and that\n"
+     "passphrase:\n"
      "\n"
      "Activate: {{portal}}/#/activate\n"
      "\n"
@@ -64,8 +64,8 @@ static const struct tmpl_def defs[] = {
      "\n"
      "below is your envelope number {{envelopeNumber}}. It holds your activation code\n"
      "and your emergency code, sealed with the passphrase you chose when you applied.\n"
-     "Copy the lines from BEGIN to END (included) into the activation page, with your\n"
-     "reference number and that passphrase:\n"
+     "Keep the lines from BEGIN to END (included): this page shows how to activate\n"
+     "your credential with them, your reference number and that passphrase:\n"
      "\n"
      "Activate: {{portal}}/#/activate\n"
      "\n"
@@ -159,7 +159,7 @@ static const struct tmpl_def defs[] = {
      "The token works once and for a short time only. Never type it into a web page.\n"},
     {"password-link",
      NOTIFY_EMAIL,
-     {"givenName", "userId", "token", "server", NULL},
+     {"givenName", "userId", "token", "server", "portal", NULL},
      "Subject: certflow: set a new portal password\n"
      "\n"
      "Hello {{givenName}},\n"
@@ -168,13 +168,16 @@ static const struct tmpl_def defs[] = {
      "{{userId}} of this address. If it was not you, ignore this message: nothing\n"
      "changes unless the token below is used, with a code sent to your phone.\n"
      "\n"
-     "Give the token below, with the code that {{server}} then sends to your\n"
-     "phone, to the portal's \"forgot password\" page or client to choose a new password.\n"
+     "Open this page to choose a new password, with the code that {{server}} then\n"
+     "sends to your phone:\n"
+     "\n"
+     "New password: {{portal}}/#/remote-reset/{{token}}\n"
      "\n"
      "User id: {{userId}}\n"
      "Token: {{token}}\n"
      "\n"
-     "The token works once and for a short time only. Never type it into a web page.\n"},
+     "The token works once and for a short time only. Nobody will ever ask you for\n"
+     "it: type it only into the page above.\n"},
     {"otp",
      NOTIFY_SMS,
      {"code", "minutes", NULL},

@@ -321,3 +321,29 @@ class PortalJourneys(PortalTestCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class ActivationPage(PortalTestCase):
+    """The approval mails' "Activate: …/#/activate" link opens a screen that says how to activate
+    today (certflow-agent on the computer that keeps the key), this server's address and
+    fingerprint filled in, on a phone and in French."""
+
+    def test_activate_link_shows_the_steps_with_this_servers_address_and_fingerprint(self):
+        fp = run(["openssl", "x509", "-in", self.srv.ca_file, "-noout", "-fingerprint",
+                  "-sha256"]).out.split("=", 1)[1].strip().replace(":", "").lower()
+        self.open("#/activate")
+        self.wait_heading("Activate your certificate")
+        enrol = self.css("#activate-enrol").text
+        self.assertIn("--server " + self.srv.url + " ", enrol)
+        self.assertIn("--ca-fingerprint sha256:" + fp + " ", enrol)
+        self.assertIn("--code-file -", enrol, "the code is typed, never on the command line")
+        self.assertIn("envelope open envelope.txt", self.css("#activate-open").text)
+        self.step("activate-steps")
+        Select(self.css("#lang")).select_by_value("fr")
+        self.wait_heading("Activer votre certificat")
+        self.step("activate-steps-fr")
+
+    def test_login_link_of_the_remote_mails_opens_the_login_screen(self):
+        self.open("#/login")
+        self.wait_css("main [name=password]")
+        self.step("login-from-mail")
