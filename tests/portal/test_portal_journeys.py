@@ -317,6 +317,19 @@ class PortalJourneys(PortalTestCase):
         self.assertIn("label", str(caught.exception))
         self.assertIn("image-alt", str(caught.exception))
 
+    def test_the_emergency_link_of_the_reference_mail_opens_the_suspension_page(self):
+        person = Person(6)
+        self.agent_apply(person)
+        mail = self.wait_mail(lambda m: m["To"] == person.email and
+                              m["Subject"] == "certflow: your reference number",
+                              "reference mail")[0].get_content()
+        link = re.search(r"^Emergency suspension: (\S+)$", mail, re.M).group(1)
+        self.assertEqual(link, self.srv.url.rstrip("/") + "/#/emergency")
+        self.d.get("about:blank")
+        self.d.get(link)
+        self.wait_css("main [name=emergencyCode]")
+        self.step("emergency-from-mail")
+
 
 if __name__ == "__main__":
     import unittest
