@@ -80,7 +80,7 @@ static const struct tmpl_def defs[] = {
      "device and opens it with certflow-agent envelope open FILE.\n"},
     {"remote-credentials",
      NOTIFY_EMAIL,
-     {"givenName", "userId", "password", "reference", NULL},
+     {"givenName", "userId", "password", "reference", "portal", NULL},
      "Subject: certflow: your portal login\n"
      "\n"
      "Hello {{givenName}},\n"
@@ -93,10 +93,14 @@ static const struct tmpl_def defs[] = {
      "Reference number: {{reference}}\n"
      "\n"
      "Log in to the portal with the user id and this password: you choose a new\n"
-     "password first. Your PIN and PUK come in a separate e-mail, inside an envelope\n"
-     "that only the passphrase you chose when you applied opens (certflow-agent\n"
-     "envelope open). Activate your certificate in the portal with the PUK, a new PIN\n"
-     "of 8 digits and the one-time code sent to your phone.\n"
+     "password first.\n"
+     "\n"
+     "Portal: {{portal}}/#/login\n"
+     "\n"
+     "Your PIN and PUK come in a separate e-mail, inside an envelope that only the\n"
+     "passphrase you chose when you applied opens. Activate your certificate in the\n"
+     "portal with the PUK, a new PIN of 8 digits and the one-time code sent to your\n"
+     "phone.\n"
      "\n"
      "Keep the reference number: with the emergency code of the envelope it suspends\n"
      "your certificate if your login or PIN is stolen.\n"},

@@ -100,9 +100,9 @@ class TemplatesDocumented(unittest.TestCase):
                 for promised in ticked(self.layout[name]):
                     self.assertIn(promised, lines, "a line the layout table of §18 promises")
 
-    # mails whose text other changes own (the recovery link of §17, the portal login and password
-    # mails of §23-24) and the one that asks nothing but to call the operator
-    NO_PORTAL_LINK = {"recovery-link", "password-link", "remote-credentials", "suspended", "otp"}
+    # the recovery link of §17 (no recovery page in the portal yet: the agent's passage), the
+    # one that asks nothing but to call the operator, and the SMS
+    NO_PORTAL_LINK = {"recovery-link", "suspended", "otp"}
 
     def test_mails_that_ask_a_person_to_act_link_the_portal_page(self):
         for name, (_, variables, _) in self.code.items():
@@ -111,12 +111,12 @@ class TemplatesDocumented(unittest.TestCase):
             with self.subTest(template=name):
                 self.assertIn("portal", variables)
                 links = [line for line in ticked(self.layout[name])
-                         if re.fullmatch(r"[A-Z][a-z ]+: \{\{portal\}\}/#/[a-z]+", line)]
+                         if re.fullmatch(r"[A-Z][a-z ]+: \{\{portal\}\}/#/[a-z-]+(/\{\{token\}\})?", line)]
                 self.assertTrue(links, "a `LABEL: {{portal}}/#/page` line in the layout table")
 
     def test_command_lines_only_for_a_device_operator(self):
         for name, (_, _, text) in self.code.items():
-            if name in ("recovery-link", "remote-credentials"):  # owned by other changes
+            if name == "recovery-link":  # its own passage (§17)
                 continue
             with self.subTest(template=name):
                 for para in text.split("\n\n"):
