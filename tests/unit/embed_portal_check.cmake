@@ -1,10 +1,24 @@
 # embed_portal_check.cmake — ctest embed_portal_is_deterministic: tools/embed-portal.cmake run
-# twice on portal/ gives identical bytes, equal to the generated source certflowd was built from,
-# and names no absolute path.
+# twice on portal/ and the PKI bundle's directory gives identical bytes, equal to the generated
+# source certflowd was built from, and names no absolute path; tools/portal-pki/bundle.cmake run
+# again (offline: the build tree's npm installation is current) makes the same js/pki.js.
 file(MAKE_DIRECTORY "${WORK}")
+file(REMOVE "${WORK}/pki.js")
+execute_process(COMMAND ${CMAKE_COMMAND} -DSRC=${PKI_SRC} -DWORK=${PKI_WORK} -DOUT=${WORK}/pki.js
+                        -DNPM=${NPM} -DNODE=${NODE} -P ${PKI_SRC}/bundle.cmake RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bundle.cmake failed (${rc})")
+endif()
+file(SHA256 "${WORK}/pki.js" again)
+file(SHA256 "${BUNDLE}/js/pki.js" built_pki)
+if(NOT again STREQUAL built_pki)
+  message(FATAL_ERROR "the PKI bundle made again differs from ${BUNDLE}/js/pki.js")
+endif()
+file(REMOVE "${WORK}/pki.js")
+set(dirs "${SRC}" "${BUNDLE}")
 foreach(n 1 2)
   file(REMOVE "${WORK}/portal_files.${n}.c")
-  execute_process(COMMAND ${CMAKE_COMMAND} -DDIRS=${SRC} -DOUT=${WORK}/portal_files.${n}.c
+  execute_process(COMMAND ${CMAKE_COMMAND} "-DDIRS=${dirs}" -DOUT=${WORK}/portal_files.${n}.c
                           -P ${SCRIPT} RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "embed-portal.cmake failed (${rc})")
@@ -17,10 +31,16 @@ if(NOT one STREQUAL two)
   message(FATAL_ERROR "two runs of embed-portal.cmake differ")
 endif()
 if(NOT one STREQUAL built)
-  message(FATAL_ERROR "${BUILT} is not what embed-portal.cmake makes of ${SRC}")
+  message(FATAL_ERROR "${BUILT} is not what embed-portal.cmake makes of ${SRC} and ${BUNDLE}")
 endif()
-string(FIND "${one}" "${SRC}" at)
-if(NOT at EQUAL -1)
-  message(FATAL_ERROR "the generated source names the absolute path ${SRC}")
+foreach(dir "${SRC}" "${BUNDLE}")
+  string(FIND "${one}" "${dir}" at)
+  if(NOT at EQUAL -1)
+    message(FATAL_ERROR "the generated source names the absolute path ${dir}")
+  endif()
+endforeach()
+string(FIND "${one}" "/js/pki.js" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "the PKI bundle js/pki.js is not embedded")
 endif()
 file(REMOVE "${WORK}/portal_files.1.c" "${WORK}/portal_files.2.c")
