@@ -13,9 +13,11 @@ import * as emergency from "./view-emergency.js";
 import * as reference from "./view-reference.js";
 import * as activate from "./view-activate.js";
 import { remoteRoutes } from "./view-remote-routes.js";
+import * as recovery from "./view-recovery.js";
 
 const routes = { "": home, apply, recover, emergency, reference, activate };
 Object.assign(routes, remoteRoutes);
+routes.recovery = recovery; // the recovery mail's link: #/recovery/<token>
 const ctx = { client: new Client() };
 
 function route() {

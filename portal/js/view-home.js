@@ -10,6 +10,7 @@ export function render() {
     h("p", { class: "intro", text: t("home.intro") }),
     h("ul", { class: "cards" },
       item("#/apply", "apply"),
+      h("li", {}, h("a", { href: "#/activate", text: t("activate.card.title") }), h("p", { text: t("activate.card.text") })),
       item("#/recover", "recover"),
       item("#/reference", "reference"),
       item("#/emergency", "emergency"),

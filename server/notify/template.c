@@ -145,22 +145,27 @@ static const struct tmpl_def defs[] = {
      "Apply: {{portal}}/#/apply\n"},
     {"recovery-link",
      NOTIFY_EMAIL,
-     {"givenName", "token", "server", NULL},
+     {"givenName", "token", "server", "portal", NULL},
      "Subject: certflow: recover your credential\n"
      "\n"
      "Hello {{givenName}},\n"
      "\n"
      "someone, we hope you, asked to recover a certflow credential of this address.\n"
-     "If it was not you, ignore this message: nothing changes unless the token below\n"
+     "If it was not you, ignore this message: nothing changes unless the link below\n"
      "is used.\n"
      "\n"
-     "Save the token on one line in a file, then run\n"
+     "Open this page to choose the credential to recover, answer your security\n"
+     "questions and choose a new password:\n"
      "\n"
-     "  certflow-agent recover --server {{server}} --token-file FILE ...\n"
+     "Recover: {{portal}}/#/recovery/{{token}}\n"
+     "\n"
+     "The link works once and for a short time only. Nobody will ever ask you for it\n"
+     "or for the token below: use them only on the page above.\n"
      "\n"
      "Token: {{token}}\n"
      "\n"
-     "The token works once and for a short time only. Never type it into a web page.\n"},
+     "For a device: its operator saves the token on one line in a file on the device\n"
+     "and runs certflow-agent recover --server {{server}} --token-file FILE ...\n"},
     {"password-link",
      NOTIFY_EMAIL,
      {"givenName", "userId", "token", "server", "portal", NULL},

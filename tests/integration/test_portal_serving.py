@@ -144,6 +144,10 @@ class PortalServingTest(CertflowTestCase):
         mails = self.wait_mails(srv, lambda m: m["Subject"] == "certflow: recover your credential",
                                 "recovery mail")
         self.assertIn(f"--server {url} ", mails[0].get_content())
+        # the person's way: the portal's recovery page, the token in the fragment only
+        link = re.search(r"^Recover: (\S+)$", mails[0].get_content(), re.M)
+        self.assertIsNotNone(link, mails[0].get_content())
+        self.assertRegex(link.group(1), "^" + re.escape(url.rstrip("/")) + r"/#/recovery/[A-Za-z0-9_-]{43}$")
 
     def test_a_bad_public_url_stops_the_start_with_one_line(self):
         from harness import Server

@@ -100,9 +100,8 @@ class TemplatesDocumented(unittest.TestCase):
                 for promised in ticked(self.layout[name]):
                     self.assertIn(promised, lines, "a line the layout table of §18 promises")
 
-    # the recovery link of §17 (no recovery page in the portal yet: the agent's passage), the
-    # one that asks nothing but to call the operator, and the SMS
-    NO_PORTAL_LINK = {"recovery-link", "suspended", "otp"}
+    # the one that asks nothing but to call the operator, and the SMS
+    NO_PORTAL_LINK = {"suspended", "otp"}
 
     def test_mails_that_ask_a_person_to_act_link_the_portal_page(self):
         for name, (_, variables, _) in self.code.items():
@@ -116,8 +115,6 @@ class TemplatesDocumented(unittest.TestCase):
 
     def test_command_lines_only_for_a_device_operator(self):
         for name, (_, _, text) in self.code.items():
-            if name == "recovery-link":  # its own passage (§17)
-                continue
             with self.subTest(template=name):
                 for para in text.split("\n\n"):
                     if "certflow-agent" in para:
