@@ -46,6 +46,7 @@ export async function makeCsr(keys, commonName) {
   csr.subject.typesAndValues.push(new pki.AttributeTypeAndValue({
     type: OID.commonName, value: new pki.Utf8String({ value: commonName }) }));
   await csr.subjectPublicKeyInfo.importKey(keys.publicKey);
+  csr.attributes = []; // PKCS#10's [0] attributes, empty but present: mbedTLS requires it
   await csr.sign(keys.privateKey, "SHA-256");
   return new Uint8Array(csr.toSchema().toBER(false));
 }

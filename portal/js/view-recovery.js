@@ -191,6 +191,7 @@ function envelopeStep(ctx) {
   const envelope = envelopeField("envelope", t("activate.envelope"), t("activate.envelope.hint"));
   const keysFor = keyMaker();
   const { form, alert } = makeForm(pass({
+    describe: (p) => explain(p, "activate"), // what activation may answer (§9)
     submitLabel: t("recovery.sent.submit"),
     content: [envelope.el],
     checks: () => {

@@ -265,6 +265,23 @@ class PortalTestCase(CertflowTestCase):
     def expect_problem(self, status):
         self.allowed.add(status)
 
+    # --- downloads ---
+    def download_dir(self):
+        """A new empty directory of the test where Chromium saves what the page offers (set
+        through the DevTools protocol: headless Chromium has no download prompt to answer)."""
+        d = os.path.join(self.tmp, f"downloads-{self.step_no}")
+        os.makedirs(d)
+        self.d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow",
+                                                               "downloadPath": d})
+        return d
+
+    def wait_download(self, d, name):
+        """The path of the file name once Chromium has finished writing it into d."""
+        path = os.path.join(d, name)
+        self.wait(lambda _: os.path.exists(path) and not any(
+            f.endswith(".crdownload") for f in os.listdir(d)), f"{name} saved in {d}")
+        return path
+
     # --- mail ---
     def wait_mail(self, pred, what, n=1):
         deadline = time.monotonic() + WAIT
