@@ -86,12 +86,16 @@ function chooseStep(ctx) {
     return;
   }
   const err = h("p", { class: "field-error", id: "recovery-choose-err", hidden: true });
+  const texts = creds.map(itemText);
   const radios = creds.map((c, i) => {
     const id = `recovery-cred-${i}`;
+    // two alike (same product, name and day) are told apart by the end of their number
+    const text = texts.indexOf(texts[i]) !== texts.lastIndexOf(texts[i])
+      ? t("recovery.choose.itemId", { item: texts[i], id: String(c.id).slice(-6) }) : texts[i];
     return h("div", { class: "check" },
       h("input", { type: "radio", name: "credential", id, value: c.id,
         "aria-describedby": err.id }),
-      h("label", { for: id, text: itemText(c) }));
+      h("label", { for: id, text }));
   });
   const group = h("fieldset", { class: "choice" }, h("legend", { text: t("recovery.choose") }), ...radios, err);
   const chosen = () => group.querySelector("input:checked");

@@ -272,7 +272,8 @@ class PortalJourneys(PortalTestCase):
         self.open()
         links = [a.get_attribute("href").split("#", 1)[1]
                  for a in self.d.find_elements(By.CSS_SELECTOR, "main .cards a")]
-        self.assertEqual(links, ["/apply", "/recover", "/reference", "/emergency", "/remote-login"])
+        self.assertEqual(links, ["/apply", "/activate", "/recover", "/reference", "/emergency",
+                                 "/remote-login"])
         for frag in links:
             self.open("#" + frag)
             self.wait_css("main form")
@@ -337,15 +338,18 @@ if __name__ == "__main__":
 
 
 class ActivationPage(PortalTestCase):
-    """The approval mails' "Activate: …/#/activate" link opens a screen that says how to activate
-    today (certflow-agent on the computer that keeps the key), this server's address and
-    fingerprint filled in, on a phone and in French."""
+    """The approval mails' "Activate: …/#/activate" link opens the activation screen (activation in
+    the browser: tests/portal/test_portal_activation.py), which also says, folded, how a device
+    activates with certflow-agent, this server's address and fingerprint filled in, on a phone and
+    in French."""
 
     def test_activate_link_shows_the_steps_with_this_servers_address_and_fingerprint(self):
         fp = run(["openssl", "x509", "-in", self.srv.ca_file, "-noout", "-fingerprint",
                   "-sha256"]).out.split("=", 1)[1].strip().replace(":", "").lower()
         self.open("#/activate")
         self.wait_heading("Activate your certificate")
+        self.css("main details.agent summary").click()
+        self.wait_css("#activate-enrol")
         enrol = self.css("#activate-enrol").text
         self.assertIn("--server " + self.srv.url + " ", enrol)
         self.assertIn("--ca-fingerprint sha256:" + fp + " ", enrol)
