@@ -64,7 +64,11 @@
 	X(CF_EENTITLEMENT, -52, "entitlementRequired", 402, "Renewal needs an entitlement")      \
 	X(CF_EIDENTITY, -53, "identityChanged", 409, "A changed identity needs a new application") \
 	X(CF_EBADSAD, -54, "badSAD", 403, "Signature authorisation unknown, expired, used or not for these hashes") \
-	X(CF_EINACTIVE, -55, "credentialInactive", 409, "Credential not activated yet")
+	X(CF_EINACTIVE, -55, "credentialInactive", 409, "Credential not activated yet")         \
+	X(CF_EREJECTEDID, -56, "rejectedIdentifier", 400, "Identifier not allowed for this account") \
+	X(CF_EORDERNOTREADY, -57, "orderNotReady", 403, "Order not ready for this request")       \
+	X(CF_EEABREQUIRED, -58, "externalAccountRequired", 400, "External account binding required") \
+	X(CF_EUNSUPPORTEDID, -59, "unsupportedIdentifier", 400, "Identifier type not supported")
 
 enum cf_err {
 	CF_OK = 0,

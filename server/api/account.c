@@ -14,7 +14,7 @@ static int answer_account(const struct http_req *req, const struct store_account
 			  struct http_resp *resp)
 {
 	cf_json *doc = NULL;
-	int ret = api_account_json(req, a, &doc);
+	int ret = resp->acme ? api_acme_account_json(a, &doc) : api_account_json(req, a, &doc);
 
 	if (ret != 0)
 		return ret;
@@ -133,7 +133,11 @@ int api_key_change(const struct http_req *req, struct http_resp *resp)
 				      jwk_text, &a, holder);
 	if (ret == CF_ECONFLICT) {
 		snprintf(resp->detail, sizeof(resp->detail), "the new key belongs to an account");
-		api_url(req, "account", holder, resp->location, sizeof(resp->location));
+		if (resp->acme) /* RFC 8555 §7.3.5: 409 with the other account's URL */
+			snprintf(resp->location, sizeof(resp->location), "%s/acme/acct/%s",
+				 req->base_url, holder);
+		else
+			api_url(req, "account", holder, resp->location, sizeof(resp->location));
 	} else if (ret == CF_EUNAUTHORIZED) {
 		snprintf(resp->detail, sizeof(resp->detail), "oldKey is not the account's key");
 		ret = CF_EMALFORMED;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "cf_b64.h"
 #include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
@@ -124,24 +125,38 @@ int api_admin_enrolment_create(const struct http_req *req, struct http_resp *res
 	struct core_enrol_req er;
 	struct store_enrolment e;
 	struct core_who who;
-	char code[25], actor[API_WHO_LEN];
+	uint8_t eab[CORE_EAB_KEY_LEN];
+	char code[25], actor[API_WHO_LEN], eab_text[48];
 	cf_json *doc;
-	int ret;
+	int ret, acme = 0;
 
 	ret = decode_enrol(payload(req), &er, resp->detail, sizeof(resp->detail));
 	if (ret != 0)
 		return ret;
+	if (cf_json_get(payload(req), "acme") &&
+	    cf_json_get_bool(payload(req), "acme", &acme) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "acme must be true or false");
+		return CF_EMALFORMED;
+	}
+	/* an ACME enrolment also gets an external account binding key (spec/acme.md) */
+	er.eab_key_out = acme ? eab : NULL;
 	api_who(req, &who, actor);
 	ret = core_enrolment_create(req->core, &who, &er, &e, code);
 	if (ret != 0)
 		return ret;
 	doc = api_enrolment_json(&e);
-	if (!doc || cf_json_add_str(doc, "activationCode", code) != 0) {
-		cf_zeroize(code, sizeof(code));
+	ret = !doc || cf_json_add_str(doc, "activationCode", code) != 0;
+	if (!ret && acme)
+		ret = cf_b64url_encode(eab, sizeof(eab), eab_text, sizeof(eab_text), NULL) != 0 ||
+		      cf_json_add_str(doc, "eabKid", e.reference) != 0 ||
+		      cf_json_add_str(doc, "eabHmacKey", eab_text) != 0;
+	cf_zeroize(code, sizeof(code));
+	cf_zeroize(eab, sizeof(eab));
+	cf_zeroize(eab_text, sizeof(eab_text));
+	if (ret) {
 		cf_json_free(doc);
 		return CF_ENOMEM;
 	}
-	cf_zeroize(code, sizeof(code));
 	return http_resp_json(resp, 201, doc);
 }
 

@@ -153,6 +153,20 @@ int api_qr_login_start(const struct http_req *req, struct http_resp *resp);
 int api_qr_login_approve(const struct http_req *req, struct http_resp *resp);
 int api_qr_login_poll(const struct http_req *req, struct http_resp *resp);
 
+/* issue 12, the RFC 8555 profile under /acme/ (acme.c, spec/acme.md) */
+int api_acme_directory(const struct http_req *req, struct http_resp *resp);
+int api_acme_new_account(const struct http_req *req, struct http_resp *resp);
+int api_acme_account(const struct http_req *req, struct http_resp *resp);
+int api_acme_new_order(const struct http_req *req, struct http_resp *resp);
+int api_acme_order(const struct http_req *req, struct http_resp *resp);
+int api_acme_authz(const struct http_req *req, struct http_resp *resp);
+int api_acme_challenge(const struct http_req *req, struct http_resp *resp);
+int api_acme_finalize(const struct http_req *req, struct http_resp *resp);
+int api_acme_cert(const struct http_req *req, struct http_resp *resp);
+int api_acme_revoke(const struct http_req *req, struct http_resp *resp);
+/* The ACME account object (status, createdAt, contact: contacts are not kept). CF_ENOMEM. */
+int api_acme_account_json(const struct store_account *a, cf_json **out);
+
 /* ---- encoders (encode.c); each returns a new object or NULL on allocation failure -------- */
 
 /* obj[key] = t as RFC 3339 ("2026-11-21T10:00:00Z"). CF_ENOMEM. */

@@ -75,6 +75,21 @@ const struct http_route api_routes[] = {
     {"POST", "/csc/v2/credentials/sendOTP", HTTP_AUTH_BEARER, api_csc_send_otp},
     {"POST", "/csc/v2/credentials/authorize", HTTP_AUTH_BEARER, api_csc_authorize},
     {"POST", "/csc/v2/signatures/signHash", HTTP_AUTH_BEARER, api_csc_sign_hash},
+    /* the RFC 8555 profile (spec/acme.md) */
+    {"GET", "/acme/directory", HTTP_AUTH_NONE, api_acme_directory},
+    {"HEAD", "/acme/new-nonce", HTTP_AUTH_NONE, api_new_nonce},
+    {"GET", "/acme/new-nonce", HTTP_AUTH_NONE, api_new_nonce},
+    {"POST", "/acme/new-account", HTTP_AUTH_ACME_JWK, api_acme_new_account},
+    {"POST", "/acme/acct/*", HTTP_AUTH_ACME_KID, api_acme_account},
+    {"POST", "/acme/new-order", HTTP_AUTH_ACME_KID, api_acme_new_order},
+    {"POST", "/acme/order/*", HTTP_AUTH_ACME_KID, api_acme_order},
+    {"POST", "/acme/authz/*", HTTP_AUTH_ACME_KID, api_acme_authz},
+    {"POST", "/acme/chall/*", HTTP_AUTH_ACME_KID, api_acme_challenge},
+    {"POST", "/acme/finalize/*", HTTP_AUTH_ACME_KID, api_acme_finalize},
+    {"POST", "/acme/cert/*", HTTP_AUTH_ACME_KID, api_acme_cert},
+    {"POST", "/acme/revoke-cert", HTTP_AUTH_ACME_ANY, api_acme_revoke},
+    {"POST", "/acme/key-change", HTTP_AUTH_ACME_KID, api_key_change},
+    {"GET", "/acme/renewal-info/*", HTTP_AUTH_NONE, api_renewal_info},
     /* the holder portal's files (portal/, built in): GET and HEAD only; /v1 and /csc keep their
        problem documents (portal_serve) */
     {"GET", "/", HTTP_AUTH_NONE, portal_serve},

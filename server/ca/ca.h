@@ -36,6 +36,13 @@ const uint8_t *ca_issuer_key_id(const ca *ca, size_t *len);
 /* Check a DER PKCS#10: parses, self-signature verifies, key is P-256, P-384 or RSA 2048..4096.
  * On success *key is the CSR's public key (caller frees). CF_EBADCSR or CF_EBADKEY. */
 int ca_csr_check(const uint8_t *der, size_t len, cf_key **key);
+/* The names a PKCS#10 asks for (the ACME profile's finalize): the subject's commonNames, then
+ * the dNSNames of its subjectAltName extension, as sent (duplicates kept), into names[0..*n).
+ * CF_EBADCSR if it does not parse, names anything else than DNS names in subjectAltName, or asks
+ * for more than max names. */
+#define CA_NAME_MAX 254
+int ca_csr_names(const uint8_t *der, size_t len, char names[][CA_NAME_MAX], size_t max,
+		 size_t *n);
 
 enum ca_profile_kind { CA_PROFILE_DEVICE = 1, CA_PROFILE_SIGNING, CA_PROFILE_TLS_SERVER };
 
@@ -79,6 +86,9 @@ int ca_crl(ca *ca, const struct ca_crl_entry *entries, size_t n, uint64_t crl_nu
 int ca_cert_names(const uint8_t *der, size_t len, char *subject, size_t subject_cap, char *issuer,
 		  size_t issuer_cap);
 
+/* The serial number of the DER certificate der as lower-case hex without leading zero octets (the
+ * store's form), into serial: CF_EMALFORMED if it does not parse. */
+int ca_cert_serial(const uint8_t *der, size_t len, char serial[48]);
 /* Write a TLS server certificate for hostnames/IPs (issued by the issuing CA, chain appended)
  * and its key into one PEM file at path (mode 0600), as CivetWeb's ssl_certificate wants. */
 int ca_write_server_pem(ca *ca, const char *const *dns_names, const char *const *ip_addrs,

@@ -9,7 +9,11 @@
  */
 #include "ca_internal.h"
 
+#include <string.h>
+
+#include <mbedtls/asn1.h>
 #include <mbedtls/md.h>
+#include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_csr.h>
 
@@ -67,6 +71,144 @@ int ca_csr_check(const uint8_t *der, size_t len, cf_key **key)
 	k = NULL;
 out:
 	cf_key_free(k);
+	mbedtls_x509_csr_free(&csr);
+	return ret;
+}
+
+/* The names of csr's subjectAltName extension (extensionRequest attribute of its
+ * CertificationRequestInfo): dNSNames into names; any other kind of name is CF_EBADCSR. */
+static int san_names(const unsigned char *p, const unsigned char *end, char names[][CA_NAME_MAX],
+		     size_t max, size_t *n)
+{
+	size_t len;
+
+	if (mbedtls_asn1_get_tag((unsigned char **)&p, end, &len,
+				 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0 ||
+	    p + len != end)
+		return CF_EBADCSR;
+	while (p < end) {
+		unsigned char tag = *p++;
+
+		if (mbedtls_asn1_get_len((unsigned char **)&p, end, &len) != 0)
+			return CF_EBADCSR;
+		if (tag != (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2) || len == 0 || len >= CA_NAME_MAX ||
+		    *n >= max)
+			return CF_EBADCSR; /* not a dNSName, or too many */
+		memcpy(names[*n], p, len);
+		names[*n][len] = '\0';
+		if (strlen(names[*n]) != len)
+			return CF_EBADCSR;
+		(*n)++;
+		p += len;
+	}
+	return 0;
+}
+
+/* Walk the attributes [0] of the CertificationRequestInfo at p..end for extensionRequest. */
+static int request_names(const unsigned char *p, const unsigned char *end,
+			 char names[][CA_NAME_MAX], size_t max, size_t *n)
+{
+	static const char ext_req[] = MBEDTLS_OID_PKCS9_CSR_EXT_REQ;
+	static const char san[] = MBEDTLS_OID_SUBJECT_ALT_NAME;
+	unsigned char *q = (unsigned char *)p;
+	size_t len;
+
+	/* CertificationRequestInfo ::= SEQUENCE { version, subject, subjectPKInfo, [0] attrs } */
+	if (mbedtls_asn1_get_tag(&q, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		return CF_EBADCSR;
+	end = q + len;
+	if (mbedtls_asn1_get_tag(&q, end, &len, MBEDTLS_ASN1_INTEGER))
+		return CF_EBADCSR;
+	q += len;
+	for (int i = 0; i < 2; i++) {
+		if (mbedtls_asn1_get_tag(&q, end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+			return CF_EBADCSR;
+		q += len;
+	}
+	if (q == end)
+		return 0; /* no attributes */
+	if (mbedtls_asn1_get_tag(&q, end, &len,
+				 MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0))
+		return CF_EBADCSR;
+	end = q + len;
+	while (q < end) {
+		unsigned char *attr_end, *ext_end;
+		mbedtls_asn1_buf oid;
+
+		if (mbedtls_asn1_get_tag(&q, end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+			return CF_EBADCSR;
+		attr_end = q + len;
+		if (mbedtls_asn1_get_tag(&q, attr_end, &oid.len, MBEDTLS_ASN1_OID))
+			return CF_EBADCSR;
+		oid.p = q;
+		q += oid.len;
+		if (oid.len != sizeof(ext_req) - 1 || memcmp(oid.p, ext_req, oid.len) != 0) {
+			q = attr_end;
+			continue;
+		}
+		/* SET { Extensions ::= SEQUENCE OF Extension } */
+		if (mbedtls_asn1_get_tag(&q, attr_end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET) ||
+		    mbedtls_asn1_get_tag(&q, attr_end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+			return CF_EBADCSR;
+		ext_end = q + len;
+		while (q < ext_end) {
+			unsigned char *one_end;
+			int critical = 0;
+
+			if (mbedtls_asn1_get_tag(&q, ext_end, &len,
+						 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+				return CF_EBADCSR;
+			one_end = q + len;
+			if (mbedtls_asn1_get_tag(&q, one_end, &oid.len, MBEDTLS_ASN1_OID))
+				return CF_EBADCSR;
+			oid.p = q;
+			q += oid.len;
+			if (q < one_end && *q == MBEDTLS_ASN1_BOOLEAN &&
+			    mbedtls_asn1_get_bool(&q, one_end, &critical))
+				return CF_EBADCSR;
+			if (mbedtls_asn1_get_tag(&q, one_end, &len, MBEDTLS_ASN1_OCTET_STRING) ||
+			    q + len != one_end)
+				return CF_EBADCSR;
+			if (oid.len == sizeof(san) - 1 && memcmp(oid.p, san, oid.len) == 0 &&
+			    san_names(q, one_end, names, max, n) != 0)
+				return CF_EBADCSR;
+			q = one_end;
+		}
+		q = attr_end;
+	}
+	return 0;
+}
+
+int ca_csr_names(const uint8_t *der, size_t len, char names[][CA_NAME_MAX], size_t max,
+		 size_t *n)
+{
+	mbedtls_x509_csr csr;
+	const mbedtls_x509_name *dn;
+	int ret = CF_EBADCSR;
+
+	*n = 0;
+	if (!der || len == 0 || len > CSR_MAX)
+		return CF_EBADCSR;
+	mbedtls_x509_csr_init(&csr);
+	if (mbedtls_x509_csr_parse_der(&csr, der, len) != 0)
+		goto out;
+	for (dn = &csr.subject; dn; dn = dn->next) {
+		if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &dn->oid) != 0)
+			continue;
+		if (dn->val.len == 0 || dn->val.len >= CA_NAME_MAX || *n >= max)
+			goto out;
+		memcpy(names[*n], dn->val.p, dn->val.len);
+		names[*n][dn->val.len] = '\0';
+		if (strlen(names[*n]) != dn->val.len)
+			goto out;
+		(*n)++;
+	}
+	ret = request_names(csr.cri.p, csr.cri.p + csr.cri.len, names, max, n);
+out:
 	mbedtls_x509_csr_free(&csr);
 	return ret;
 }

@@ -199,6 +199,23 @@ int core_account_get(struct core *c, const char *id, struct store_account *out)
 	return ret;
 }
 
+static int account_by_thumbprint_txn(store_txn *txn, void *ctx)
+{
+	struct get_ctx *g = ctx;
+	return store_account_by_thumbprint(txn, g->key, g->out);
+}
+
+int core_account_by_thumbprint(struct core *c, const char *thumbprint, struct store_account *out)
+{
+	struct store_account a;
+	struct get_ctx g = {.key = thumbprint, .out = &a};
+	int ret = store_read(c->st, account_by_thumbprint_txn, &g);
+
+	if (ret == 0)
+		*out = a;
+	return ret;
+}
+
 static int credential_get_txn(store_txn *txn, void *ctx)
 {
 	struct get_ctx *g = ctx;

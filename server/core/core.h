@@ -140,6 +140,9 @@ struct core_enrol_req {
 	const char *profile;	  /* "device" (default when NULL) or "signing" */
 	const char *email;	  /* optional */
 	const char *dns_names[5]; /* optional, NULL-terminated, at most 4 */
+	/* ACME (spec/acme.md): when not NULL, the enrolment also gets an external account binding
+	 * key, whose CORE_EAB_KEY_LEN octets are written here (the caller wipes them) */
+	uint8_t *eab_key_out;
 };
 
 /* Create an enrolment code: unique 12-digit reference, 100-bit activation code. *code receives
@@ -155,6 +158,58 @@ int core_enrolment_cancel(struct core *c, const struct core_who *who, const char
 			  struct store_enrolment *out);
 /* "live", "used", "expired", "locked" or "cancelled" at time now. */
 const char *core_enrolment_status(const struct store_enrolment *e, int64_t now);
+
+/* ---- the ACME profile (spec/acme.md; core/acme.c) ---------------------------------------- */
+
+#define CORE_EAB_KEY_LEN 32
+/* Seal an EAB HMAC key of enrolment reference under the wrap key (aad "eab:<reference>"). */
+int core_eab_seal(const struct core *c, const char *reference, const uint8_t key[CORE_EAB_KEY_LEN],
+		  uint8_t *out, size_t cap, size_t *out_len);
+
+/* newAccount with an external account binding (RFC 8555 §7.3.4): the binding's kid is the
+ * reference of an ACME enrolment code, mac its HMAC-SHA-256 over signing_input. A wrong MAC counts
+ * a failure of the code like a wrong activation code (CF_EBADCODE, CF_ELOCKED at the last try);
+ * CF_EUSED, CF_EEXPIRED, CF_ECANCELLED, CF_ELOCKED as activation; CF_EUNAUTHORIZED for an
+ * enrolment without a binding key. On success one write makes the account of account_key (or
+ * uses its existing account: CF_ECONFLICT if that one has a credential of its own already), a
+ * credential "pending" bound to the enrolment (its names, subject, profile), and marks the
+ * enrolment used. */
+int core_acme_bind(struct core *c, const struct core_who *who, const cf_key *account_key,
+		   const char *account_jwk, const char *kid, const char *signing_input,
+		   size_t signing_input_len, const uint8_t *mac, size_t mac_len,
+		   struct store_account *out, int *created);
+
+/* The credential an ACME account was bound to (its first credential). CF_ENOTFOUND if none. */
+int core_acme_credential(struct core *c, const char *account_id, struct store_credential *cr,
+			 struct store_enrolment *e);
+
+#define CORE_ACME_NAMES 5 /* the enrolment's 4 DNS names and its subject */
+/* An ACME order as the API shows it. */
+struct core_acme_order {
+	char id[STORE_ID_LEN];
+	char account_id[64];
+	char credential_id[STORE_ID_LEN];
+	const char *names[CORE_ACME_NAMES + 1]; /* the ordered names (into e), NULL-terminated */
+	int valid;				 /* finalized: serial is the certificate */
+	char serial[STORE_SERIAL_LEN];		 /* valid: the certificate; else "replaces" or "" */
+	int64_t expires_at;
+	struct store_enrolment e;
+};
+/* newOrder for names (lower case, dns, n ≤ 100) of account_id: each must be a name of the bound
+ * enrolment (CF_EREJECTEDID with the refused name in bad, 254 octets), the credential active
+ * (CF_EREVOKED, CF_ESUSPENDED), replaces "" or the credential's current certificate serial
+ * (CF_EMALFORMED). The order is ready at once (pre-authorised). */
+int core_acme_order_new(struct core *c, const char *account_id, const char *const *names, size_t n,
+			const char *replaces, struct core_acme_order *out, char bad[254]);
+/* The order id of account_id: CF_ENOTFOUND (also for another account's order). */
+int core_acme_order_get(struct core *c, const char *account_id, const char *id,
+			struct core_acme_order *out);
+/* finalize: the CSR must ask for exactly the order's names (CF_EBADCSR); the order must be ready
+ * (CF_EORDERNOTREADY). Issues the first certificate of the pending credential, or renews it (a
+ * "replaces" certificate is then revoked as superseded). */
+int core_acme_finalize(struct core *c, const struct core_who *who, const char *account_id,
+		       const char *id, const uint8_t *csr, size_t csr_len,
+		       struct core_acme_order *out);
 
 /* ---- activation and renewal ------------------------------------------------------------- */
 
@@ -195,6 +250,8 @@ int core_renew(struct core *c, const struct core_who *who, const char *account_i
 /* ---- reads ------------------------------------------------------------------------------ */
 
 int core_account_get(struct core *c, const char *id, struct store_account *out);
+/* The account whose current key has thumbprint (RFC 7638): CF_ENOTFOUND. */
+int core_account_by_thumbprint(struct core *c, const char *thumbprint, struct store_account *out);
 /* Credentials of an account (ids in creation order). */
 int core_account_credentials(struct core *c, const char *account_id,
 			     int (*cb)(const struct store_credential *cr, void *ctx), void *ctx);
@@ -859,6 +916,9 @@ int core_qr_poll(struct core *c, const struct core_who *who, const char *poll_to
 int core_certid(struct core *c, const char *serial, char *out, size_t out_cap);
 /* Suggested window of the certificate named by certid: CF_ENOTFOUND, CF_EMALFORMED. */
 int core_renewal_info(struct core *c, const char *certid, int64_t *start, int64_t *end);
+/* An ARI certID (b64u(AKI).b64u(serial)) → the serial's lower-case hex: CF_EMALFORMED, or
+ * CF_ENOTFOUND when the AKI is not this CA's. */
+int core_certid_serial(struct core *c, const char *certid, char serial[STORE_SERIAL_LEN]);
 
 /* The current CRL (DER), regenerated when a revocation changed or nextUpdate is near. *der is a
  * malloc'd copy the caller frees. */

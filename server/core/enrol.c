@@ -55,8 +55,10 @@ int core_reference_new(store_txn *txn, char out[STORE_REF_LEN])
 }
 
 struct create_ctx {
+	struct core *c;
 	const struct core_who *who;
 	struct store_enrolment e; /* filled but for the reference */
+	const uint8_t *eab_key;	  /* ACME: the EAB HMAC key to seal once the reference is known */
 };
 
 static int enrolment_audit(store_txn *txn, const struct core_who *who, const char *action,
@@ -73,6 +75,10 @@ static int create_txn(store_txn *txn, void *ctx)
 	struct create_ctx *cc = ctx;
 	int ret = core_reference_new(txn, cc->e.reference);
 
+	cc->e.eab_key_len = 0;
+	if (ret == 0 && cc->eab_key)
+		ret = core_eab_seal(cc->c, cc->e.reference, cc->eab_key, cc->e.eab_key,
+				    sizeof(cc->e.eab_key), &cc->e.eab_key_len);
 	if (ret == 0)
 		ret = store_enrolment_put(txn, &cc->e);
 	return ret ? ret : enrolment_audit(txn, cc->who, "enrolment.create", cc->e.reference);
@@ -94,10 +100,12 @@ int core_enrolment_create(struct core *c, const struct core_who *who,
 {
 	struct create_ctx cc;
 	char display[PROOF_CODE_DISPLAY + 1];
+	uint8_t eab[CORE_EAB_KEY_LEN];
 	int64_t now = cf_now();
 	int ret = CF_EINTERNAL, i;
 
 	memset(&cc, 0, sizeof(cc));
+	cc.c = c;
 	cc.who = who;
 	if (!req->subject || !req->subject[0])
 		return CF_EMALFORMED;
@@ -123,9 +131,18 @@ int core_enrolment_create(struct core *c, const struct core_who *who,
 	ret = proof_code_generate(c->secret, sizeof(c->secret), display, cc.e.code_mac);
 	if (ret != 0)
 		goto out;
+	if (req->eab_key_out) {
+		if (cf_random(eab, sizeof(eab)) != 0) {
+			ret = CF_ECRYPTO;
+			goto out;
+		}
+		cc.eab_key = eab;
+	}
 	ret = store_write(c->st, create_txn, &cc);
 	if (ret != 0)
 		goto out;
+	if (req->eab_key_out)
+		memcpy(req->eab_key_out, eab, sizeof(eab));
 	cf_info("enrolment %s created for subject %s (%s)", cc.e.reference, cc.e.subject,
 		cc.e.profile);
 	memcpy(code, display, sizeof(display));
@@ -133,6 +150,7 @@ int core_enrolment_create(struct core *c, const struct core_who *who,
 	memset(out->code_mac, 0, sizeof(out->code_mac));
 out:
 	cf_zeroize(display, sizeof(display));
+	cf_zeroize(eab, sizeof(eab));
 	cf_zeroize(cc.e.code_mac, sizeof(cc.e.code_mac));
 	return ret;
 }

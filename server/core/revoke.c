@@ -335,7 +335,7 @@ int core_certid(struct core *c, const char *serial, char *out, size_t out_cap)
 }
 
 /* certid → serial hex; CF_ENOTFOUND when the AKI is not our issuing CA's. */
-static int certid_serial(struct core *c, const char *certid, char serial[STORE_SERIAL_LEN])
+int core_certid_serial(struct core *c, const char *certid, char serial[STORE_SERIAL_LEN])
 {
 	const char *dot = strchr(certid, '.');
 	uint8_t aki[64], oct[32];
@@ -379,7 +379,7 @@ int core_renewal_info(struct core *c, const char *certid, int64_t *start, int64_
 	struct info_ctx *ic;
 	int ret;
 
-	ret = certid_serial(c, certid, serial);
+	ret = core_certid_serial(c, certid, serial);
 	if (ret != 0)
 		return ret;
 	ic = calloc(1, sizeof(*ic));

@@ -8,13 +8,20 @@
 #include "core.h"
 
 #define ACCOUNT_PATH "/v1/account/"
+#define ACME_ACCOUNT_PATH "/acme/acct/"
 
-const char *envelope_account_id(const char *base_url, const char *url)
+static int is_acme(enum http_auth auth)
 {
-	size_t bl = strlen(base_url), pl = strlen(ACCOUNT_PATH);
+	return auth == HTTP_AUTH_ACME_JWK || auth == HTTP_AUTH_ACME_KID ||
+	       auth == HTTP_AUTH_ACME_ANY;
+}
+
+static const char *account_id_at(const char *base_url, const char *path, const char *url)
+{
+	size_t bl = strlen(base_url), pl = strlen(path);
 	const char *id;
 
-	if (strncmp(url, base_url, bl) != 0 || strncmp(url + bl, ACCOUNT_PATH, pl) != 0)
+	if (strncmp(url, base_url, bl) != 0 || strncmp(url + bl, path, pl) != 0)
 		return NULL;
 	id = url + bl + pl;
 	if (!id[0] || strlen(id) >= sizeof(((struct store_account *)0)->id) || strchr(id, '/'))
@@ -22,11 +29,22 @@ const char *envelope_account_id(const char *base_url, const char *url)
 	return id;
 }
 
+const char *envelope_account_id(const char *base_url, const char *url)
+{
+	return account_id_at(base_url, ACCOUNT_PATH, url);
+}
+
+const char *envelope_acme_account_id(const char *base_url, const char *url)
+{
+	return account_id_at(base_url, ACME_ACCOUNT_PATH, url);
+}
+
 /* The kid's account, valid, and its key. */
 static int kid_key(struct envelope *env, enum http_auth auth, const char *base_url,
 		   struct core *core, cf_key **key, char *detail, size_t cap)
 {
-	const char *id = envelope_account_id(base_url, env->jws.kid);
+	const char *id = is_acme(auth) ? envelope_acme_account_id(base_url, env->jws.kid)
+				       : envelope_account_id(base_url, env->jws.kid);
 	cf_json *jwk = NULL;
 	int ret;
 
@@ -63,9 +81,11 @@ static int header_checks(struct envelope *env, enum http_auth auth, const char *
 	size_t bl = strlen(base_url);
 	const char *what = NULL;
 
-	if (auth == HTTP_AUTH_JWK && !env->jws.jwk)
+	int want_jwk = auth == HTTP_AUTH_JWK || auth == HTTP_AUTH_ACME_JWK;
+
+	if (want_jwk && !env->jws.jwk)
 		what = "this resource needs a jwk in the protected header";
-	else if (auth != HTTP_AUTH_JWK && !env->jws.kid[0])
+	else if (!want_jwk && auth != HTTP_AUTH_ACME_ANY && !env->jws.kid[0])
 		what = "this resource needs a kid in the protected header";
 	if (what) {
 		snprintf(detail, cap, "%s", what);
@@ -101,7 +121,7 @@ int envelope_check(const char *body, size_t len, enum http_auth auth, const char
 	ret = header_checks(env, auth, base_url, path, nonces, detail, cap);
 	if (ret != 0)
 		goto out;
-	if (auth != HTTP_AUTH_JWK) {
+	if (env->jws.kid[0]) {
 		ret = kid_key(env, auth, base_url, core, &key, detail, cap);
 		if (ret != 0)
 			goto out;

@@ -32,5 +32,7 @@ void envelope_clear(struct envelope *env);
 
 /* Account id of an account URL on this server, or NULL. */
 const char *envelope_account_id(const char *base_url, const char *url);
+/* Account id of an ACME account URL (<base>/acme/acct/<id>) on this server, or NULL. */
+const char *envelope_acme_account_id(const char *base_url, const char *url);
 
 #endif

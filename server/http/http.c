@@ -139,7 +139,7 @@ static int serve_jws(struct http_server *srv, struct mg_connection *conn,
 	if (ret == 0) {
 		req->jws = &env->jws;
 		req->payload = env->payload;
-		if (route->auth != HTTP_AUTH_JWK) {
+		if (env->account.id[0]) {
 			req->account = &env->account;
 			req->account_url = env->account_url;
 		}
@@ -284,6 +284,7 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 	int ret;
 
 	*status = 0;
+	resp->acme = path && strncmp(path, "/acme/", 6) == 0;
 	if (!__atomic_load_n(&srv->ready, __ATOMIC_ACQUIRE))
 		return CF_EUNAVAILABLE;
 	/* The headers as sent: CivetWeb drops Content-Length in favour of chunked encoding. */

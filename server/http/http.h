@@ -29,6 +29,9 @@ enum http_auth {
 	HTTP_AUTH_BEARER,   /* plain JSON (application/json), session token in
 			       "Authorization: Bearer": the holder portal and the CSC API (§23.1);
 			       the handler checks the token (core_session_check) */
+	HTTP_AUTH_ACME_JWK, /* the ACME profile (spec/acme.md): JWS with jwk (newAccount) */
+	HTTP_AUTH_ACME_KID, /* JWS with kid of a valid account, as <base>/acme/acct/<id> */
+	HTTP_AUTH_ACME_ANY, /* either (revokeCert: the account's or the certificate's key) */
 };
 
 struct http_req {
@@ -60,6 +63,7 @@ struct http_resp {
 	int close;			   /* send Connection: close (request body left unread) */
 	const char *headers; /* further header lines, each ending in CRLF (static), or NULL */
 	int no_nonce;	     /* no Replay-Nonce (the portal's files: not the protocol's) */
+	int acme;	     /* a request under /acme/: problems are RFC 8555's (spec/acme.md) */
 	/* When the handler fails: */
 	char detail[256]; /* problem detail ("" = the code's title); never a secret */
 	int64_t retry_at; /* problem "retryAfter" time (Unix), 0 = none */

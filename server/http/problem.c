@@ -10,6 +10,55 @@
 
 #define PROBLEM_RETRY_503_SECS 60
 
+/* The ACME profile's name of code (spec/acme.md "Problems"): RFC 8555 §6.7 has no name for
+ * certflow's finer codes, which map to the nearest one. */
+static const char *acme_name(int code)
+{
+	switch (code) {
+	case CF_EBADNONCE:
+		return "badNonce";
+	case CF_EBADALG:
+		return "badSignatureAlgorithm";
+	case CF_ENOACCOUNT:
+		return "accountDoesNotExist";
+	case CF_EBADCSR:
+		return "badCSR";
+	case CF_EBADKEY:
+		return "badPublicKey";
+	case CF_EALREADY:
+		return "alreadyRevoked";
+	case CF_EBADREASON:
+		return "badRevocationReason";
+	case CF_ERATELIMIT:
+		return "rateLimited";
+	case CF_EREJECTEDID:
+	case CF_EORDERNOTREADY:
+	case CF_EEABREQUIRED:
+	case CF_EUNSUPPORTEDID:
+		return cf_err_problem(code);
+	case CF_EUNAUTHORIZED:
+	case CF_EDEACTIVATED:
+	case CF_EBADCODE:
+	case CF_ELOCKED:
+	case CF_EEXPIRED:
+	case CF_EUSED:
+	case CF_ECANCELLED:
+	case CF_EREVOKED:
+	case CF_ESUSPENDED:
+		return "unauthorized";
+	case CF_EMALFORMED:
+	case CF_EBADSIG:
+	case CF_EMEDIATYPE:
+	case CF_ETOOLARGE:
+	case CF_EMETHOD:
+	case CF_ENOTFOUND:
+	case CF_ECONFLICT:
+		return "malformed";
+	default:
+		return "serverInternal";
+	}
+}
+
 int problem_fill(struct http_resp *resp, int code, int status, const char *detail, int64_t retry_at)
 {
 	char type[96], when[21];
@@ -25,7 +74,10 @@ int problem_fill(struct http_resp *resp, int code, int status, const char *detai
 	resp->extra = NULL;
 	if (!doc)
 		return CF_ENOMEM;
-	snprintf(type, sizeof(type), "%s%s", CF_PROBLEM_PREFIX, cf_err_problem(code));
+	if (resp->acme)
+		snprintf(type, sizeof(type), "urn:ietf:params:acme:error:%s", acme_name(code));
+	else
+		snprintf(type, sizeof(type), "%s%s", CF_PROBLEM_PREFIX, cf_err_problem(code));
 	ret |= cf_json_add_str(doc, "type", type);
 	ret |= cf_json_add_str(doc, "title", cf_strerror(code));
 	ret |= cf_json_add_str(doc, "detail", detail && detail[0] ? detail : cf_strerror(code));

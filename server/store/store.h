@@ -38,6 +38,7 @@ struct store_opts {
 #define STORE_NAME_LEN 128
 #define STORE_JWK_LEN 1536
 #define STORE_DER_MAX 8192
+#define STORE_WRAPPED_MAX_ENROL 128 /* = STORE_WRAPPED_MAX (below): a sealed 32-octet key */
 
 enum store_enrolment_state {
 	ENROL_LIVE = 1,
@@ -61,6 +62,10 @@ struct store_enrolment {
 	char application_id[STORE_ID_LEN]; /* "" for operator-made codes (enrolment-create) */
 	char replaces[STORE_ID_LEN];	   /* recovery: credential superseded on activation, or "" */
 	uint32_t envelope_number;	   /* number of the envelope that carried the code, 0 if none */
+	/* issue 12, ACME external account binding (spec/acme.md): the HMAC key, sealed under the
+	 * server's wrap key (aad "eab:<reference>"); length 0 = not an ACME enrolment */
+	uint8_t eab_key[STORE_WRAPPED_MAX_ENROL];
+	size_t eab_key_len;
 };
 
 enum store_account_status { ACCOUNT_VALID = 1, ACCOUNT_DEACTIVATED };
@@ -417,6 +422,11 @@ enum store_session_kind {
 	SESS_SAD,	 /* CSC signature activation data (§25.3) */
 	SESS_UPDATE,	 /* an update in progress between its two steps (§26.5) */
 	SESS_RESET,	 /* a forgot-password link token (§23.4) */
+	SESS_ACME_ORDER, /* an ACME order (spec/acme.md): id public, parent = the account id,
+			    credential_id, count = the set of the enrolment's names ordered (bit
+			    i: dns_names[i], bit 4: the subject); state LIVE = ready, USED =
+			    valid; detail = the serial ARI's "replaces" named while ready, the
+			    issued serial once valid */
 };
 enum store_session_state { SESS_LIVE = 1, SESS_APPROVED, SESS_USED };
 /* A short-lived record named by a bearer secret: its id is HMAC(server secret, token) in

@@ -150,7 +150,7 @@ static void code_text(const char *in, char *out, size_t cap)
 	out[o] = '\0';
 }
 
-static void print_created(const cf_json *resp, const char *code)
+static void print_created(const cf_json *resp, const char *code, const char *eab_key)
 {
 	static const struct field rows[] = {
 	    {"reference", "reference", F_REF}, {"activation code", "activationCode", F_TEXT},
@@ -167,12 +167,17 @@ static void print_created(const cf_json *resp, const char *code)
 		out_line(15, rows[i].label, buf);
 		cf_zeroize(buf, sizeof(buf));
 	}
+	if (eab_key) { /* the names of certbot's options */
+		field_text(resp, &rows[0], buf, sizeof(buf));
+		out_line(15, "eab-kid", buf);
+		out_line(15, "eab-hmac-key", eab_key);
+	}
 }
 
 struct create_opts {
 	const char *subject, *profile, *email, *svg;
 	const char *dns[MAX_DNS];
-	int n_dns, qr;
+	int n_dns, qr, acme;
 };
 
 static int create_parse(int argc, char **argv, struct create_opts *o)
@@ -184,6 +189,7 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
 	    {"email", required_argument, NULL, 'e'},
 	    {"qr", no_argument, NULL, 'q'},
 	    {"qr-svg", required_argument, NULL, 'S'},
+	    {"acme", no_argument, NULL, 'a'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -198,6 +204,8 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
 			o->email = optarg;
 		else if (c == 'q')
 			o->qr = 1;
+		else if (c == 'a')
+			o->acme = 1;
 		else if (c == 'S')
 			o->svg = optarg;
 		else if (c == 'd' && o->n_dns < MAX_DNS)
@@ -228,6 +236,8 @@ static cf_json *create_payload(const struct create_opts *o)
 	ret = ret ? ret : cf_json_add_str(p, "profile", o->profile);
 	if (!ret && o->email)
 		ret = cf_json_add_str(p, "email", o->email);
+	if (!ret && o->acme)
+		ret = cf_json_add_bool(p, "acme", 1);
 	if (!ret && o->n_dns) {
 		dns = cf_json_new_array();
 		for (int i = 0; dns && !ret && i < o->n_dns; i++)
@@ -248,7 +258,7 @@ int cmd_enrol_create(struct admin *ad, int argc, char **argv)
 	struct create_opts o = {.profile = "device"};
 	struct http_response raw = {0};
 	cf_json *payload = NULL, *resp = NULL;
-	const char *code = NULL, *ref = NULL;
+	const char *code = NULL, *ref = NULL, *eab = NULL;
 	int ret = create_parse(argc, argv, &o);
 
 	if (ret)
@@ -265,16 +275,23 @@ int cmd_enrol_create(struct admin *ad, int argc, char **argv)
 				 "the server's answer has no reference or activation code");
 		goto out;
 	}
+	if (o.acme && cf_json_get_str(resp, "eabHmacKey", 128, &eab)) {
+		ret = admin_fail(CF_EPROTO, "the server's answer has no ACME HMAC key (is it older "
+					    "than the ACME profile?)");
+		goto out;
+	}
 	if (ad->json)
 		out_raw(&raw);
 	else
-		print_created(resp, code);
+		print_created(resp, code, eab);
 	if (o.qr || o.svg)
 		ret = show_qr(ad, ref, ad->json ? stderr : stdout, o.qr, o.svg, 15);
 out:
 	/* The activation code was shown once; leave no copy behind. */
 	if (code)
 		cf_zeroize((char *)code, strlen(code));
+	if (eab)
+		cf_zeroize((char *)eab, strlen(eab));
 	if (raw.body)
 		cf_zeroize(raw.body, raw.body_len);
 	http_response_clear(&raw);

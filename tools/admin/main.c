@@ -22,14 +22,19 @@ struct command {
 
 static const struct command commands[] = {
     {"enrol", "create", cmd_enrol_create,
-     "--subject NAME [--profile device|signing] [--dns NAME]... [--email ADDR] [--qr] "
-     "[--qr-svg FILE]",
+     "--subject NAME [--profile device|signing] [--dns NAME]... [--email ADDR] [--acme] "
+     "[--qr] [--qr-svg FILE]",
      "Create an enrolment code for one subject (profile device by default; --dns up to 16\n"
      "times). Prints the reference number, the activation code and the expiry. The activation\n"
      "code is shown this once and never again: hand it to the holder over a separate channel.\n"
      "--qr draws the enrolment QR code in the terminal (on stderr with --json), --qr-svg\n"
      "writes it as an SVG file. The QR code holds the enrolment URI (public data only:\n"
-     "server URL, root CA fingerprint, reference number; never the activation code)."},
+     "server URL, root CA fingerprint, reference number; never the activation code).\n"
+     "--acme also makes the code usable by any ACME client (certbot, lego, ...): it prints\n"
+     "eab-kid and eab-hmac-key, the external account binding to give the client with the\n"
+     "server's ACME directory URL (<server>/acme/directory). The HMAC key too is shown once.\n"
+     "The client may then order certificates for the --dns names (and the subject when it is\n"
+     "a host name), and renew them, for as long as the credential is not revoked."},
     {"enrol", "list", cmd_enrol_list,
      "[--status live|used|expired|locked|cancelled] [--subject S] [--limit N]",
      "List enrolment codes by reference: reference, subject, profile, status, created,\n"

@@ -1,0 +1,733 @@
+/*
+ * acme — the RFC 8555 resources under /acme/ (spec/acme.md): directory, accounts bound by an
+ * enrolment code (external account binding), pre-authorised orders, finalize, certificate
+ * download and revocation. Nonces, the JWS checks and RFC 8555's problem types come from the http
+ * layer (HTTP_AUTH_ACME_*, resp->acme); renewalInfo, newNonce and keyChange share the native
+ * handlers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cf_b64.h"
+#include "cf_clock.h"
+#include "cf_err.h"
+#include "cf_log.h"
+
+#define ACME_MAX_IDENTIFIERS 100
+#define EAB_HEADER_MAX 1024
+
+static void acme_url(const struct http_req *req, const char *kind, const char *id, char *out,
+		     size_t cap)
+{
+	snprintf(out, cap, "%s/acme/%s%s%s", req->base_url, kind, id ? "/" : "", id ? id : "");
+}
+
+static int add_url(cf_json *o, const struct http_req *req, const char *key, const char *kind,
+		   const char *id)
+{
+	char url[HTTP_MAX_URL + 128];
+
+	acme_url(req, kind, id, url, sizeof(url));
+	return cf_json_add_str(o, key, url);
+}
+
+int api_acme_directory(const struct http_req *req, struct http_resp *resp)
+{
+	cf_json *doc = cf_json_new_object(), *meta = cf_json_new_object();
+	char site[HTTP_MAX_URL + 8];
+	int ret = !doc || !meta;
+
+	if (!ret) {
+		ret |= add_url(doc, req, "newNonce", "new-nonce", NULL);
+		ret |= add_url(doc, req, "newAccount", "new-account", NULL);
+		ret |= add_url(doc, req, "newOrder", "new-order", NULL);
+		ret |= add_url(doc, req, "revokeCert", "revoke-cert", NULL);
+		ret |= add_url(doc, req, "keyChange", "key-change", NULL);
+		ret |= add_url(doc, req, "renewalInfo", "renewal-info", NULL);
+		snprintf(site, sizeof(site), "%s/", req->base_url);
+		ret |= cf_json_add_bool(meta, "externalAccountRequired", 1);
+		ret |= cf_json_add_str(meta, "website", site);
+	}
+	if (ret || cf_json_add(doc, "meta", meta) != 0) {
+		cf_json_free(meta);
+		cf_json_free(doc);
+		return CF_ENOMEM;
+	}
+	resp->cache_control = "public, max-age=3600";
+	return http_resp_json(resp, 200, doc);
+}
+
+/* ---- accounts ---------------------------------------------------------------------------- */
+
+int api_acme_account_json(const struct store_account *a, cf_json **out)
+{
+	cf_json *o = cf_json_new_object(), *contact = cf_json_new_array();
+	int ret = !o || !contact;
+
+	if (!ret) {
+		ret |= cf_json_add_str(o, "status",
+				       a->status == ACCOUNT_VALID ? "valid" : "deactivated");
+		ret |= api_add_time(o, "createdAt", a->created_at);
+		ret |= cf_json_add(o, "contact", contact);
+		contact = NULL;
+	}
+	cf_json_free(contact);
+	if (ret) {
+		cf_json_free(o);
+		return CF_ENOMEM;
+	}
+	*out = o;
+	return 0;
+}
+
+static int answer_account(const struct http_req *req, const struct store_account *a, int status,
+			  struct http_resp *resp)
+{
+	cf_json *doc = NULL;
+	int ret = api_acme_account_json(a, &doc);
+
+	if (ret != 0)
+		return ret;
+	acme_url(req, "acct", a->id, resp->location, sizeof(resp->location));
+	return http_resp_json(resp, status, doc);
+}
+
+/* contact: an array of "mailto:" URLs (checked, not kept: spec/acme.md). */
+static int check_contact(const cf_json *p, struct http_resp *resp)
+{
+	const cf_json *c = cf_json_get(p, "contact");
+	size_t n = cf_json_array_size(c);
+	const char *s;
+
+	if (!c)
+		return 0;
+	if (!cf_json_is_array(c) || n > 4)
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (cf_json_str(cf_json_array_item(c, i), 254, &s) != 0 ||
+		    strncmp(s, "mailto:", 7) != 0 || !strchr(s + 7, '@'))
+			goto bad;
+	return 0;
+bad:
+	snprintf(resp->detail, sizeof(resp->detail),
+		 "contact must be a list of at most 4 mailto: addresses");
+	return CF_EMALFORMED;
+}
+
+/* The externalAccountBinding (RFC 8555 §7.3.4): a JWS by the enrolment's HMAC key over the
+ * request's own jwk, with the newAccount url and no nonce. */
+struct eab {
+	char kid[STORE_REF_LEN];
+	char *input; /* "<protected>.<payload>" */
+	size_t input_len;
+	uint8_t mac[64];
+	size_t mac_len;
+};
+
+static int eab_decode(const struct http_req *req, const cf_json *b, struct eab *out,
+		      struct http_resp *resp)
+{
+	const char *prot, *pay, *sig, *alg, *kid, *url;
+	uint8_t hbuf[EAB_HEADER_MAX], pbuf[STORE_JWK_LEN];
+	size_t hlen = 0, plen = 0;
+	cf_json *h = NULL, *jwk = NULL;
+	cf_key *key = NULL;
+	const char *what = NULL;
+	int ret = CF_EMALFORMED;
+
+	if (!cf_json_is_object(b) || cf_json_get_str(b, "protected", 2 * EAB_HEADER_MAX, &prot) ||
+	    cf_json_get_str(b, "payload", 2 * STORE_JWK_LEN, &pay) ||
+	    cf_json_get_str(b, "signature", 128, &sig) ||
+	    cf_b64url_decode(prot, strlen(prot), hbuf, sizeof(hbuf) - 1, &hlen) ||
+	    cf_b64url_decode(pay, strlen(pay), pbuf, sizeof(pbuf) - 1, &plen) ||
+	    cf_b64url_decode(sig, strlen(sig), out->mac, sizeof(out->mac), &out->mac_len) ||
+	    cf_json_parse((const char *)hbuf, hlen, &h) || !cf_json_is_object(h)) {
+		what = "externalAccountBinding must be a flattened JWS";
+		goto out;
+	}
+	if (cf_json_get_str(h, "alg", 16, &alg) || strcmp(alg, "HS256") != 0) {
+		what = "externalAccountBinding must be signed with HS256";
+		ret = CF_EBADALG;
+		goto out;
+	}
+	if (cf_json_get_str(h, "kid", STORE_REF_LEN - 1, &kid) || !kid[0] ||
+	    strspn(kid, "0123456789") != strlen(kid)) {
+		what = "the binding's kid must be the reference number of the enrolment code";
+		goto out;
+	}
+	if (cf_json_get(h, "nonce")) {
+		what = "the binding must not carry a nonce";
+		goto out;
+	}
+	if (cf_json_get_str(h, "url", CF_JWS_MAX_URL, &url) || strcmp(url, req->jws->url) != 0) {
+		what = "the binding's url must be the newAccount url";
+		goto out;
+	}
+	if (cf_json_parse((const char *)pbuf, plen, &jwk) || cf_key_from_jwk(jwk, &key) ||
+	    !cf_key_public_equal(key, req->jws->jwk)) {
+		what = "the binding's payload must be the account key of the request";
+		goto out;
+	}
+	snprintf(out->kid, sizeof(out->kid), "%s", kid);
+	out->input_len = strlen(prot) + 1 + strlen(pay);
+	out->input = malloc(out->input_len + 1);
+	if (!out->input) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	snprintf(out->input, out->input_len + 1, "%s.%s", prot, pay);
+	ret = 0;
+out:
+	if (what)
+		snprintf(resp->detail, sizeof(resp->detail), "%s", what);
+	cf_json_free(h);
+	cf_json_free(jwk);
+	cf_key_free(key);
+	return ret;
+}
+
+static const char *bind_detail(int ret)
+{
+	switch (ret) {
+	case CF_EBADCODE:
+		return "the external account binding does not verify: check the key id and the "
+		       "HMAC key the operator gave you";
+	case CF_ELOCKED:
+		return "this enrolment code is locked after too many wrong tries: ask the operator "
+		       "for a new one";
+	case CF_EUSED:
+		return "this enrolment code has been used already: ask the operator for a new one";
+	case CF_EEXPIRED:
+		return "this enrolment code has expired: ask the operator for a new one";
+	case CF_ECANCELLED:
+		return "this enrolment code was cancelled: ask the operator for a new one";
+	case CF_EUNAUTHORIZED:
+		return "this enrolment code has no ACME key: ask the operator for an ACME "
+		       "enrolment code";
+	case CF_EDEACTIVATED:
+		return "the account of this key is deactivated";
+	default:
+		return "";
+	}
+}
+
+int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
+{
+	const cf_json *p = req->payload, *b;
+	struct store_account a;
+	struct eab eab;
+	struct core_who who;
+	char thumb[44], actor[API_WHO_LEN], *jwk_text = NULL;
+	int only = 0, created = 0, ret;
+
+	if (!p) {
+		snprintf(resp->detail, sizeof(resp->detail), "newAccount needs a payload");
+		return CF_EMALFORMED;
+	}
+	if (cf_json_get(p, "onlyReturnExisting") &&
+	    cf_json_get_bool(p, "onlyReturnExisting", &only) != 0)
+		return CF_EMALFORMED;
+	if ((ret = check_contact(p, resp)) != 0)
+		return ret;
+	ret = cf_key_thumbprint(req->jws->jwk, thumb);
+	if (ret == 0)
+		ret = core_account_by_thumbprint(req->core, thumb, &a);
+	if (ret == 0) {
+		if (a.status != ACCOUNT_VALID) {
+			snprintf(resp->detail, sizeof(resp->detail), "%s",
+				 bind_detail(CF_EDEACTIVATED));
+			return CF_EUNAUTHORIZED;
+		}
+		return answer_account(req, &a, 200, resp);
+	}
+	if (ret != CF_ENOTFOUND)
+		return ret;
+	if (only) {
+		snprintf(resp->detail, sizeof(resp->detail), "no account has this key");
+		return CF_ENOACCOUNT;
+	}
+	b = cf_json_get(p, "externalAccountBinding");
+	if (!b) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "a new account needs the key id and HMAC key of an enrolment code "
+			 "(externalAccountBinding): ask the operator for one");
+		return CF_EEABREQUIRED;
+	}
+	memset(&eab, 0, sizeof(eab));
+	ret = eab_decode(req, b, &eab, resp);
+	if (ret == 0)
+		ret = (jwk_text = cf_json_print(req->jws->jwk_json)) ? 0 : CF_ENOMEM;
+	if (ret == 0) {
+		api_who(req, &who, actor);
+		ret = core_acme_bind(req->core, &who, req->jws->jwk, jwk_text, eab.kid, eab.input,
+				     eab.input_len, eab.mac, eab.mac_len, &a, &created);
+		if (ret != 0 && bind_detail(ret)[0])
+			snprintf(resp->detail, sizeof(resp->detail), "%s", bind_detail(ret));
+		if (ret == CF_ECONFLICT)
+			snprintf(resp->detail, sizeof(resp->detail),
+				 "this key's account has a certificate of its own already");
+	}
+	if (ret == 0)
+		ret = answer_account(req, &a, 201, resp);
+	free(jwk_text);
+	free(eab.input);
+	cf_zeroize(&eab, sizeof(eab));
+	return ret;
+}
+
+int api_acme_account(const struct http_req *req, struct http_resp *resp)
+{
+	struct store_account a;
+	struct core_who who;
+	char actor[API_WHO_LEN];
+	const char *status = NULL;
+	int ret;
+
+	if (strcmp(req->param, req->account->id) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "an account can only read itself");
+		return CF_EUNAUTHORIZED;
+	}
+	if (req->payload && ((ret = check_contact(req->payload, resp)) != 0 ||
+			     cf_json_get_str_opt(req->payload, "status", 32, &status) != 0))
+		return ret ? ret : CF_EMALFORMED;
+	if (!status)
+		return answer_account(req, req->account, 200, resp);
+	if (strcmp(status, "deactivated") != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "status can only be \"deactivated\"");
+		return CF_EMALFORMED;
+	}
+	api_who(req, &who, actor);
+	ret = core_account_deactivate(req->core, &who, req->account->id, &a);
+	return ret ? ret : answer_account(req, &a, 200, resp);
+}
+
+/* ---- orders ------------------------------------------------------------------------------ */
+
+static int order_json(const struct http_req *req, const struct core_acme_order *o, cf_json **out)
+{
+	cf_json *doc = cf_json_new_object(), *ids = cf_json_new_array(),
+		*authz = cf_json_new_array();
+	char id[STORE_ID_LEN + 8], url[HTTP_MAX_URL + 128];
+	int ret = !doc || !ids || !authz, i;
+	const char *status = o->valid ? "valid" : cf_now() >= o->expires_at ? "invalid" : "ready";
+
+	for (i = 0; !ret && o->names[i]; i++) {
+		cf_json *ident = cf_json_new_object();
+
+		ret |= !ident || cf_json_add_str(ident, "type", "dns") ||
+		       cf_json_add_str(ident, "value", o->names[i]);
+		if (ret || cf_json_push(ids, ident) != 0) {
+			cf_json_free(ident);
+			ret = 1;
+			break;
+		}
+		snprintf(id, sizeof(id), "%s-%d", o->id, i);
+		acme_url(req, "authz", id, url, sizeof(url));
+		ret |= cf_json_push_str(authz, url);
+	}
+	if (!ret) {
+		ret |= cf_json_add_str(doc, "status", status);
+		ret |= api_add_time(doc, "expires", o->expires_at);
+		ret |= cf_json_add(doc, "identifiers", ids);
+		ids = NULL;
+		ret |= cf_json_add(doc, "authorizations", authz);
+		authz = NULL;
+		ret |= add_url(doc, req, "finalize", "finalize", o->id);
+		if (o->valid)
+			ret |= add_url(doc, req, "certificate", "cert", o->serial);
+	}
+	cf_json_free(ids);
+	cf_json_free(authz);
+	if (ret) {
+		cf_json_free(doc);
+		return CF_ENOMEM;
+	}
+	*out = doc;
+	return 0;
+}
+
+static int answer_order(const struct http_req *req, const struct core_acme_order *o, int status,
+			struct http_resp *resp)
+{
+	cf_json *doc = NULL;
+	int ret = order_json(req, o, &doc);
+
+	if (ret != 0)
+		return ret;
+	acme_url(req, "order", o->id, resp->location, sizeof(resp->location));
+	return http_resp_json(resp, status, doc);
+}
+
+static const char *credential_detail(int ret)
+{
+	switch (ret) {
+	case CF_EREVOKED:
+		return "the certificate of this account is revoked: ask the operator for a new "
+		       "enrolment code";
+	case CF_ESUSPENDED:
+		return "the certificate of this account is suspended: ask the operator to "
+		       "reinstate it";
+	case CF_EUNAUTHORIZED:
+		return "this account has no enrolment code bound to it";
+	default:
+		return "";
+	}
+}
+
+int api_acme_new_order(const struct http_req *req, struct http_resp *resp)
+{
+	const cf_json *ids = req->payload ? cf_json_get(req->payload, "identifiers") : NULL;
+	size_t n = cf_json_array_size(ids), i, k;
+	const char *names[ACME_MAX_IDENTIFIERS], *type, *value, *replaces = NULL;
+	char lower[ACME_MAX_IDENTIFIERS][STORE_NAME_LEN], serial[STORE_SERIAL_LEN] = "",
+		bad[254];
+	struct core_acme_order *o;
+	int ret;
+
+	if (!ids || !cf_json_is_array(ids) || n == 0 || n > ACME_MAX_IDENTIFIERS) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "identifiers must be a list of 1 to %d identifiers", ACME_MAX_IDENTIFIERS);
+		return CF_EMALFORMED;
+	}
+	if (cf_json_get(req->payload, "notBefore") || cf_json_get(req->payload, "notAfter")) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "notBefore and notAfter are not supported: the profile sets the validity");
+		return CF_EMALFORMED;
+	}
+	for (i = 0; i < n; i++) {
+		const cf_json *id = cf_json_array_item(ids, i);
+
+		if (!cf_json_is_object(id) || cf_json_get_str(id, "type", 16, &type) != 0 ||
+		    cf_json_get_str(id, "value", STORE_NAME_LEN - 1, &value) != 0 || !value[0]) {
+			snprintf(resp->detail, sizeof(resp->detail),
+				 "identifier %zu must have a type and a value", i + 1);
+			return CF_EMALFORMED;
+		}
+		if (strcmp(type, "dns") != 0) {
+			snprintf(resp->detail, sizeof(resp->detail),
+				 "only DNS names can be ordered here, not %.32s identifiers", type);
+			return CF_EUNSUPPORTEDID;
+		}
+		for (k = 0; value[k]; k++)
+			lower[i][k] = (char)(value[k] >= 'A' && value[k] <= 'Z' ? value[k] + 32
+									       : value[k]);
+		lower[i][k] = '\0';
+		names[i] = lower[i];
+	}
+	if (cf_json_get_str_opt(req->payload, "replaces", 200, &replaces) != 0 ||
+	    (replaces && core_certid_serial(req->core, replaces, serial) != 0)) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "replaces must be the ARI certificate id of a certificate of this CA");
+		return CF_EMALFORMED;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return CF_ENOMEM;
+	ret = core_acme_order_new(req->core, req->account->id, names, n, serial, o, bad);
+	if (ret == CF_EREJECTEDID)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "%.160s is not a name of this account's enrolment code", bad);
+	else if (ret == CF_ECONFLICT) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "replaces does not name this account's current certificate");
+		ret = CF_EMALFORMED;
+	} else if (credential_detail(ret)[0])
+		snprintf(resp->detail, sizeof(resp->detail), "%s", credential_detail(ret));
+	if (ret == 0)
+		ret = answer_order(req, o, 201, resp);
+	free(o);
+	return ret;
+}
+
+static int get_order(const struct http_req *req, const char *id, struct core_acme_order *o,
+		     struct http_resp *resp)
+{
+	int ret = core_acme_order_get(req->core, req->account->id, id, o);
+
+	if (ret == CF_ENOTFOUND)
+		snprintf(resp->detail, sizeof(resp->detail), "no such order of this account");
+	return ret;
+}
+
+int api_acme_order(const struct http_req *req, struct http_resp *resp)
+{
+	struct core_acme_order *o = calloc(1, sizeof(*o));
+	int ret;
+
+	if (!o)
+		return CF_ENOMEM;
+	ret = get_order(req, req->param, o, resp);
+	if (ret == 0)
+		ret = answer_order(req, o, 200, resp);
+	free(o);
+	return ret;
+}
+
+/* "<order id>-<index>" → the order and the index of its name. */
+static int authz_of(const struct http_req *req, struct core_acme_order *o, int *index,
+		    struct http_resp *resp)
+{
+	const char *dash = strrchr(req->param, '-');
+	char id[STORE_ID_LEN];
+	int ret, n = 0;
+
+	if (!dash || dash == req->param || (size_t)(dash - req->param) >= sizeof(id) ||
+	    strlen(dash + 1) != 1 || dash[1] < '0' || dash[1] > '9') {
+		snprintf(resp->detail, sizeof(resp->detail), "no such authorization");
+		return CF_ENOTFOUND;
+	}
+	snprintf(id, sizeof(id), "%.*s", (int)(dash - req->param), req->param);
+	ret = get_order(req, id, o, resp);
+	if (ret != 0)
+		return ret;
+	while (o->names[n])
+		n++;
+	*index = dash[1] - '0';
+	if (*index >= n) {
+		snprintf(resp->detail, sizeof(resp->detail), "no such authorization");
+		return CF_ENOTFOUND;
+	}
+	return 0;
+}
+
+/* The challenge of a pre-authorised name (spec/acme.md): the enrolment code, proved at newAccount. */
+static cf_json *challenge_json(const struct http_req *req, const struct core_acme_order *o)
+{
+	cf_json *ch = cf_json_new_object();
+	int ret = !ch;
+
+	if (!ret) {
+		ret |= cf_json_add_str(ch, "type", "certflow-enrolment-01");
+		ret |= add_url(ch, req, "url", "chall", req->param);
+		ret |= cf_json_add_str(ch, "status", "valid");
+		ret |= api_add_time(ch, "validated", o->e.created_at);
+	}
+	if (ret) {
+		cf_json_free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+int api_acme_authz(const struct http_req *req, struct http_resp *resp)
+{
+	struct core_acme_order *o = calloc(1, sizeof(*o));
+	cf_json *doc = NULL, *ident = NULL, *chs = NULL, *ch = NULL;
+	int ret, index = 0;
+
+	if (!o)
+		return CF_ENOMEM;
+	ret = authz_of(req, o, &index, resp);
+	if (ret == 0 && req->payload && cf_json_get(req->payload, "status")) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "a pre-authorised authorization cannot be deactivated");
+		ret = CF_EMALFORMED;
+	}
+	if (ret != 0)
+		goto out;
+	doc = cf_json_new_object();
+	ident = cf_json_new_object();
+	chs = cf_json_new_array();
+	ch = challenge_json(req, o);
+	ret = !doc || !ident || !chs || !ch || cf_json_add_str(ident, "type", "dns") ||
+	      cf_json_add_str(ident, "value", o->names[index]) ||
+	      cf_json_add_str(doc, "status", "valid") ||
+	      api_add_time(doc, "expires", o->expires_at) || cf_json_push(chs, ch);
+	if (!ret)
+		ch = NULL;
+	ret = ret || cf_json_add(doc, "identifier", ident);
+	if (!ret)
+		ident = NULL;
+	ret = ret || cf_json_add(doc, "challenges", chs);
+	if (!ret)
+		chs = NULL;
+	if (ret) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	ret = http_resp_json(resp, 200, doc);
+	doc = NULL;
+out:
+	cf_json_free(doc);
+	cf_json_free(ident);
+	cf_json_free(chs);
+	cf_json_free(ch);
+	free(o);
+	return ret;
+}
+
+int api_acme_challenge(const struct http_req *req, struct http_resp *resp)
+{
+	struct core_acme_order *o = calloc(1, sizeof(*o));
+	cf_json *ch = NULL;
+	int ret, index = 0;
+
+	if (!o)
+		return CF_ENOMEM;
+	ret = authz_of(req, o, &index, resp);
+	if (ret == 0) {
+		ch = challenge_json(req, o);
+		ret = ch ? http_resp_json(resp, 200, ch) : CF_ENOMEM;
+	}
+	free(o);
+	return ret;
+}
+
+int api_acme_finalize(const struct http_req *req, struct http_resp *resp)
+{
+	struct core_acme_order *o;
+	struct core_who who;
+	char actor[API_WHO_LEN];
+	const char *csr_b64;
+	uint8_t csr[8192];
+	size_t csr_len = 0;
+	int ret;
+
+	if (!req->payload || cf_json_get_str(req->payload, "csr", 2 * sizeof(csr), &csr_b64) != 0 ||
+	    cf_b64url_decode(csr_b64, strlen(csr_b64), csr, sizeof(csr), &csr_len) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "csr must be a base64url DER certificate signing request");
+		return CF_EMALFORMED;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return CF_ENOMEM;
+	api_who(req, &who, actor);
+	ret = core_acme_finalize(req->core, &who, req->account->id, req->param, csr, csr_len, o);
+	if (ret == CF_ENOTFOUND)
+		snprintf(resp->detail, sizeof(resp->detail), "no such order of this account");
+	else if (ret == CF_EBADCSR)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "the CSR must be signed by its key and ask for exactly the order's names");
+	else if (ret == CF_EORDERNOTREADY)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "this order is finalized already or has expired: make a new order");
+	else if (credential_detail(ret)[0])
+		snprintf(resp->detail, sizeof(resp->detail), "%s", credential_detail(ret));
+	if (ret == 0)
+		ret = answer_order(req, o, 200, resp);
+	free(o);
+	return ret;
+}
+
+/* ---- certificates ------------------------------------------------------------------------ */
+
+/* The certificate of serial, if it belongs to account_id's credentials. */
+static int own_cert(const struct http_req *req, const char *serial, struct store_cert *cert)
+{
+	struct store_credential cr;
+	int ret = core_cert_get(req->core, serial, cert);
+
+	if (ret == 0)
+		ret = core_credential_get(req->core, cert->credential_id, &cr);
+	if (ret == 0 && strcmp(cr.account_id, req->account->id) != 0)
+		ret = CF_ENOTFOUND;
+	return ret;
+}
+
+int api_acme_cert(const struct http_req *req, struct http_resp *resp)
+{
+	struct store_cert *cert = malloc(sizeof(*cert));
+	const char *chain = ca_chain_pem(req->core->ca);
+	char *pem = NULL;
+	int ret;
+
+	if (!cert)
+		return CF_ENOMEM;
+	ret = strlen(req->param) < STORE_SERIAL_LEN ? own_cert(req, req->param, cert)
+						    : CF_ENOTFOUND;
+	if (ret == CF_ENOTFOUND)
+		snprintf(resp->detail, sizeof(resp->detail), "no such certificate of this account");
+	if (ret == 0 && !(pem = cf_pem_encode("CERTIFICATE", cert->der, cert->der_len)))
+		ret = CF_ENOMEM;
+	if (ret == 0) {
+		size_t a = strlen(pem), b = strlen(chain);
+
+		resp->body = malloc(a + b + 1);
+		if (!resp->body) {
+			ret = CF_ENOMEM;
+		} else {
+			memcpy(resp->body, pem, a);
+			memcpy(resp->body + a, chain, b + 1);
+			resp->body_len = a + b;
+			resp->content_type = "application/pem-certificate-chain";
+			resp->status = 200;
+		}
+	}
+	free(pem);
+	free(cert);
+	return ret;
+}
+
+int api_acme_revoke(const struct http_req *req, struct http_resp *resp)
+{
+	const char *b64;
+	int64_t reason = 0;
+	uint8_t *der = NULL, *spki = NULL;
+	size_t len = 0, spki_len = 0;
+	char serial[STORE_SERIAL_LEN], actor[API_WHO_LEN];
+	struct store_cert *cert = NULL, out;
+	struct core_who who;
+	int ret = CF_EMALFORMED;
+
+	if (!req->payload ||
+	    cf_json_get_str(req->payload, "certificate", 2 * STORE_DER_MAX, &b64) != 0 ||
+	    !(der = malloc(STORE_DER_MAX)) ||
+	    cf_b64url_decode(b64, strlen(b64), der, STORE_DER_MAX, &len) != 0 ||
+	    ca_cert_serial(der, len, serial) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "certificate must be a base64url DER certificate");
+		goto out;
+	}
+	if (cf_json_get(req->payload, "reason") &&
+	    cf_json_get_int(req->payload, "reason", 0, 10, &reason) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "reason must be a number 0 to 10");
+		ret = CF_EBADREASON;
+		goto out;
+	}
+	cert = malloc(sizeof(*cert));
+	if (!cert) {
+		ret = CF_ENOMEM;
+		goto out;
+	}
+	ret = core_cert_get(req->core, serial, cert);
+	if (ret == 0 && (cert->der_len != len || memcmp(cert->der, der, len) != 0))
+		ret = CF_ENOTFOUND;
+	if (ret == CF_ENOTFOUND) {
+		snprintf(resp->detail, sizeof(resp->detail), "not a certificate of this CA");
+		ret = CF_EUNAUTHORIZED;
+	}
+	if (ret != 0)
+		goto out;
+	/* by the account that holds it, or by the certificate's own key (RFC 8555 §7.6) */
+	if (req->account) {
+		ret = own_cert(req, serial, cert);
+	} else {
+		ret = cf_key_spki_der(req->jws->jwk, &spki, &spki_len);
+		if (ret == 0 && !memmem(cert->der, cert->der_len, spki, spki_len))
+			ret = CF_ENOTFOUND;
+	}
+	if (ret == CF_ENOTFOUND) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "neither this account nor this key may revoke the certificate");
+		ret = CF_EUNAUTHORIZED;
+	}
+	if (ret != 0)
+		goto out;
+	api_who(req, &who, actor);
+	ret = core_revoke(req->core, &who, serial, (int)reason, &out);
+	if (ret == CF_EALREADY)
+		snprintf(resp->detail, sizeof(resp->detail), "the certificate is revoked already");
+	else if (ret == CF_EBADREASON)
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "reason %d cannot be used here (RFC 5280 reasons 0-5, 9, 10)", (int)reason);
+	if (ret == 0)
+		resp->status = 200;
+out:
+	free(der);
+	free(spki);
+	free(cert);
+	return ret;
+}
