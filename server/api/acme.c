@@ -152,9 +152,17 @@ static int eab_decode(const struct http_req *req, const cf_json *b, struct eab *
 		ret = CF_EBADALG;
 		goto out;
 	}
-	if (cf_json_get_str(h, "kid", STORE_REF_LEN - 1, &kid) || !kid[0] ||
-	    strspn(kid, "0123456789") != strlen(kid)) {
-		what = "the binding's kid must be the reference number of the enrolment code";
+	/* the reference number, with or without the dashes it is shown with */
+	if (cf_json_get_str(h, "kid", 2 * STORE_REF_LEN, &kid) ||
+	    strspn(kid, "0123456789-") != strlen(kid)) {
+		what = "the binding's key id must be the reference number of the enrolment code";
+		goto out;
+	}
+	for (size_t i = 0, k = 0; kid[i]; i++)
+		if (kid[i] != '-' && k + 1 < sizeof(out->kid))
+			out->kid[k++] = kid[i];
+	if (strlen(out->kid) != 12) {
+		what = "the binding's key id must be the reference number of the enrolment code";
 		goto out;
 	}
 	if (cf_json_get(h, "nonce")) {
@@ -170,7 +178,6 @@ static int eab_decode(const struct http_req *req, const cf_json *b, struct eab *
 		what = "the binding's payload must be the account key of the request";
 		goto out;
 	}
-	snprintf(out->kid, sizeof(out->kid), "%s", kid);
 	out->input_len = strlen(prot) + 1 + strlen(pay);
 	out->input = malloc(out->input_len + 1);
 	if (!out->input) {

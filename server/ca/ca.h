@@ -36,6 +36,8 @@ const uint8_t *ca_issuer_key_id(const ca *ca, size_t *len);
 /* Check a DER PKCS#10: parses, self-signature verifies, key is P-256, P-384 or RSA 2048..4096.
  * On success *key is the CSR's public key (caller frees). CF_EBADCSR or CF_EBADKEY. */
 int ca_csr_check(const uint8_t *der, size_t len, cf_key **key);
+/* ca_csr_check for the ACME profile: a subject that is the empty sequence is accepted. */
+int ca_csr_check_acme(const uint8_t *der, size_t len, cf_key **key);
 /* The names a PKCS#10 asks for (the ACME profile's finalize): the subject's commonNames, then
  * the dNSNames of its subjectAltName extension, as sent (duplicates kept), into names[0..*n).
  * CF_EBADCSR if it does not parse, names anything else than DNS names in subjectAltName, or asks

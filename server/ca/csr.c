@@ -51,16 +51,63 @@ static int check_signature(const mbedtls_x509_csr *csr, const cf_key *key)
 		   : CF_EBADCSR;
 }
 
-int ca_csr_check(const uint8_t *der, size_t len, cf_key **key)
+/* A CSR whose subject is the empty sequence, which mbedTLS's parser refuses but RFC 8555 clients
+ * send (the names are in subjectAltName): parsed here into csr (raw left empty), as
+ * mbedtls_x509_csr_parse_der would have. -1 if it is not such a CSR. */
+static int parse_empty_subject(const uint8_t *der, size_t len, mbedtls_x509_csr *csr)
+{
+	unsigned char *p = (unsigned char *)der, *end = p + len, *cri_end;
+	mbedtls_x509_buf params;
+	size_t n;
+	int version;
+
+	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
+	    p + n != end)
+		return -1;
+	csr->cri.p = p;
+	if (mbedtls_asn1_get_tag(&p, end, &n, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		return -1;
+	cri_end = p + n;
+	csr->cri.len = (size_t)(cri_end - csr->cri.p);
+	if (mbedtls_asn1_get_int(&p, cri_end, &version) || version != 0 ||
+	    mbedtls_asn1_get_tag(&p, cri_end, &n,
+				 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
+	    n != 0 || mbedtls_pk_parse_subpubkey(&p, cri_end, &csr->pk) != 0)
+		return -1;
+	p = cri_end;
+	if (mbedtls_x509_get_alg(&p, end, &csr->sig_oid, &params) ||
+	    mbedtls_x509_get_sig_alg(&csr->sig_oid, &params, &csr->sig_md, &csr->sig_pk,
+				     &csr->sig_opts) ||
+	    mbedtls_x509_get_sig(&p, end, &csr->sig) || p != end)
+		return -1;
+	csr->version = 1;
+	return 0;
+}
+
+/* Parse der into csr; a CSR with an empty subject only when empty_ok. */
+static int csr_parse(const uint8_t *der, size_t len, int empty_ok, mbedtls_x509_csr *csr)
+{
+	if (!der || len == 0 || len > CSR_MAX)
+		return -1;
+	if (mbedtls_x509_csr_parse_der(csr, der, len) == 0)
+		return 0;
+	if (!empty_ok)
+		return -1;
+	mbedtls_x509_csr_free(csr);
+	mbedtls_x509_csr_init(csr);
+	return parse_empty_subject(der, len, csr);
+}
+
+static int csr_check(const uint8_t *der, size_t len, int empty_ok, cf_key **key)
 {
 	mbedtls_x509_csr csr;
 	cf_key *k = NULL;
 	int ret = CF_EBADCSR;
 
-	if (!der || len == 0 || len > CSR_MAX || !key)
+	if (!key)
 		return CF_EBADCSR;
 	mbedtls_x509_csr_init(&csr);
-	if (mbedtls_x509_csr_parse_der(&csr, der, len) != 0)
+	if (csr_parse(der, len, empty_ok, &csr) != 0)
 		goto out;
 	/* The key's policy first (P-256, P-384, RSA 2048..4096: CF_EBADKEY otherwise), since
 	 * verifying with a 16384-bit RSA key would cost before we refuse. This moves the parsed key
@@ -73,6 +120,16 @@ out:
 	cf_key_free(k);
 	mbedtls_x509_csr_free(&csr);
 	return ret;
+}
+
+int ca_csr_check(const uint8_t *der, size_t len, cf_key **key)
+{
+	return csr_check(der, len, 0, key);
+}
+
+int ca_csr_check_acme(const uint8_t *der, size_t len, cf_key **key)
+{
+	return csr_check(der, len, 1, key);
 }
 
 /* The names of csr's subjectAltName extension (extensionRequest attribute of its
@@ -191,13 +248,11 @@ int ca_csr_names(const uint8_t *der, size_t len, char names[][CA_NAME_MAX], size
 	int ret = CF_EBADCSR;
 
 	*n = 0;
-	if (!der || len == 0 || len > CSR_MAX)
-		return CF_EBADCSR;
 	mbedtls_x509_csr_init(&csr);
-	if (mbedtls_x509_csr_parse_der(&csr, der, len) != 0)
+	if (csr_parse(der, len, 1, &csr) != 0)
 		goto out;
 	for (dn = &csr.subject; dn; dn = dn->next) {
-		if (MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &dn->oid) != 0)
+		if (!dn->oid.p || MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &dn->oid) != 0)
 			continue;
 		if (dn->val.len == 0 || dn->val.len >= CA_NAME_MAX || *n >= max)
 			goto out;

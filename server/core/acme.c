@@ -565,7 +565,7 @@ int core_acme_finalize(struct core *c, const struct core_who *who, const char *a
 	ret = strlen(id) < STORE_TOKEN_ID_LEN ? store_read(c->st, fin_read, f) : CF_ENOTFOUND;
 	if (ret != 0)
 		goto done;
-	ret = ca_csr_check(csr, csr_len, &key);
+	ret = ca_csr_check_acme(csr, csr_len, &key);
 	if (ret == CF_EBADKEY)
 		ret = CF_EBADCSR;
 	if (ret == 0 && !csr_names_match(csr, csr_len, out))

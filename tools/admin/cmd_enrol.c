@@ -167,9 +167,11 @@ static void print_created(const cf_json *resp, const char *code, const char *eab
 		out_line(15, rows[i].label, buf);
 		cf_zeroize(buf, sizeof(buf));
 	}
-	if (eab_key) { /* the names of certbot's options */
-		field_text(resp, &rows[0], buf, sizeof(buf));
-		out_line(15, "eab-kid", buf);
+	if (eab_key) { /* the names of certbot's options; the key id as sent, without dashes */
+		const char *kid = "";
+
+		cf_json_get_str(resp, "eabKid", 32, &kid);
+		out_line(15, "eab-kid", kid);
 		out_line(15, "eab-hmac-key", eab_key);
 	}
 }
