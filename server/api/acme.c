@@ -388,8 +388,7 @@ int api_acme_new_order(const struct http_req *req, struct http_resp *resp)
 	const cf_json *ids = req->payload ? cf_json_get(req->payload, "identifiers") : NULL;
 	size_t n = cf_json_array_size(ids), i, k;
 	const char *names[ACME_MAX_IDENTIFIERS], *type, *value, *replaces = NULL;
-	char lower[ACME_MAX_IDENTIFIERS][STORE_NAME_LEN], serial[STORE_SERIAL_LEN] = "",
-		bad[254];
+	char lower[ACME_MAX_IDENTIFIERS][STORE_NAME_LEN], serial[STORE_SERIAL_LEN] = "", bad[254];
 	struct core_acme_order *o;
 	int ret;
 
@@ -418,8 +417,8 @@ int api_acme_new_order(const struct http_req *req, struct http_resp *resp)
 			return CF_EUNSUPPORTEDID;
 		}
 		for (k = 0; value[k]; k++)
-			lower[i][k] = (char)(value[k] >= 'A' && value[k] <= 'Z' ? value[k] + 32
-									       : value[k]);
+			lower[i][k] =
+			    (char)(value[k] >= 'A' && value[k] <= 'Z' ? value[k] + 32 : value[k]);
 		lower[i][k] = '\0';
 		names[i] = lower[i];
 	}
@@ -499,7 +498,8 @@ static int authz_of(const struct http_req *req, struct core_acme_order *o, int *
 	return 0;
 }
 
-/* The challenge of a pre-authorised name (spec/acme.md): the enrolment code, proved at newAccount. */
+/* The challenge of a pre-authorised name (spec/acme.md): the enrolment code, proved at newAccount.
+ */
 static cf_json *challenge_json(const struct http_req *req, const struct core_acme_order *o)
 {
 	cf_json *ch = cf_json_new_object();
@@ -643,8 +643,8 @@ int api_acme_cert(const struct http_req *req, struct http_resp *resp)
 
 	if (!cert)
 		return CF_ENOMEM;
-	ret = strlen(req->param) < STORE_SERIAL_LEN ? own_cert(req, req->param, cert)
-						    : CF_ENOTFOUND;
+	ret =
+	    strlen(req->param) < STORE_SERIAL_LEN ? own_cert(req, req->param, cert) : CF_ENOTFOUND;
 	if (ret == CF_ENOTFOUND)
 		snprintf(resp->detail, sizeof(resp->detail), "no such certificate of this account");
 	if (ret == 0 && !(pem = cf_pem_encode("CERTIFICATE", cert->der, cert->der_len)))
@@ -729,7 +729,8 @@ int api_acme_revoke(const struct http_req *req, struct http_resp *resp)
 		snprintf(resp->detail, sizeof(resp->detail), "the certificate is revoked already");
 	else if (ret == CF_EBADREASON)
 		snprintf(resp->detail, sizeof(resp->detail),
-			 "reason %d cannot be used here (RFC 5280 reasons 0-5, 9, 10)", (int)reason);
+			 "reason %d cannot be used here (RFC 5280 reasons 0-5, 9, 10)",
+			 (int)reason);
 	if (ret == 0)
 		resp->status = 200;
 out:

@@ -240,8 +240,7 @@ static int request_names(const unsigned char *p, const unsigned char *end,
 	return 0;
 }
 
-int ca_csr_names(const uint8_t *der, size_t len, char names[][CA_NAME_MAX], size_t max,
-		 size_t *n)
+int ca_csr_names(const uint8_t *der, size_t len, char names[][CA_NAME_MAX], size_t max, size_t *n)
 {
 	mbedtls_x509_csr csr;
 	const mbedtls_x509_name *dn;

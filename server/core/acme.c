@@ -361,8 +361,8 @@ static int order_new_txn(store_txn *txn, void *ctx)
 		return CF_EREVOKED;
 	if (oc->cr.status == CRED_SUSPENDED)
 		return CF_ESUSPENDED;
-	if (oc->replaces[0] && (oc->cr.status != CRED_ACTIVE ||
-				strcmp(oc->replaces, oc->cr.current_serial) != 0))
+	if (oc->replaces[0] &&
+	    (oc->cr.status != CRED_ACTIVE || strcmp(oc->replaces, oc->cr.current_serial) != 0))
 		return CF_ECONFLICT;
 	memset(&oc->s, 0, sizeof(oc->s));
 	snprintf(oc->s.id, sizeof(oc->s.id), "%s", oc->out->id);

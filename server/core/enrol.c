@@ -110,7 +110,8 @@ int core_enrolment_create(struct core *c, const struct core_who *who,
 	if (!req->subject || !req->subject[0])
 		return CF_EMALFORMED;
 	/* a remote credential's key is made by the server at approval (§24), never enrolled */
-	if (req->profile && (!core_profile_known(req->profile) || core_profile_remote(req->profile)))
+	if (req->profile &&
+	    (!core_profile_known(req->profile) || core_profile_remote(req->profile)))
 		return CF_EMALFORMED;
 	if (copy_field(cc.e.subject, sizeof(cc.e.subject), req->subject) != 0 ||
 	    copy_field(cc.e.profile, sizeof(cc.e.profile),
