@@ -36,8 +36,9 @@ static int get_parts(const cf_json *doc, struct jws_parts *p)
 		return CF_EMALFORMED;
 	if (cf_json_get_str(doc, "protected", PROTECTED_MAX, &p->protected_b64) != 0 ||
 	    cf_json_str(cf_json_get(doc, "payload"), PAYLOAD_MAX, &p->payload_b64) != 0 ||
-	    cf_json_get_str(doc, "signature", SIG_B64_MAX, &p->sig_b64) != 0)
+	    cf_json_str(cf_json_get(doc, "signature"), SIG_B64_MAX, &p->sig_b64) != 0)
 		return CF_EMALFORMED;
+	/* an empty signature ("none") is refused by its alg, then by decode_parts */
 	return 0;
 }
 
@@ -48,6 +49,8 @@ static int decode_parts(const struct jws_parts *p, struct cf_jws *j)
 	int ret =
 	    cf_b64url_decode(p->sig_b64, strlen(p->sig_b64), j->sig, sizeof(j->sig), &j->sig_len);
 
+	if (ret == 0 && j->sig_len == 0)
+		ret = CF_EMALFORMED;
 	if (ret != 0)
 		return ret;
 	j->payload = malloc(cf_b64url_dec_len(pay_len) + 1);
@@ -155,10 +158,11 @@ int cf_jws_parse(const char *body, size_t len, int require_nonce, struct cf_jws 
 	ret = cf_json_parse(body, len, &doc);
 	if (ret == 0)
 		ret = get_parts(doc, &parts);
-	if (ret == 0)
-		ret = decode_parts(&parts, &j);
+	/* the header first: "none" with its empty signature is an unsupported alg (RFC 8555 §6.2) */
 	if (ret == 0)
 		ret = parse_header(parts.protected_b64, require_nonce, &j);
+	if (ret == 0)
+		ret = decode_parts(&parts, &j);
 	cf_json_free(doc);
 	if (ret != 0) {
 		cf_jws_clear(&j);

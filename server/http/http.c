@@ -580,8 +580,11 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 	options[i++] = "1";
 	options[i++] = "enable_keep_alive";
 	options[i++] = "yes";
+	/* ACME clients poll an order about 1 s after finalize on the same connection and do not
+	 * retry a POST whose connection the server closed meanwhile (certbot: SSLEOFError): an idle
+	 * connection is kept 5 s, Apache's default */
 	options[i++] = "keep_alive_timeout_ms";
-	options[i++] = "1000";
+	options[i++] = "5000";
 	options[i++] = "request_timeout_ms";
 	options[i++] = timeout;
 	options[i++] = "decode_url";
