@@ -158,7 +158,8 @@ int cf_jws_parse(const char *body, size_t len, int require_nonce, struct cf_jws 
 	ret = cf_json_parse(body, len, &doc);
 	if (ret == 0)
 		ret = get_parts(doc, &parts);
-	/* the header first: "none" with its empty signature is an unsupported alg (RFC 8555 §6.2) */
+	/* the header first: "none" with its empty signature is an unsupported alg (RFC 8555 §6.2)
+	 */
 	if (ret == 0)
 		ret = parse_header(parts.protected_b64, require_nonce, &j);
 	if (ret == 0)

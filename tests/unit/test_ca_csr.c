@@ -143,6 +143,68 @@ static void test_ca_csr_malformed_rejected(void)
 	free(der);
 }
 
+/* A CSR of openssl req with subject subj ("/" = the empty sequence) and extra options. */
+static uint8_t *acme_csr(const char *name, const char *subj, const char *extra, size_t *len)
+{
+	if (run("openssl req -new -newkey %s -nodes -keyout '%s' -subj '%s' %s -outform DER "
+		"-out '%s'",
+		KEY_P256, tpath("%s.key", name), subj, extra, tpath("%s.csr", name)) != 0)
+		return NULL;
+	return read_all(tpath("%s.csr", name), len);
+}
+
+static void test_ca_csr_acme_accepts_an_empty_subject_the_native_check_refuses(void)
+{
+	size_t len = 0, n = 0;
+	uint8_t *der =
+	    acme_csr("empty", "/", "-addext subjectAltName=DNS:a.example,DNS:b.example", &len);
+	char names[4][CA_NAME_MAX];
+	cf_key *key = NULL;
+
+	CHECK(der != NULL);
+	CHECK_EQ_INT(ca_csr_check(der, len, &key), CF_EBADCSR);
+	CHECK_EQ_INT(ca_csr_check_acme(der, len, &key), 0);
+	CHECK(key != NULL);
+	CHECK_EQ_INT(ca_csr_names(der, len, names, 4, &n), 0);
+	CHECK_EQ_INT((int)n, 2);
+	CHECK_EQ_STR(names[0], "a.example");
+	CHECK_EQ_STR(names[1], "b.example");
+	cf_key_free(key);
+	key = NULL;
+	der[len - 1] ^= 1; /* the signature no longer verifies */
+	CHECK_EQ_INT(ca_csr_check_acme(der, len, &key), CF_EBADCSR);
+	CHECK(key == NULL);
+	free(der);
+}
+
+static void test_ca_csr_names_are_the_common_name_then_the_dns_names(void)
+{
+	size_t len = 0, n = 0;
+	uint8_t *der =
+	    acme_csr("cn", "/CN=c.example", "-addext subjectAltName=DNS:d.example", &len);
+	char names[4][CA_NAME_MAX];
+
+	CHECK(der != NULL);
+	CHECK_EQ_INT(ca_csr_names(der, len, names, 4, &n), 0);
+	CHECK_EQ_INT((int)n, 2);
+	CHECK_EQ_STR(names[0], "c.example");
+	CHECK_EQ_STR(names[1], "d.example");
+	CHECK_EQ_INT(ca_csr_names(der, len, names, 1, &n), CF_EBADCSR); /* more than max */
+	free(der);
+}
+
+static void test_ca_csr_names_refuse_an_ip_address_in_subject_alt_name(void)
+{
+	size_t len = 0, n = 0;
+	uint8_t *der = acme_csr("ip", "/CN=e.example", "-addext subjectAltName=IP:127.0.0.1", &len);
+	char names[4][CA_NAME_MAX];
+
+	CHECK(der != NULL);
+	CHECK_EQ_INT(ca_csr_names(der, len, names, 4, &n), CF_EBADCSR);
+	CHECK_EQ_INT(ca_csr_names((const uint8_t *)"garbage", 7, names, 4, &n), CF_EBADCSR);
+	free(der);
+}
+
 int main(void)
 {
 	tdir_make();
@@ -153,6 +215,9 @@ int main(void)
 	RUN(test_ca_csr_other_curves_rejected);
 	RUN(test_ca_csr_sha1_signature_rejected);
 	RUN(test_ca_csr_malformed_rejected);
+	RUN(test_ca_csr_acme_accepts_an_empty_subject_the_native_check_refuses);
+	RUN(test_ca_csr_names_are_the_common_name_then_the_dns_names);
+	RUN(test_ca_csr_names_refuse_an_ip_address_in_subject_alt_name);
 	if (check_failures == 0)
 		tdir_remove();
 	else
