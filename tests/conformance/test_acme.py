@@ -487,3 +487,10 @@ class AcmeTest(ConformanceTest):
         self.aexpect(self.acme.new_order(acct, acct.names), 403, "unauthorized")
         self.admin("reinstate", {"serial": self.serial(cert)})
         self.aexpect(self.acme.new_order(acct, acct.names), 201)
+
+    def test_acme_credential_revoked_by_the_operator_is_on_the_crl_and_refuses_orders(self):
+        acct, _, _, cert, _ = self.issued()
+        self.admin("revoke", {"serial": self.serial(cert), "reason": 1})
+        self.assertIn(self.serial(cert), self.crl_serials())
+        self.aexpect(self.acme.new_order(acct, acct.names), 403, "unauthorized")
+        self.aexpect(self.acme.revoke(der(cert), acct=acct), 400, "alreadyRevoked")

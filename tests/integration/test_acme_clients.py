@@ -173,6 +173,17 @@ class CertbotTest(AcmeClientCase):
         self.assertIn(serial, self.crl_serials())
         self.assertEqual(self.credentials()[0]["status"], "revoked")
 
+    def test_certflow_admin_suspend_and_revoke_of_a_certbot_certificate_show_in_the_crl(self):
+        _, cert, chain, serial = self.obtained()
+        self.admin_ok(self.srv, "suspend", serial)
+        self.assertIn(serial, self.crl_serials())
+        self.assertEqual(self.credentials()[0]["status"], "suspended")
+        self.admin_ok(self.srv, "reinstate", serial)
+        self.assertNotIn(serial, self.crl_serials())
+        self.admin_ok(self.srv, "revoke", serial, "--reason", "keyCompromise")
+        self.assertIn(serial, self.crl_serials())
+        self.assertEqual(self.credentials()[0]["status"], "revoked")
+
     def test_certbot_refused_identifier_fails_with_the_problem_in_its_output(self):
         b = self.binding()
         r = self.certonly(b, names=("other.example",))
