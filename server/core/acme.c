@@ -572,8 +572,11 @@ int core_acme_finalize(struct core *c, const struct core_who *who, const char *a
 		ret = CF_EBADCSR;
 	if (ret != 0)
 		goto done;
-	/* the certificate carries the order's names, under the enrolment's subject and profile */
+	/* the certificate carries the order's names, its first one as commonName too (ACME clients
+	 * renew the names they find in the certificate: a subject that is no DNS name would be asked
+	 * for as one), under the enrolment's profile */
 	names = out->e;
+	snprintf(names.subject, sizeof(names.subject), "%s", out->names[0]);
 	memset(names.dns_names, 0, sizeof(names.dns_names));
 	for (i = 0; i < 4 && out->names[i]; i++)
 		snprintf(names.dns_names[i], sizeof(names.dns_names[i]), "%s", out->names[i]);
