@@ -14,10 +14,13 @@ bound). Both trust certflowd's own root: REQUESTS_CA_BUNDLE for certbot, LEGO_CA
 for lego.
 """
 import os
+import http.client
 import re
 import shutil
 import socket
+import time
 import unittest
+import urllib.parse
 
 from harness import CertflowTestCase, child_env, load_cert, serial_hex
 
@@ -106,6 +109,30 @@ class AcmeClientCase(CertflowTestCase):
         self.assertEqual(creds[0]["status"], "active")
         self.assertEqual(sorted(creds[0]["certificates"]), sorted(serials))
         return creds[0]
+
+
+class KeepAliveTest(CertflowTestCase):
+    """certbot (python3-acme 2.1, acme/client.py finalize_order) sends finalize, sleeps exactly
+    1 s, then polls the order on the same keep-alive connection; it does not retry a POST whose
+    connection the server closed meanwhile ("SSLEOFError: EOF occurred in violation of
+    protocol"). A server must keep an idle connection open clearly longer than that second."""
+
+    def test_keep_alive_connection_idle_for_two_seconds_is_still_served(self):
+        srv = self.start_server()
+        u = urllib.parse.urlsplit(srv.url)
+        conn = http.client.HTTPSConnection(u.hostname, u.port, context=srv.ssl_context(), timeout=10)
+        self.addCleanup(conn.close)
+        for i in range(2):
+            if i:
+                time.sleep(2.0)  # certbot's poll interval (1 s) with a margin
+            conn.request("HEAD", "/acme/new-nonce")
+            try:
+                r = conn.getresponse()
+            except (ConnectionError, http.client.RemoteDisconnected, OSError) as e:
+                self.fail(f"the server closed a keep-alive connection idle for 2 s: {e!r}")
+            r.read()
+            self.assertEqual(r.status, 200)
+            self.assertFalse(r.will_close, "the server keeps the connection alive")
 
 
 class CertbotTest(AcmeClientCase):
