@@ -223,6 +223,34 @@ class AcmeTest(ConformanceTest):
         self.aexpect(self.acme.new_account(other, eab=self.acme.binding_for(other, kid, hkey)), 403, "unauthorized")
         self.aexpect(self.acme.new_account(other, only_return_existing=True), 400, "accountDoesNotExist")
 
+    def test_acme_binding_key_id_with_dashes_is_the_same_reference(self):
+        enrol, kid, hkey = self.binding()
+        r = enrol["reference"]
+        key = Key.generate()
+        dashed = "%s-%s-%s" % (r[:4], r[4:8], r[8:])
+        self.aexpect(self.acme.new_account(key, eab=self.acme.binding_for(key, dashed, hkey)), 201)
+
+    def test_acme_binding_with_a_nonce_is_malformed(self):
+        enrol, kid, hkey = self.binding()
+        key = Key.generate()
+        eab = self.acme.binding_for(key, kid, hkey, extra={"nonce": self.acme.new_nonce()})
+        self.aexpect(self.acme.new_account(key, eab=eab), 400, "malformed")
+        self.assert_enrolment_unchanged(enrol, failures=0)
+
+    def test_acme_binding_of_an_enrolment_without_acme_is_unauthorized(self):
+        enrol, code = self.new_enrolment()
+        key = Key.generate()
+        # whatever key the client holds: this code has no binding key
+        eab = self.acme.binding_for(key, enrol["reference"], b64u(os.urandom(32)))
+        self.aexpect(self.acme.new_account(key, eab=eab), 403, "unauthorized")
+        self.activate(enrol, code)  # the activation code still works
+
+    def test_acme_binding_of_an_unknown_reference_is_unauthorized(self):
+        key = Key.generate()
+        ref = "".join(str(b % 10) for b in os.urandom(12))
+        eab = self.acme.binding_for(key, ref, b64u(os.urandom(32)))
+        self.aexpect(self.acme.new_account(key, eab=eab), 403, "unauthorized")
+
     def test_acme_binding_spends_the_enrolment_code(self):
         acct = self.account()
         self.assertEqual(self.enrolment(acct.enrolment["reference"])["status"], "used")
@@ -305,6 +333,7 @@ class AcmeTest(ConformanceTest):
         acct = self.account(names=None)
         o = self.order(acct)
         self.assertEqual(o["status"], "ready")
+        self.assertNotIn("certificate", o, "no certificate before finalize")
         self.assertEqual(o["identifiers"], [{"type": "dns", "value": n} for n in acct.names])
         self.assertEqual(len(o["authorizations"]), len(acct.names))
         for url in o["authorizations"]:
