@@ -268,6 +268,10 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 		ret = (jwk_text = cf_json_print(req->jws->jwk_json)) ? 0 : CF_ENOMEM;
 	if (ret == 0) {
 		api_who(req, &who, actor);
+		/* the binding is an activation: the same limits per address and per reference */
+		ret = api_rate(resp, req->core, &who, RATE_ACTIVATE_ADDR, RATE_ACTIVATE_REF, eab.kid);
+	}
+	if (ret == 0) {
 		ret = core_acme_bind(req->core, &who, req->jws->jwk, jwk_text, eab.kid, eab.input,
 				     eab.input_len, eab.mac, eab.mac_len, &a, &created);
 		if (ret != 0 && bind_detail(ret)[0])

@@ -249,27 +249,6 @@ static int bound_txn(store_txn *txn, const char *account_id, struct store_creden
 	return ret == CF_ENOTFOUND ? CF_EINTERNAL : ret;
 }
 
-struct bound_ctx {
-	const char *account_id;
-	struct store_credential *cr;
-	struct store_enrolment *e;
-};
-
-static int bound_read(store_txn *txn, void *ctx)
-{
-	struct bound_ctx *bc = ctx;
-
-	return bound_txn(txn, bc->account_id, bc->cr, bc->e);
-}
-
-int core_acme_credential(struct core *c, const char *account_id, struct store_credential *cr,
-			 struct store_enrolment *e)
-{
-	struct bound_ctx bc = {account_id, cr, e};
-
-	return store_read(c->st, bound_read, &bc);
-}
-
 /* A host name as the subject of an enrolment may be ordered: letters, digits, '-', '.'. */
 static int host_like(const char *s)
 {
@@ -349,6 +328,8 @@ static int order_new_txn(store_txn *txn, void *ctx)
 		return CF_EUNAUTHORIZED;
 	if (ret != 0)
 		return ret;
+	if (oc->cr.remote)
+		return CF_EUNAUTHORIZED; /* its key is the server's (§22): never a client's CSR */
 	for (size_t i = 0; i < oc->n; i++) {
 		b = bit_of(&oc->out->e, oc->names[i]);
 		if (b < 0) {

@@ -179,10 +179,6 @@ int core_acme_bind(struct core *c, const struct core_who *who, const cf_key *acc
 		   size_t signing_input_len, const uint8_t *mac, size_t mac_len,
 		   struct store_account *out, int *created);
 
-/* The credential an ACME account was bound to (its first credential). CF_ENOTFOUND if none. */
-int core_acme_credential(struct core *c, const char *account_id, struct store_credential *cr,
-			 struct store_enrolment *e);
-
 #define CORE_ACME_NAMES 5 /* the enrolment's 4 DNS names and its subject */
 /* An ACME order as the API shows it. */
 struct core_acme_order {
@@ -195,10 +191,11 @@ struct core_acme_order {
 	int64_t expires_at;
 	struct store_enrolment e;
 };
-/* newOrder for names (lower case, dns, n ≤ 100) of account_id: each must be a name of the bound
- * enrolment (CF_EREJECTEDID with the refused name in bad, 254 octets), the credential active
- * (CF_EREVOKED, CF_ESUSPENDED), replaces "" or the credential's current certificate serial
- * (CF_EMALFORMED). The order is ready at once (pre-authorised). */
+/* newOrder for names (lower case, dns, n ≤ 100) of account_id, whose first credential is the bound
+ * one (CF_EUNAUTHORIZED: none, or a remote one): each must be a name of its enrolment
+ * (CF_EREJECTEDID with the refused name in bad, 254 octets; also beyond 4 names), the credential
+ * not revoked or suspended (CF_EREVOKED, CF_ESUSPENDED), replaces "" or the credential's current
+ * certificate serial (CF_ECONFLICT). The order is ready at once (pre-authorised). */
 int core_acme_order_new(struct core *c, const char *account_id, const char *const *names, size_t n,
 			const char *replaces, struct core_acme_order *out, char bad[254]);
 /* The order id of account_id: CF_ENOTFOUND (also for another account's order). */

@@ -27,6 +27,7 @@ struct bench_opts {
 	long server_pid;    /* 0: no server CPU figures */
 	int server_mbedtls; /* --server-library mbedtls: the server's crypto is mbedTLS's */
 	int timeout_s;	    /* deadline for the whole run */
+	int acme;	    /* --acme: the same phases through the ACME resources afterwards */
 };
 
 /* One enrolment code and the credential activated with it. */
@@ -38,6 +39,7 @@ struct bench_item {
 	char kid[512]; /* account URL, after activation */
 	char cred[128];
 	int64_t not_before, not_after; /* of the current certificate */
+	uint8_t eab[32];	       /* --acme: the binding's HMAC key (secret) */
 };
 
 struct bench;
@@ -51,6 +53,7 @@ struct bench {
 	cf_key *admin;
 	char admin_kid[768], admin_url[512], activate_url[512], renew_url[512];
 	int round;   /* renewal round: which CSR to use */
+	int acme;    /* the ACME phases are running: CSRs for bench-<i>.example */
 	double *lat; /* latency of each step of the current phase, ms */
 	/* Work sharing of a phase. */
 	bench_step step;
@@ -75,6 +78,12 @@ int bench_prepare_step(struct bench *b, int worker, size_t i, double *ms);
 int bench_enrol_step(struct bench *b, int worker, size_t i, double *ms);
 int bench_activate_step(struct bench *b, int worker, size_t i, double *ms);
 int bench_renew_step(struct bench *b, int worker, size_t i, double *ms);
+
+/* The ACME steps (acme.c): enrolment codes with a binding, newAccount + newOrder + finalize,
+ * newOrder + finalize. */
+int bench_acme_enrol_step(struct bench *b, int worker, size_t i, double *ms);
+int bench_acme_issue_step(struct bench *b, int worker, size_t i, double *ms);
+int bench_acme_renew_step(struct bench *b, int worker, size_t i, double *ms);
 
 /* Monotonic milliseconds. */
 double bench_now_ms(void);

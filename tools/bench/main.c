@@ -26,7 +26,7 @@ static const char usage_text[] =
     "usage: certflow-bench [--data DIR | --server URL --ca FILE --admin-key FILE]\n"
     "                      [--clients N] [--activations N] [--renewals N --clock-file FILE]\n"
     "                      [--server-pid PID] [--server-library openssl|mbedtls]\n"
-    "                      [--timeout SECONDS] [--json]\n"
+    "                      [--timeout SECONDS] [--acme] [--json]\n"
     "\n"
     "Load generator for a running certflowd over HTTPS keep-alive (one connection per client).\n"
     "\n"
@@ -44,6 +44,9 @@ static const char usage_text[] =
     "  --server-library L  the crypto library of the server measured: openssl (certflowd today,\n"
     "                      the default) or mbedtls (a certflowd built before its OpenSSL backend)\n"
     "  --timeout SECONDS   deadline for the whole run (default 600)\n"
+    "  --acme              then the same phases again through the ACME resources (spec/acme.md)\n"
+    "                      on the same server: an issuance is newAccount with the enrolment's\n"
+    "                      binding + newOrder + finalize, a renewal newOrder + finalize\n"
     "  --json              print the figures as one JSON line\n"
     "\n"
     "Phases: (0) untimed: every client key pair, device key and CSR is made in advance, so the\n"
@@ -155,6 +158,9 @@ static int parse_opt(int c, const char *arg, struct bench_opts *o, struct paths 
 	case 'j':
 		o->json = 1;
 		break;
+	case 'A':
+		o->acme = 1;
+		break;
 	case 'n':
 		ret = int_arg(arg, 1, BENCH_MAX_CLIENTS, &o->clients);
 		break;
@@ -198,6 +204,7 @@ static int parse(int argc, char **argv, struct bench_opts *o, struct paths *p)
 	    {"server-library", required_argument, NULL, 'L'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"acme", no_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -343,12 +350,17 @@ static int run_phases(struct bench *b, struct fig *act, struct fig *ren)
 		fprintf(stderr, PROG ": preparing %zu key pairs and CSRs, %zu enrolment codes\n",
 			b->n_items, b->n_items);
 	ret = ret ? ret : bench_phase(b, bench_prepare_step, b->n_items, &secs);
-	ret = ret ? ret : bench_phase(b, bench_enrol_step, b->n_items, &secs);
-	ret = ret ? ret : timed(b, bench_activate_step, lat, act);
+	ret = ret ? ret
+		  : bench_phase(b, b->acme ? bench_acme_enrol_step : bench_enrol_step, b->n_items,
+				&secs);
+	ret = ret ? ret : timed(b, b->acme ? bench_acme_issue_step : bench_activate_step, lat, act);
 	for (int r = 1; !ret && r <= b->o.renewals; r++) {
-		ret = move_clock(b);
+		/* ACME renews outside the window too (spec/acme.md §5): the clock stays */
+		ret = b->acme ? 0 : move_clock(b);
 		b->round = r;
-		ret = ret ? ret : timed(b, bench_renew_step, lat + b->n_items * (size_t)r, ren);
+		ret = ret ? ret
+			  : timed(b, b->acme ? bench_acme_renew_step : bench_renew_step,
+				  lat + b->n_items * (size_t)r, ren);
 	}
 	if (ret && b->err)
 		fail(ret, "%s", b->err_text);
@@ -418,7 +430,7 @@ static void print_fig(const char *what, const char *unit, const struct fig *f,
 }
 
 static void print_human(const struct bench *b, const struct fig *act, const struct fig *ren,
-			const struct limit *l)
+			const struct fig *aact, const struct fig *aren, const struct limit *l)
 {
 	printf("certflow-bench: %s, %d clients, %zu activations, %d renewals each\n", b->o.server,
 	       b->o.clients, b->n_items, b->o.renewals);
@@ -430,6 +442,13 @@ static void print_human(const struct bench *b, const struct fig *act, const stru
 	print_fig("issuances", "cert", act, l);
 	if (ren->n)
 		print_fig("renewals", "renewal", ren, l);
+	if (aact->n)
+		print_fig("ACME issuances", "cert", aact, l);
+	if (aren->n)
+		print_fig("ACME renewals", "renewal", aren, l);
+	if (aact->n && rate(act) > 0)
+		printf("%19s: %.3f (ACME issuances/s over native activations/s)\n", "ACME/native",
+		       rate(aact) / rate(act));
 }
 
 static void json_fig(const char *prefix, const struct fig *f, const struct limit *l)
@@ -449,13 +468,17 @@ static void json_fig(const char *prefix, const struct fig *f, const struct limit
 }
 
 static void print_json(const struct bench *b, const struct fig *act, const struct fig *ren,
-		       const struct limit *l)
+		       const struct fig *aact, const struct fig *aren, const struct limit *l)
 {
 	/* The server URL is ours (a file or the command line) and holds no '"' or '\\'. */
 	printf("{\"server\":\"%s\",\"clients\":%d,\"renewalsPerCredential\":%d,", b->o.server,
 	       b->o.clients, b->o.renewals);
 	json_fig("issuance", act, l);
 	json_fig("renewal", ren, l);
+	if (aact->n) {
+		json_fig("acmeIssuance", aact, l);
+		json_fig("acmeRenewal", aren, l);
+	}
 	/* signMs, verifyMs and limit*: the server's library (OpenSSL) */
 	printf("\"serverLibrary\":\"%s\",\"fastestLibrary\":\"%s\",\"signMs\":%.4f,"
 	       "\"verifyMs\":%.4f,\"cores\":%ld,\"limitPerCorePerSec\":%.2f,\"limitPerSec\":%.2f,"
@@ -465,16 +488,22 @@ static void print_json(const struct bench *b, const struct fig *act, const struc
 	       l->lib[0].verify_ms, l->lib[0].total);
 }
 
-static void cleanup(struct bench *b)
+/* Wipe and free what each item holds; the items stay, zeroed. */
+static void clear_items(struct bench *b)
 {
 	for (size_t i = 0; b->items && i < b->n_items; i++) {
 		struct bench_item *it = &b->items[i];
-		cf_zeroize(it->code, sizeof(it->code));
 		cf_key_free(it->account);
 		for (int r = 0; it->csr && r <= b->o.renewals; r++)
 			free(it->csr[r]);
 		free(it->csr);
+		cf_zeroize(it, sizeof(*it));
 	}
+}
+
+static void cleanup(struct bench *b)
+{
+	clear_items(b);
 	free(b->items);
 	for (int w = 0; w < b->o.clients; w++)
 		client_free(b->cl[w]);
@@ -483,7 +512,7 @@ static void cleanup(struct bench *b)
 
 static int run(struct bench *b)
 {
-	struct fig act = {0}, ren = {0};
+	struct fig act = {0}, ren = {0}, aact = {0}, aren = {0};
 	struct limit l = {0};
 	int ret = setup(b);
 
@@ -491,6 +520,13 @@ static int run(struct bench *b)
 		return ret;
 	b->deadline_ms = (int64_t)bench_now_ms() + (int64_t)b->o.timeout_s * 1000;
 	ret = run_phases(b, &act, &ren);
+	if (!ret && b->o.acme) {
+		/* the same count again through /acme/, with fresh keys, codes and credentials */
+		clear_items(b);
+		b->acme = 1;
+		b->round = 0;
+		ret = run_phases(b, &aact, &aren);
+	}
 	if (ret)
 		return ret;
 	/* The limits are measured after the load, with the server idle, in this process. */
@@ -510,9 +546,9 @@ static int run(struct bench *b)
 	l.server = &l.lib[b->o.server_mbedtls ? 0 : 1];
 	l.fastest = l.lib[0].total > l.lib[1].total ? &l.lib[0] : &l.lib[1];
 	if (b->o.json)
-		print_json(b, &act, &ren, &l);
+		print_json(b, &act, &ren, &aact, &aren, &l);
 	else
-		print_human(b, &act, &ren, &l);
+		print_human(b, &act, &ren, &aact, &aren, &l);
 	return 0;
 }
 

@@ -91,8 +91,9 @@ static const char *problem_text(int code, const struct client_problem *prob)
 	return prob->detail[0] ? prob->detail : cf_strerror(code);
 }
 
-/* New P-256 key, its CSR as base64url (malloc'd); the key itself is not needed afterwards. */
-static int new_csr(char **out)
+/* New P-256 key, its CSR for cn as base64url (malloc'd); the key itself is not needed
+ * afterwards. */
+static int new_csr(const char *cn, char **out)
 {
 	cf_key *key = NULL;
 	uint8_t *der = NULL;
@@ -100,7 +101,7 @@ static int new_csr(char **out)
 	int ret = cf_key_generate(CF_KEY_P256, 0, &key);
 
 	if (!ret)
-		ret = cf_csr_create(key, "certflow-bench", &der, &len);
+		ret = cf_csr_create(key, cn, &der, &len);
 	if (!ret) {
 		*out = cf_b64url_encode_alloc(der, len);
 		ret = *out ? 0 : CF_ENOMEM;
@@ -113,15 +114,18 @@ static int new_csr(char **out)
 int bench_prepare_step(struct bench *b, int worker, size_t i, double *ms)
 {
 	struct bench_item *it = &b->items[i];
+	char cn[64];
 	int ret = cf_key_generate(CF_KEY_P256, 0, &it->account);
 
 	(void)worker;
 	(void)ms;
+	/* an ACME order's CSR asks for the order's names: bench-<i>.example (acme.c) */
+	snprintf(cn, sizeof(cn), b->acme ? "bench-%zu.example" : "certflow-bench", i);
 	it->csr = calloc((size_t)b->o.renewals + 1, sizeof(char *));
 	if (!ret && !it->csr)
 		ret = CF_ENOMEM;
 	for (int r = 0; !ret && r <= b->o.renewals; r++)
-		ret = new_csr(&it->csr[r]);
+		ret = new_csr(cn, &it->csr[r]);
 	if (ret)
 		bench_fail(b, ret, "cannot make keys and CSRs: %s", cf_strerror(ret));
 	return ret;
