@@ -11,7 +11,7 @@ from cryptography import x509
 import cfclient
 from acmeclient import PROBLEM_PREFIX, Account, AcmeClient, eab_jws, hs256_jws, none_jws
 from cfbase import CONFIG, SECRETS, ConformanceTest, Key, der, make_csr, pem_certs
-from cfclient import b64u, jdump
+from cfclient import b64u
 
 ACME_NONCE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
