@@ -480,6 +480,10 @@ class AcmeTest(ConformanceTest):
         w = doc["suggestedWindow"]
         self.assertLess(w["start"], w["end"])
         self.assertRegex(r.header("retry-after") or "", r"^[0-9]+$", "Retry-After in seconds")
+        # the credential's window: the same answer as the native renewal-info (acme.md §5)
+        native = self.client.get(self.dir["renewalInfo"].rstrip("/") + "/" + cfclient.certid(cert))
+        self.expect(native, 200)
+        self.assertEqual(native.json()["suggestedWindow"], w)
 
     # ---- revocation ------------------------------------------------------------------------------
     def test_acme_revoke_by_the_account_then_crl_then_alreadyRevoked_then_orders_unauthorized(self):
