@@ -14,7 +14,8 @@ certflow_deps() {
 	if [ "$what" = test ]; then
 		pkgs+=(lmdb-utils zbar-tools librsvg2-bin clang libclang-rt-14-dev valgrind faketime strace oathtool time
 			python3 python3-cryptography python3-jsonschema python3-prometheus-client
-			chromium chromium-driver python3-selenium)
+			chromium chromium-driver python3-selenium
+			certbot lego)
 	fi
 	local missing=()
 	for p in "${pkgs[@]}"; do
