@@ -331,12 +331,18 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 
 static void send_resp(struct http_server *srv, struct mg_connection *conn, struct http_resp *resp)
 {
-	char nonce[NONCE_LEN + 1];
+	char nonce[NONCE_LEN + 1], link[HTTP_MAX_URL + 64];
 	char *wire = NULL;
 	size_t len = 0;
 
 	if (resp->no_nonce || nonce_issue(srv->nonces, nonce) != 0)
 		nonce[0] = '\0';
+	/* RFC 8555 §7.1: every ACME resource links its directory */
+	if (resp->acme && !resp->headers) {
+		snprintf(link, sizeof(link), "Link: <%s/acme/directory>;rel=\"index\"\r\n",
+			 srv->base_url);
+		resp->headers = link;
+	}
 	if (http_build_response(resp, nonce[0] ? nonce : NULL, &wire, &len) != 0) {
 		static const char fail[] = "HTTP/1.1 500 Internal Server Error\r\n"
 					   "Content-Length: 0\r\nConnection: close\r\n\r\n";

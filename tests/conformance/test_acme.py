@@ -132,6 +132,13 @@ class AcmeTest(ConformanceTest):
         self.assertIs(d["meta"]["externalAccountRequired"], True)
         self.assertIn("website", d["meta"])
 
+    def test_acme_resources_link_their_directory_with_rel_index(self):
+        # RFC 8555 §7.1: the "index" link relation on the resources other than the directory
+        want = '<%s>;rel="index"' % self.acme.directory_url
+        for r in (self.acme.http("HEAD", self.acme.url("newNonce")),
+                  self.acme.post_body(self.acme.url("newOrder"), b"{}")):
+            self.assertEqual(r.header("link"), want)
+
     def test_acme_new_nonce_head_200_get_204_fresh_and_not_cached(self):
         seen = set()
         for method, status in (("HEAD", 200), ("GET", 204), ("HEAD", 200)):
