@@ -8,6 +8,7 @@ import * as pin from "./view-remote-pin.js";
 import * as forgot from "./view-remote-forgot.js";
 import * as renew from "./view-remote-renew.js";
 import * as update from "./view-remote-update.js";
+import * as totp from "./view-remote-totp.js";
 
 export const remoteRoutes = {
   "remote-login": login,
@@ -20,6 +21,7 @@ export const remoteRoutes = {
   "remote-pin": { render: (ctx) => pin.render(ctx, "remote-pin") },
   "remote-renew": renew,
   "remote-update": update,
+  "remote-totp": totp,
   "remote-forgot": forgot,
   "remote-reset": { render: forgot.reset },
 };

@@ -99,6 +99,8 @@ export async function render(ctx) {
       user: st.userId || "" }) }),
     ...(creds.length ? creds.map(credentialCard) : [h("p", { text: t("remote.home.none") })]),
     h("ul", { class: "links" },
+      st.otp === "totp" ? null
+        : h("li", {}, h("a", { href: "#/remote-totp", id: "remote-totp", text: t("remote.home.totp") })),
       h("li", {}, h("a", { href: "#/remote-password", text: t("remote.home.password") })),
       h("li", {}, h("a", { href: "#/remote-logout", id: "remote-logout", text: t("remote.home.logout") })))]
     .filter(Boolean));

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""A remote signing certificate's holder in a real Chromium, beyond the PIN (issue 11): an
+authenticator app set up with the QR code drawn in the page (spec/protocol.md §19, §23.5), a file
+signed in the page through the CSC API (§25) into a detached CMS signature that openssl verifies,
+and the login by QR code (§27) approved by the holder's agent. Each step: a screenshot, no
+console error or CSP violation, axe-core, every control labelled, no secret left in the page."""
+import os
+import re
+import subprocess
+import time
+import urllib.parse
+
+from browser import By, PortalTestCase, tearDownModule  # noqa: F401
+import test_portal_remote as remote
+
+OATH_RE = re.compile(r"^otpauth://totp/certflow:[^?]+\?(.+)$")
+
+
+def oath(secret, at=None):
+    """The TOTP code of the base32 secret now (or at the Unix time at), by oathtool."""
+    argv = ["oathtool", "--totp", "-b", secret]
+    if at is not None:
+        argv += ["--now", "@%d" % at]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=True)
+    return r.stdout.strip()
+
+
+class PortalSigning(PortalTestCase):
+    SERVER_CONFIG = remote.PortalRemote.SERVER_CONFIG
+    # the remote holder's steps of test_portal_remote.py (functions, not its tests)
+    mail = remote.PortalRemote.mail
+    sms = remote.PortalRemote.sms
+    sms_count = remote.PortalRemote.sms_count
+    open_envelope = remote.PortalRemote.open_envelope
+    apply_remote = remote.PortalRemote.apply_remote
+    login = remote.PortalRemote.login
+    send_code = remote.PortalRemote.send_code
+    active_holder = remote.PortalRemote.active_holder
+    fields = remote.PortalRemote.fields
+
+    def step(self, name):
+        PortalTestCase.step(self, name)
+        self.assertNotRegex(self.css("main").text, r"\b(null|undefined|NaN|object)\b|/v1/|/csc/|urn:",
+                            name)
+        unlabelled = self.d.execute_script("""
+            return [...document.querySelectorAll('main input, main select, main textarea')]
+              .filter(e => !(e.id && document.querySelector('label[for="' + e.id + '"]')))
+              .map(e => e.name || e.id);""")
+        self.assertEqual(unlabelled, [], f"{name}: every control has a label")
+
+    def read_qr(self, css, name):
+        """The text of the QR code at css, read by zbarimg from a screenshot of the page."""
+        path = os.path.join(self.tmp, f"{name}.png")
+        self.css(css).screenshot(path)
+        r = subprocess.run(["zbarimg", "--raw", "-q", path], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, f"zbarimg read no QR code: {r.stderr}")
+        return r.stdout.strip()
+
+    def setup_totp(self):
+        """From the dashboard: the authenticator set up in the page; its base32 secret."""
+        self.css("#remote-totp").click()
+        self.wait_heading("Set up an authenticator app")
+        self.wait_css("main svg.qr")
+        self.step("totp-setup")
+        uri = self.read_qr("main svg.qr", "totp-qr")
+        m = OATH_RE.match(uri)
+        self.assertIsNotNone(m, uri)
+        query = urllib.parse.parse_qs(m.group(1))
+        secret = query["secret"][0]
+        self.assertEqual(query["digits"], ["6"])
+        self.assertEqual(self.css("#remote-totp-secret").text.replace(" ", ""), secret,
+                         "the key for typing by hand is the QR code's")
+        # a wrong first code: said in words, nothing confirmed
+        self.expect_problem(403)
+        good = oath(secret)
+        self.type("otp", "000000" if good != "000000" else "111111")
+        self.submit()
+        text = self.wait_alert("code is not right", "tries left")
+        self.assertNotIn("badOTP", text)
+        self.assertEqual(self.field("otp").get_attribute("value"), "", "the code wiped")
+        self.step("totp-wrong-code")
+        self.type("otp", oath(secret))
+        self.submit()
+        self.wait_css("#remote-flash")
+        self.assertIn("authenticator app is set up", self.css("#remote-flash").text)
+        self.assertNotIn(secret, self.d.page_source, "the key left the page")
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "svg.qr"), [])
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "#remote-totp"), [],
+                         "no set-up offered once confirmed")
+        self.step("totp-confirmed")
+        return secret
+
+    def test_totp_set_up_from_the_qr_code_in_the_page_then_the_pin_changed_with_its_code(self):
+        holder = remote.Holder(21)
+        self.active_holder(holder)
+        secret = self.setup_totp()
+        # the server now takes the app's codes: the PIN page asks for no SMS, and a TOTP code of
+        # the next time step (the confirming one is used) changes the PIN
+        sent = self.sms_count(holder)
+        self.css("main .credential a.button").click()
+        self.wait_heading("Change your PIN")
+        self.wait_css("main [name=pin]")
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "#remote-otp-send"), [],
+                         "no \"send a new code\" for an authenticator's holder")
+        self.type("pin", "27051998")
+        self.type("newPin", "80316674")
+        self.type("newPin2", "80316674")
+        self.type("otp", oath(secret, time.time() + 30))
+        self.step("totp-pin-form")
+        self.submit()
+        self.wait_css("#remote-flash")
+        self.assertIn("PIN is changed", self.css("#remote-flash").text)
+        self.assertEqual(self.sms_count(holder), sent, "no SMS sent")
+        events = self.admin_ok(self.srv, "audit", json_out=True)
+        items = events["events"] if isinstance(events, dict) else events
+        self.assertIn("totp.confirm", [e.get("action") for e in items])
