@@ -9,6 +9,7 @@ import * as forgot from "./view-remote-forgot.js";
 import * as renew from "./view-remote-renew.js";
 import * as update from "./view-remote-update.js";
 import * as totp from "./view-remote-totp.js";
+import * as sign from "./view-remote-sign.js";
 
 export const remoteRoutes = {
   "remote-login": login,
@@ -22,6 +23,7 @@ export const remoteRoutes = {
   "remote-renew": renew,
   "remote-update": update,
   "remote-totp": totp,
+  "remote-sign": sign,
   "remote-forgot": forgot,
   "remote-reset": { render: forgot.reset },
 };

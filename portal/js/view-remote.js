@@ -35,6 +35,7 @@ function actions(c) {
   if (c.status === "pending") link("remote-activate", "remote.action.activate");
   else if (c.pinStatus === "blocked") link("remote-unblock", "remote.action.unblock");
   else link("remote-pin", "remote.action.pin");
+  if (c.status === "active" && c.pinStatus !== "blocked") link("remote-sign", "remote.action.sign");
   if (c.status === "active" && c.updateBy) link("remote-update", "remote.action.update");
   else if (c.status === "active" && c.renewal && c.renewal.offered) link("remote-renew", "remote.action.renew");
   return links;

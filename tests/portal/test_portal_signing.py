@@ -7,7 +7,6 @@ console error or CSP violation, axe-core, every control labelled, no secret left
 import os
 import re
 import subprocess
-import time
 import urllib.parse
 
 from browser import By, PortalTestCase, tearDownModule  # noqa: F401
@@ -16,11 +15,9 @@ import test_portal_remote as remote
 OATH_RE = re.compile(r"^otpauth://totp/certflow:[^?]+\?(.+)$")
 
 
-def oath(secret, at=None):
-    """The TOTP code of the base32 secret now (or at the Unix time at), by oathtool."""
-    argv = ["oathtool", "--totp", "-b", secret]
-    if at is not None:
-        argv += ["--now", "@%d" % at]
+def oath(secret, at):
+    """The TOTP code of the base32 secret at the Unix time at, by oathtool."""
+    argv = ["oathtool", "--totp", "-b", secret, "--now", "@%d" % at]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=True)
     return r.stdout.strip()
 
@@ -73,14 +70,15 @@ class PortalSigning(PortalTestCase):
                          "the key for typing by hand is the QR code's")
         # a wrong first code: said in words, nothing confirmed
         self.expect_problem(403)
-        good = oath(secret)
+        # the codes of the server's time (the test clock stands still)
+        good = oath(secret, self.srv.clock.now)
         self.type("otp", "000000" if good != "000000" else "111111")
         self.submit()
         text = self.wait_alert("code is not right", "tries left")
         self.assertNotIn("badOTP", text)
         self.assertEqual(self.field("otp").get_attribute("value"), "", "the code wiped")
         self.step("totp-wrong-code")
-        self.type("otp", oath(secret))
+        self.type("otp", good)
         self.submit()
         self.wait_css("#remote-flash")
         self.assertIn("authenticator app is set up", self.css("#remote-flash").text)
@@ -95,8 +93,8 @@ class PortalSigning(PortalTestCase):
         holder = remote.Holder(21)
         self.active_holder(holder)
         secret = self.setup_totp()
-        # the server now takes the app's codes: the PIN page asks for no SMS, and a TOTP code of
-        # the next time step (the confirming one is used) changes the PIN
+        # the server now takes the app's codes: the PIN page asks for no SMS, and the app's code
+        # of the next time step (the confirming one is used) changes the PIN
         sent = self.sms_count(holder)
         self.css("main .credential a.button").click()
         self.wait_heading("Change your PIN")
@@ -106,7 +104,8 @@ class PortalSigning(PortalTestCase):
         self.type("pin", "27051998")
         self.type("newPin", "80316674")
         self.type("newPin2", "80316674")
-        self.type("otp", oath(secret, time.time() + 30))
+        self.srv.clock.advance(seconds=30)
+        self.type("otp", oath(secret, self.srv.clock.now))
         self.step("totp-pin-form")
         self.submit()
         self.wait_css("#remote-flash")
@@ -115,3 +114,62 @@ class PortalSigning(PortalTestCase):
         events = self.admin_ok(self.srv, "audit", json_out=True)
         items = events["events"] if isinstance(events, dict) else events
         self.assertIn("totp.confirm", [e.get("action") for e in items])
+
+    def test_sign_a_file_in_the_page_and_openssl_verifies_the_detached_p7s(self):
+        holder = remote.Holder(22)
+        self.active_holder(holder)
+        doc = os.path.join(self.tmp, "contract.txt")
+        with open(doc, "wb") as f:
+            f.write(b"I, Grace Hopper, agree to the terms.\n" * 100)
+        self.css("main .credential a[href^='#/remote-sign/']").click()
+        self.wait_heading("Sign a file")
+        self.wait_css("main [name=file]")
+        self.step("sign-form")
+        # a wrong PIN: said in words, counted, nothing signed
+        self.expect_problem(403)
+        self.field("file").send_keys(doc)
+        self.type("pin", "27051999")
+        self.send_code(holder, self.sms_count(holder) + 1)
+        self.submit()
+        text = self.wait_alert("PIN is not right", "Nothing was signed", "4 tries left")
+        self.assertNotIn("badPIN", text)
+        for name in ("pin", "otp"):
+            self.assertEqual(self.field(name).get_attribute("value"), "", f"{name} wiped")
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "#remote-sign-download"), [])
+        self.step("sign-wrong-pin")
+        # the right PIN and a new code: the signature is offered from the page's memory
+        downloads = self.download_dir()
+        self.type("pin", "27051998")
+        self.send_code(holder, self.sms_count(holder) + 1)
+        self.submit()
+        self.wait_css("#remote-sign-download")
+        link = self.css("#remote-sign-download")
+        self.assertEqual(link.get_attribute("download"), "contract.txt.p7s")
+        self.assertTrue(link.get_attribute("href").startswith("blob:"))
+        self.step("sign-done")
+        link.click()
+        p7s = self.wait_download(downloads, "contract.txt.p7s")
+        events = self.admin_ok(self.srv, "audit", json_out=True)
+        items = events["events"] if isinstance(events, dict) else events
+        signs = [e for e in items if e.get("action") == "csc.sign"]
+        self.assertEqual(len(signs), 1, "one signature made, none for the wrong PIN")
+
+        def verify(*extra, content=doc):
+            return subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in",
+                                   p7s, "-content", content, "-CAfile", self.srv.ca_file,
+                                   "-attime", str(int(self.srv.clock.now)), "-out", os.devnull,
+                                   *extra], capture_output=True, text=True, timeout=30)
+        # openssl's default purpose (S/MIME signing) holds: the certificate has digitalSignature +
+        # nonRepudiation and emailProtection, so no -purpose any is needed
+        r = verify()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Verification successful", r.stderr)
+        other = os.path.join(self.tmp, "changed.txt")
+        with open(other, "wb") as f:
+            f.write(b"I, Grace Hopper, agree to nothing.\n")
+        self.assertNotEqual(verify(content=other).returncode, 0,
+                            "another file does not verify")
+        printed = subprocess.run(["openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in",
+                                  p7s], capture_output=True, text=True, timeout=30).stdout
+        for oid in ("contentType", "messageDigest", "signingTime"):
+            self.assertIn(oid, printed)
