@@ -4,12 +4,14 @@ authenticator app set up with the QR code drawn in the page (spec/protocol.md §
 signed in the page through the CSC API (§25) into a detached CMS signature that openssl verifies,
 and the login by QR code (§27) approved by the holder's agent. Each step: a screenshot, no
 console error or CSP violation, axe-core, every control labelled, no secret left in the page."""
+import json
 import os
 import re
 import subprocess
 import urllib.parse
 
 from browser import By, PortalTestCase, tearDownModule  # noqa: F401
+from harness import program
 import test_portal_remote as remote
 
 OATH_RE = re.compile(r"^otpauth://totp/certflow:[^?]+\?(.+)$")
@@ -48,7 +50,9 @@ class PortalSigning(PortalTestCase):
     def read_qr(self, css, name):
         """The text of the QR code at css, read by zbarimg from a screenshot of the page."""
         path = os.path.join(self.tmp, f"{name}.png")
-        self.css(css).screenshot(path)
+        el = self.css(css)
+        self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+        el.screenshot(path)
         r = subprocess.run(["zbarimg", "--raw", "-q", path], capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(r.returncode, 0, f"zbarimg read no QR code: {r.stderr}")
@@ -173,3 +177,84 @@ class PortalSigning(PortalTestCase):
                                   p7s], capture_output=True, text=True, timeout=30).stdout
         for oid in ("contentType", "messageDigest", "signingTime"):
             self.assertIn(oid, printed)
+
+    # --- login by QR code (§27) ---
+    def device_credential(self, holder):
+        """The same person's signing certificate on a computer of theirs, enrolled by
+        certflow-agent (applied for with the agent, approved by the operator): its directory."""
+        form = {"profile": "signing", "givenName": holder.given, "surname": holder.surname,
+                "uniqueId": holder.unique_id, "email": holder.email, "altEmail": holder.alt,
+                "mobile": holder.mobile,
+                "questions": [{"question": q, "answer": a} for q, a in remote.QUESTIONS],
+                "consents": ["terms", "privacy"]}
+        path = os.path.join(self.tmp, "device-form.json")
+        with open(path, "w") as f:
+            json.dump(form, f)
+        pw = os.path.join(self.tmp, "device-pass")
+        with open(pw, "w") as f:
+            f.write(remote.ENVELOPE_PASS + "\n")
+        os.chmod(pw, 0o600)
+        r = self.run_prog([program("certflow-agent"), "apply", "--server", self.srv.url, "--ca",
+                           self.srv.ca_file, "--form", path, "--passphrase-file", pw])
+        self.assertEqual(r.rc, 0, repr(r))
+        apps = self.admin_ok(self.srv, "application", "list", "--status", "pending",
+                             json_out=True)["applications"]
+        self.admin_ok(self.srv, "application", "approve", apps[-1]["id"])
+        ref = re.search(r"^Your reference number: (\d{4}-\d{4}-\d{4})$",
+                        self.mail(holder, "certflow: your reference number"), re.M).group(1)
+        env = self.open_envelope(self.mail(holder, "certflow: your envelope"))
+        d = os.path.join(self.tmp, "device")
+        r = self.agent_enrol(self.srv, ref, env["activationCode"], d)
+        self.assertEqual(r.rc, 0, repr(r))
+        return d
+
+    def show_qr(self):
+        self.open("#/remote-login")
+        self.wait_css("#remote-qr-start")
+        self.css("#remote-qr-start").click()
+        self.wait_css("#remote-qr svg.qr")
+        text = self.read_qr("#remote-qr svg.qr", f"login-qr-{self.step_no}")
+        self.assertRegex(text, r"^certflow-login:[A-Za-z0-9_-]{22}$")
+        self.assertEqual(self.css("#remote-qr-text").text, text)
+        return text
+
+    def test_qr_login_approved_by_the_holders_agent_logs_the_page_in(self):
+        holder = remote.Holder(23)
+        user, first, env = self.apply_remote(holder)
+        self.login(user, first)
+        self.wait_heading("Choose your own password")
+        self.type("password", first)
+        self.type("newPassword", remote.NEW_PASSWORD)
+        self.type("newPassword2", remote.NEW_PASSWORD)
+        self.submit()
+        self.wait_heading("Your remote signing certificate")
+        self.css("#remote-logout").click()
+        self.wait_heading("You are logged out")
+        device = self.device_credential(holder)
+
+        # a code nobody approves: the page says in words that it expired
+        self.show_qr()
+        self.step("qr-login-waiting")
+        self.expect_problem(403)
+        self.srv.clock.advance(seconds=600)
+        text = self.wait_alert("expired before it was approved")
+        self.assertNotIn("badToken", text)
+        self.assertEqual(self.d.find_elements(By.CSS_SELECTOR, "#remote-qr svg.qr"), [])
+        self.step("qr-login-expired")
+
+        # a new code, approved by the agent on the holder's computer: the page is logged in
+        text = self.show_qr()
+        r = self.run_prog([program("certflow-agent"), "qr-approve", "--dir", device, text])
+        self.assertEqual(r.rc, 0, repr(r))
+        self.assertEqual(r.out.strip(), f"approved: login of user {user}")
+        self.wait_heading("Your remote signing certificate")
+        self.assertIn(user, self.css("main .intro").text)
+        self.step("qr-login-done")
+        self.assertEqual(self.d.get_cookies(), [])
+        token = self.d.execute_script(
+            "return JSON.parse(sessionStorage.getItem('certflow.remote.session')).token")
+        self.assertNotIn(token, self.d.current_url)
+        self.assertNotIn(text.split(":", 1)[1], self.d.page_source, "the code left the page")
+        # the code is used up: approving it again is refused
+        again = self.run_prog([program("certflow-agent"), "qr-approve", "--dir", device, text])
+        self.assertEqual(again.rc, 1, repr(again))
