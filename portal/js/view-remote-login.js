@@ -86,7 +86,7 @@ function qrLogin(ctx) {
     area.scrollIntoView({ block: "nearest" });
     poll(ctx, start, area, alert);
   });
-  return h("section", { "aria-labelledby": "remote-qr-title" },
+  return h("section", { class: "qr-login", "aria-labelledby": "remote-qr-title" },
     h("h2", { id: "remote-qr-title", text: t("remote.qr.title") }),
     h("p", { class: "hint", text: t("remote.qr.intro") }),
     h("div", { class: "actions" }, button), alert, area);

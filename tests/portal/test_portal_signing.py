@@ -10,7 +10,7 @@ import re
 import subprocess
 import urllib.parse
 
-from browser import By, PortalTestCase, tearDownModule  # noqa: F401
+from browser import DESKTOP, PHONE, By, Keys, PortalTestCase, tearDownModule  # noqa: F401
 from harness import program
 import test_portal_remote as remote
 
@@ -58,6 +58,18 @@ class PortalSigning(PortalTestCase):
         self.assertEqual(r.returncode, 0, f"zbarimg read no QR code: {r.stderr}")
         return r.stdout.strip()
 
+    def tab_order(self, n):
+        """The names (or ids, or types) of the next n controls that Tab reaches from the
+        screen's heading."""
+        self.css("main h1").click()
+        got = []
+        for _ in range(n):
+            self.d.switch_to.active_element.send_keys(Keys.TAB)
+            el = self.d.switch_to.active_element
+            got.append(el.get_attribute("name") or el.get_attribute("id") or
+                       el.get_attribute("type"))
+        return got
+
     def setup_totp(self):
         """From the dashboard: the authenticator set up in the page; its base32 secret."""
         self.css("#remote-totp").click()
@@ -82,8 +94,7 @@ class PortalSigning(PortalTestCase):
         self.assertNotIn("badOTP", text)
         self.assertEqual(self.field("otp").get_attribute("value"), "", "the code wiped")
         self.step("totp-wrong-code")
-        self.type("otp", good)
-        self.submit()
+        self.type("otp", good).send_keys(Keys.ENTER)  # the keyboard sends the form
         self.wait_css("#remote-flash")
         self.assertIn("authenticator app is set up", self.css("#remote-flash").text)
         self.assertNotIn(secret, self.d.page_source, "the key left the page")
@@ -129,6 +140,11 @@ class PortalSigning(PortalTestCase):
         self.wait_heading("Sign a file")
         self.wait_css("main [name=file]")
         self.step("sign-form")
+        self.assertEqual(self.tab_order(5), ["file", "pin", "remote-otp-send", "otp", "submit"],
+                         "the keyboard reaches every control in order")
+        self.size(*DESKTOP)
+        self.step("sign-form-desktop")
+        self.size(*PHONE)
         # a wrong PIN: said in words, counted, nothing signed
         self.expect_problem(403)
         self.field("file").send_keys(doc)
@@ -145,7 +161,7 @@ class PortalSigning(PortalTestCase):
         downloads = self.download_dir()
         self.type("pin", "27051998")
         self.send_code(holder, self.sms_count(holder) + 1)
-        self.submit()
+        self.field("otp").send_keys(Keys.ENTER)
         self.wait_css("#remote-sign-download")
         link = self.css("#remote-sign-download")
         self.assertEqual(link.get_attribute("download"), "contract.txt.p7s")
@@ -211,7 +227,7 @@ class PortalSigning(PortalTestCase):
     def show_qr(self):
         self.open("#/remote-login")
         self.wait_css("#remote-qr-start")
-        self.css("#remote-qr-start").click()
+        self.css("#remote-qr-start").send_keys(Keys.ENTER)
         self.wait_css("#remote-qr svg.qr")
         text = self.read_qr("#remote-qr svg.qr", f"login-qr-{self.step_no}")
         self.assertRegex(text, r"^certflow-login:[A-Za-z0-9_-]{22}$")
