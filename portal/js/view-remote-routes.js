@@ -8,6 +8,8 @@ import * as pin from "./view-remote-pin.js";
 import * as forgot from "./view-remote-forgot.js";
 import * as renew from "./view-remote-renew.js";
 import * as update from "./view-remote-update.js";
+import * as totp from "./view-remote-totp.js";
+import * as sign from "./view-remote-sign.js";
 
 export const remoteRoutes = {
   "remote-login": login,
@@ -20,6 +22,8 @@ export const remoteRoutes = {
   "remote-pin": { render: (ctx) => pin.render(ctx, "remote-pin") },
   "remote-renew": renew,
   "remote-update": update,
+  "remote-totp": totp,
+  "remote-sign": sign,
   "remote-forgot": forgot,
   "remote-reset": { render: forgot.reset },
 };

@@ -35,6 +35,7 @@ function actions(c) {
   if (c.status === "pending") link("remote-activate", "remote.action.activate");
   else if (c.pinStatus === "blocked") link("remote-unblock", "remote.action.unblock");
   else link("remote-pin", "remote.action.pin");
+  if (c.status === "active" && c.pinStatus !== "blocked") link("remote-sign", "remote.action.sign");
   if (c.status === "active" && c.updateBy) link("remote-update", "remote.action.update");
   else if (c.status === "active" && c.renewal && c.renewal.offered) link("remote-renew", "remote.action.renew");
   return links;
@@ -99,6 +100,8 @@ export async function render(ctx) {
       user: st.userId || "" }) }),
     ...(creds.length ? creds.map(credentialCard) : [h("p", { text: t("remote.home.none") })]),
     h("ul", { class: "links" },
+      st.otp === "totp" ? null
+        : h("li", {}, h("a", { href: "#/remote-totp", id: "remote-totp", text: t("remote.home.totp") })),
       h("li", {}, h("a", { href: "#/remote-password", text: t("remote.home.password") })),
       h("li", {}, h("a", { href: "#/remote-logout", id: "remote-logout", text: t("remote.home.logout") })))]
     .filter(Boolean));

@@ -223,7 +223,7 @@ class PortalTestCase(CertflowTestCase):
             if e.get("level") != "SEVERE":
                 continue
             m = FAILED_LOAD.match(e.get("message", ""))
-            if m and "/v1/" in m.group(1) and int(m.group(2)) in self.allowed:
+            if m and re.search(r"/(v1|csc)/", m.group(1)) and int(m.group(2)) in self.allowed:
                 continue
             errors.append(e.get("message"))
         self.assertEqual(errors, [], f"browser console errors at {step!r}")
