@@ -10,7 +10,7 @@ import re
 import subprocess
 import urllib.parse
 
-from browser import DESKTOP, PHONE, By, Keys, PortalTestCase, tearDownModule  # noqa: F401
+from browser import DESKTOP, PHONE, By, Keys, PortalTestCase, Select, tearDownModule  # noqa: F401
 from harness import program
 from selenium.webdriver.common.action_chains import ActionChains
 import test_portal_remote as remote
@@ -249,6 +249,16 @@ class PortalSigning(PortalTestCase):
         self.css("#remote-logout").click()
         self.wait_heading("You are logged out")
         device = self.device_credential(holder)
+
+        # the login screen in French: the QR login's texts too
+        self.open("#/remote-login")
+        self.wait_css("#remote-qr-start")
+        Select(self.css("#lang")).select_by_value("fr")
+        self.wait(lambda d: "Ou connectez-vous" in self.css("#remote-qr-title").text, "French texts")
+        self.assertEqual(self.css("#remote-qr-start").text, "Afficher un code QR")
+        self.step("qr-login-fr")
+        Select(self.css("#lang")).select_by_value("en")
+        self.wait(lambda d: "Or log in" in self.css("#remote-qr-title").text, "English texts")
 
         # a code nobody approves: the page says in words that it expired
         self.show_qr()
