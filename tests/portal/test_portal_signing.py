@@ -10,8 +10,9 @@ import re
 import subprocess
 import urllib.parse
 
-from browser import DESKTOP, PHONE, By, Keys, PortalTestCase, tearDownModule  # noqa: F401
+from browser import DESKTOP, PHONE, By, Keys, PortalTestCase, Select, tearDownModule  # noqa: F401
 from harness import program
+from selenium.webdriver.common.action_chains import ActionChains
 import test_portal_remote as remote
 
 OATH_RE = re.compile(r"^otpauth://totp/certflow:[^?]+\?(.+)$")
@@ -64,7 +65,8 @@ class PortalSigning(PortalTestCase):
         self.css("main h1").click()
         got = []
         for _ in range(n):
-            self.d.switch_to.active_element.send_keys(Keys.TAB)
+            # keys to the page, not to an element (a file input takes send_keys as a path)
+            ActionChains(self.d).send_keys(Keys.TAB).perform()
             el = self.d.switch_to.active_element
             got.append(el.get_attribute("name") or el.get_attribute("id") or
                        el.get_attribute("type"))
@@ -140,7 +142,7 @@ class PortalSigning(PortalTestCase):
         self.wait_heading("Sign a file")
         self.wait_css("main [name=file]")
         self.step("sign-form")
-        self.assertEqual(self.tab_order(5), ["file", "pin", "remote-otp-send", "otp", "submit"],
+        self.assertEqual(self.tab_order(5), ["file", "pin", "otp", "remote-otp-send", "submit"],
                          "the keyboard reaches every control in order")
         self.size(*DESKTOP)
         self.step("sign-form-desktop")
@@ -247,6 +249,16 @@ class PortalSigning(PortalTestCase):
         self.css("#remote-logout").click()
         self.wait_heading("You are logged out")
         device = self.device_credential(holder)
+
+        # the login screen in French: the QR login's texts too
+        self.open("#/remote-login")
+        self.wait_css("#remote-qr-start")
+        Select(self.css("#lang")).select_by_value("fr")
+        self.wait(lambda d: "Ou connectez-vous" in self.css("#remote-qr-title").text, "French texts")
+        self.assertEqual(self.css("#remote-qr-start").text, "Afficher un code QR")
+        self.step("qr-login-fr")
+        Select(self.css("#lang")).select_by_value("en")
+        self.wait(lambda d: "Or log in" in self.css("#remote-qr-title").text, "English texts")
 
         # a code nobody approves: the page says in words that it expired
         self.show_qr()
