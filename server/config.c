@@ -59,6 +59,8 @@ static const struct key_row keys[] = {
     STR("admin_name", admin_name),
     INT("enrolment_code_days", core.enrolment_code_days, 1, 365),
     INT("max_activation_attempts", core.max_activation_attempts, 1, 100),
+    INT("acme_http01_port", core.acme_http01_port, 1, 65535),
+    STR("acme_validation_address", core.acme_validation_address),
     INT("device_validity_days", core.device_validity_days, 1, 3650),
     INT("signing_validity_days", core.signing_validity_days, 1, 3650),
     INT("signing_renewal_days", core.signing_renewal_days, 1, 3649),

@@ -316,13 +316,39 @@ int api_acme_account(const struct http_req *req, struct http_resp *resp)
 
 /* ---- orders ------------------------------------------------------------------------------ */
 
+/* 1 if every authorization of o is valid. */
+static int all_proved(const struct core_acme_order *o)
+{
+	for (int i = 0; o->names[i]; i++)
+		if (!(o->proved & (1u << i)))
+			return 0;
+	return 1;
+}
+
+static const char *order_status(const struct core_acme_order *o)
+{
+	if (o->valid)
+		return "valid";
+	if (o->invalid || cf_now() >= o->expires_at)
+		return "invalid";
+	return all_proved(o) ? "ready" : "pending";
+}
+
+/* The status of authorization index of o. */
+static const char *authz_status(const struct core_acme_order *o, int index)
+{
+	if (o->proved & (1u << index))
+		return "valid";
+	return o->invalid || cf_now() >= o->expires_at ? "invalid" : "pending";
+}
+
 static int order_json(const struct http_req *req, const struct core_acme_order *o, cf_json **out)
 {
 	cf_json *doc = cf_json_new_object(), *ids = cf_json_new_array(),
 		*authz = cf_json_new_array();
 	char id[STORE_ID_LEN + 8], url[HTTP_MAX_URL + 128];
 	int ret = !doc || !ids || !authz, i;
-	const char *status = o->valid ? "valid" : cf_now() >= o->expires_at ? "invalid" : "ready";
+	const char *status = order_status(o);
 
 	for (i = 0; !ret && o->names[i]; i++) {
 		cf_json *ident = cf_json_new_object();
@@ -502,19 +528,43 @@ static int authz_of(const struct http_req *req, struct core_acme_order *o, int *
 	return 0;
 }
 
-/* The challenge of a pre-authorised name (spec/acme.md): the enrolment code, proved at newAccount.
- */
-static cf_json *challenge_json(const struct http_req *req, const struct core_acme_order *o)
+/* The challenge of authorization index of o: of a pre-authorised name, the enrolment code proved
+ * at newAccount; else http-01 with its token, and the failure of a validation in "error". */
+static cf_json *challenge_json(const struct http_req *req, const struct core_acme_order *o,
+			       int index, const char *error_type, const char *error_detail)
 {
-	cf_json *ch = cf_json_new_object();
+	cf_json *ch = cf_json_new_object(), *err = NULL;
+	const char *status = authz_status(o, index);
+	char token[44];
 	int ret = !ch;
 
-	if (!ret) {
+	if (!ret && !o->e.acme_validate) {
 		ret |= cf_json_add_str(ch, "type", "certflow-enrolment-01");
 		ret |= add_url(ch, req, "url", "chall", req->param);
 		ret |= cf_json_add_str(ch, "status", "valid");
 		ret |= api_add_time(ch, "validated", o->e.created_at);
+	} else if (!ret) {
+		ret |= core_acme_token(req->core, o->id, index, token) != 0;
+		ret |= cf_json_add_str(ch, "type", "http-01");
+		ret |= add_url(ch, req, "url", "chall", req->param);
+		ret |= cf_json_add_str(ch, "token", token);
+		ret |= cf_json_add_str(ch, "status", status);
+		if (strcmp(status, "valid") == 0)
+			ret |= api_add_time(ch, "validated", cf_now());
+		if (error_type) {
+			char type[96];
+
+			snprintf(type, sizeof(type), "urn:ietf:params:acme:error:%s", error_type);
+			err = cf_json_new_object();
+			ret |= !err || cf_json_add_str(err, "type", type) ||
+			       cf_json_add_str(err, "detail", error_detail) ||
+			       cf_json_add_int(err, "status", 403);
+			ret |= ret || cf_json_add(ch, "error", err);
+			if (!ret)
+				err = NULL;
+		}
 	}
+	cf_json_free(err);
 	if (ret) {
 		cf_json_free(ch);
 		return NULL;
@@ -532,6 +582,7 @@ int api_acme_authz(const struct http_req *req, struct http_resp *resp)
 		return CF_ENOMEM;
 	ret = authz_of(req, o, &index, resp);
 	if (ret == 0 && req->payload && cf_json_get(req->payload, "status")) {
+		/* deactivation (RFC 8555 §7.5.2) is not offered: the order simply expires */
 		snprintf(resp->detail, sizeof(resp->detail),
 			 "a pre-authorised authorization cannot be deactivated");
 		ret = CF_EMALFORMED;
@@ -541,10 +592,10 @@ int api_acme_authz(const struct http_req *req, struct http_resp *resp)
 	doc = cf_json_new_object();
 	ident = cf_json_new_object();
 	chs = cf_json_new_array();
-	ch = challenge_json(req, o);
+	ch = challenge_json(req, o, index, NULL, NULL);
 	ret = !doc || !ident || !chs || !ch || cf_json_add_str(ident, "type", "dns") ||
 	      cf_json_add_str(ident, "value", o->names[index]) ||
-	      cf_json_add_str(doc, "status", "valid") ||
+	      cf_json_add_str(doc, "status", authz_status(o, index)) ||
 	      api_add_time(doc, "expires", o->expires_at) || cf_json_push(chs, ch);
 	if (!ret)
 		ch = NULL;
@@ -569,17 +620,78 @@ out:
 	return ret;
 }
 
+#define HTTP01_TIMEOUT_MS 5000
+
+/* Fetch the key authorization of http-01 (RFC 8555 §8.3) for authorization index of o: 1 if the
+ * name answered it; else 0 with the ACME error type and a detail for the person. */
+static int http01(const struct http_req *req, const struct core_acme_order *o, int index,
+		  const char **type, char *detail, size_t cap)
+{
+	const struct core_config *cfg = &req->core->cfg;
+	char token[44], path[128], want[112], body[256];
+	int status = 0, ret;
+	size_t n;
+
+	if (core_acme_token(req->core, o->id, index, token) != 0)
+		return *type = "serverInternal", snprintf(detail, cap, "internal error"), 0;
+	snprintf(path, sizeof(path), "/.well-known/acme-challenge/%s", token);
+	snprintf(want, sizeof(want), "%s.%s", token, req->account->thumbprint);
+	ret = http_fetch(o->names[index], cfg->acme_validation_address, cfg->acme_http01_port,
+			 path, HTTP01_TIMEOUT_MS, body, sizeof(body), &status);
+	*type = "connection";
+	if (ret == CF_ETIMEOUT)
+		snprintf(detail, cap, "%.100s did not answer within 5 seconds on port %d",
+			 o->names[index], cfg->acme_http01_port);
+	else if (ret != 0)
+		snprintf(detail, cap, "could not connect to %.100s on port %d", o->names[index],
+			 cfg->acme_http01_port);
+	if (ret != 0)
+		return 0;
+	n = strlen(body);
+	while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
+		body[--n] = '\0';
+	*type = "incorrectResponse";
+	if (status != 200) {
+		snprintf(detail, cap, "%.100s answered HTTP %d for the challenge file",
+			 o->names[index], status);
+		return 0;
+	}
+	if (strcmp(body, want) != 0) {
+		snprintf(detail, cap, "%.100s answered something else than the key authorization",
+			 o->names[index]);
+		return 0;
+	}
+	snprintf(detail, cap, "%.100s answered the key authorization", o->names[index]);
+	return 1;
+}
+
 int api_acme_challenge(const struct http_req *req, struct http_resp *resp)
 {
 	struct core_acme_order *o = calloc(1, sizeof(*o));
+	const char *type = NULL;
+	char detail[160] = "", actor[API_WHO_LEN];
+	struct core_who who;
 	cf_json *ch = NULL;
-	int ret, index = 0;
+	int ret, index = 0, ok;
 
 	if (!o)
 		return CF_ENOMEM;
 	ret = authz_of(req, o, &index, resp);
+	/* a POST with a payload ({}) asks for the validation (RFC 8555 §7.5.1); POST-as-GET reads */
+	if (ret == 0 && req->payload && o->e.acme_validate &&
+	    strcmp(authz_status(o, index), "pending") == 0) {
+		ok = http01(req, o, index, &type, detail, sizeof(detail));
+		api_who(req, &who, actor);
+		ret = core_acme_validated(req->core, &who, req->account->id, o->id, index, ok,
+					  detail, o);
+		if (ret == CF_EORDERNOTREADY)
+			snprintf(resp->detail, sizeof(resp->detail),
+				 "this order is no longer pending: make a new order");
+		if (ok)
+			type = NULL;
+	}
 	if (ret == 0) {
-		ch = challenge_json(req, o);
+		ch = challenge_json(req, o, index, type, detail);
 		ret = ch ? http_resp_json(resp, 200, ch) : CF_ENOMEM;
 	}
 	free(o);

@@ -127,6 +127,7 @@ int api_admin_enrolment_create(const struct http_req *req, struct http_resp *res
 	struct core_who who;
 	uint8_t eab[CORE_EAB_KEY_LEN];
 	char code[25], actor[API_WHO_LEN], eab_text[48];
+	const char *validation = NULL;
 	cf_json *doc;
 	int ret, acme = 0;
 
@@ -140,6 +141,13 @@ int api_admin_enrolment_create(const struct http_req *req, struct http_resp *res
 	}
 	/* an ACME enrolment also gets an external account binding key (spec/acme.md) */
 	er.eab_key_out = acme ? eab : NULL;
+	if (cf_json_get_str_opt(payload(req), "acmeValidation", 16, &validation) != 0 ||
+	    (validation && (strcmp(validation, "http-01") != 0 || !acme))) {
+		snprintf(resp->detail, sizeof(resp->detail),
+			 "acmeValidation can only be \"http-01\", with acme true");
+		return CF_EMALFORMED;
+	}
+	er.acme_validate = validation != NULL;
 	api_who(req, &who, actor);
 	ret = core_enrolment_create(req->core, &who, &er, &e, code);
 	if (ret != 0)

@@ -130,6 +130,8 @@ cf_json *api_enrolment_json(const struct store_enrolment *e)
 		ret |= cf_json_add_str(o, "email", e->email);
 	if (e->eab_key_len > 0)
 		ret |= cf_json_add_bool(o, "acme", 1);
+	if (e->acme_validate)
+		ret |= cf_json_add_str(o, "acmeValidation", "http-01");
 	for (i = 0; i < 4 && e->dns_names[i][0]; i++)
 		ret |= cf_json_push_str(dns, e->dns_names[i]);
 	if (i > 0)

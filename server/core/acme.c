@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cf_b64.h"
 #include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
@@ -295,6 +296,29 @@ static void order_names(struct core_acme_order *o, uint32_t bits)
 	o->names[n] = NULL;
 }
 
+int core_acme_order_count(const struct core_acme_order *o)
+{
+	int n = 0;
+
+	while (o->names[n])
+		n++;
+	return n;
+}
+
+int core_acme_token(const struct core *c, const char *order_id, int index, char out[44])
+{
+	uint8_t mac[32];
+	char msg[64];
+	int ret;
+
+	snprintf(msg, sizeof(msg), "acme-http-01:%.31s:%d", order_id, index);
+	ret = cf_hmac_sha256(c->secret, sizeof(c->secret), msg, strlen(msg), mac);
+	if (ret == 0)
+		ret = cf_b64url_encode(mac, sizeof(mac), out, 44, NULL);
+	cf_zeroize(mac, sizeof(mac));
+	return ret;
+}
+
 static void order_fill(struct core_acme_order *o, const struct store_session *s)
 {
 	snprintf(o->id, sizeof(o->id), "%.31s", s->id);
@@ -302,6 +326,8 @@ static void order_fill(struct core_acme_order *o, const struct store_session *s)
 	snprintf(o->credential_id, sizeof(o->credential_id), "%s", s->credential_id);
 	snprintf(o->serial, sizeof(o->serial), "%.47s", s->detail);
 	o->valid = s->state == SESS_USED;
+	o->invalid = s->state == SESS_INVALID;
+	o->proved = (uint32_t)s->restricted;
 	o->expires_at = s->expires_at;
 	order_names(o, s->count);
 }
@@ -353,6 +379,8 @@ static int order_new_txn(store_txn *txn, void *ctx)
 	snprintf(oc->s.credential_id, sizeof(oc->s.credential_id), "%s", oc->cr.id);
 	snprintf(oc->s.detail, sizeof(oc->s.detail), "%s", oc->replaces);
 	oc->s.count = bits;
+	/* pre-authorised unless the enrolment asks for proof (every index valid at once) */
+	oc->s.restricted = oc->out->e.acme_validate ? 0 : 0x7fffffff;
 	oc->s.created_at = oc->now;
 	oc->s.expires_at = oc->now + ORDER_LIFE_SECS;
 	order_fill(oc->out, &oc->s);
@@ -445,6 +473,9 @@ static int fin_check(struct fin_ctx *f, store_txn *txn)
 		return ret;
 	if (f->oc.s.state != SESS_LIVE || f->now >= f->oc.s.expires_at)
 		return CF_EORDERNOTREADY;
+	for (int i = 0; f->oc.out->names[i]; i++)
+		if (!(f->oc.s.restricted & (1 << i)))
+			return CF_EORDERNOTREADY; /* a name not proved yet */
 	if (f->oc.cr.status == CRED_REVOKED)
 		return CF_EREVOKED;
 	if (f->oc.cr.status == CRED_SUSPENDED)
@@ -587,5 +618,64 @@ int core_acme_finalize(struct core *c, const struct core_who *who, const char *a
 done:
 	cf_key_free(key);
 	free(f);
+	return ret;
+}
+
+/* ---- http-01 outcomes -------------------------------------------------------------------- */
+
+struct val_ctx {
+	struct order_ctx oc;
+	const struct core_who *who;
+	int index, ok;
+	const char *detail;
+	int64_t now;
+};
+
+static int validated_txn(store_txn *txn, void *ctx)
+{
+	struct val_ctx *v = ctx;
+	char object[64], detail[160];
+	int ret = order_get_txn(txn, &v->oc);
+
+	if (ret != 0)
+		return ret;
+	if (v->index < 0 || v->index >= core_acme_order_count(v->oc.out))
+		return CF_ENOTFOUND;
+	if (v->oc.s.state != SESS_LIVE || v->now >= v->oc.s.expires_at)
+		return CF_EORDERNOTREADY;
+	if (v->ok)
+		v->oc.s.restricted |= 1 << v->index;
+	else
+		v->oc.s.state = SESS_INVALID;
+	if ((ret = store_session_put(txn, &v->oc.s)) != 0)
+		return ret;
+	order_fill(v->oc.out, &v->oc.s);
+	snprintf(object, sizeof(object), "acme-order:%s", v->oc.s.id);
+	snprintf(detail, sizeof(detail), "http-01 %.64s: %.80s", v->oc.out->names[v->index],
+		 v->detail ? v->detail : "");
+	return core_audit(txn, v->who, "acme.validate", object, v->ok ? "ok" : "incorrectResponse",
+			  detail);
+}
+
+int core_acme_validated(struct core *c, const struct core_who *who, const char *account_id,
+			const char *id, int index, int ok, const char *detail,
+			struct core_acme_order *out)
+{
+	struct val_ctx *v = calloc(1, sizeof(*v));
+	int ret;
+
+	if (!v)
+		return CF_ENOMEM;
+	memset(out, 0, sizeof(*out));
+	v->oc.account_id = account_id;
+	v->oc.id = id;
+	v->oc.out = out;
+	v->who = who;
+	v->index = index;
+	v->ok = ok;
+	v->detail = detail;
+	v->now = cf_now();
+	ret = strlen(id) < STORE_TOKEN_ID_LEN ? store_write(c->st, validated_txn, v) : CF_ENOTFOUND;
+	free(v);
 	return ret;
 }

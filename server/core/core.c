@@ -24,6 +24,7 @@ void core_config_defaults(struct core_config *cfg)
 {
 	cfg->enrolment_code_days = 15;
 	cfg->max_activation_attempts = 5;
+	cfg->acme_http01_port = 80;
 	cfg->device_validity_days = 365;
 	cfg->signing_validity_days = 1095;
 	cfg->signing_renewal_days = 90;

@@ -42,6 +42,8 @@ struct core_rate_limit {
 struct core_config {
 	int enrolment_code_days;     /* lifetime of an enrolment code (15) */
 	int max_activation_attempts; /* wrong codes before the enrolment locks (5) */
+	int acme_http01_port;	     /* the port an ACME http-01 validation connects to (80) */
+	char acme_validation_address[64]; /* connect there instead of the name's address ("") */
 	int device_validity_days;    /* 365 */
 	int signing_validity_days;   /* 1095 */
 	int signing_renewal_days;    /* renewal window of signing certificates (90) */
@@ -143,6 +145,7 @@ struct core_enrol_req {
 	/* ACME (spec/acme.md): when not NULL, the enrolment also gets an external account binding
 	 * key, whose CORE_EAB_KEY_LEN octets are written here (the caller wipes them) */
 	uint8_t *eab_key_out;
+	int acme_validate; /* ACME orders must also prove each name by http-01 */
 };
 
 /* Create an enrolment code: unique 12-digit reference, 100-bit activation code. *code receives
@@ -187,6 +190,8 @@ struct core_acme_order {
 	char credential_id[STORE_ID_LEN];
 	const char *names[CORE_ACME_NAMES + 1]; /* the ordered names (into e), NULL-terminated */
 	int valid;				 /* finalized: serial is the certificate */
+	int invalid;				 /* a validation failed: the order is dead */
+	uint32_t proved;			 /* authorizations valid, by index */
 	char serial[STORE_SERIAL_LEN];		 /* valid: the certificate; else "replaces" or "" */
 	int64_t expires_at;
 	struct store_enrolment e;
@@ -198,6 +203,17 @@ struct core_acme_order {
  * certificate serial (CF_ECONFLICT). The order is ready at once (pre-authorised). */
 int core_acme_order_new(struct core *c, const char *account_id, const char *const *names, size_t n,
 			const char *replaces, struct core_acme_order *out, char bad[254]);
+/* The number of names of order o. */
+int core_acme_order_count(const struct core_acme_order *o);
+/* The http-01 token of authorization index of order_id (43 base64url characters + NUL): derived
+ * from the server's secret, never stored. */
+int core_acme_token(const struct core *c, const char *order_id, int index, char out[44]);
+/* The outcome of the http-01 validation of authorization index of account_id's order id: ok
+ * marks it valid; otherwise the order becomes invalid (RFC 8555 §7.1.6). Audited
+ * "acme.validate" with detail (never a secret). CF_ENOTFOUND, CF_EORDERNOTREADY (not pending). */
+int core_acme_validated(struct core *c, const struct core_who *who, const char *account_id,
+			const char *id, int index, int ok, const char *detail,
+			struct core_acme_order *out);
 /* The order id of account_id: CF_ENOTFOUND (also for another account's order). */
 int core_acme_order_get(struct core *c, const char *account_id, const char *id,
 			struct core_acme_order *out);

@@ -125,6 +125,14 @@ int http_resp_json(struct http_resp *resp, int status, cf_json *doc);
 int http_build_response(const struct http_resp *resp, const char *nonce, char **out,
 			size_t *out_len);
 
+/* GET http://host:port/path (fetch.c; the ACME http-01 validation): one connection to address
+ * (or to host when address is NULL or ""), no redirects, everything within timeout_ms, the first
+ * 4 KiB of the answer read. 0 with *status and the body (NUL-terminated, cut to cap - 1) even for a
+ * non-2xx status; CF_ETIMEOUT, CF_ETLS (no connection: name or address unreachable), CF_EPROTO (not
+ * an HTTP answer), CF_EMALFORMED (path or host too long). */
+int http_fetch(const char *host, const char *address, int port, const char *path, int timeout_ms,
+	       char *body, size_t cap, int *status);
+
 #define HTTP_DEFAULT_THREADS 256
 #define HTTP_DEFAULT_PER_ADDRESS 16
 #define HTTP_DEFAULT_HEAD_TIMEOUT_MS 10000

@@ -66,6 +66,7 @@ struct store_enrolment {
 	 * server's wrap key (aad "eab:<reference>"); length 0 = not an ACME enrolment */
 	uint8_t eab_key[STORE_WRAPPED_MAX_ENROL];
 	size_t eab_key_len;
+	int acme_validate; /* 1: ACME orders must also prove each name by http-01 (spec/acme.md) */
 };
 
 enum store_account_status { ACCOUNT_VALID = 1, ACCOUNT_DEACTIVATED };
@@ -424,11 +425,13 @@ enum store_session_kind {
 	SESS_RESET,	 /* a forgot-password link token (§23.4) */
 	SESS_ACME_ORDER, /* an ACME order (spec/acme.md): id public, parent = the account id,
 			    credential_id, count = the set of the enrolment's names ordered (bit
-			    i: dns_names[i], bit 4: the subject); state LIVE = ready, USED =
-			    valid; detail = the serial ARI's "replaces" named while ready, the
-			    issued serial once valid */
+			    i: dns_names[i], bit 4: the subject); restricted = the set of its
+			    authorizations (by index) proved by http-01; state LIVE = pending or
+			    ready, USED = valid, INVALID = a validation failed; detail = the
+			    serial ARI's "replaces" named while ready, the issued serial once
+			    valid */
 };
-enum store_session_state { SESS_LIVE = 1, SESS_APPROVED, SESS_USED };
+enum store_session_state { SESS_LIVE = 1, SESS_APPROVED, SESS_USED, SESS_INVALID };
 /* A short-lived record named by a bearer secret: its id is HMAC(server secret, token) in
  * base64url, so the database never holds the token. blob holds what the token unlocks (SAD,
  * update: the credential's data key wrapped under HMAC(master key, token); never clear). */

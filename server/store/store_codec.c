@@ -105,6 +105,7 @@ static const struct codec_field enrolment_fields[] = {
     FSTR(13, struct store_enrolment, replaces, 0),
     FU32(14, struct store_enrolment, envelope_number),
     FBLOB(15, struct store_enrolment, eab_key, eab_key_len),
+    FINT(16, struct store_enrolment, acme_validate),
 };
 
 static const struct codec_field account_fields[] = {

@@ -179,7 +179,7 @@ static void print_created(const cf_json *resp, const char *code, const char *eab
 struct create_opts {
 	const char *subject, *profile, *email, *svg;
 	const char *dns[MAX_DNS];
-	int n_dns, qr, acme;
+	int n_dns, qr, acme, acme_validate;
 };
 
 static int create_parse(int argc, char **argv, struct create_opts *o)
@@ -192,6 +192,7 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
 	    {"qr", no_argument, NULL, 'q'},
 	    {"qr-svg", required_argument, NULL, 'S'},
 	    {"acme", no_argument, NULL, 'a'},
+	    {"acme-validate", required_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -208,6 +209,10 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
 			o->qr = 1;
 		else if (c == 'a')
 			o->acme = 1;
+		else if (c == 'V' && strcmp(optarg, "http-01") == 0)
+			o->acme = o->acme_validate = 1;
+		else if (c == 'V')
+			return admin_usage("--acme-validate takes http-01, not '%s'", optarg);
 		else if (c == 'S')
 			o->svg = optarg;
 		else if (c == 'd' && o->n_dns < MAX_DNS)
@@ -240,6 +245,8 @@ static cf_json *create_payload(const struct create_opts *o)
 		ret = cf_json_add_str(p, "email", o->email);
 	if (!ret && o->acme)
 		ret = cf_json_add_bool(p, "acme", 1);
+	if (!ret && o->acme_validate)
+		ret = cf_json_add_str(p, "acmeValidation", "http-01");
 	if (!ret && o->n_dns) {
 		dns = cf_json_new_array();
 		for (int i = 0; dns && !ret && i < o->n_dns; i++)
