@@ -680,10 +680,13 @@ int api_acme_challenge(const struct http_req *req, struct http_resp *resp)
 	/* a POST with a payload ({}) asks for the validation (RFC 8555 §7.5.1); POST-as-GET reads */
 	if (ret == 0 && req->payload && o->e.acme_validate &&
 	    strcmp(authz_status(o, index), "pending") == 0) {
+		char id[STORE_ID_LEN];
+
 		ok = http01(req, o, index, &type, detail, sizeof(detail));
 		api_who(req, &who, actor);
-		ret = core_acme_validated(req->core, &who, req->account->id, o->id, index, ok,
-					  detail, o);
+		snprintf(id, sizeof(id), "%s", o->id); /* o is rewritten with the outcome */
+		ret = core_acme_validated(req->core, &who, req->account->id, id, index, ok, detail,
+					  o);
 		if (ret == CF_EORDERNOTREADY)
 			snprintf(resp->detail, sizeof(resp->detail),
 				 "this order is no longer pending: make a new order");
@@ -691,6 +694,7 @@ int api_acme_challenge(const struct http_req *req, struct http_resp *resp)
 			type = NULL;
 	}
 	if (ret == 0) {
+		acme_url(req, "authz", req->param, resp->link_up, sizeof(resp->link_up));
 		ch = challenge_json(req, o, index, type, detail);
 		ret = ch ? http_resp_json(resp, 200, ch) : CF_ENOMEM;
 	}

@@ -331,7 +331,7 @@ static int dispatch(struct http_server *srv, struct mg_connection *conn,
 
 static void send_resp(struct http_server *srv, struct mg_connection *conn, struct http_resp *resp)
 {
-	char nonce[NONCE_LEN + 1], link[HTTP_MAX_URL + 64];
+	char nonce[NONCE_LEN + 1], link[3 * HTTP_MAX_URL];
 	char *wire = NULL;
 	size_t len = 0;
 
@@ -339,8 +339,13 @@ static void send_resp(struct http_server *srv, struct mg_connection *conn, struc
 		nonce[0] = '\0';
 	/* RFC 8555 §7.1: every ACME resource links its directory */
 	if (resp->acme && !resp->headers) {
-		snprintf(link, sizeof(link), "Link: <%s/acme/directory>;rel=\"index\"\r\n",
-			 srv->base_url);
+		int n = snprintf(link, sizeof(link), "Link: <%s/acme/directory>;rel=\"index\"\r\n",
+				 srv->base_url);
+
+		/* a challenge links its authorization (RFC 8555 §7.5.1) */
+		if (resp->link_up[0] && n > 0 && (size_t)n < sizeof(link))
+			snprintf(link + n, sizeof(link) - (size_t)n, "Link: <%s>;rel=\"up\"\r\n",
+				 resp->link_up);
 		resp->headers = link;
 	}
 	if (http_build_response(resp, nonce[0] ? nonce : NULL, &wire, &len) != 0) {

@@ -64,6 +64,7 @@ struct http_resp {
 	const char *headers; /* further header lines, each ending in CRLF (static), or NULL */
 	int no_nonce;	     /* no Replay-Nonce (the portal's files: not the protocol's) */
 	int acme;	     /* a request under /acme/: problems are RFC 8555's (spec/acme.md) */
+	char link_up[HTTP_MAX_URL + 64]; /* ACME: a Link rel="up" to this URL ("" none) */
 	/* When the handler fails: */
 	char detail[256]; /* problem detail ("" = the code's title); never a secret */
 	int64_t retry_at; /* problem "retryAfter" time (Unix), 0 = none */
