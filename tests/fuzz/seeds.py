@@ -71,6 +71,11 @@ def main(out):
         csr = x509.CertificateSigningRequestBuilder().subject_name(
             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "device-0042")])).sign(key, hashes.SHA256())
         write(os.path.join(out, "csr"), alg, csr.public_bytes(serialization.Encoding.DER))
+        # the ACME form: an empty subject, the names in subjectAltName (ca_csr_check_acme)
+        acme = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("a.example"), x509.DNSName("b.example")]),
+            critical=False).sign(key, hashes.SHA256())
+        write(os.path.join(out, "csr"), "acme-" + alg, acme.public_bytes(serialization.Encoding.DER))
     heads = [
         b"POST /v1/activate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/jose+json\r\n"
         b"Content-Length: 120",
