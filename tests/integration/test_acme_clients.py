@@ -161,7 +161,11 @@ class CertbotTest(AcmeClientCase):
         return os.path.join(d, "cert.pem"), os.path.join(d, "chain.pem")
 
     def log(self, home="cb"):
-        with open(os.path.join(self.tmp, home, "logs", "letsencrypt.log"), errors="replace") as f:
+        """certbot's log, or "" when it stopped before writing one (a usage error)."""
+        path = os.path.join(self.tmp, home, "logs", "letsencrypt.log")
+        if not os.path.exists(path):
+            return ""
+        with open(path, errors="replace") as f:
             return f.read()
 
     def problems(self, home="cb"):
