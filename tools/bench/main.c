@@ -333,9 +333,10 @@ static int move_clock(struct bench *b)
 	return 0;
 }
 
-static int run_phases(struct bench *b, struct fig *act, struct fig *ren)
+static int run_phases(struct bench *b, struct fig *act, struct fig *ren, struct fig *ari)
 {
-	double *lat = calloc(b->n_items * (size_t)(b->o.renewals + 1), sizeof(double));
+	double *lat = calloc(b->n_items * (size_t)(b->o.renewals + 2), sizeof(double));
+	double *ari_lat = lat ? lat + b->n_items * (size_t)(b->o.renewals + 1) : NULL;
 	double secs;
 	int ret = lat ? 0 : CF_ENOMEM;
 
@@ -350,6 +351,8 @@ static int run_phases(struct bench *b, struct fig *act, struct fig *ren)
 		b->round = r;
 		ret = ret ? ret : timed(b, bench_renew_step, lat + b->n_items * (size_t)r, ren);
 	}
+	/* the renewal-info of each current certificate, the read an agent makes most often */
+	ret = ret ? ret : timed(b, bench_renewal_info_step, ari_lat, ari);
 	if (ret && b->err)
 		fail(ret, "%s", b->err_text);
 	else if (ret == CF_ENOMEM)
@@ -359,6 +362,8 @@ static int run_phases(struct bench *b, struct fig *act, struct fig *ren)
 		act->p99 = bench_quantile(lat, act->n, 0.99);
 		ren->p50 = bench_quantile(lat + b->n_items, ren->n, 0.50);
 		ren->p99 = bench_quantile(lat + b->n_items, ren->n, 0.99);
+		ari->p50 = bench_quantile(ari_lat, ari->n, 0.50);
+		ari->p99 = bench_quantile(ari_lat, ari->n, 0.99);
 	}
 	free(lat);
 	return ret;
@@ -418,7 +423,7 @@ static void print_fig(const char *what, const char *unit, const struct fig *f,
 }
 
 static void print_human(const struct bench *b, const struct fig *act, const struct fig *ren,
-			const struct limit *l)
+			const struct fig *ari, const struct limit *l)
 {
 	printf("certflow-bench: %s, %d clients, %zu activations, %d renewals each\n", b->o.server,
 	       b->o.clients, b->n_items, b->o.renewals);
@@ -430,6 +435,8 @@ static void print_human(const struct bench *b, const struct fig *act, const stru
 	print_fig("issuances", "cert", act, l);
 	if (ren->n)
 		print_fig("renewals", "renewal", ren, l);
+	printf("%19s: %.1f (%zu in %.3f s)\n", "renewal-info/s", rate(ari), ari->n, ari->secs);
+	printf("%19s: %.2f / %.2f ms\n", "latency p50/p99", ari->p50, ari->p99);
 }
 
 static void json_fig(const char *prefix, const struct fig *f, const struct limit *l)
@@ -449,13 +456,16 @@ static void json_fig(const char *prefix, const struct fig *f, const struct limit
 }
 
 static void print_json(const struct bench *b, const struct fig *act, const struct fig *ren,
-		       const struct limit *l)
+		       const struct fig *ari, const struct limit *l)
 {
 	/* The server URL is ours (a file or the command line) and holds no '"' or '\\'. */
 	printf("{\"server\":\"%s\",\"clients\":%d,\"renewalsPerCredential\":%d,", b->o.server,
 	       b->o.clients, b->o.renewals);
 	json_fig("issuance", act, l);
 	json_fig("renewal", ren, l);
+	printf("\"renewalInfoCount\":%zu,\"renewalInfoPerSec\":%.2f,\"renewalInfoP50Ms\":%.3f,"
+	       "\"renewalInfoP99Ms\":%.3f,",
+	       ari->n, rate(ari), ari->p50, ari->p99);
 	/* signMs, verifyMs and limit*: the server's library (OpenSSL) */
 	printf("\"serverLibrary\":\"%s\",\"fastestLibrary\":\"%s\",\"signMs\":%.4f,"
 	       "\"verifyMs\":%.4f,\"cores\":%ld,\"limitPerCorePerSec\":%.2f,\"limitPerSec\":%.2f,"
@@ -483,14 +493,14 @@ static void cleanup(struct bench *b)
 
 static int run(struct bench *b)
 {
-	struct fig act = {0}, ren = {0};
+	struct fig act = {0}, ren = {0}, ari = {0};
 	struct limit l = {0};
 	int ret = setup(b);
 
 	if (ret)
 		return ret;
 	b->deadline_ms = (int64_t)bench_now_ms() + (int64_t)b->o.timeout_s * 1000;
-	ret = run_phases(b, &act, &ren);
+	ret = run_phases(b, &act, &ren, &ari);
 	if (ret)
 		return ret;
 	/* The limits are measured after the load, with the server idle, in this process. */
@@ -510,9 +520,9 @@ static int run(struct bench *b)
 	l.server = &l.lib[b->o.server_mbedtls ? 0 : 1];
 	l.fastest = l.lib[0].total > l.lib[1].total ? &l.lib[0] : &l.lib[1];
 	if (b->o.json)
-		print_json(b, &act, &ren, &l);
+		print_json(b, &act, &ren, &ari, &l);
 	else
-		print_human(b, &act, &ren, &l);
+		print_human(b, &act, &ren, &ari, &l);
 	return 0;
 }
 
