@@ -2,10 +2,11 @@
 # pebble.sh — server CPU per certificate of certflowd and of Debian's Pebble (driven by lego),
 # side by side in one run on this machine, and their ratio.
 #
-#   tools/bench/pebble.sh [BUILD_DIR] [--certs N] [--clients C]
+#   tools/bench/pebble.sh [BUILD_DIR] [--certs N] [--clients C[,C...]]
 #
-# certflowd: tools/bench/run.sh BUILD_DIR --clients C --activations N --json (HTTPS keep-alive,
-# every commit durable); its server CPU per certificate is read from the bench's JSON line.
+# certflowd: tools/bench/run.sh BUILD_DIR --clients C --activations N --json for each C (default
+# 1 and 8; HTTPS keep-alive, every commit durable: one client pays an fsync per certificate, 8
+# share them through group commit); its server CPU per certificate is read from the bench's JSON.
 # Pebble: started on 127.0.0.1 with a TLS certificate made here, PEBBLE_VA_ALWAYS_VALID=1 and
 # PEBBLE_VA_NOSLEEP=1 (no validation, no sleeps), then N `lego run` one after another, each a new
 # order for a new name (P-256 key, the account made once); Pebble's CPU (utime + stime from
@@ -20,7 +21,7 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 	shift
 fi
 certs=200
-clients=1
+clients=1,8
 while [ $# -gt 0 ]; do
 	case $1 in
 	--certs) certs=$2; shift 2 ;;
@@ -60,9 +61,9 @@ free_port() {
 }
 
 # --- certflowd -----------------------------------------------------------------------------
-cf_json=$(bash "$here/run.sh" "$build" --clients "$clients" --activations "$certs" --json | tail -n 1)
-cf_ms=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["issuanceServerCpuMsPerCert"])' "$cf_json")
-cf_rate=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["issuancePerSec"])' "$cf_json")
+for c in ${clients//,/ }; do
+	bash "$here/run.sh" "$build" --clients "$c" --activations "$certs" --json | tail -n 1 >"$tmp/cf.$c.json"
+done
 
 # --- Pebble + lego -------------------------------------------------------------------------
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=pebble-test-ca \
@@ -110,14 +111,17 @@ if [ "$issued" -ne "$certs" ]; then
 	exit 1
 fi
 
-python3 - "$cf_ms" "$cf_rate" "$before" "$after" "$certs" "$t0" "$t1" "$clients" <<'EOF'
-import sys
-cf_ms, cf_rate, before, after, n, t0, t1, clients = sys.argv[1:]
-cf_ms, cf_rate, n = float(cf_ms), float(cf_rate), int(n)
+python3 - "$tmp" "$clients" "$before" "$after" "$certs" "$t0" "$t1" <<'EOF'
+import json, sys
+tmp, clients, before, after, n, t0, t1 = sys.argv[1:]
+n = int(n)
 pb_ms = (float(after) - float(before)) / n
 pb_rate = n / (float(t1) - float(t0))
-print(f"certificates: {n} each; certflowd with {clients} client(s), Pebble with lego one at a time")
-print(f"  certflowd server CPU/cert: {cf_ms:.3f} ms ({cf_rate:.1f} issuances/s)")
+print(f"certificates: {n} each; Pebble with lego one at a time")
 print(f"     Pebble server CPU/cert: {pb_ms:.3f} ms ({pb_rate:.1f} issuances/s, lego's start-up included)")
-print(f"   ratio certflowd / Pebble: {cf_ms / pb_ms:.4f} (goal <= 0.1)")
+for c in clients.split(","):
+    fig = json.loads(open(f"{tmp}/cf.{c}.json").read())
+    cf_ms = fig["issuanceServerCpuMsPerCert"]
+    print(f"  certflowd server CPU/cert: {cf_ms:.3f} ms with {c} client(s) "
+          f"({fig['issuancePerSec']:.1f} issuances/s); ratio to Pebble {cf_ms / pb_ms:.4f} (goal <= 0.1)")
 EOF
