@@ -1,6 +1,7 @@
 /*
  * work — the phases of certflow-bench: worker threads with one keep-alive connection each, and
- * the steps they run (prepare keys and CSRs, create enrolment codes, activate, renew).
+ * the steps they run (prepare keys and CSRs, create enrolment codes, activate, renew, read
+ * renewal-info).
  */
 #include "bench.h"
 
