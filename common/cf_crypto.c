@@ -281,6 +281,7 @@ int cf_key_from_pk(mbedtls_pk_context *pk, cf_key **out)
 	}
 	atomic_init(&key->signer, NULL);
 	atomic_init(&key->evp, NULL);
+	atomic_init(&key->ec, NULL);
 	key->pk = *pk;
 	mbedtls_pk_init(pk);
 	*out = key;

@@ -4,8 +4,9 @@
  * certflow-admin, certflow-agent-small), and certflow-common-ossl (CF_CRYPTO_OPENSSL), which
  * certflowd links, where cf_crypto_openssl.c does the hot work on OpenSSL 3 libcrypto (random
  * numbers, SHA-256, HMAC, cf_sign/cf_verify, cf_verify_digest, the RSA part of cf_sign_digest
- * and the CA's signer for mbedTLS's X.509 writer) on an EVP_PKEY made once per key. Key parsing
- * and writing, JWK, PKCS#8, PBKDF2 and AES-GCM are mbedTLS's in both (same formats either way).
+ * and the CA's signer for mbedTLS's X.509 writer) on an EVP_PKEY made once per key, and
+ * cf_aead_openssl.c PBKDF2 and AES-GCM. Key parsing and writing, JWK and PKCS#8 (PBES2 with
+ * AES-256-CBC) are mbedTLS's in both (same formats either way).
  * mbedTLS lives here (and in the CA module and the agent's TLS transport through
  * cf_crypto_mbedtls.h); no other module names an mbedTLS or OpenSSL type.
  *

@@ -25,6 +25,7 @@ struct cf_key {
 	pthread_mutex_t lock;		    /* guards the creation of signer */
 	mbedtls_pk_context *_Atomic signer; /* NULL until cf_key_signer's first call */
 	void *_Atomic evp; /* OpenSSL build of common/: the key's EVP_PKEY, made on first use */
+	void *_Atomic ec;  /* OpenSSL build, EC keys: the public EC_KEY that verifies, likewise */
 };
 
 /* Wrap an initialised and filled pk context (moved into the new key; *pk is reset). The key

@@ -14,13 +14,19 @@
  * mbedTLS code of cf_crypto.c and cf_jwk.c: that happens once per key. Each key's EVP_PKEY is
  * made once, on its first use here, from the key's numbers (EVP_PKEY_fromdata; an RSA pair from
  * its PKCS#8 DER), and kept in the key (published with a compare-and-swap, so no lock) until
- * cf_key_free.
+ * cf_key_free. EC public keys verify through a legacy EC_KEY on one shared group per curve
+ * instead (ec_public): a request's keys are used once, and the provider path's per-key set-up
+ * was a tenth of the request's instructions.
  *
  * ECDSA signatures here are randomised (OpenSSL 3.0 has no RFC 6979); both kinds verify alike.
  * cf_sign_digest, whose signatures the spec promises deterministic (custody, §22.7), stays in
  * cf_crypto.c for EC keys and comes here for RSA only (cf_ossl_sign_digest).
  */
 #ifdef CF_CRYPTO_OPENSSL
+
+/* EC_KEY and ECDSA_do_verify are deprecated in OpenSSL 3.0 but kept, and they skip the provider
+ * machinery that costs more than a P-256 verification (see ec_public below). */
+#define OPENSSL_API_COMPAT 10101
 
 #include "cf_crypto_compat.h"
 
@@ -29,6 +35,7 @@
 #include "cf_err.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +45,7 @@
 #include <mbedtls/pk_internal.h>
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -70,17 +78,37 @@ int cf_random(void *buf, size_t len)
 	return cf_ossl_random(buf, len);
 }
 
+/*
+ * The digests fetched once per process: EVP_sha256() and friends are fetched again from the
+ * provider on every EVP_DigestInit in OpenSSL 3.0 (a name-map lookup under a lock each time),
+ * EC groups likewise made once per curve (EC_GROUP_new_by_curve_name lays out the curve and its
+ * Montgomery constants, about a third of a verification). Never freed: they live as long as the
+ * process, like OpenSSL's own default provider.
+ */
+static pthread_once_t ossl_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256, *md_sha384, *md_sha512;
+static EC_GROUP *grp_p256, *grp_p384;
+
+static void ossl_init(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	md_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+	md_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+	grp_p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	grp_p384 = EC_GROUP_new_by_curve_name(NID_secp384r1);
+}
+
 static const EVP_MD *md_of_len(size_t hlen)
 {
-	return hlen == 32   ? EVP_sha256()
-	       : hlen == 48 ? EVP_sha384()
-	       : hlen == 64 ? EVP_sha512()
-			    : NULL;
+	pthread_once(&ossl_once, ossl_init);
+	return hlen == 32 ? md_sha256 : hlen == 48 ? md_sha384 : hlen == 64 ? md_sha512 : NULL;
 }
 
 int cf_sha256(const void *msg, size_t len, uint8_t out[32])
 {
-	return EVP_Digest(msg, len, out, NULL, EVP_sha256(), NULL) == 1 ? 0 : CF_ECRYPTO;
+	const EVP_MD *md = md_of_len(32);
+
+	return md && EVP_Digest(msg, len, out, NULL, md, NULL) == 1 ? 0 : CF_ECRYPTO;
 }
 
 int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t len, uint8_t out[32])
@@ -90,8 +118,9 @@ int cf_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t l
 
 	if (key_len > INT_MAX)
 		return CF_EINTERNAL;
-	if (!HMAC(EVP_sha256(), key ? key : none, (int)key_len, msg ? msg : (const void *)none, len,
-		  out, &n) ||
+	if (!md_of_len(32) ||
+	    !HMAC(md_of_len(32), key ? key : none, (int)key_len, msg ? msg : (const void *)none,
+		  len, out, &n) ||
 	    n != 32)
 		return CF_ECRYPTO;
 	return 0;
@@ -226,6 +255,59 @@ void cf_key_evp_release(cf_key *key)
 {
 	EVP_PKEY_free(atomic_load(&key->evp));
 	atomic_store(&key->evp, NULL);
+	EC_KEY_free(atomic_load(&key->ec));
+	atomic_store(&key->ec, NULL);
+}
+
+/* A new EC_KEY holding key's public point, on the process's group of its curve. */
+static EC_KEY *ec_public_new(const cf_key *key)
+{
+	const mbedtls_ecp_keypair *ec = mbedtls_pk_ec(key->pk);
+	const EC_GROUP *grp;
+	uint8_t pub[2 * 48 + 1];
+	EC_POINT *pt = NULL;
+	EC_KEY *ek = NULL;
+	size_t n = 0;
+
+	pthread_once(&ossl_once, ossl_init);
+	grp = cf_key_type(key) == CF_KEY_P256 ? grp_p256 : grp_p384;
+	if (!grp ||
+	    mbedtls_ecp_point_write_binary(&ec->MBEDTLS_PRIVATE(grp), &ec->MBEDTLS_PRIVATE(Q),
+					   MBEDTLS_ECP_PF_UNCOMPRESSED, &n, pub, sizeof(pub)) != 0)
+		return NULL;
+	if (!(ek = EC_KEY_new()) || EC_KEY_set_group(ek, grp) != 1 || !(pt = EC_POINT_new(grp)) ||
+	    EC_POINT_oct2point(grp, pt, pub, n, NULL) != 1 || EC_KEY_set_public_key(ek, pt) != 1) {
+		EC_KEY_free(ek);
+		ek = NULL;
+	}
+	EC_POINT_free(pt);
+	return ek;
+}
+
+/*
+ * The EC public key for verification, made on the first call and kept in the key. Every request
+ * brings public keys of its own (the JWS's, the CSR's) that are used once or twice: through
+ * EVP_PKEY_fromdata and an EVP_PKEY_CTX each one cost a curve set-up and provider look-ups
+ * beside the verification itself; a legacy EC_KEY on the shared group and ECDSA_do_verify do
+ * the same check (the same ossl_ecdsa_verify code) without them.
+ */
+static int ec_public(const cf_key *key, EC_KEY **out)
+{
+	cf_key *k = (cf_key *)key;
+	void *cur = atomic_load_explicit(&k->ec, memory_order_acquire);
+	EC_KEY *made;
+
+	if (!cur) {
+		if (!(made = ec_public_new(key)))
+			return CF_ECRYPTO;
+		if (atomic_compare_exchange_strong_explicit(
+			&k->ec, &cur, made, memory_order_acq_rel, memory_order_acquire))
+			cur = made;
+		else
+			EC_KEY_free(made); /* another thread published one first */
+	}
+	*out = cur;
+	return 0;
 }
 
 /* ---- signatures ------------------------------------------------------------------------------ */
@@ -286,11 +368,14 @@ static int alg_digest(enum cf_alg alg, const void *msg, size_t len, uint8_t hash
 {
 	static const uint8_t none[1];
 
+	const EVP_MD *md;
+
 	*hlen = alg == CF_ALG_ES384 ? 48 : 32;
 	if (len > 0 && !msg)
 		return CF_EINTERNAL;
-	return EVP_Digest(msg ? msg : (const void *)none, len, hash, NULL,
-			  alg == CF_ALG_ES384 ? EVP_sha384() : EVP_sha256(), NULL) == 1
+	if (!(md = md_of_len(*hlen)))
+		return CF_ECRYPTO;
+	return EVP_Digest(msg ? msg : (const void *)none, len, hash, NULL, md, NULL) == 1
 		   ? 0
 		   : CF_ECRYPTO;
 }
@@ -343,21 +428,22 @@ int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, c
 	      size_t sig_len)
 {
 	uint8_t hash[48];
-	unsigned char *der = NULL;
 	BIGNUM *r = NULL, *s = NULL;
 	ECDSA_SIG *es = NULL;
 	EVP_PKEY *pkey;
+	EC_KEY *ek;
 	size_t hlen, n;
-	int ret, der_len;
+	int ret;
 
 	if (cf_key_alg(key) != alg)
 		return CF_EBADALG;
 	if (!sig)
 		return CF_EBADSIG;
-	if ((ret = alg_digest(alg, msg, len, hash, &hlen)) != 0 ||
-	    (ret = cf_key_evp(key, &pkey)) != 0)
+	if ((ret = alg_digest(alg, msg, len, hash, &hlen)) != 0)
 		return ret;
 	if (alg == CF_ALG_RS256) {
+		if ((ret = cf_key_evp(key, &pkey)) != 0)
+			return ret;
 		if (sig_len != (size_t)EVP_PKEY_get_size(pkey))
 			return CF_EBADSIG;
 		return evp_verify_digest(pkey, hash, hlen, sig, sig_len);
@@ -365,6 +451,8 @@ int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, c
 	n = ec_coord_len(key);
 	if (sig_len != 2 * n)
 		return CF_EBADSIG;
+	if ((ret = ec_public(key, &ek)) != 0)
+		return ret;
 	ret = CF_ENOMEM;
 	if (!(es = ECDSA_SIG_new()) || !(r = BN_bin2bn(sig, (int)n, NULL)) ||
 	    !(s = BN_bin2bn(sig + n, (int)n, NULL)) || ECDSA_SIG_set0(es, r, s) != 1) {
@@ -372,11 +460,8 @@ int cf_verify(const cf_key *key, enum cf_alg alg, const void *msg, size_t len, c
 		BN_free(s);
 		goto out;
 	}
-	if ((der_len = i2d_ECDSA_SIG(es, &der)) <= 0)
-		goto out;
-	ret = evp_verify_digest(pkey, hash, hlen, der, (size_t)der_len);
+	ret = ECDSA_do_verify(hash, (int)hlen, es, ek) == 1 ? 0 : CF_EBADSIG;
 out:
-	OPENSSL_free(der);
 	ECDSA_SIG_free(es);
 	return ret;
 }
@@ -385,12 +470,20 @@ int cf_verify_digest(const cf_key *key, const uint8_t *hash, size_t hlen, const 
 		     size_t sig_len)
 {
 	EVP_PKEY *pkey;
+	EC_KEY *ek;
 	int ret;
 
 	if (!key || !hash || !md_of_len(hlen))
 		return CF_EINTERNAL;
 	if (!sig || sig_len == 0)
 		return CF_EBADSIG;
+	if (cf_key_type(key) != CF_KEY_RSA) {
+		if (sig_len > INT_MAX || (ret = ec_public(key, &ek)) != 0)
+			return sig_len > INT_MAX ? CF_EBADSIG : ret;
+		/* ECDSA_verify takes DER only, and only in its one encoding (as EVP_PKEY_verify) */
+		return ECDSA_verify(0, hash, (int)hlen, sig, (int)sig_len, ek) == 1 ? 0
+										    : CF_EBADSIG;
+	}
 	if ((ret = cf_key_evp(key, &pkey)) != 0)
 		return ret;
 	return evp_verify_digest(pkey, hash, hlen, sig, sig_len);

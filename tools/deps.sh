@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh [build|test] — install the Debian 12 packages certflow needs, only those missing.
-# "build": what the programs need to build and run; "test": that plus the test tools.
+# "build": what the programs need to build and run; "test": that plus the test tools; "bench":
+# "build" plus Pebble and lego for tools/bench/pebble.sh.
 # Sourced (then it only defines certflow_deps and leaves the caller's shell options alone) or
 # run; as root it installs, otherwise it names what is missing and fails.
 
@@ -11,6 +12,9 @@ certflow_deps() {
 	# the portal's PKI bundle (tools/portal-pki: npm ci + esbuild at build time); a node and npm
 	# already on the PATH (e.g. newer than Debian's) serve as well
 	command -v npm >/dev/null && command -v node >/dev/null || pkgs+=(nodejs npm)
+	if [ "$what" = bench ]; then
+		pkgs+=(pebble lego python3)
+	fi
 	if [ "$what" = test ]; then
 		pkgs+=(lmdb-utils zbar-tools librsvg2-bin clang libclang-rt-14-dev valgrind faketime strace oathtool time
 			python3 python3-cryptography python3-jsonschema python3-prometheus-client

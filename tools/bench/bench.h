@@ -38,6 +38,7 @@ struct bench_item {
 	char **csr;    /* renewals + 1 CSRs (base64url DER), each for a new key */
 	char kid[512]; /* account URL, after activation */
 	char cred[128];
+	char ari[640];		       /* renewal-info URL of the current certificate */
 	int64_t not_before, not_after; /* of the current certificate */
 	uint8_t eab[32];	       /* --acme: the binding's HMAC key (secret) */
 };
@@ -78,6 +79,8 @@ int bench_prepare_step(struct bench *b, int worker, size_t i, double *ms);
 int bench_enrol_step(struct bench *b, int worker, size_t i, double *ms);
 int bench_activate_step(struct bench *b, int worker, size_t i, double *ms);
 int bench_renew_step(struct bench *b, int worker, size_t i, double *ms);
+/* GET the renewal-info of the item's current certificate (a plain read, no JWS). */
+int bench_renewal_info_step(struct bench *b, int worker, size_t i, double *ms);
 
 /* The ACME steps (acme.c): enrolment codes with a binding, newAccount + newOrder + finalize,
  * newOrder + finalize. */

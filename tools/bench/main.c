@@ -54,7 +54,8 @@ static const char usage_text[] =
     "enrolment codes; (2) timed: the clients activate them (the client still signs each JWS,\n"
     "since the nonce is known only then: one P-256 signature per request on this machine);\n"
     "(3) timed, with --renewals: each round moves the test clock into the renewal window and\n"
-    "renews every credential with a new key.\n"
+    "renews every credential with a new key; (4) timed: a GET of each current certificate's\n"
+    "renewal-info (no JWS), its rate and latency p50/p99 (native phases only).\n"
     "\n"
     "Figures: issuances/s, latency p50/p99, server CPU ms per certificate (--server-pid), bench\n"
     "CPU ms per certificate, and the crypto-bound limit of both libraries, timed here in CPU time\n"
@@ -340,9 +341,10 @@ static int move_clock(struct bench *b)
 	return 0;
 }
 
-static int run_phases(struct bench *b, struct fig *act, struct fig *ren)
+static int run_phases(struct bench *b, struct fig *act, struct fig *ren, struct fig *ari)
 {
-	double *lat = calloc(b->n_items * (size_t)(b->o.renewals + 1), sizeof(double));
+	double *lat = calloc(b->n_items * (size_t)(b->o.renewals + 2), sizeof(double));
+	double *ari_lat = lat ? lat + b->n_items * (size_t)(b->o.renewals + 1) : NULL;
 	double secs;
 	int ret = lat ? 0 : CF_ENOMEM;
 
@@ -362,6 +364,9 @@ static int run_phases(struct bench *b, struct fig *act, struct fig *ren)
 			  : timed(b, b->acme ? bench_acme_renew_step : bench_renew_step,
 				  lat + b->n_items * (size_t)r, ren);
 	}
+	/* the renewal-info of each current certificate, the read an agent makes most often */
+	if (ari)
+		ret = ret ? ret : timed(b, bench_renewal_info_step, ari_lat, ari);
 	if (ret && b->err)
 		fail(ret, "%s", b->err_text);
 	else if (ret == CF_ENOMEM)
@@ -371,6 +376,10 @@ static int run_phases(struct bench *b, struct fig *act, struct fig *ren)
 		act->p99 = bench_quantile(lat, act->n, 0.99);
 		ren->p50 = bench_quantile(lat + b->n_items, ren->n, 0.50);
 		ren->p99 = bench_quantile(lat + b->n_items, ren->n, 0.99);
+		if (ari) {
+			ari->p50 = bench_quantile(ari_lat, ari->n, 0.50);
+			ari->p99 = bench_quantile(ari_lat, ari->n, 0.99);
+		}
 	}
 	free(lat);
 	return ret;
@@ -430,7 +439,8 @@ static void print_fig(const char *what, const char *unit, const struct fig *f,
 }
 
 static void print_human(const struct bench *b, const struct fig *act, const struct fig *ren,
-			const struct fig *aact, const struct fig *aren, const struct limit *l)
+			const struct fig *ari, const struct fig *aact, const struct fig *aren,
+			const struct limit *l)
 {
 	printf("certflow-bench: %s, %d clients, %zu activations, %d renewals each\n", b->o.server,
 	       b->o.clients, b->n_items, b->o.renewals);
@@ -442,6 +452,8 @@ static void print_human(const struct bench *b, const struct fig *act, const stru
 	print_fig("issuances", "cert", act, l);
 	if (ren->n)
 		print_fig("renewals", "renewal", ren, l);
+	printf("%19s: %.1f (%zu in %.3f s)\n", "renewal-info/s", rate(ari), ari->n, ari->secs);
+	printf("%19s: %.2f / %.2f ms\n", "latency p50/p99", ari->p50, ari->p99);
 	if (aact->n)
 		print_fig("ACME issuances", "cert", aact, l);
 	if (aren->n)
@@ -468,13 +480,17 @@ static void json_fig(const char *prefix, const struct fig *f, const struct limit
 }
 
 static void print_json(const struct bench *b, const struct fig *act, const struct fig *ren,
-		       const struct fig *aact, const struct fig *aren, const struct limit *l)
+		       const struct fig *ari, const struct fig *aact, const struct fig *aren,
+		       const struct limit *l)
 {
 	/* The server URL is ours (a file or the command line) and holds no '"' or '\\'. */
 	printf("{\"server\":\"%s\",\"clients\":%d,\"renewalsPerCredential\":%d,", b->o.server,
 	       b->o.clients, b->o.renewals);
 	json_fig("issuance", act, l);
 	json_fig("renewal", ren, l);
+	printf("\"renewalInfoCount\":%zu,\"renewalInfoPerSec\":%.2f,\"renewalInfoP50Ms\":%.3f,"
+	       "\"renewalInfoP99Ms\":%.3f,",
+	       ari->n, rate(ari), ari->p50, ari->p99);
 	if (aact->n) {
 		json_fig("acmeIssuance", aact, l);
 		json_fig("acmeRenewal", aren, l);
@@ -512,20 +528,20 @@ static void cleanup(struct bench *b)
 
 static int run(struct bench *b)
 {
-	struct fig act = {0}, ren = {0}, aact = {0}, aren = {0};
+	struct fig act = {0}, ren = {0}, ari = {0}, aact = {0}, aren = {0};
 	struct limit l = {0};
 	int ret = setup(b);
 
 	if (ret)
 		return ret;
 	b->deadline_ms = (int64_t)bench_now_ms() + (int64_t)b->o.timeout_s * 1000;
-	ret = run_phases(b, &act, &ren);
+	ret = run_phases(b, &act, &ren, &ari);
 	if (!ret && b->o.acme) {
 		/* the same count again through /acme/, with fresh keys, codes and credentials */
 		clear_items(b);
 		b->acme = 1;
 		b->round = 0;
-		ret = run_phases(b, &aact, &aren);
+		ret = run_phases(b, &aact, &aren, NULL);
 	}
 	if (ret)
 		return ret;
@@ -546,9 +562,9 @@ static int run(struct bench *b)
 	l.server = &l.lib[b->o.server_mbedtls ? 0 : 1];
 	l.fastest = l.lib[0].total > l.lib[1].total ? &l.lib[0] : &l.lib[1];
 	if (b->o.json)
-		print_json(b, &act, &ren, &aact, &aren, &l);
+		print_json(b, &act, &ren, &ari, &aact, &aren, &l);
 	else
-		print_human(b, &act, &ren, &aact, &aren, &l);
+		print_human(b, &act, &ren, &ari, &aact, &aren, &l);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /*
  * work — the phases of certflow-bench: worker threads with one keep-alive connection each, and
- * the steps they run (prepare keys and CSRs, create enrolment codes, activate, renew).
+ * the steps they run (prepare keys and CSRs, create enrolment codes, activate, renew, read
+ * renewal-info).
  */
 #include "bench.h"
 
@@ -184,19 +185,22 @@ static int take_result(struct bench *b, struct bench_item *it, const cf_json *re
 {
 	const cf_json *cred = cf_json_get(resp, "credential");
 	const cf_json *cert = cf_json_get(resp, "certificate");
-	const char *acct = NULL, *id = NULL, *nb = NULL, *na = NULL;
+	const char *acct = NULL, *id = NULL, *nb = NULL, *na = NULL, *ari = NULL;
 
 	if ((activation && cf_json_get_str(resp, "account", sizeof(it->kid) - 1, &acct)) ||
 	    cf_json_get_str(cred, "id", sizeof(it->cred) - 1, &id) ||
+	    cf_json_get_str(cert, "renewalInfo", sizeof(it->ari) - 1, &ari) ||
 	    cf_json_get_str(cert, "notBefore", 32, &nb) ||
 	    cf_json_get_str(cert, "notAfter", 32, &na) || cf_time_parse(nb, &it->not_before) ||
 	    cf_time_parse(na, &it->not_after)) {
-		bench_fail(b, CF_EPROTO, "the issuance answer lacks account, credential or times");
+		bench_fail(b, CF_EPROTO,
+			   "the issuance answer lacks account, credential, renewal-info or times");
 		return CF_EPROTO;
 	}
 	if (acct)
 		strcpy(it->kid, acct);
 	strcpy(it->cred, id);
+	strcpy(it->ari, ari);
 	return 0;
 }
 
@@ -242,5 +246,21 @@ int bench_renew_step(struct bench *b, int worker, size_t i, double *ms)
 	if (!ret)
 		ret = take_result(b, it, resp, 0);
 	cf_json_free(resp);
+	return ret;
+}
+
+int bench_renewal_info_step(struct bench *b, int worker, size_t i, double *ms)
+{
+	struct http_response r = {0};
+	struct client_problem prob = {0};
+	double t0 = bench_now_ms();
+	int ret = client_get(b->cl[worker], b->items[i].ari, &r, &prob);
+
+	*ms = bench_now_ms() - t0;
+	if (!ret && r.status != 200)
+		ret = CF_EPROTO;
+	if (ret)
+		bench_fail(b, ret, "renewal-info answered %d", r.status);
+	http_response_clear(&r);
 	return ret;
 }
