@@ -1,12 +1,16 @@
 /*
- * store — every certflow record, in domain terms. store_lmdb.c is the only file that includes
- * lmdb.h; a PostgreSQL backend would be a second file behind this header.
+ * store — every certflow record, in domain terms. store_rec.c writes the records over an ordered
+ * key-value layer (store_kv.h) with two backends: LMDB (store_lmdb.c, the only file that includes
+ * lmdb.h; the default) and PostgreSQL (store_pg.c, the only file that includes libpq-fe.h).
  *
  * Every state change is one write transaction: store_write runs fn inside a transaction and
  * commits it durably (fsync) before returning 0, or aborts it and returns fn's error. fn may be
  * run more than once (after the map is grown on MDB_MAP_FULL), so it must not have side effects
  * outside the transaction other than filling its ctx, and must set every ctx field it fills on
  * each run. If the map cannot grow, store_write returns CF_ESTOREFULL and nothing was written.
+ * On PostgreSQL fn runs in a SERIALIZABLE transaction and is run again (a bounded number of
+ * times) when the database reports a serialisation failure or a deadlock; CF_EUNAVAILABLE if
+ * it still fails, or if the database cannot be reached.
  * fn (and a store_read fn) must be short, must not block, and must not call store_read,
  * store_write or store_backup (that deadlocks). With group_commit, fn may run on another
  * caller's thread, in a nested transaction that shares one commit with other callers' fns.
@@ -30,6 +34,11 @@ struct store_opts {
 	size_t map_size;     /* initial map size in bytes (default 64 MiB when 0) */
 	size_t map_size_max; /* growth limit (default 16 GiB when 0) */
 	int group_commit;    /* 1: concurrent store_write calls share one commit (see above) */
+	/* PostgreSQL instead of LMDB: a libpq connection string (the store's tables are made in
+	 * the first schema of its search_path); NULL or "": LMDB in dir. map_size, map_size_max
+	 * and group_commit are LMDB's only. */
+	const char *conninfo;
+	int pool_size; /* PostgreSQL connections, at most this many transactions at once (8 if 0) */
 };
 
 #define STORE_ID_LEN 32     /* ids: 26 Crockford base32 characters + NUL fit */
@@ -124,10 +133,13 @@ struct store_cert {
 
 /* Open (creating dir 0700 and its files 0600 if needed) and clear stale readers. One store per
  * directory per process; do not use it in a forked child. CF_EIO if the files cannot be opened
- * (or were written by a newer schema). */
+ * (or were written by a newer schema). With opts->conninfo: connect to PostgreSQL (dir is not
+ * used), create the tables if missing (CF_EIO if the database cannot be reached or holds a newer
+ * schema). */
 int store_open(const char *dir, const struct store_opts *opts, store **out);
 void store_close(store *st);
-/* Octets of the database in use (pages up to the last one written), for GET /metrics. */
+/* Octets of the database in use (pages up to the last one written; PostgreSQL: the size of the
+ * store's table with its index), for GET /metrics. */
 int store_size(store *st, uint64_t *bytes);
 
 /* Run fn in a read-only / read-write transaction (see the top of this file). */
@@ -136,7 +148,8 @@ int store_write(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);
 
 /* Hot backup with compaction (mdb_env_copy2 + MDB_CP_COMPACT) into the new directory path
  * (created 0700; must not exist or be empty, else CF_ECONFLICT); the copy is fsynced and opens
- * with store_open. Runs while readers and writers go on; a map resize waits for it. */
+ * with store_open. Runs while readers and writers go on; a map resize waits for it.
+ * PostgreSQL: CF_EUSAGE, with a log line that says to use pg_dump. */
 int store_backup(store *st, const char *path);
 
 /* Records. put = insert or replace (indexes updated). List callbacks stop the walk when they
