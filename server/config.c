@@ -28,6 +28,7 @@ void config_defaults(struct config *cfg)
 	cfg->body_timeout_ms = 10000;
 	cfg->nonce_capacity = 65536;
 	cfg->db_max_mb = 16384;
+	snprintf(cfg->store, sizeof(cfg->store), "lmdb");
 	snprintf(cfg->metrics, sizeof(cfg->metrics), "loopback");
 }
 
@@ -125,6 +126,9 @@ static const struct key_row keys[] = {
     INT("body_timeout_ms", body_timeout_ms, 100, 600000),
     INT("nonce_capacity", nonce_capacity, 16, 1 << 24),
     INT("db_max_mb", db_max_mb, 1, 1 << 24),
+    STR("store", store),
+    STR("store_conninfo", store_conninfo),
+    INT("store_connections", store_connections, 1, 1024),
     STR("metrics", metrics),
     STR("public_url", core.public_url),
 };
@@ -323,6 +327,14 @@ int config_check(const struct config *cfg, char *err, size_t cap)
 	if (strcmp(cfg->notify.maildir, "off") == 0 &&
 	    (!cfg->notify.email_command[0] || !cfg->notify.sms_command[0])) {
 		snprintf(err, cap, "maildir = off needs both email_command and sms_command");
+		return CF_EUSAGE;
+	}
+	if (strcmp(cfg->store, "lmdb") != 0 && strcmp(cfg->store, "postgresql") != 0) {
+		snprintf(err, cap, "store must be lmdb or postgresql");
+		return CF_EUSAGE;
+	}
+	if (strcmp(cfg->store, "postgresql") == 0 && !cfg->store_conninfo[0]) {
+		snprintf(err, cap, "store = postgresql needs store_conninfo");
 		return CF_EUSAGE;
 	}
 	if (strcmp(cfg->metrics, "off") != 0 && strcmp(cfg->metrics, "loopback") != 0 &&

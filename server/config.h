@@ -13,11 +13,11 @@
 #define CONFIG_PATH_MAX 1024
 
 struct config {
-	char data[CONFIG_PATH_MAX]; /* data directory, default ./certflow-data */
+	char data[CONFIG_PATH_MAX];	  /* data directory, default ./certflow-data */
 	char master_key[CONFIG_PATH_MAX]; /* custody master key file, "" = DATA.master.key */
-	char listen[128];	    /* ADDR:PORT, default 127.0.0.1:8443 */
-	char hostname[200];	    /* default localhost */
-	int hostname_set;	    /* given in the file or on the command line */
+	char listen[128];		  /* ADDR:PORT, default 127.0.0.1:8443 */
+	char hostname[200];		  /* default localhost */
+	int hostname_set;		  /* given in the file or on the command line */
 	struct core_config core;
 	struct notify_config notify; /* the outbox: maildir, programs, templates, retries */
 	int threads;		     /* CivetWeb worker threads, default 256 */
@@ -26,6 +26,9 @@ struct config {
 	int body_timeout_ms;	     /* request body after its head: default 10000 */
 	size_t nonce_capacity;	     /* default 65536 */
 	size_t db_max_mb;	     /* the LMDB map's growth limit in MiB, default 16384 */
+	char store[16];		     /* the store's backend: "lmdb" (default) or "postgresql" */
+	char store_conninfo[1024];   /* store = postgresql: a libpq connection string */
+	int store_connections;	     /* PostgreSQL connections, default min(threads, 16) */
 	char metrics[16];	     /* GET /metrics: "off", "loopback" (default) or "on" */
 	char admin_name[65];	     /* operator name of the first-start admin, default "admin" */
 };

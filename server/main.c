@@ -286,11 +286,21 @@ static int open_ca(struct server *s, const char *data, const char *crl_url)
 	return ca_open(s->path, &co, &s->ca);
 }
 
-/* The map starts at 64 MiB (or the limit, if lower) and doubles up to db_max_mb. */
-static int open_store(struct server *s, const char *data, size_t max_mb)
+/* LMDB: the map starts at 64 MiB (or the limit, if lower) and doubles up to db_max_mb.
+ * PostgreSQL (store = postgresql): store_conninfo, a pool of store_connections. */
+static int open_store(struct server *s, const struct config *cfg)
 {
 	struct store_opts so = {.group_commit = 1}; /* concurrent activations share fsyncs */
+	const char *data = cfg->data;
+	size_t max_mb = cfg->db_max_mb;
 
+	if (strcmp(cfg->store, "postgresql") == 0) {
+		so.conninfo = cfg->store_conninfo;
+		so.pool_size = cfg->store_connections;
+		if (!so.pool_size) /* as many as the workers, within PostgreSQL's usual limits */
+			so.pool_size = cfg->threads < 16 ? cfg->threads : 16;
+		return store_open(NULL, &so, &s->st);
+	}
 	so.map_size_max = max_mb << 20;
 	so.map_size = max_mb < 64 ? so.map_size_max : (size_t)64 << 20;
 	snprintf(s->path, sizeof(s->path), "%s/db", data);
@@ -626,7 +636,7 @@ static int run(struct opts *o, sigset_t *sigs)
 		fail("server.pem", ret);
 		goto out;
 	}
-	if ((ret = open_store(s, o->cfg.data, o->cfg.db_max_mb)) != 0) {
+	if ((ret = open_store(s, &o->cfg)) != 0) {
 		fail("database", ret);
 		goto out;
 	}
@@ -779,8 +789,8 @@ static int check(struct opts *o)
 			 ca_root_fingerprint(s->ca));
 	}
 	snprintf(path, sizeof(path), "%s/db/data.mdb", o->cfg.data);
-	if (access(path, F_OK) == 0) {
-		if ((ret = open_store(s, o->cfg.data, o->cfg.db_max_mb)) != 0) {
+	if (access(path, F_OK) == 0 || strcmp(o->cfg.store, "postgresql") == 0) {
+		if ((ret = open_store(s, &o->cfg)) != 0) {
 			check_fail("database", ret, why);
 			goto out;
 		}

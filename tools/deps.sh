@@ -8,7 +8,7 @@
 certflow_deps() {
 	local what=${1:-build}
 	local pkgs=(build-essential cmake pkg-config libmbedtls-dev libcivetweb-dev libcjson-dev
-		liblmdb-dev libqrencode-dev libssl-dev openssl)
+		liblmdb-dev libqrencode-dev libssl-dev openssl libpq-dev)
 	# the portal's PKI bundle (tools/portal-pki: npm ci + esbuild at build time); a node and npm
 	# already on the PATH (e.g. newer than Debian's) serve as well
 	command -v npm >/dev/null && command -v node >/dev/null || pkgs+=(nodejs npm)
@@ -16,7 +16,7 @@ certflow_deps() {
 		pkgs+=(pebble lego python3)
 	fi
 	if [ "$what" = test ]; then
-		pkgs+=(lmdb-utils zbar-tools librsvg2-bin clang libclang-rt-14-dev valgrind faketime strace oathtool time
+		pkgs+=(postgresql lmdb-utils zbar-tools librsvg2-bin clang libclang-rt-14-dev valgrind faketime strace oathtool time
 			python3 python3-cryptography python3-jsonschema python3-prometheus-client
 			chromium chromium-driver python3-selenium
 			certbot lego)
