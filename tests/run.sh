@@ -8,7 +8,8 @@
 # 3. runs ctest in both, tests/spec/*.py, each libFuzzer target of tests/fuzz for 20 s
 #    (build-fuzz/, clang; CERTFLOW_FUZZ_SECONDS changes it), the integration tests against both builds,
 #    the portal in headless Chromium (tests/portal) against both builds' servers, the agent under
-#    valgrind, and tests/conformance/run.py against a fresh server of each build;
+#    valgrind, tests/conformance/run.py against a fresh server of each build, the store unit tests
+#    and the conformance suite once more on PostgreSQL (a private cluster, store = postgresql);
 # 4. prints a summary and exits non-zero if any step failed.
 # Every step runs under `timeout`. Logs are kept in build-logs/.
 set -uo pipefail
@@ -141,6 +142,18 @@ for tree in build build-asan; do
 		skip "conformance $tree" "build failed"
 	fi
 done
+
+# --- 7b. conformance suite against one certflowd on PostgreSQL (store = postgresql) ------------
+# A private cluster (tests/integration/pgcluster.py: initdb + pg_ctl in a temporary directory, a
+# Unix socket only) and a fresh database; the normal build.
+if [ -n "${BUILT[build]:-}" ]; then
+	step "conformance postgresql" 900 "$PY" "$ROOT/tests/integration/harness.py" with-server \
+		--postgresql --build "$ROOT/build" -- "$PY" "$ROOT/tests/conformance/run.py" \
+		--server '{url}' --ca '{ca}' --admin-key '{admin_key}' --clock-file '{clock}' \
+		--maildir '{maildir}'
+else
+	skip "conformance postgresql" "build failed"
+fi
 
 # --- summary -----------------------------------------------------------------------------------
 passed=0 failed=0 skipped=0

@@ -527,6 +527,10 @@ def _with_server(argv):
     ap = argparse.ArgumentParser(prog="harness.py with-server")
     ap.add_argument("--build", help="build tree (default: $CERTFLOW_BUILD or <repo>/build)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds for CMD")
+    ap.add_argument("--postgresql", action="store_true",
+                    default=os.environ.get("CERTFLOW_STORE") == "postgresql",
+                    help="store = postgresql on a private cluster (tests/integration/pgcluster.py)"
+                         "; also CERTFLOW_STORE=postgresql")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
@@ -535,9 +539,16 @@ def _with_server(argv):
     if a.build:
         os.environ["CERTFLOW_BUILD"] = os.path.abspath(a.build)
     work = tempfile.mkdtemp(prefix="certflow-srv-")
-    srv = Server(work)
+    pg = srv = None
     status = 1
     try:
+        config = None
+        if a.postgresql:
+            import pgcluster
+            pg = pgcluster.PgCluster().start()
+            config = {"store": "postgresql",
+                      "store_conninfo": pg.create_database("certflow")}
+        srv = Server(work, config=config)
         srv.start()
         subst = {"url": srv.url, "ca": srv.ca_file, "data": srv.data,
                  "admin_key": os.path.join(srv.data, "admin.key"), "clock": srv.clock.path,
@@ -546,6 +557,8 @@ def _with_server(argv):
         env = dict(os.environ, CERTFLOW_URL=srv.url, CERTFLOW_SERVER=srv.url,
                    CERTFLOW_CA=srv.ca_file, CERTFLOW_DATA=srv.data,
                    CERTFLOW_ADMIN_KEY=subst["admin_key"], CERTFLOW_CLOCK_FILE=srv.clock.path)
+        if pg:
+            env["CERTFLOW_STORE_CONNINFO"] = srv.config["store_conninfo"]
         print(f"harness: server {srv.url} (data {srv.data}); running: {' '.join(cmd)}", flush=True)
         try:
             status = subprocess.run(cmd, env=env, timeout=a.timeout).returncode
@@ -556,9 +569,9 @@ def _with_server(argv):
         print(f"harness: {e}", file=sys.stderr)
         status = 1
     finally:
-        running = srv.running()
-        rc = srv.stop()
-        reports = sanitizer_lines(srv.stderr)
+        running = srv.running() if srv else False
+        rc = srv.stop() if srv else 0
+        reports = sanitizer_lines(srv.stderr) if srv else None
         if reports:
             print("harness: sanitizer report in certflowd stderr:\n" + srv.stderr[-6000:],
                   file=sys.stderr)
@@ -566,6 +579,8 @@ def _with_server(argv):
         if running and rc != 0:
             print(f"harness: certflowd exit status {rc} after SIGTERM", file=sys.stderr)
             status = status or 1
+        if pg:
+            pg.stop()
         shutil.rmtree(work, ignore_errors=True)
     return status
 
