@@ -143,9 +143,16 @@ for tree in build build-asan; do
 	fi
 done
 
-# --- 7b. conformance suite against one certflowd on PostgreSQL (store = postgresql) ------------
-# A private cluster (tests/integration/pgcluster.py: initdb + pg_ctl in a temporary directory, a
-# Unix socket only) and a fresh database; the normal build.
+# --- 7b. the store unit tests and the conformance suite on PostgreSQL --------------------------
+# A private cluster each (tests/integration/pgcluster.py: initdb + pg_ctl in a temporary directory,
+# a Unix socket only) and a fresh database; the normal build.
+if [ -n "${BUILT[build]:-}" ]; then
+	step "store postgresql" 600 "$PY" "$ROOT/tests/integration/pgcluster.py" run -- \
+		ctest --test-dir "$ROOT/build" -R '^test_store_' --output-on-failure
+else
+	skip "store postgresql" "build failed"
+fi
+
 if [ -n "${BUILT[build]:-}" ]; then
 	step "conformance postgresql" 900 "$PY" "$ROOT/tests/integration/harness.py" with-server \
 		--postgresql --build "$ROOT/build" -- "$PY" "$ROOT/tests/conformance/run.py" \

@@ -30,8 +30,8 @@
 
 #define DEFAULT_POOL 8
 #define MAX_POOL 256
-#define WRITE_ATTEMPTS 16    /* runs of one store_write fn before CF_EUNAVAILABLE */
-#define BACKOFF_MAX_US 50000 /* the longest pause between two runs */
+#define WRITE_ATTEMPTS 32    /* runs of one store_write fn before CF_EUNAVAILABLE */
+#define BACKOFF_MAX_US 20000 /* the longest pause between two runs */
 #define WALK_FIRST 16	     /* rows of a walk's first batch; each next one doubles */
 #define WALK_MAX 256
 #define MIGRATE_LOCK "7308070133530117733" /* pg_advisory_xact_lock key of the migration */
@@ -45,6 +45,10 @@ struct pg_store {
 	char *conninfo;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	/* Held by a transaction from its second run on: the transactions of this process that met
+	 * another one run again one at a time, so a crowd on one hot record (a counter, one code)
+	 * drains instead of failing each other until every attempt is spent. */
+	pthread_mutex_t again_mu;
 	PGconn **idle; /* connections not in a transaction */
 	int n_idle, n;
 	int bad_logged; /* a lost database was reported (until a connection works again) */
@@ -301,6 +305,7 @@ static void pg_close(store *s)
 	free(st->idle);
 	free(st->conninfo);
 	pthread_mutex_destroy(&st->mu);
+	pthread_mutex_destroy(&st->again_mu);
 	pthread_cond_destroy(&st->cv);
 	free(st);
 }
@@ -322,6 +327,7 @@ int store_pg_open(const char *conninfo, const struct store_opts *opts, store **o
 		return CF_ENOMEM;
 	}
 	pthread_cond_init(&st->cv, NULL);
+	pthread_mutex_init(&st->again_mu, NULL);
 	st->n = n;
 	if (!(st->conninfo = strdup(conninfo)) ||
 	    !(st->idle = calloc((size_t)n, sizeof(PGconn *)))) {
@@ -441,7 +447,7 @@ static int txn_run_fn(store *s, const char *begin, int (*fn)(store_txn *txn, voi
 {
 	struct pg_store *st = S(s);
 	struct pg_txn t = {.base.st = s};
-	int ret = CF_EUNAVAILABLE, again = 0;
+	int ret = CF_EUNAVAILABLE, again = 0, lane = 0;
 
 	t.c = pool_take(st);
 	for (int i = 0; i < WRITE_ATTEMPTS; i++) {
@@ -452,8 +458,14 @@ static int txn_run_fn(store *s, const char *begin, int (*fn)(store_txn *txn, voi
 			break;
 		if (!t.lost)
 			backoff(i);
+		if (!lane) {
+			pthread_mutex_lock(&st->again_mu);
+			lane = 1;
+		}
 		ret = CF_EUNAVAILABLE;
 	}
+	if (lane)
+		pthread_mutex_unlock(&st->again_mu);
 	if (again && !t.lost)
 		cf_warn("store: a transaction still met concurrent ones after %d attempts",
 			WRITE_ATTEMPTS);

@@ -75,7 +75,7 @@ static void test_coupon_round_trips_and_is_found_by_mac(void)
 	CHECK_EQ_INT(store_write(st, put_fn, &cx), 0);
 	store_close(st);
 	st = NULL;
-	CHECK_EQ_INT(store_open(dir, NULL, &st), 0);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), 0);
 	cx.id = "01HZX3K8Q0C4V9T7R2M5N6P1AB";
 	memset(&cx.got, 0x33, sizeof(cx.got));
 	CHECK_EQ_INT(store_read(st, get_fn, &cx), 0);

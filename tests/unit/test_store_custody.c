@@ -75,7 +75,7 @@ static void test_custody_roundtrip_keeps_every_field_across_reopen(void)
 	CHECK_EQ_INT(store_write(st, put_fn, &cx), 0);
 	store_close(st);
 	st = NULL;
-	CHECK_EQ_INT(store_open(dir, NULL, &st), 0);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), 0);
 	cx.id = CRED_A;
 	memset(&cx.got, 0x77, sizeof(cx.got));
 	CHECK_EQ_INT(store_read(st, get_fn, &cx), 0);

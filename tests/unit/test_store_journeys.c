@@ -251,7 +251,7 @@ static void test_subject_and_application_keep_every_field_across_reopen(void)
 	CHECK_EQ_INT(store_read(st, check_subject_app, NULL), 0);
 	store_close(st);
 	st = NULL;
-	CHECK_EQ_INT(store_open(dir, NULL, &st), 0);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), 0);
 	if (st)
 		CHECK_EQ_INT(store_read(st, check_subject_app, NULL), 0);
 	cleanup(st);

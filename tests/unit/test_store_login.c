@@ -61,7 +61,7 @@ static void test_login_keeps_every_field_across_reopen(void)
 	CHECK_EQ_INT(store_write(st, put_fn, &cx), 0);
 	store_close(st);
 	st = NULL;
-	CHECK_EQ_INT(store_open(dir, NULL, &st), 0);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), 0);
 	cx.key = "0123456789";
 	memset(&cx.got, 0x55, sizeof(cx.got));
 	CHECK_EQ_INT(store_read(st, get_fn, &cx), 0);

@@ -93,6 +93,75 @@ static void test_rate_purge_removes_only_windows_that_ended(void)
 	cleanup(st);
 }
 
+struct many {
+	int n;
+	int64_t before;
+};
+
+/* n counters, keys 0..n-1 big-endian in 2 octets (plus 0x5a octets), windows ending at
+ * 1000 + key: every other one (odd keys) ended long ago. */
+static int many_put_fn(store_txn *t, void *p)
+{
+	struct many *m = p;
+	uint8_t key[20];
+	struct store_rate r = {0, 1};
+	int ret = 0;
+
+	memset(key, 0x5a, sizeof(key));
+	for (int i = 0; ret == 0 && i < m->n; i++) {
+		key[0] = (uint8_t)(i >> 8);
+		key[1] = (uint8_t)i;
+		r.window_end = i % 2 ? 10 : 1000 + i;
+		ret = store_rate_put(t, key, sizeof(key), &r);
+	}
+	return ret;
+}
+
+static int many_count_fn(store_txn *t, void *p)
+{
+	struct many *m = p;
+	uint8_t key[20];
+	struct store_rate r;
+	int ret;
+
+	memset(key, 0x5a, sizeof(key));
+	m->before = 0; /* here: how many are left, and no odd one among them */
+	for (int i = 0; i < m->n; i++) {
+		key[0] = (uint8_t)(i >> 8);
+		key[1] = (uint8_t)i;
+		ret = store_rate_get(t, key, sizeof(key), &r);
+		if (ret == 0 && i % 2)
+			return -100;
+		m->before += ret == 0;
+	}
+	return 0;
+}
+
+static int many_purge_fn(store_txn *t, void *p)
+{
+	return store_rate_purge(t, ((struct many *)p)->before);
+}
+
+/* The purge walks in batches: more counters than one batch, ended and not, all handled. */
+static void test_rate_purge_spans_many_batches(void)
+{
+	char dir[1024];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+	struct many m = {300, 500};
+
+	CHECK(st != NULL);
+	CHECK_EQ_INT(store_write(st, many_put_fn, &m), 0);
+	m.before = 500;
+	CHECK_EQ_INT(store_write(st, many_purge_fn, &m), 0);
+	CHECK_EQ_INT(store_read(st, many_count_fn, &m), 0);
+	CHECK_EQ_INT(m.before, 150);
+	m.before = 1000 + 300;
+	CHECK_EQ_INT(store_write(st, many_purge_fn, &m), 0);
+	CHECK_EQ_INT(store_read(st, many_count_fn, &m), 0);
+	CHECK_EQ_INT(m.before, 0);
+	cleanup(st);
+}
+
 static struct store_message msg;
 static size_t purged;
 
@@ -156,5 +225,6 @@ int main(void)
 	RUN(test_message_purge_removes_delivered_messages_older_than_the_cutoff);
 	RUN(test_rate_counter_round_trips_under_an_opaque_key);
 	RUN(test_rate_purge_removes_only_windows_that_ended);
+	RUN(test_rate_purge_spans_many_batches);
 	return check_done();
 }

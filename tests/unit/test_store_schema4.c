@@ -125,7 +125,7 @@ static void test_credential_remote_fields_round_trip(void)
 	CHECK_EQ_INT(store_write(st, put_fn, &cx), 0);
 	store_close(st);
 	st = NULL;
-	CHECK_EQ_INT(store_open(dir, NULL, &st), 0);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), 0);
 	memset(&cx.got, 0x11, sizeof(cx.got));
 	CHECK_EQ_INT(store_read(st, get_fn, &cx), 0);
 	CHECK(memcmp(&cx.rec, &cx.got, sizeof(cx.rec)) == 0);
@@ -144,7 +144,7 @@ static void test_schema3_database_upgrades_in_place(void)
 	CHECK_EQ_INT(schema_of(dir), 4);
 	CHECK_EQ_INT(make_old(dir, 3), 0);
 	CHECK_EQ_INT(schema_of(dir), 3);
-	CHECK_EQ_INT(store_open(dir, NULL, &st), 0);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), 0);
 	CHECK_EQ_INT(store_read(st, get_fn, &cx), 0);
 	CHECK_EQ_STR(cx.got.account_id, "acct-thumb");
 	CHECK_EQ_INT(cx.got.status, CRED_ACTIVE);
@@ -170,14 +170,35 @@ static void test_newer_schema_is_refused(void)
 	store_close(st);
 	st = NULL;
 	CHECK_EQ_INT(make_old(dir, 5), 0);
-	CHECK_EQ_INT(store_open(dir, NULL, &st), CF_EIO);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), CF_EIO);
 	CHECK(st == NULL);
 	CHECK_EQ_INT(schema_of(dir), 5);
 	cleanup(NULL);
 }
 
+/* PostgreSQL: the schema_version table names the record schema; a newer one is refused. */
+static void test_postgresql_newer_schema_is_refused(void)
+{
+	char dir[600], sql[160];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+
+	CHECK(st != NULL);
+	store_close(st);
+	st = NULL;
+	snprintf(sql, sizeof(sql), "UPDATE %s.schema_version SET version = 99", test_schema);
+	CHECK_EQ_INT(store_test_sql(sql), 0);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), CF_EIO);
+	CHECK(st == NULL);
+	cleanup(st);
+}
+
 int main(void)
 {
+	if (store_test_pg()) {
+		RUN(test_credential_remote_fields_round_trip);
+		RUN(test_postgresql_newer_schema_is_refused);
+		return check_done();
+	}
 	RUN(test_credential_remote_fields_round_trip);
 	RUN(test_schema3_database_upgrades_in_place);
 	RUN(test_newer_schema_is_refused);

@@ -102,7 +102,7 @@ static void test_session_keeps_every_field_across_reopen(void)
 	CHECK_EQ_INT(store_write(st, put_fn, &cx), 0);
 	store_close(st);
 	st = NULL;
-	CHECK_EQ_INT(store_open(dir, NULL, &st), 0);
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &st), 0);
 	cx.key = TOK_ID;
 	memset(&cx.got, 0x44, sizeof(cx.got));
 	CHECK_EQ_INT(store_read(st, get_fn, &cx), 0);
@@ -217,12 +217,38 @@ static void test_session_put_refuses_bad_records(void)
 	cleanup(st);
 }
 
+/* The purge removes in batches: more expired sessions than one batch all go, the live stay. */
+static void test_session_purge_spans_many_batches(void)
+{
+	char dir[1024], id[32];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+
+	CHECK(st != NULL);
+	for (int i = 0; i < 150; i++) {
+		snprintf(id, sizeof(id), "s%03d", i);
+		put_one(st, id, i % 2 ? SUBJ_A : "", 100, i < 140 ? 1000 + i : 9000);
+	}
+	cx.before = 5000;
+	CHECK_EQ_INT(store_write(st, purge_fn, &cx), 0);
+	cx.key = "s000";
+	CHECK_EQ_INT(store_read(st, get_fn, &cx), CF_ENOTFOUND);
+	cx.key = "s139";
+	CHECK_EQ_INT(store_read(st, get_fn, &cx), CF_ENOTFOUND);
+	cx.key = "s140";
+	CHECK_EQ_INT(store_read(st, get_fn, &cx), 0);
+	cx.key = SUBJ_A; /* the odd ones from 141 to 149 */
+	CHECK_EQ_INT(store_read(st, list_fn, &cx), 0);
+	CHECK_EQ_INT(cx.n, 5);
+	cleanup(st);
+}
+
 int main(void)
 {
 	RUN(test_session_keeps_every_field_across_reopen);
 	RUN(test_sessions_list_by_subject_in_creation_order);
 	RUN(test_session_delete_removes_record_and_index_entries);
 	RUN(test_session_purge_removes_only_expired);
+	RUN(test_session_purge_spans_many_batches);
 	RUN(test_session_put_refuses_bad_records);
 	return check_done();
 }

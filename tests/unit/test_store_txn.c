@@ -1,5 +1,7 @@
 /* test_store_txn — transactions: abort on error, map growth and its limit, backup and restore,
- * stale readers, concurrent writers and readers, file modes. */
+ * stale readers, concurrent writers and readers, file modes. On PostgreSQL (CERTFLOW_TEST_PG, see
+ * test_store_util.h): abort on error, concurrent writers and readers (serialisation failures
+ * re-run) and the refused backup; the rest is LMDB's own. */
 #include "check.h"
 #include "cf_err.h"
 #include "store.h"
@@ -459,10 +461,31 @@ static void test_group_commit_map_full_at_limit(void)
 	group_commit = 0;
 }
 
+static void test_postgresql_backup_is_refused(void)
+{
+	char dir[600], bak[700];
+	store *st = open_fresh(dir, sizeof(dir), 0, 0);
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	snprintf(bak, sizeof(bak), "%s/bak", tmp_root);
+	CHECK_EQ_INT(store_backup(st, bak), CF_EUSAGE);
+	CHECK(access(bak, F_OK) != 0);
+	cleanup(st);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
+	if (store_test_pg()) {
+		RUN(test_fn_error_aborts_whole_txn);
+		RUN(test_concurrent_writers_all_land);
+		RUN(test_group_commit_concurrent_writers_all_land);
+		RUN(test_postgresql_backup_is_refused);
+		return check_done();
+	}
 	RUN(test_fn_error_aborts_whole_txn);
 	RUN(test_map_full_at_limit_gives_storefull_and_nothing_written);
 	RUN(test_map_grows_when_allowed);
