@@ -8,12 +8,12 @@
  * advisory lock, so that servers starting together do not race.
  *
  * A pool of connections, one per transaction at a time. store_write runs fn in a SERIALIZABLE
- * transaction and runs it again, after a short random pause, when PostgreSQL reports a
- * serialisation failure or a deadlock (or a unique key taken meanwhile): fn is re-runnable by
- * store.h's contract. store_read is a READ ONLY REPEATABLE READ transaction: one snapshot.
- * Statements are prepared once per connection and take every key and value as a binary
- * parameter: no SQL is ever built from data. Never log a value; error lines carry PostgreSQL's
- * primary message and SQLSTATE only.
+ * transaction, one write of this process at a time, and runs it again, after a short random
+ * pause, when PostgreSQL reports a serialisation failure or a deadlock (or a unique key taken
+ * meanwhile) with another process's: fn is re-runnable by store.h's contract. store_read is a READ
+ * ONLY REPEATABLE READ transaction: one snapshot. Statements are prepared once per connection and
+ * take every key and value as a binary parameter: no SQL is ever built from data. Never log a
+ * value; error lines carry PostgreSQL's primary message and SQLSTATE only.
  */
 #include "store_kv.h"
 
@@ -45,10 +45,11 @@ struct pg_store {
 	char *conninfo;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	/* Held by a transaction from its second run on: the transactions of this process that met
-	 * another one run again one at a time, so a crowd on one hot record (a counter, one code)
-	 * drains instead of failing each other until every attempt is spent. */
-	pthread_mutex_t again_mu;
+	/* Held by a write transaction: the writes of one process run one at a time, as on LMDB.
+	 * Nearly every write appends an audit event (one counter row), so concurrent writes would
+	 * mostly fail each other and run again after a pause; waiting here is shorter. Writes of
+	 * other processes on the same database still conflict, and run again. */
+	pthread_mutex_t write_mu;
 	PGconn **idle; /* connections not in a transaction */
 	int n_idle, n;
 	int bad_logged; /* a lost database was reported (until a connection works again) */
@@ -305,7 +306,7 @@ static void pg_close(store *s)
 	free(st->idle);
 	free(st->conninfo);
 	pthread_mutex_destroy(&st->mu);
-	pthread_mutex_destroy(&st->again_mu);
+	pthread_mutex_destroy(&st->write_mu);
 	pthread_cond_destroy(&st->cv);
 	free(st);
 }
@@ -327,7 +328,7 @@ int store_pg_open(const char *conninfo, const struct store_opts *opts, store **o
 		return CF_ENOMEM;
 	}
 	pthread_cond_init(&st->cv, NULL);
-	pthread_mutex_init(&st->again_mu, NULL);
+	pthread_mutex_init(&st->write_mu, NULL);
 	st->n = n;
 	if (!(st->conninfo = strdup(conninfo)) ||
 	    !(st->idle = calloc((size_t)n, sizeof(PGconn *)))) {
@@ -447,7 +448,7 @@ static int txn_run_fn(store *s, const char *begin, int (*fn)(store_txn *txn, voi
 {
 	struct pg_store *st = S(s);
 	struct pg_txn t = {.base.st = s};
-	int ret = CF_EUNAVAILABLE, again = 0, lane = 0;
+	int ret = CF_EUNAVAILABLE, again = 0;
 
 	t.c = pool_take(st);
 	for (int i = 0; i < WRITE_ATTEMPTS; i++) {
@@ -458,14 +459,8 @@ static int txn_run_fn(store *s, const char *begin, int (*fn)(store_txn *txn, voi
 			break;
 		if (!t.lost)
 			backoff(i);
-		if (!lane) {
-			pthread_mutex_lock(&st->again_mu);
-			lane = 1;
-		}
 		ret = CF_EUNAVAILABLE;
 	}
-	if (lane)
-		pthread_mutex_unlock(&st->again_mu);
 	if (again && !t.lost)
 		cf_warn("store: a transaction still met concurrent ones after %d attempts",
 			WRITE_ATTEMPTS);
@@ -480,7 +475,14 @@ static int pg_read(store *s, int (*fn)(store_txn *txn, void *ctx), void *ctx)
 
 static int pg_write(store *s, int (*fn)(store_txn *txn, void *ctx), void *ctx)
 {
-	return txn_run_fn(s, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn, ctx);
+	struct pg_store *st = S(s);
+	int ret;
+
+	/* the writer's turn first, then a connection: waiting writers hold no connection */
+	pthread_mutex_lock(&st->write_mu);
+	ret = txn_run_fn(s, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn, ctx);
+	pthread_mutex_unlock(&st->write_mu);
+	return ret;
 }
 
 /* ---- keys and values ---- */
