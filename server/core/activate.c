@@ -53,6 +53,15 @@ struct act_ctx {
 	struct core_issue_result *res;
 };
 
+/* Read (never count) the failures of the reference as an unknown one, for the same work. */
+static int ghost_read(struct act_ctx *a, store_txn *txn)
+{
+	int failures;
+
+	return core_ghost_failures_txn(a->c, txn, "activate", a->req->reference, 0,
+				       a->c->cfg.max_activation_attempts, a->now, &failures);
+}
+
 /* The enrolment is live, not expired, not locked. Writes a->e. */
 static int enrolment_usable(struct act_ctx *a, store_txn *txn)
 {
@@ -72,6 +81,10 @@ static int enrolment_usable(struct act_ctx *a, store_txn *txn)
 		return ret;
 	}
 	if (ret != 0)
+		return ret;
+	/* the same lookup as an unknown reference's: on a networked store (PostgreSQL) each one
+	 * is a round trip, which an attacker would time (§28) */
+	if ((ret = ghost_read(a, txn)) != 0)
 		return ret;
 	if (a->e.state == ENROL_USED)
 		return CF_EUSED;
@@ -170,7 +183,7 @@ static int count_failure(struct act_ctx *a, store_txn *txn)
 		ret = core_ghost_failures_txn(a->c, txn, "activate", a->req->reference, 1,
 					      a->c->cfg.max_activation_attempts, a->now,
 					      &a->e.failures);
-	else
+	else if ((ret = ghost_read(a, txn)) == 0) /* an unknown one's read, as above */
 		ret = store_enrolment_put(txn, &a->e);
 	return ret ? ret : activate_audit(a, txn, a->result);
 }
@@ -377,8 +390,7 @@ int core_activate(struct core *c, const struct core_who *who, const struct core_
 		__atomic_add_fetch(&c->issued, 1, __ATOMIC_RELAXED);
 		cf_info("enrolment %s activated: credential %s, certificate %s", req->reference,
 			a->credential_id, out->cert.serial);
-	}
-	else if (ret == CF_EBADCODE || ret == CF_ELOCKED)
+	} else if (ret == CF_EBADCODE || ret == CF_ELOCKED)
 		cf_info("enrolment %s: wrong activation code (%d failures)", req->reference,
 			a->e.failures);
 out:
