@@ -305,13 +305,53 @@ int core_acme_order_count(const struct core_acme_order *o)
 	return n;
 }
 
-int core_acme_token(const struct core *c, const char *order_id, int index, char out[44])
+int core_acme_validation_parse(const char *text)
+{
+	int bits = 0;
+
+	if (strcmp(text, "http-01") == 0)
+		bits = CORE_ACME_HTTP01;
+	else if (strcmp(text, "dns-01") == 0)
+		bits = CORE_ACME_DNS01;
+	else if (strcmp(text, "http-01,dns-01") == 0 || strcmp(text, "dns-01,http-01") == 0)
+		bits = CORE_ACME_HTTP01 | CORE_ACME_DNS01;
+	return bits;
+}
+
+const char *core_acme_validation_name(int bits)
+{
+	switch (bits & (CORE_ACME_HTTP01 | CORE_ACME_DNS01)) {
+	case CORE_ACME_HTTP01:
+		return "http-01";
+	case CORE_ACME_DNS01:
+		return "dns-01";
+	case CORE_ACME_HTTP01 | CORE_ACME_DNS01:
+		return "http-01,dns-01";
+	default:
+		return "";
+	}
+}
+
+/* The order record keeps, for each name i, bit i when it is proved and bit DNS_PROVED + i when
+ * dns-01 proved it. */
+#define DNS_PROVED 8
+
+int core_acme_proved_by(const struct core_acme_order *o, int index)
+{
+	if (!(o->proved & (1u << index)) || !o->e.acme_validate)
+		return 0;
+	return o->proved & (1u << (DNS_PROVED + index)) ? CORE_ACME_DNS01 : CORE_ACME_HTTP01;
+}
+
+int core_acme_token(const struct core *c, const char *order_id, int index, int type, char out[44])
 {
 	uint8_t mac[32];
 	char msg[64];
 	int ret;
 
-	snprintf(msg, sizeof(msg), "acme-http-01:%.31s:%d", order_id, index);
+	/* one token per challenge: http-01 keeps the derivation of the codes made before dns-01 */
+	snprintf(msg, sizeof(msg), "acme-%s:%.31s:%d",
+		 type == CORE_ACME_DNS01 ? "dns-01" : "http-01", order_id, index);
 	ret = cf_hmac_sha256(c->secret, sizeof(c->secret), msg, strlen(msg), mac);
 	if (ret == 0)
 		ret = cf_b64url_encode(mac, sizeof(mac), out, 44, NULL);
@@ -585,8 +625,8 @@ int core_acme_finalize(struct core *c, const struct core_who *who, const char *a
 	if (ret != 0)
 		goto done;
 	/* the certificate carries the order's names, its first one as commonName too (ACME clients
-	 * renew the names they find in the certificate: a subject that is no DNS name would be asked
-	 * for as one), under the enrolment's profile */
+	 * renew the names they find in the certificate: a subject that is no DNS name would be
+	 * asked for as one), under the enrolment's profile */
 	names = out->e;
 	snprintf(names.subject, sizeof(names.subject), "%s", out->names[0]);
 	memset(names.dns_names, 0, sizeof(names.dns_names));
@@ -621,12 +661,12 @@ done:
 	return ret;
 }
 
-/* ---- http-01 outcomes -------------------------------------------------------------------- */
+/* ---- validation outcomes -------------------------------------------------------------------- */
 
 struct val_ctx {
 	struct order_ctx oc;
 	const struct core_who *who;
-	int index, ok;
+	int index, type, ok;
 	const char *detail;
 	int64_t now;
 };
@@ -644,21 +684,22 @@ static int validated_txn(store_txn *txn, void *ctx)
 	if (v->oc.s.state != SESS_LIVE || v->now >= v->oc.s.expires_at)
 		return CF_EORDERNOTREADY;
 	if (v->ok)
-		v->oc.s.restricted |= 1 << v->index;
+		v->oc.s.restricted |=
+		    1 << v->index | (v->type == CORE_ACME_DNS01 ? 1 << (DNS_PROVED + v->index) : 0);
 	else
 		v->oc.s.state = SESS_INVALID;
 	if ((ret = store_session_put(txn, &v->oc.s)) != 0)
 		return ret;
 	order_fill(v->oc.out, &v->oc.s);
 	snprintf(object, sizeof(object), "acme-order:%s", v->oc.s.id);
-	snprintf(detail, sizeof(detail), "http-01 %.64s: %.80s", v->oc.out->names[v->index],
-		 v->detail ? v->detail : "");
+	snprintf(detail, sizeof(detail), "%s %.64s: %.80s", core_acme_validation_name(v->type),
+		 v->oc.out->names[v->index], v->detail ? v->detail : "");
 	return core_audit(txn, v->who, "acme.validate", object, v->ok ? "ok" : "incorrectResponse",
 			  detail);
 }
 
 int core_acme_validated(struct core *c, const struct core_who *who, const char *account_id,
-			const char *id, int index, int ok, const char *detail,
+			const char *id, int index, int type, int ok, const char *detail,
 			struct core_acme_order *out)
 {
 	struct val_ctx *v = calloc(1, sizeof(*v));
@@ -672,6 +713,7 @@ int core_acme_validated(struct core *c, const struct core_who *who, const char *
 	v->oc.out = out;
 	v->who = who;
 	v->index = index;
+	v->type = type;
 	v->ok = ok;
 	v->detail = detail;
 	v->now = cf_now();

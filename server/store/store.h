@@ -66,7 +66,7 @@ struct store_enrolment {
 	 * server's wrap key (aad "eab:<reference>"); length 0 = not an ACME enrolment */
 	uint8_t eab_key[STORE_WRAPPED_MAX_ENROL];
 	size_t eab_key_len;
-	int acme_validate; /* 1: ACME orders must also prove each name by http-01 (spec/acme.md) */
+	int acme_validate; /* ACME orders must also prove each name: 1 http-01, 2 dns-01, 3 either */
 };
 
 enum store_account_status { ACCOUNT_VALID = 1, ACCOUNT_DEACTIVATED };
