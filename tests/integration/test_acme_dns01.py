@@ -4,13 +4,20 @@ records of _acme-challenge.NAME, the digest of each name's key authorization. ce
 resolver of its acme_dns_resolver setting: here a small authoritative server on loopback
 (dnsstub.py) whose records certbot's manual hook publishes, as a DNS provider's API would.
 """
+import concurrent.futures
 import os
 import socket
 import stat
+import sys
 import time
 
 from dnsstub import TYPE_TXT, DnsStub
-from test_acme_clients import NAMES, CertbotTest
+from harness import CertflowTestCase
+from test_acme_clients import NAMES, Binding, CertbotTest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conformance"))
+from acmeclient import Account, AcmeClient  # noqa: E402
+from cfclient import Key  # noqa: E402
 
 
 class CertbotDns01Test(CertbotTest):
@@ -32,7 +39,6 @@ class CertbotDns01Test(CertbotTest):
     def binding(self, subject="web-01", names=NAMES, validate="dns-01"):
         r = self.admin_ok(self.srv, "enrol", "create", "--subject", subject,
                           *[a for n in names for a in ("--dns", n)], "--acme-validate", validate)
-        from test_acme_clients import Binding
         return Binding(r.out)
 
     def hook(self, body):
@@ -117,6 +123,52 @@ class CertbotDns01Test(CertbotTest):
     test_certbot_revoke_puts_the_serial_in_the_crl = None
     test_certflow_admin_suspend_and_revoke_of_a_certbot_certificate_show_in_the_crl = None
     test_certbot_refused_identifier_fails_with_the_problem_in_its_output = None
+
+
+class ValidationBoundTest(CertflowTestCase):
+    """acme.md §4 "Bounds": at most 16 validations run at once; one more is rateLimited and
+    changes nothing."""
+
+    def pending_challenge(self, srv, i):
+        """An account of its own dns-01 code and the dns-01 challenge of its order's first name:
+        (client, account, challenge URL)."""
+        name = f"n{i}.example.test"
+        b = Binding(self.admin_ok(srv, "enrol", "create", "--subject", name, "--dns", name,
+                                  "--acme-validate", "dns-01").out)
+        client = AcmeClient(srv.url, srv.ca_file)
+        key = Key.generate()
+        r = client.new_account(key, eab=client.binding_for(key, b.kid, b.hmac))
+        self.assertEqual(r.status, 201, r.body)
+        acct = Account(key, r.header("location"), [name], None, r.json())
+        r = client.new_order(acct, [name])
+        self.assertEqual(r.status, 201, r.body)
+        authz = client.get_as(acct, r.json()["authorizations"][0]).json()
+        return client, acct, authz["challenges"][0]["url"]
+
+    def test_the_seventeenth_validation_at_once_is_rate_limited_and_its_challenge_stays_pending(self):
+        # a resolver that never answers holds each validation for its 5 seconds
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        silent.bind(("127.0.0.1", 0))
+        self.addCleanup(silent.close)
+        # (17 clients on one address: more than the 16 connections an address gets by default)
+        srv = self.start_server(config={"acme_dns_resolver": "127.0.0.1:%d" % silent.getsockname()[1],
+                                        "max_connections_per_address": "64"})
+        ch = [self.pending_challenge(srv, i) for i in range(17)]
+        with concurrent.futures.ThreadPoolExecutor(len(ch)) as pool:
+            answers = list(pool.map(lambda c: c[0].post(c[2], c[1].key, {}, kid=c[1].url), ch))
+        limited = [i for i, r in enumerate(answers) if r.status == 429]
+        self.assertEqual(len(limited), 1, [r.status for r in answers])
+        r = answers[limited[0]]
+        self.assertEqual(r.json()["type"], "urn:ietf:params:acme:error:rateLimited")
+        self.assertIn("too many names are being checked", r.json()["detail"])
+        self.assertTrue(r.header("retry-after"), "Retry-After on the refused validation")
+        for i, a in enumerate(answers):
+            if i not in limited:
+                self.assertEqual(a.status, 200, a.body)
+                self.assertEqual(a.json()["status"], "invalid", "no answer from the resolver")
+        client, acct, url = ch[limited[0]]
+        self.assertEqual(client.get_as(acct, url).json()["status"], "pending",
+                         "the refused validation changed nothing")
 
 
 del CertbotTest  # run once, by test_acme_clients
