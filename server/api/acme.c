@@ -63,7 +63,7 @@ int api_acme_directory(const struct http_req *req, struct http_resp *resp)
 
 /* ---- accounts ---------------------------------------------------------------------------- */
 
-int api_acme_account_json(const struct store_account *a, cf_json **out)
+int api_acme_account_json(const struct http_req *req, const struct store_account *a, cf_json **out)
 {
 	cf_json *o = cf_json_new_object(), *contact = cf_json_new_array();
 	int ret = !o || !contact;
@@ -72,6 +72,7 @@ int api_acme_account_json(const struct store_account *a, cf_json **out)
 		ret |= cf_json_add_str(o, "status",
 				       a->status == ACCOUNT_VALID ? "valid" : "deactivated");
 		ret |= api_add_time(o, "createdAt", a->created_at);
+		ret |= add_url(o, req, "orders", "orders", a->id);
 		ret |= cf_json_add(o, "contact", contact);
 		contact = NULL;
 	}
@@ -88,7 +89,7 @@ static int answer_account(const struct http_req *req, const struct store_account
 			  struct http_resp *resp)
 {
 	cf_json *doc = NULL;
-	int ret = api_acme_account_json(a, &doc);
+	int ret = api_acme_account_json(req, a, &doc);
 
 	if (ret != 0)
 		return ret;
@@ -501,6 +502,48 @@ int api_acme_order(const struct http_req *req, struct http_resp *resp)
 	if (ret == 0)
 		ret = answer_order(req, o, 200, resp);
 	free(o);
+	return ret;
+}
+
+/* The account's orders list (RFC 8555 §7.1.2.1): its orders neither invalid nor expired. */
+int api_acme_orders(const struct http_req *req, struct http_resp *resp)
+{
+	char(*ids)[STORE_ID_LEN] = NULL;
+	cf_json *doc = NULL, *list = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (strcmp(req->param, req->account->id) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "these are not this account's orders");
+		return CF_ENOTFOUND;
+	}
+	ids = calloc(CORE_ACME_ORDERS_MAX, sizeof(*ids));
+	if (!ids)
+		return CF_ENOMEM;
+	ret = core_acme_order_list(req->core, req->account->id, ids, &n);
+	if (ret == 0) {
+		doc = cf_json_new_object();
+		list = cf_json_new_array();
+		ret = !doc || !list;
+		for (size_t i = 0; !ret && i < n; i++) {
+			char url[HTTP_MAX_URL + 128];
+
+			acme_url(req, "order", ids[i], url, sizeof(url));
+			ret = cf_json_push_str(list, url);
+		}
+		ret = ret || cf_json_add(doc, "orders", list);
+		if (!ret)
+			list = NULL;
+		if (ret) {
+			ret = CF_ENOMEM;
+		} else {
+			ret = http_resp_json(resp, 200, doc); /* takes doc */
+			doc = NULL;
+		}
+	}
+	cf_json_free(list);
+	cf_json_free(doc);
+	free(ids);
 	return ret;
 }
 

@@ -416,6 +416,10 @@ static int order_new_txn(store_txn *txn, void *ctx)
 	oc->s.kind = SESS_ACME_ORDER;
 	oc->s.state = SESS_LIVE;
 	snprintf(oc->s.parent, sizeof(oc->s.parent), "%s", oc->account_id);
+	/* indexed by the account, for its orders list (RFC 8555 §7.1.2.1): the index key holds the
+	 * first 31 characters of the account id (a 43-character thumbprint, never the length of a
+	 * subject id), parent the whole id */
+	snprintf(oc->s.subject_id, sizeof(oc->s.subject_id), "%.31s", oc->account_id);
 	snprintf(oc->s.credential_id, sizeof(oc->s.credential_id), "%s", oc->cr.id);
 	snprintf(oc->s.detail, sizeof(oc->s.detail), "%s", oc->replaces);
 	oc->s.count = bits;
@@ -489,6 +493,47 @@ int core_acme_order_get(struct core *c, const char *account_id, const char *id,
 	oc->out = out;
 	ret = strlen(id) < STORE_TOKEN_ID_LEN ? store_read(c->st, order_get_txn, oc) : CF_ENOTFOUND;
 	free(oc);
+	return ret;
+}
+
+struct list_ctx {
+	const char *account_id;
+	char (*ids)[STORE_ID_LEN];
+	size_t n;
+	int64_t now;
+};
+
+static int list_cb(const struct store_session *s, void *ctx)
+{
+	struct list_ctx *l = ctx;
+
+	if (l->n >= CORE_ACME_ORDERS_MAX)
+		return 1; /* stop */
+	if (s->kind == SESS_ACME_ORDER && strcmp(s->parent, l->account_id) == 0 &&
+	    s->state != SESS_INVALID && l->now < s->expires_at)
+		snprintf(l->ids[l->n++], STORE_ID_LEN, "%.31s", s->id);
+	return 0;
+}
+
+static int list_txn(store_txn *txn, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	char key[STORE_ID_LEN];
+	int ret;
+
+	l->n = 0;
+	snprintf(key, sizeof(key), "%.31s", l->account_id);
+	ret = store_session_list_by_subject(txn, key, list_cb, l);
+	return ret == 1 ? 0 : ret;
+}
+
+int core_acme_order_list(struct core *c, const char *account_id, char (*ids)[STORE_ID_LEN],
+			 size_t *n)
+{
+	struct list_ctx l = {account_id, ids, 0, cf_now()};
+	int ret = store_read(c->st, list_txn, &l);
+
+	*n = ret == 0 ? l.n : 0;
 	return ret;
 }
 

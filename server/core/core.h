@@ -227,6 +227,11 @@ int core_acme_validated(struct core *c, const struct core_who *who, const char *
 /* The order id of account_id: CF_ENOTFOUND (also for another account's order). */
 int core_acme_order_get(struct core *c, const char *account_id, const char *id,
 			struct core_acme_order *out);
+#define CORE_ACME_ORDERS_MAX 100
+/* The ids of account_id's orders that are neither invalid nor expired, oldest first, at most
+ * CORE_ACME_ORDERS_MAX (ids: that many rows of STORE_ID_LEN), their number to *n. */
+int core_acme_order_list(struct core *c, const char *account_id, char (*ids)[STORE_ID_LEN],
+			 size_t *n);
 /* finalize: the CSR must ask for exactly the order's names (CF_EBADCSR); the order must be ready
  * (CF_EORDERNOTREADY). Issues the first certificate of the pending credential, or renews it (a
  * "replaces" certificate is then revoked as superseded). */

@@ -444,6 +444,18 @@ class AcmeTest(ConformanceTest):
         r = self.acme.finalize(acct, o["finalize"], make_csr(leaf, names[1], names))
         self.assertEqual(self.aexpect(r, 200)["status"], "valid")
 
+    def test_acme_account_orders_list_holds_its_live_orders_and_no_other_accounts(self):
+        acct = self.account()
+        self.assertTrue(acct.body.get("orders", "").startswith(self.acme.base + "/orders/"),
+                        "the account object's orders URL (RFC 8555 §7.1.2)")
+        first = self.order(acct)
+        second = self.order(acct)
+        doc = self.aexpect(self.acme.get_as(acct, acct.body["orders"]), 200)
+        self.assertEqual(doc["orders"], [first["url"], second["url"]], "oldest first")
+        other = self.account()
+        self.assertEqual(self.aexpect(self.acme.get_as(other, other.body["orders"]), 200)["orders"], [])
+        self.aexpect(self.acme.get_as(other, acct.body["orders"]), 404, "malformed")
+
     def proof_challenges(self, validation):
         """An account of a code asking validation, its pending order, and the challenges of its
         first authorization (acme.md §4)."""
