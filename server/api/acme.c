@@ -68,6 +68,15 @@ int api_acme_account_json(const struct http_req *req, const struct store_account
 	cf_json *o = cf_json_new_object(), *contact = cf_json_new_array();
 	int ret = !o || !contact;
 
+	for (const char *p = a->contact; !ret && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char url[256];
+
+		snprintf(url, sizeof(url), "%.*s", (int)len, p);
+		ret = cf_json_push_str(contact, url);
+		p += len + (nl != NULL);
+	}
 	if (!ret) {
 		ret |= cf_json_add_str(o, "status",
 				       a->status == ACCOUNT_VALID ? "valid" : "deactivated");
@@ -97,21 +106,28 @@ static int answer_account(const struct http_req *req, const struct store_account
 	return http_resp_json(resp, status, doc);
 }
 
-/* contact: an array of "mailto:" URLs (checked, not kept: spec/acme.md). */
-static int check_contact(const cf_json *p, struct http_resp *resp)
+#define CONTACT_LEN 1024
+/* contact: an array of at most 4 "mailto:" URLs, joined one a line into out (CONTACT_LEN);
+ * *given 0 when the payload has none (out ""). */
+static int read_contact(const cf_json *p, char *out, int *given, struct http_resp *resp)
 {
 	const cf_json *c = cf_json_get(p, "contact");
-	size_t n = cf_json_array_size(c);
+	size_t n = cf_json_array_size(c), used = 0;
 	const char *s;
 
+	out[0] = '\0';
+	*given = c != NULL;
 	if (!c)
 		return 0;
 	if (!cf_json_is_array(c) || n > 4)
 		goto bad;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (cf_json_str(cf_json_array_item(c, i), 254, &s) != 0 ||
-		    strncmp(s, "mailto:", 7) != 0 || !strchr(s + 7, '@'))
+		    strncmp(s, "mailto:", 7) != 0 || !strchr(s + 7, '@') || strchr(s, '\n') ||
+		    strchr(s, '\r'))
 			goto bad;
+		used += (size_t)snprintf(out + used, CONTACT_LEN - used, "%s%s", i ? "\n" : "", s);
+	}
 	return 0;
 bad:
 	snprintf(resp->detail, sizeof(resp->detail),
@@ -230,7 +246,8 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 	struct eab eab;
 	struct core_who who;
 	char thumb[44], actor[API_WHO_LEN], *jwk_text = NULL;
-	int only = 0, created = 0, ret;
+	char contact[CONTACT_LEN];
+	int only = 0, created = 0, given = 0, ret;
 
 	if (!p) {
 		snprintf(resp->detail, sizeof(resp->detail), "newAccount needs a payload");
@@ -239,7 +256,7 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 	if (cf_json_get(p, "onlyReturnExisting") &&
 	    cf_json_get_bool(p, "onlyReturnExisting", &only) != 0)
 		return CF_EMALFORMED;
-	if ((ret = check_contact(p, resp)) != 0)
+	if ((ret = read_contact(p, contact, &given, resp)) != 0)
 		return ret;
 	ret = cf_key_thumbprint(req->jws->jwk, thumb);
 	if (ret == 0)
@@ -277,7 +294,7 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 	}
 	if (ret == 0) {
 		ret = core_acme_bind(req->core, &who, req->jws->jwk, jwk_text, eab.kid, eab.input,
-				     eab.input_len, eab.mac, eab.mac_len, &a, &created);
+				     eab.input_len, eab.mac, eab.mac_len, contact, &a, &created);
 		if (ret != 0 && bind_detail(ret)[0])
 			snprintf(resp->detail, sizeof(resp->detail), "%s", bind_detail(ret));
 		if (ret == CF_ECONFLICT)
@@ -298,17 +315,23 @@ int api_acme_account(const struct http_req *req, struct http_resp *resp)
 	struct core_who who;
 	char actor[API_WHO_LEN];
 	const char *status = NULL;
-	int ret;
+	char contact[CONTACT_LEN];
+	int ret, given = 0;
 
 	if (strcmp(req->param, req->account->id) != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "an account can only read itself");
 		return CF_EUNAUTHORIZED;
 	}
-	if (req->payload && ((ret = check_contact(req->payload, resp)) != 0 ||
+	if (req->payload && ((ret = read_contact(req->payload, contact, &given, resp)) != 0 ||
 			     cf_json_get_str_opt(req->payload, "status", 32, &status) != 0))
 		return ret ? ret : CF_EMALFORMED;
-	if (!status)
+	if (!status && !given)
 		return answer_account(req, req->account, 200, resp);
+	if (!status) { /* an update of the contacts (RFC 8555 §7.3.2) */
+		api_who(req, &who, actor);
+		ret = core_account_contact_set(req->core, &who, req->account->id, contact, &a);
+		return ret ? ret : answer_account(req, &a, 200, resp);
+	}
 	if (strcmp(status, "deactivated") != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "status can only be \"deactivated\"");
 		return CF_EMALFORMED;

@@ -46,7 +46,7 @@ int core_eab_seal(const struct core *c, const char *reference, const uint8_t key
 struct bind_ctx {
 	struct core *c;
 	const struct core_who *who;
-	const char *kid, *jwk, *input;
+	const char *kid, *jwk, *input, *contact;
 	size_t input_len;
 	const uint8_t *mac;
 	size_t mac_len;
@@ -162,6 +162,7 @@ static int bind_txn(store_txn *txn, void *ctx)
 		if (strlen(b->jwk) >= sizeof(b->acct.jwk))
 			return CF_EBADKEY;
 		strcpy(b->acct.jwk, b->jwk);
+		snprintf(b->acct.contact, sizeof(b->acct.contact), "%s", b->contact);
 		b->acct.status = ACCOUNT_VALID;
 		b->acct.role = ROLE_HOLDER;
 		b->acct.created_at = b->now;
@@ -191,7 +192,7 @@ static int bind_txn(store_txn *txn, void *ctx)
 int core_acme_bind(struct core *c, const struct core_who *who, const cf_key *account_key,
 		   const char *account_jwk, const char *kid, const char *signing_input,
 		   size_t signing_input_len, const uint8_t *mac, size_t mac_len,
-		   struct store_account *out, int *created)
+		   const char *contact, struct store_account *out, int *created)
 {
 	struct bind_ctx *b = calloc(1, sizeof(*b));
 	int ret;
@@ -202,6 +203,7 @@ int core_acme_bind(struct core *c, const struct core_who *who, const cf_key *acc
 	b->who = who;
 	b->kid = kid;
 	b->jwk = account_jwk;
+	b->contact = contact ? contact : "";
 	b->input = signing_input;
 	b->input_len = signing_input_len;
 	b->mac = mac;

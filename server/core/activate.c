@@ -377,8 +377,7 @@ int core_activate(struct core *c, const struct core_who *who, const struct core_
 		__atomic_add_fetch(&c->issued, 1, __ATOMIC_RELAXED);
 		cf_info("enrolment %s activated: credential %s, certificate %s", req->reference,
 			a->credential_id, out->cert.serial);
-	}
-	else if (ret == CF_EBADCODE || ret == CF_ELOCKED)
+	} else if (ret == CF_EBADCODE || ret == CF_ELOCKED)
 		cf_info("enrolment %s: wrong activation code (%d failures)", req->reference,
 			a->e.failures);
 out:

@@ -181,7 +181,7 @@ int core_eab_seal(const struct core *c, const char *reference, const uint8_t key
 int core_acme_bind(struct core *c, const struct core_who *who, const cf_key *account_key,
 		   const char *account_jwk, const char *kid, const char *signing_input,
 		   size_t signing_input_len, const uint8_t *mac, size_t mac_len,
-		   struct store_account *out, int *created);
+		   const char *contact, struct store_account *out, int *created);
 
 #define CORE_ACME_NAMES 5 /* the enrolment's 4 DNS names and its subject */
 /* An ACME order as the API shows it. */
@@ -314,6 +314,10 @@ int core_reinstate(struct core *c, const struct core_who *who, const char *seria
 
 int core_account_deactivate(struct core *c, const struct core_who *who, const char *id,
 			    struct store_account *out);
+/* Replace an ACME account's contact URLs (one a line; audited account.contact):
+ * CF_EDEACTIVATED, CF_EMALFORMED (too long). */
+int core_account_contact_set(struct core *c, const struct core_who *who, const char *id,
+			     const char *contact, struct store_account *out);
 /* Replace the account's key (RFC 8555 §7.3.5): old_key must be its current key
  * (CF_EUNAUTHORIZED otherwise); CF_ECONFLICT if new_key belongs to an account already, whose id
  * is then copied to holder (64 bytes). */

@@ -304,6 +304,26 @@ class AcmeTest(ConformanceTest):
         self.aexpect(r, 400, "malformed")
         self.assert_enrolment_unchanged(enrol, failures=0)
 
+    def test_acme_contact_is_kept_shown_and_replaced_by_an_account_update(self):
+        enrol, kid, hkey = self.binding()
+        key = Key.generate()
+        first = ["mailto:ops@example.org", "mailto:night-shift@example.org"]
+        r = self.acme.new_account(key, eab=self.acme.binding_for(key, kid, hkey), contact=first)
+        body = self.aexpect(r, 201)
+        self.assertEqual(body["contact"], first)
+        url = r.header("location")
+        acct = Account(key, url, [], enrol, body)
+        self.assertEqual(self.aexpect(self.acme.get_as(acct, url), 200)["contact"], first)
+        r = self.acme.post(url, key, {"contact": ["mailto:new@example.org"]}, kid=url)
+        self.assertEqual(self.aexpect(r, 200)["contact"], ["mailto:new@example.org"])
+        self.assertEqual(self.aexpect(self.acme.get_as(acct, url), 200)["contact"], ["mailto:new@example.org"])
+        r = self.acme.post(url, key, {"contact": ["tel:+15145550000"]}, kid=url)
+        self.aexpect(r, 400, "malformed")
+        self.assertEqual(self.aexpect(self.acme.get_as(acct, url), 200)["contact"], ["mailto:new@example.org"],
+                         "a refused update changes nothing")
+        r = self.acme.post(url, key, {"contact": []}, kid=url)
+        self.assertEqual(self.aexpect(r, 200)["contact"], [])
+
     def test_acme_account_of_another_key_is_unauthorized(self):
         a, b = self.account(), self.account()
         self.aexpect(self.acme.post(b.url, a.key, None, kid=a.url, sign_url=b.url), 403, "unauthorized")
