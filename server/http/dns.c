@@ -51,13 +51,14 @@ int http_dns_resolver_ok(const char *resolver)
 	return !resolver || !resolver[0] || resolver_addr(resolver, &sin) == 0;
 }
 
-/* Each TXT record of the answer section (its character-strings joined) to vals. */
-static int read_txt(const unsigned char *ans, int len, char (*vals)[HTTP_TXT_LEN], int max, int *n)
+int http_dns_parse_txt(const unsigned char *ans, int len, char (*vals)[HTTP_TXT_LEN], int max,
+		       int *n)
 {
 	ns_msg msg;
 	ns_rr rr;
 
-	if (ns_initparse(ans, len, &msg) != 0)
+	*n = 0;
+	if (len < 0 || ns_initparse(ans, len, &msg) != 0)
 		return CF_EPROTO;
 	for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
 		const unsigned char *p, *end;
@@ -140,7 +141,8 @@ int http_dns_txt(const char *name, const char *resolver, int timeout_ms, char (*
 			ret = CF_EIO;
 		}
 	} else {
-		ret = read_txt(ans, len < DNS_ANSWER_MAX ? len : DNS_ANSWER_MAX, vals, max, n);
+		ret = http_dns_parse_txt(ans, len < DNS_ANSWER_MAX ? len : DNS_ANSWER_MAX, vals,
+					 max, n);
 	}
 	free(ans);
 	res_nclose(&st);

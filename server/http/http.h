@@ -143,6 +143,10 @@ int http_fetch(const char *host, const char *address, int port, const char *path
  * CF_EIO, CF_EPROTO (an answer that does not parse), CF_EMALFORMED (name or resolver). */
 int http_dns_txt(const char *name, const char *resolver, int timeout_ms, char (*vals)[HTTP_TXT_LEN],
 		 int max, int *n);
+/* The TXT records of a DNS answer message (ans, len octets) as http_dns_txt gives them: 0,
+ * CF_EPROTO (not a message, or a record's strings overrun it). */
+int http_dns_parse_txt(const unsigned char *ans, int len, char (*vals)[HTTP_TXT_LEN], int max,
+		       int *n);
 /* 1 if resolver is "" or a form http_dns_txt accepts. */
 int http_dns_resolver_ok(const char *resolver);
 
