@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cf_err.h"
+#include "http.h"
 
 void config_defaults(struct config *cfg)
 {
@@ -62,6 +63,7 @@ static const struct key_row keys[] = {
     INT("max_activation_attempts", core.max_activation_attempts, 1, 100),
     INT("acme_http01_port", core.acme_http01_port, 1, 65535),
     STR("acme_validation_address", core.acme_validation_address),
+    STR("acme_dns_resolver", core.acme_dns_resolver),
     INT("device_validity_days", core.device_validity_days, 1, 3650),
     INT("signing_validity_days", core.signing_validity_days, 1, 3650),
     INT("signing_renewal_days", core.signing_renewal_days, 1, 3649),
@@ -356,6 +358,10 @@ int config_check(const struct config *cfg, char *err, size_t cap)
 		snprintf(err, cap,
 			 "public_url must be an http:// or https:// URL without spaces, "
 			 "query, fragment or trailing slash (https://certs.example.org)");
+		return CF_EUSAGE;
+	}
+	if (!http_dns_resolver_ok(cfg->core.acme_dns_resolver)) {
+		snprintf(err, cap, "acme_dns_resolver must be an IPv4 ADDR or ADDR:PORT");
 		return CF_EUSAGE;
 	}
 	if (!strchr(cfg->listen, ':')) {

@@ -92,7 +92,7 @@ fi
 if step "configure build-fuzz" 600 env CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCERTFLOW_FUZZ=ON &&
 	step "build build-fuzz" 1500 cmake --build "$ROOT/build-fuzz" -j"$JOBS" --target fuzz_json \
-		fuzz_jws fuzz_csr fuzz_http_head; then
+		fuzz_jws fuzz_csr fuzz_http_head fuzz_dns; then
 	step "fuzz" 600 bash "$ROOT/tests/fuzz/run.sh" "$ROOT/build-fuzz" "${CERTFLOW_FUZZ_SECONDS:-20}"
 else
 	skip "fuzz" "build failed"

@@ -14,7 +14,7 @@ static int answer_account(const struct http_req *req, const struct store_account
 			  struct http_resp *resp)
 {
 	cf_json *doc = NULL;
-	int ret = resp->acme ? api_acme_account_json(a, &doc) : api_account_json(req, a, &doc);
+	int ret = resp->acme ? api_acme_account_json(req, a, &doc) : api_account_json(req, a, &doc);
 
 	if (ret != 0)
 		return ret;

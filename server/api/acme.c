@@ -5,6 +5,7 @@
  * layer (HTTP_AUTH_ACME_*, resp->acme); renewalInfo, newNonce and keyChange share the native
  * handlers.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "api.h"
 #include "cf_b64.h"
 #include "cf_clock.h"
+#include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_log.h"
 
@@ -61,15 +63,25 @@ int api_acme_directory(const struct http_req *req, struct http_resp *resp)
 
 /* ---- accounts ---------------------------------------------------------------------------- */
 
-int api_acme_account_json(const struct store_account *a, cf_json **out)
+int api_acme_account_json(const struct http_req *req, const struct store_account *a, cf_json **out)
 {
 	cf_json *o = cf_json_new_object(), *contact = cf_json_new_array();
 	int ret = !o || !contact;
 
+	for (const char *p = a->contact; !ret && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char url[256];
+
+		snprintf(url, sizeof(url), "%.*s", (int)len, p);
+		ret = cf_json_push_str(contact, url);
+		p += len + (nl != NULL);
+	}
 	if (!ret) {
 		ret |= cf_json_add_str(o, "status",
 				       a->status == ACCOUNT_VALID ? "valid" : "deactivated");
 		ret |= api_add_time(o, "createdAt", a->created_at);
+		ret |= add_url(o, req, "orders", "orders", a->id);
 		ret |= cf_json_add(o, "contact", contact);
 		contact = NULL;
 	}
@@ -86,7 +98,7 @@ static int answer_account(const struct http_req *req, const struct store_account
 			  struct http_resp *resp)
 {
 	cf_json *doc = NULL;
-	int ret = api_acme_account_json(a, &doc);
+	int ret = api_acme_account_json(req, a, &doc);
 
 	if (ret != 0)
 		return ret;
@@ -94,21 +106,28 @@ static int answer_account(const struct http_req *req, const struct store_account
 	return http_resp_json(resp, status, doc);
 }
 
-/* contact: an array of "mailto:" URLs (checked, not kept: spec/acme.md). */
-static int check_contact(const cf_json *p, struct http_resp *resp)
+#define CONTACT_LEN 1024
+/* contact: an array of at most 4 "mailto:" URLs, joined one a line into out (CONTACT_LEN);
+ * *given 0 when the payload has none (out ""). */
+static int read_contact(const cf_json *p, char *out, int *given, struct http_resp *resp)
 {
 	const cf_json *c = cf_json_get(p, "contact");
-	size_t n = cf_json_array_size(c);
+	size_t n = cf_json_array_size(c), used = 0;
 	const char *s;
 
+	out[0] = '\0';
+	*given = c != NULL;
 	if (!c)
 		return 0;
 	if (!cf_json_is_array(c) || n > 4)
 		goto bad;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (cf_json_str(cf_json_array_item(c, i), 254, &s) != 0 ||
-		    strncmp(s, "mailto:", 7) != 0 || !strchr(s + 7, '@'))
+		    strncmp(s, "mailto:", 7) != 0 || !strchr(s + 7, '@') || strchr(s, '\n') ||
+		    strchr(s, '\r'))
 			goto bad;
+		used += (size_t)snprintf(out + used, CONTACT_LEN - used, "%s%s", i ? "\n" : "", s);
+	}
 	return 0;
 bad:
 	snprintf(resp->detail, sizeof(resp->detail),
@@ -227,7 +246,8 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 	struct eab eab;
 	struct core_who who;
 	char thumb[44], actor[API_WHO_LEN], *jwk_text = NULL;
-	int only = 0, created = 0, ret;
+	char contact[CONTACT_LEN];
+	int only = 0, created = 0, given = 0, ret;
 
 	if (!p) {
 		snprintf(resp->detail, sizeof(resp->detail), "newAccount needs a payload");
@@ -236,7 +256,7 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 	if (cf_json_get(p, "onlyReturnExisting") &&
 	    cf_json_get_bool(p, "onlyReturnExisting", &only) != 0)
 		return CF_EMALFORMED;
-	if ((ret = check_contact(p, resp)) != 0)
+	if ((ret = read_contact(p, contact, &given, resp)) != 0)
 		return ret;
 	ret = cf_key_thumbprint(req->jws->jwk, thumb);
 	if (ret == 0)
@@ -269,11 +289,12 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 	if (ret == 0) {
 		api_who(req, &who, actor);
 		/* the binding is an activation: the same limits per address and per reference */
-		ret = api_rate(resp, req->core, &who, RATE_ACTIVATE_ADDR, RATE_ACTIVATE_REF, eab.kid);
+		ret =
+		    api_rate(resp, req->core, &who, RATE_ACTIVATE_ADDR, RATE_ACTIVATE_REF, eab.kid);
 	}
 	if (ret == 0) {
 		ret = core_acme_bind(req->core, &who, req->jws->jwk, jwk_text, eab.kid, eab.input,
-				     eab.input_len, eab.mac, eab.mac_len, &a, &created);
+				     eab.input_len, eab.mac, eab.mac_len, contact, &a, &created);
 		if (ret != 0 && bind_detail(ret)[0])
 			snprintf(resp->detail, sizeof(resp->detail), "%s", bind_detail(ret));
 		if (ret == CF_ECONFLICT)
@@ -294,17 +315,23 @@ int api_acme_account(const struct http_req *req, struct http_resp *resp)
 	struct core_who who;
 	char actor[API_WHO_LEN];
 	const char *status = NULL;
-	int ret;
+	char contact[CONTACT_LEN];
+	int ret, given = 0;
 
 	if (strcmp(req->param, req->account->id) != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "an account can only read itself");
 		return CF_EUNAUTHORIZED;
 	}
-	if (req->payload && ((ret = check_contact(req->payload, resp)) != 0 ||
+	if (req->payload && ((ret = read_contact(req->payload, contact, &given, resp)) != 0 ||
 			     cf_json_get_str_opt(req->payload, "status", 32, &status) != 0))
 		return ret ? ret : CF_EMALFORMED;
-	if (!status)
+	if (!status && !given)
 		return answer_account(req, req->account, 200, resp);
+	if (!status) { /* an update of the contacts (RFC 8555 §7.3.2) */
+		api_who(req, &who, actor);
+		ret = core_account_contact_set(req->core, &who, req->account->id, contact, &a);
+		return ret ? ret : answer_account(req, &a, 200, resp);
+	}
 	if (strcmp(status, "deactivated") != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "status can only be \"deactivated\"");
 		return CF_EMALFORMED;
@@ -501,62 +528,124 @@ int api_acme_order(const struct http_req *req, struct http_resp *resp)
 	return ret;
 }
 
-/* "<order id>-<index>" → the order and the index of its name. */
-static int authz_of(const struct http_req *req, struct core_acme_order *o, int *index,
+/* The account's orders list (RFC 8555 §7.1.2.1): its orders neither invalid nor expired. */
+int api_acme_orders(const struct http_req *req, struct http_resp *resp)
+{
+	char(*ids)[STORE_ID_LEN] = NULL;
+	cf_json *doc = NULL, *list = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (strcmp(req->param, req->account->id) != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "these are not this account's orders");
+		return CF_ENOTFOUND;
+	}
+	ids = calloc(CORE_ACME_ORDERS_MAX, sizeof(*ids));
+	if (!ids)
+		return CF_ENOMEM;
+	ret = core_acme_order_list(req->core, req->account->id, ids, &n);
+	if (ret == 0) {
+		doc = cf_json_new_object();
+		list = cf_json_new_array();
+		ret = !doc || !list;
+		for (size_t i = 0; !ret && i < n; i++) {
+			char url[HTTP_MAX_URL + 128];
+
+			acme_url(req, "order", ids[i], url, sizeof(url));
+			ret = cf_json_push_str(list, url);
+		}
+		ret = ret || cf_json_add(doc, "orders", list);
+		if (!ret)
+			list = NULL;
+		if (ret) {
+			ret = CF_ENOMEM;
+		} else {
+			ret = http_resp_json(resp, 200, doc); /* takes doc */
+			doc = NULL;
+		}
+	}
+	cf_json_free(list);
+	cf_json_free(doc);
+	free(ids);
+	return ret;
+}
+
+/* "<order id>-<index>" → the order and the index of its name. With type (a challenge's URL),
+ * "-dns" may follow: the dns-01 challenge (*type CORE_ACME_DNS01); else *type is the code's http-01
+ * challenge (CORE_ACME_HTTP01) or 0 for a pre-authorised order. A challenge the code does not
+ * offer is not found. */
+static int authz_of(const struct http_req *req, struct core_acme_order *o, int *index, int *type,
 		    struct http_resp *resp)
 {
-	const char *dash = strrchr(req->param, '-');
-	char id[STORE_ID_LEN];
-	int ret, n = 0;
+	char param[STORE_ID_LEN + 8], id[STORE_ID_LEN];
+	size_t len = strlen(req->param);
+	const char *dash;
+	int ret, n = 0, dns = 0;
 
-	if (!dash || dash == req->param || (size_t)(dash - req->param) >= sizeof(id) ||
-	    strlen(dash + 1) != 1 || dash[1] < '0' || dash[1] > '9') {
+	if (type && len > 4 && strcmp(req->param + len - 4, "-dns") == 0) {
+		dns = 1;
+		len -= 4;
+	}
+	snprintf(param, sizeof(param), "%.*s", (int)len, req->param);
+	dash = strrchr(param, '-');
+	if (len >= sizeof(param) - 1 || !dash || dash == param ||
+	    (size_t)(dash - param) >= sizeof(id) || strlen(dash + 1) != 1 || dash[1] < '0' ||
+	    dash[1] > '9') {
 		snprintf(resp->detail, sizeof(resp->detail), "no such authorization");
 		return CF_ENOTFOUND;
 	}
-	snprintf(id, sizeof(id), "%.*s", (int)(dash - req->param), req->param);
+	snprintf(id, sizeof(id), "%.*s", (int)(dash - param), param);
 	ret = get_order(req, id, o, resp);
 	if (ret != 0)
 		return ret;
 	while (o->names[n])
 		n++;
 	*index = dash[1] - '0';
-	if (*index >= n) {
+	if (type)
+		*type = dns ? CORE_ACME_DNS01 : o->e.acme_validate ? CORE_ACME_HTTP01 : 0;
+	if (*index >= n || (type && *type && !(o->e.acme_validate & *type))) {
 		snprintf(resp->detail, sizeof(resp->detail), "no such authorization");
 		return CF_ENOTFOUND;
 	}
 	return 0;
 }
 
-/* The challenge of authorization index of o: of a pre-authorised name, the enrolment code proved
- * at newAccount; else http-01 with its token, and the failure of a validation in "error". */
+/* The challenge of type (CORE_ACME_*, 0: pre-authorised) of authorization index of o: of a
+ * pre-authorised name, the enrolment code proved at newAccount; else http-01 or dns-01 with its
+ * token, and the failure of a validation in "error". */
 static cf_json *challenge_json(const struct http_req *req, const struct core_acme_order *o,
-			       int index, const char *error_type, const char *error_detail)
+			       int index, int type, const char *error_type,
+			       const char *error_detail)
 {
 	cf_json *ch = cf_json_new_object(), *err = NULL;
 	const char *status = authz_status(o, index);
-	char token[44];
+	char token[44], param[STORE_ID_LEN + 8];
 	int ret = !ch;
 
-	if (!ret && !o->e.acme_validate) {
+	snprintf(param, sizeof(param), "%.31s-%d%s", o->id, index,
+		 type == CORE_ACME_DNS01 ? "-dns" : "");
+	if (!ret && !type) {
 		ret |= cf_json_add_str(ch, "type", "certflow-enrolment-01");
-		ret |= add_url(ch, req, "url", "chall", req->param);
+		ret |= add_url(ch, req, "url", "chall", param);
 		ret |= cf_json_add_str(ch, "status", "valid");
 		ret |= api_add_time(ch, "validated", o->e.created_at);
 	} else if (!ret) {
-		ret |= core_acme_token(req->core, o->id, index, token) != 0;
-		ret |= cf_json_add_str(ch, "type", "http-01");
-		ret |= add_url(ch, req, "url", "chall", req->param);
+		/* the other challenge of a name proved stays pending (RFC 8555 §7.1.4) */
+		if (strcmp(status, "valid") == 0 && core_acme_proved_by(o, index) != type)
+			status = "pending";
+		ret |= core_acme_token(req->core, o->id, index, type, token) != 0;
+		ret |= cf_json_add_str(ch, "type", core_acme_validation_name(type));
+		ret |= add_url(ch, req, "url", "chall", param);
 		ret |= cf_json_add_str(ch, "token", token);
 		ret |= cf_json_add_str(ch, "status", status);
 		if (strcmp(status, "valid") == 0)
 			ret |= api_add_time(ch, "validated", cf_now());
 		if (error_type) {
-			char type[96];
+			char etype[96];
 
-			snprintf(type, sizeof(type), "urn:ietf:params:acme:error:%s", error_type);
+			snprintf(etype, sizeof(etype), "urn:ietf:params:acme:error:%s", error_type);
 			err = cf_json_new_object();
-			ret |= !err || cf_json_add_str(err, "type", type) ||
+			ret |= !err || cf_json_add_str(err, "type", etype) ||
 			       cf_json_add_str(err, "detail", error_detail) ||
 			       cf_json_add_int(err, "status", 403);
 			ret |= ret || cf_json_add(ch, "error", err);
@@ -580,7 +669,7 @@ int api_acme_authz(const struct http_req *req, struct http_resp *resp)
 
 	if (!o)
 		return CF_ENOMEM;
-	ret = authz_of(req, o, &index, resp);
+	ret = authz_of(req, o, &index, NULL, resp);
 	if (ret == 0 && req->payload && cf_json_get(req->payload, "status")) {
 		/* deactivation (RFC 8555 §7.5.2) is not offered: the order simply expires */
 		snprintf(resp->detail, sizeof(resp->detail),
@@ -592,13 +681,21 @@ int api_acme_authz(const struct http_req *req, struct http_resp *resp)
 	doc = cf_json_new_object();
 	ident = cf_json_new_object();
 	chs = cf_json_new_array();
-	ch = challenge_json(req, o, index, NULL, NULL);
-	ret = !doc || !ident || !chs || !ch || cf_json_add_str(ident, "type", "dns") ||
+	ret = !doc || !ident || !chs || cf_json_add_str(ident, "type", "dns") ||
 	      cf_json_add_str(ident, "value", o->names[index]) ||
 	      cf_json_add_str(doc, "status", authz_status(o, index)) ||
-	      api_add_time(doc, "expires", o->expires_at) || cf_json_push(chs, ch);
-	if (!ret)
-		ch = NULL;
+	      api_add_time(doc, "expires", o->expires_at);
+	/* one challenge per way the code accepts, http-01 first; certflow-enrolment-01 if none */
+	for (int type = CORE_ACME_HTTP01; !ret && type <= CORE_ACME_DNS01; type <<= 1) {
+		if (o->e.acme_validate && !(o->e.acme_validate & type))
+			continue;
+		ch = challenge_json(req, o, index, o->e.acme_validate ? type : 0, NULL, NULL);
+		ret = !ch || cf_json_push(chs, ch);
+		if (!ret)
+			ch = NULL;
+		if (!o->e.acme_validate)
+			break;
+	}
 	ret = ret || cf_json_add(doc, "identifier", ident);
 	if (!ret)
 		ident = NULL;
@@ -620,7 +717,8 @@ out:
 	return ret;
 }
 
-#define HTTP01_TIMEOUT_MS 5000
+#define VALIDATION_TIMEOUT_MS 5000
+#define VALIDATIONS_MAX 16 /* validations running at once, all accounts together */
 
 /* Fetch the key authorization of http-01 (RFC 8555 §8.3) for authorization index of o: 1 if the
  * name answered it; else 0 with the ACME error type and a detail for the person. */
@@ -632,12 +730,12 @@ static int http01(const struct http_req *req, const struct core_acme_order *o, i
 	int status = 0, ret;
 	size_t n;
 
-	if (core_acme_token(req->core, o->id, index, token) != 0)
+	if (core_acme_token(req->core, o->id, index, CORE_ACME_HTTP01, token) != 0)
 		return *type = "serverInternal", snprintf(detail, cap, "internal error"), 0;
 	snprintf(path, sizeof(path), "/.well-known/acme-challenge/%s", token);
 	snprintf(want, sizeof(want), "%s.%s", token, req->account->thumbprint);
-	ret = http_fetch(o->names[index], cfg->acme_validation_address, cfg->acme_http01_port,
-			 path, HTTP01_TIMEOUT_MS, body, sizeof(body), &status);
+	ret = http_fetch(o->names[index], cfg->acme_validation_address, cfg->acme_http01_port, path,
+			 VALIDATION_TIMEOUT_MS, body, sizeof(body), &status);
 	*type = "connection";
 	if (ret == CF_ETIMEOUT)
 		snprintf(detail, cap, "%.100s did not answer within 5 seconds on port %d",
@@ -665,37 +763,95 @@ static int http01(const struct http_req *req, const struct core_acme_order *o, i
 	return 1;
 }
 
+/* Look up the TXT records of _acme-challenge.NAME (RFC 8555 §8.4) for authorization index of o:
+ * 1 if one of them is base64url(SHA-256(key authorization)); else 0 with the ACME error type and
+ * a detail for the person. */
+static int dns01(const struct http_req *req, const struct core_acme_order *o, int index,
+		 const char **type, char *detail, size_t cap)
+{
+	char token[44], keyauth[112], want[44], qname[272], (*vals)[HTTP_TXT_LEN];
+	uint8_t digest[32];
+	int n = 0, ret, found = 0;
+
+	if (core_acme_token(req->core, o->id, index, CORE_ACME_DNS01, token) != 0)
+		return *type = "serverInternal", snprintf(detail, cap, "internal error"), 0;
+	snprintf(keyauth, sizeof(keyauth), "%s.%s", token, req->account->thumbprint);
+	if (cf_sha256(keyauth, strlen(keyauth), digest) != 0 ||
+	    cf_b64url_encode(digest, sizeof(digest), want, sizeof(want), NULL) != 0)
+		return *type = "serverInternal", snprintf(detail, cap, "internal error"), 0;
+	snprintf(qname, sizeof(qname), "_acme-challenge.%s", o->names[index]);
+	vals = calloc(8, sizeof(*vals));
+	if (!vals)
+		return *type = "serverInternal", snprintf(detail, cap, "out of memory"), 0;
+	ret = http_dns_txt(qname, req->core->cfg.acme_dns_resolver, VALIDATION_TIMEOUT_MS, vals, 8,
+			   &n);
+	for (int i = 0; i < n && !found; i++)
+		found = strcmp(vals[i], want) == 0;
+	free(vals);
+	*type =
+	    ret == CF_ETIMEOUT || ret == CF_EIO || ret == CF_EPROTO ? "dns" : "incorrectResponse";
+	if (ret == CF_ETIMEOUT)
+		snprintf(detail, cap, "no DNS answer for %.100s within 5 seconds", qname);
+	else if (ret == CF_ENOTFOUND || (ret == 0 && n == 0))
+		snprintf(detail, cap, "%.100s has no TXT record", qname);
+	else if (ret != 0)
+		snprintf(detail, cap, "the DNS lookup of %.100s failed", qname);
+	else if (!found)
+		snprintf(detail, cap,
+			 "no TXT record of %.100s holds the key authorization's digest", qname);
+	else
+		snprintf(detail, cap, "%.100s holds the key authorization's digest", qname);
+	return ret == 0 && found;
+}
+
+static atomic_int validations;
+
 int api_acme_challenge(const struct http_req *req, struct http_resp *resp)
 {
 	struct core_acme_order *o = calloc(1, sizeof(*o));
-	const char *type = NULL;
+	const char *etype = NULL;
 	char detail[160] = "", actor[API_WHO_LEN];
 	struct core_who who;
 	cf_json *ch = NULL;
-	int ret, index = 0, ok;
+	int ret, index = 0, type = 0, ok;
 
 	if (!o)
 		return CF_ENOMEM;
-	ret = authz_of(req, o, &index, resp);
-	/* a POST with a payload ({}) asks for the validation (RFC 8555 §7.5.1); POST-as-GET reads */
-	if (ret == 0 && req->payload && o->e.acme_validate &&
-	    strcmp(authz_status(o, index), "pending") == 0) {
+	ret = authz_of(req, o, &index, &type, resp);
+	/* a POST with a payload ({}) asks for the validation (RFC 8555 §7.5.1); POST-as-GET reads
+	 */
+	if (ret == 0 && req->payload && type && strcmp(authz_status(o, index), "pending") == 0) {
 		char id[STORE_ID_LEN];
 
-		ok = http01(req, o, index, &type, detail, sizeof(detail));
+		if (atomic_fetch_add(&validations, 1) >= VALIDATIONS_MAX) {
+			atomic_fetch_sub(&validations, 1);
+			snprintf(resp->detail, sizeof(resp->detail),
+				 "too many names are being checked at this moment: try again in a "
+				 "few seconds");
+			resp->retry_after = 2;
+			free(o);
+			return CF_ERATELIMIT;
+		}
+		ok = type == CORE_ACME_DNS01
+			 ? dns01(req, o, index, &etype, detail, sizeof(detail))
+			 : http01(req, o, index, &etype, detail, sizeof(detail));
+		atomic_fetch_sub(&validations, 1);
 		api_who(req, &who, actor);
 		snprintf(id, sizeof(id), "%s", o->id); /* o is rewritten with the outcome */
-		ret = core_acme_validated(req->core, &who, req->account->id, id, index, ok, detail,
-					  o);
+		ret = core_acme_validated(req->core, &who, req->account->id, id, index, type, ok,
+					  detail, o);
 		if (ret == CF_EORDERNOTREADY)
 			snprintf(resp->detail, sizeof(resp->detail),
 				 "this order is no longer pending: make a new order");
 		if (ok)
-			type = NULL;
+			etype = NULL;
 	}
 	if (ret == 0) {
-		acme_url(req, "authz", req->param, resp->link_up, sizeof(resp->link_up));
-		ch = challenge_json(req, o, index, type, detail);
+		char authz[STORE_ID_LEN + 4];
+
+		snprintf(authz, sizeof(authz), "%.31s-%d", o->id, index);
+		acme_url(req, "authz", authz, resp->link_up, sizeof(resp->link_up));
+		ch = challenge_json(req, o, index, type, etype, detail);
 		ret = ch ? http_resp_json(resp, 200, ch) : CF_ENOMEM;
 	}
 	free(o);

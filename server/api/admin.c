@@ -142,12 +142,14 @@ int api_admin_enrolment_create(const struct http_req *req, struct http_resp *res
 	/* an ACME enrolment also gets an external account binding key (spec/acme.md) */
 	er.eab_key_out = acme ? eab : NULL;
 	if (cf_json_get_str_opt(payload(req), "acmeValidation", 16, &validation) != 0 ||
-	    (validation && (strcmp(validation, "http-01") != 0 || !acme))) {
-		snprintf(resp->detail, sizeof(resp->detail),
-			 "acmeValidation can only be \"http-01\", with acme true");
+	    (validation && (!core_acme_validation_parse(validation) || !acme))) {
+		snprintf(
+		    resp->detail, sizeof(resp->detail),
+		    "acmeValidation can only be \"http-01\", \"dns-01\" or \"http-01,dns-01\", "
+		    "with acme true");
 		return CF_EMALFORMED;
 	}
-	er.acme_validate = validation != NULL;
+	er.acme_validate = validation ? core_acme_validation_parse(validation) : 0;
 	api_who(req, &who, actor);
 	ret = core_enrolment_create(req->core, &who, &er, &e, code);
 	if (ret != 0)

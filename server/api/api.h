@@ -106,8 +106,8 @@ int api_portal_cred_json(const struct core_portal_status *st, const struct core_
 
 /* The actor of a portal request (portal.c): "login:<user id>" of the session; the remote
  * address. buf must outlive who. */
-void api_who_session(const struct http_req *req, const struct core_session *s,
-		     struct core_who *who, char buf[API_WHO_LEN]);
+void api_who_session(const struct http_req *req, const struct core_session *s, struct core_who *who,
+		     char buf[API_WHO_LEN]);
 
 /* The payload's "email" (recovery.c): one '@' with text on both sides, at most API_EMAIL_MAX
  * octets, no white space or control characters; copied in lower case into out. CF_EMALFORMED
@@ -159,13 +159,14 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp);
 int api_acme_account(const struct http_req *req, struct http_resp *resp);
 int api_acme_new_order(const struct http_req *req, struct http_resp *resp);
 int api_acme_order(const struct http_req *req, struct http_resp *resp);
+int api_acme_orders(const struct http_req *req, struct http_resp *resp);
 int api_acme_authz(const struct http_req *req, struct http_resp *resp);
 int api_acme_challenge(const struct http_req *req, struct http_resp *resp);
 int api_acme_finalize(const struct http_req *req, struct http_resp *resp);
 int api_acme_cert(const struct http_req *req, struct http_resp *resp);
 int api_acme_revoke(const struct http_req *req, struct http_resp *resp);
 /* The ACME account object (status, createdAt, contact: contacts are not kept). CF_ENOMEM. */
-int api_acme_account_json(const struct store_account *a, cf_json **out);
+int api_acme_account_json(const struct http_req *req, const struct store_account *a, cf_json **out);
 
 /* ---- encoders (encode.c); each returns a new object or NULL on allocation failure -------- */
 

@@ -131,7 +131,8 @@ cf_json *api_enrolment_json(const struct store_enrolment *e)
 	if (e->eab_key_len > 0)
 		ret |= cf_json_add_bool(o, "acme", 1);
 	if (e->acme_validate)
-		ret |= cf_json_add_str(o, "acmeValidation", "http-01");
+		ret |= cf_json_add_str(o, "acmeValidation",
+				       core_acme_validation_name(e->acme_validate));
 	for (i = 0; i < 4 && e->dns_names[i][0]; i++)
 		ret |= cf_json_push_str(dns, e->dns_names[i]);
 	if (i > 0)
@@ -259,8 +260,9 @@ void api_who(const struct http_req *req, struct core_who *who, char buf[API_WHO_
 		snprintf(buf, API_WHO_LEN, "anonymous");
 	who->actor = buf;
 	who->remote = req->remote_addr ? req->remote_addr : "";
-	who->name =
-	    req->account && req->account->role == ROLE_ADMIN ? core_operator_name(req->account) : NULL;
+	who->name = req->account && req->account->role == ROLE_ADMIN
+			? core_operator_name(req->account)
+			: NULL;
 }
 
 int api_rate(struct http_resp *resp, struct core *c, const struct core_who *who, int kind_addr,
@@ -282,14 +284,14 @@ int api_rate(struct http_resp *resp, struct core *c, const struct core_who *who,
 int api_session(const struct http_req *req, struct http_resp *resp, int allow_restricted,
 		struct core_session *out)
 {
-	int ret = core_session_check(req->core, req->bearer ? req->bearer : "", allow_restricted,
-				     out);
+	int ret =
+	    core_session_check(req->core, req->bearer ? req->bearer : "", allow_restricted, out);
 
 	if (ret == CF_ESESSION)
-		snprintf(resp->detail, sizeof(resp->detail),
-			 "%s", req->bearer && req->bearer[0]
-				   ? "the session token is unknown, expired or logged out: log in again"
-				   : "this resource needs a session token (Authorization: Bearer)");
+		snprintf(resp->detail, sizeof(resp->detail), "%s",
+			 req->bearer && req->bearer[0]
+			     ? "the session token is unknown, expired or logged out: log in again"
+			     : "this resource needs a session token (Authorization: Bearer)");
 	else if (ret == CF_EPWCHANGE)
 		snprintf(resp->detail, sizeof(resp->detail),
 			 "change your first password before anything else");

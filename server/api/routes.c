@@ -83,6 +83,7 @@ const struct http_route api_routes[] = {
     {"POST", "/acme/acct/*", HTTP_AUTH_ACME_KID, api_acme_account},
     {"POST", "/acme/new-order", HTTP_AUTH_ACME_KID, api_acme_new_order},
     {"POST", "/acme/order/*", HTTP_AUTH_ACME_KID, api_acme_order},
+    {"POST", "/acme/orders/*", HTTP_AUTH_ACME_KID, api_acme_orders},
     {"POST", "/acme/authz/*", HTTP_AUTH_ACME_KID, api_acme_authz},
     {"POST", "/acme/chall/*", HTTP_AUTH_ACME_KID, api_acme_challenge},
     {"POST", "/acme/finalize/*", HTTP_AUTH_ACME_KID, api_acme_finalize},

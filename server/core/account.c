@@ -19,6 +19,7 @@ struct acct_ctx {
 	const cf_key *old_key;
 	char new_tp[44];
 	const char *new_jwk;
+	const char *contact;
 	char holder[64];
 	int64_t now;
 	struct store_account a;
@@ -59,6 +60,34 @@ int core_account_deactivate(struct core *c, const struct core_who *who, const ch
 		cf_info("account %s deactivated", id);
 		*out = ac.a;
 	}
+	return ret;
+}
+
+static int contact_txn(store_txn *txn, void *ctx)
+{
+	struct acct_ctx *ac = ctx;
+	int ret = store_account_get(txn, ac->id, &ac->a);
+
+	if (ret != 0)
+		return ret;
+	if (ac->a.status == ACCOUNT_DEACTIVATED)
+		return CF_EDEACTIVATED;
+	snprintf(ac->a.contact, sizeof(ac->a.contact), "%s", ac->contact);
+	ret = store_account_put(txn, &ac->a);
+	return ret ? ret : account_audit(txn, ac, "account.contact");
+}
+
+int core_account_contact_set(struct core *c, const struct core_who *who, const char *id,
+			     const char *contact, struct store_account *out)
+{
+	struct acct_ctx ac = {.who = who, .id = id, .contact = contact};
+	int ret;
+
+	if (strlen(contact) >= sizeof(ac.a.contact))
+		return CF_EMALFORMED;
+	ret = store_write(c->st, contact_txn, &ac);
+	if (ret == 0)
+		*out = ac.a;
 	return ret;
 }
 

@@ -46,7 +46,7 @@ int core_eab_seal(const struct core *c, const char *reference, const uint8_t key
 struct bind_ctx {
 	struct core *c;
 	const struct core_who *who;
-	const char *kid, *jwk, *input;
+	const char *kid, *jwk, *input, *contact;
 	size_t input_len;
 	const uint8_t *mac;
 	size_t mac_len;
@@ -162,6 +162,7 @@ static int bind_txn(store_txn *txn, void *ctx)
 		if (strlen(b->jwk) >= sizeof(b->acct.jwk))
 			return CF_EBADKEY;
 		strcpy(b->acct.jwk, b->jwk);
+		snprintf(b->acct.contact, sizeof(b->acct.contact), "%s", b->contact);
 		b->acct.status = ACCOUNT_VALID;
 		b->acct.role = ROLE_HOLDER;
 		b->acct.created_at = b->now;
@@ -191,7 +192,7 @@ static int bind_txn(store_txn *txn, void *ctx)
 int core_acme_bind(struct core *c, const struct core_who *who, const cf_key *account_key,
 		   const char *account_jwk, const char *kid, const char *signing_input,
 		   size_t signing_input_len, const uint8_t *mac, size_t mac_len,
-		   struct store_account *out, int *created)
+		   const char *contact, struct store_account *out, int *created)
 {
 	struct bind_ctx *b = calloc(1, sizeof(*b));
 	int ret;
@@ -202,6 +203,7 @@ int core_acme_bind(struct core *c, const struct core_who *who, const cf_key *acc
 	b->who = who;
 	b->kid = kid;
 	b->jwk = account_jwk;
+	b->contact = contact ? contact : "";
 	b->input = signing_input;
 	b->input_len = signing_input_len;
 	b->mac = mac;
@@ -305,13 +307,53 @@ int core_acme_order_count(const struct core_acme_order *o)
 	return n;
 }
 
-int core_acme_token(const struct core *c, const char *order_id, int index, char out[44])
+int core_acme_validation_parse(const char *text)
+{
+	int bits = 0;
+
+	if (strcmp(text, "http-01") == 0)
+		bits = CORE_ACME_HTTP01;
+	else if (strcmp(text, "dns-01") == 0)
+		bits = CORE_ACME_DNS01;
+	else if (strcmp(text, "http-01,dns-01") == 0 || strcmp(text, "dns-01,http-01") == 0)
+		bits = CORE_ACME_HTTP01 | CORE_ACME_DNS01;
+	return bits;
+}
+
+const char *core_acme_validation_name(int bits)
+{
+	switch (bits & (CORE_ACME_HTTP01 | CORE_ACME_DNS01)) {
+	case CORE_ACME_HTTP01:
+		return "http-01";
+	case CORE_ACME_DNS01:
+		return "dns-01";
+	case CORE_ACME_HTTP01 | CORE_ACME_DNS01:
+		return "http-01,dns-01";
+	default:
+		return "";
+	}
+}
+
+/* The order record keeps, for each name i, bit i when it is proved and bit DNS_PROVED + i when
+ * dns-01 proved it. */
+#define DNS_PROVED 8
+
+int core_acme_proved_by(const struct core_acme_order *o, int index)
+{
+	if (!(o->proved & (1u << index)) || !o->e.acme_validate)
+		return 0;
+	return o->proved & (1u << (DNS_PROVED + index)) ? CORE_ACME_DNS01 : CORE_ACME_HTTP01;
+}
+
+int core_acme_token(const struct core *c, const char *order_id, int index, int type, char out[44])
 {
 	uint8_t mac[32];
 	char msg[64];
 	int ret;
 
-	snprintf(msg, sizeof(msg), "acme-http-01:%.31s:%d", order_id, index);
+	/* one token per challenge: http-01 keeps the derivation of the codes made before dns-01 */
+	snprintf(msg, sizeof(msg), "acme-%s:%.31s:%d",
+		 type == CORE_ACME_DNS01 ? "dns-01" : "http-01", order_id, index);
 	ret = cf_hmac_sha256(c->secret, sizeof(c->secret), msg, strlen(msg), mac);
 	if (ret == 0)
 		ret = cf_b64url_encode(mac, sizeof(mac), out, 44, NULL);
@@ -376,6 +418,10 @@ static int order_new_txn(store_txn *txn, void *ctx)
 	oc->s.kind = SESS_ACME_ORDER;
 	oc->s.state = SESS_LIVE;
 	snprintf(oc->s.parent, sizeof(oc->s.parent), "%s", oc->account_id);
+	/* indexed by the account, for its orders list (RFC 8555 §7.1.2.1): the index key holds the
+	 * first 31 characters of the account id (a 43-character thumbprint, never the length of a
+	 * subject id), parent the whole id */
+	snprintf(oc->s.subject_id, sizeof(oc->s.subject_id), "%.31s", oc->account_id);
 	snprintf(oc->s.credential_id, sizeof(oc->s.credential_id), "%s", oc->cr.id);
 	snprintf(oc->s.detail, sizeof(oc->s.detail), "%s", oc->replaces);
 	oc->s.count = bits;
@@ -449,6 +495,47 @@ int core_acme_order_get(struct core *c, const char *account_id, const char *id,
 	oc->out = out;
 	ret = strlen(id) < STORE_TOKEN_ID_LEN ? store_read(c->st, order_get_txn, oc) : CF_ENOTFOUND;
 	free(oc);
+	return ret;
+}
+
+struct list_ctx {
+	const char *account_id;
+	char (*ids)[STORE_ID_LEN];
+	size_t n;
+	int64_t now;
+};
+
+static int list_cb(const struct store_session *s, void *ctx)
+{
+	struct list_ctx *l = ctx;
+
+	if (l->n >= CORE_ACME_ORDERS_MAX)
+		return 1; /* stop */
+	if (s->kind == SESS_ACME_ORDER && strcmp(s->parent, l->account_id) == 0 &&
+	    s->state != SESS_INVALID && l->now < s->expires_at)
+		snprintf(l->ids[l->n++], STORE_ID_LEN, "%.31s", s->id);
+	return 0;
+}
+
+static int list_txn(store_txn *txn, void *ctx)
+{
+	struct list_ctx *l = ctx;
+	char key[STORE_ID_LEN];
+	int ret;
+
+	l->n = 0;
+	snprintf(key, sizeof(key), "%.31s", l->account_id);
+	ret = store_session_list_by_subject(txn, key, list_cb, l);
+	return ret == 1 ? 0 : ret;
+}
+
+int core_acme_order_list(struct core *c, const char *account_id, char (*ids)[STORE_ID_LEN],
+			 size_t *n)
+{
+	struct list_ctx l = {account_id, ids, 0, cf_now()};
+	int ret = store_read(c->st, list_txn, &l);
+
+	*n = ret == 0 ? l.n : 0;
 	return ret;
 }
 
@@ -585,8 +672,8 @@ int core_acme_finalize(struct core *c, const struct core_who *who, const char *a
 	if (ret != 0)
 		goto done;
 	/* the certificate carries the order's names, its first one as commonName too (ACME clients
-	 * renew the names they find in the certificate: a subject that is no DNS name would be asked
-	 * for as one), under the enrolment's profile */
+	 * renew the names they find in the certificate: a subject that is no DNS name would be
+	 * asked for as one), under the enrolment's profile */
 	names = out->e;
 	snprintf(names.subject, sizeof(names.subject), "%s", out->names[0]);
 	memset(names.dns_names, 0, sizeof(names.dns_names));
@@ -621,12 +708,12 @@ done:
 	return ret;
 }
 
-/* ---- http-01 outcomes -------------------------------------------------------------------- */
+/* ---- validation outcomes -------------------------------------------------------------------- */
 
 struct val_ctx {
 	struct order_ctx oc;
 	const struct core_who *who;
-	int index, ok;
+	int index, type, ok;
 	const char *detail;
 	int64_t now;
 };
@@ -644,21 +731,22 @@ static int validated_txn(store_txn *txn, void *ctx)
 	if (v->oc.s.state != SESS_LIVE || v->now >= v->oc.s.expires_at)
 		return CF_EORDERNOTREADY;
 	if (v->ok)
-		v->oc.s.restricted |= 1 << v->index;
+		v->oc.s.restricted |=
+		    1 << v->index | (v->type == CORE_ACME_DNS01 ? 1 << (DNS_PROVED + v->index) : 0);
 	else
 		v->oc.s.state = SESS_INVALID;
 	if ((ret = store_session_put(txn, &v->oc.s)) != 0)
 		return ret;
 	order_fill(v->oc.out, &v->oc.s);
 	snprintf(object, sizeof(object), "acme-order:%s", v->oc.s.id);
-	snprintf(detail, sizeof(detail), "http-01 %.64s: %.80s", v->oc.out->names[v->index],
-		 v->detail ? v->detail : "");
+	snprintf(detail, sizeof(detail), "%s %.64s: %.80s", core_acme_validation_name(v->type),
+		 v->oc.out->names[v->index], v->detail ? v->detail : "");
 	return core_audit(txn, v->who, "acme.validate", object, v->ok ? "ok" : "incorrectResponse",
 			  detail);
 }
 
 int core_acme_validated(struct core *c, const struct core_who *who, const char *account_id,
-			const char *id, int index, int ok, const char *detail,
+			const char *id, int index, int type, int ok, const char *detail,
 			struct core_acme_order *out)
 {
 	struct val_ctx *v = calloc(1, sizeof(*v));
@@ -672,6 +760,7 @@ int core_acme_validated(struct core *c, const struct core_who *who, const char *
 	v->oc.out = out;
 	v->who = who;
 	v->index = index;
+	v->type = type;
 	v->ok = ok;
 	v->detail = detail;
 	v->now = cf_now();

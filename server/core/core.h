@@ -40,40 +40,41 @@ struct core_rate_limit {
 };
 
 struct core_config {
-	int enrolment_code_days;     /* lifetime of an enrolment code (15) */
-	int max_activation_attempts; /* wrong codes before the enrolment locks (5) */
-	int acme_http01_port;	     /* the port an ACME http-01 validation connects to (80) */
+	int enrolment_code_days;	  /* lifetime of an enrolment code (15) */
+	int max_activation_attempts;	  /* wrong codes before the enrolment locks (5) */
+	int acme_http01_port;		  /* the port an ACME http-01 validation connects to (80) */
 	char acme_validation_address[64]; /* connect there instead of the name's address ("") */
-	int device_validity_days;    /* 365 */
-	int signing_validity_days;   /* 1095 */
-	int signing_renewal_days;    /* renewal window of signing certificates (90) */
+	char acme_dns_resolver[64]; /* dns-01: ask this IPv4 ADDR[:PORT] ("": /etc/resolv.conf) */
+	int device_validity_days;   /* 365 */
+	int signing_validity_days;  /* 1095 */
+	int signing_renewal_days;   /* renewal window of signing certificates (90) */
 	/* issue 3: the human journeys (spec/protocol.md §14-§19) */
-	char auto_approve[128];	  /* profiles approved by policy, comma-separated ("" = none) */
-	int questions_required;	  /* right answers needed of 3 (2) */
-	int question_attempts;	  /* attempts before the questions lock (5) */
-	int link_token_minutes;	  /* life of a recovery link token (60) */
-	int recovery_otp;	  /* 1: recovery/complete also needs an OTP (default 1) */
-	int otp_digits;		  /* 6 */
-	int otp_step_secs;	  /* TOTP time step (30) */
-	int otp_window_steps;	  /* accepted steps either side of now (1) */
-	int otp_max_failures;	  /* 5 */
-	int sms_otp_minutes;	  /* life of an SMS code (5) */
-	int otp_resend_secs;	  /* minimum gap between two SMS codes of one subject (60) */
-	int otp_resend_per_hour;  /* SMS codes per subject per hour (5) */
+	char auto_approve[128];	    /* profiles approved by policy, comma-separated ("" = none) */
+	int questions_required;	    /* right answers needed of 3 (2) */
+	int question_attempts;	    /* attempts before the questions lock (5) */
+	int link_token_minutes;	    /* life of a recovery link token (60) */
+	int recovery_otp;	    /* 1: recovery/complete also needs an OTP (default 1) */
+	int otp_digits;		    /* 6 */
+	int otp_step_secs;	    /* TOTP time step (30) */
+	int otp_window_steps;	    /* accepted steps either side of now (1) */
+	int otp_max_failures;	    /* 5 */
+	int sms_otp_minutes;	    /* life of an SMS code (5) */
+	int otp_resend_secs;	    /* minimum gap between two SMS codes of one subject (60) */
+	int otp_resend_per_hour;    /* SMS codes per subject per hour (5) */
 	int emergency_max_failures; /* 5 */
-	uint32_t kdf_iterations;  /* PBKDF2-HMAC-SHA-256 iterations for answers and envelopes
-				     (600000; tests may lower it, never below 1000) */
+	uint32_t kdf_iterations;    /* PBKDF2-HMAC-SHA-256 iterations for answers and envelopes
+				       (600000; tests may lower it, never below 1000) */
 	/* issue 4: remote credentials (spec/protocol.md §22-§27) */
-	int remote_key_type;	   /* enum cf_key_type of new remote keys (CF_KEY_P256) */
-	unsigned remote_key_bits;  /* RSA: 2048 or 3072; else 0 */
-	int pin_max_tries;	   /* 5 */
-	int puk_max_tries;	   /* 10 */
-	int login_max_failures;	   /* failed logins before the login locks (5) */
-	int session_minutes;	   /* life of a portal session (30) */
-	int sad_seconds;	   /* life of a CSC signature authorisation (300) */
-	int qr_login_seconds;	   /* life of a QR login challenge (120) */
-	int update_minutes;	   /* time between the two steps of an update (15) */
-	char entitlement[16];	   /* renewal entitlement: "coupon" (default), "program", "none" */
+	int remote_key_type;	  /* enum cf_key_type of new remote keys (CF_KEY_P256) */
+	unsigned remote_key_bits; /* RSA: 2048 or 3072; else 0 */
+	int pin_max_tries;	  /* 5 */
+	int puk_max_tries;	  /* 10 */
+	int login_max_failures;	  /* failed logins before the login locks (5) */
+	int session_minutes;	  /* life of a portal session (30) */
+	int sad_seconds;	  /* life of a CSC signature authorisation (300) */
+	int qr_login_seconds;	  /* life of a QR login challenge (120) */
+	int update_minutes;	  /* time between the two steps of an update (15) */
+	char entitlement[16];	  /* renewal entitlement: "coupon" (default), "program", "none" */
 	char entitlement_command[1024]; /* program for "program": exit 0 = entitled (§26.3) */
 	struct core_rate_limit rate[RATE_KINDS]; /* issue 15 (§28); defaults in core.c */
 	int outbox_keep_days; /* sent and failed messages are purged after (30) */
@@ -145,7 +146,7 @@ struct core_enrol_req {
 	/* ACME (spec/acme.md): when not NULL, the enrolment also gets an external account binding
 	 * key, whose CORE_EAB_KEY_LEN octets are written here (the caller wipes them) */
 	uint8_t *eab_key_out;
-	int acme_validate; /* ACME orders must also prove each name by http-01 */
+	int acme_validate; /* ACME orders must also prove each name: CORE_ACME_* bits, 0: no */
 };
 
 /* Create an enrolment code: unique 12-digit reference, 100-bit activation code. *code receives
@@ -180,7 +181,7 @@ int core_eab_seal(const struct core *c, const char *reference, const uint8_t key
 int core_acme_bind(struct core *c, const struct core_who *who, const cf_key *account_key,
 		   const char *account_jwk, const char *kid, const char *signing_input,
 		   size_t signing_input_len, const uint8_t *mac, size_t mac_len,
-		   struct store_account *out, int *created);
+		   const char *contact, struct store_account *out, int *created);
 
 #define CORE_ACME_NAMES 5 /* the enrolment's 4 DNS names and its subject */
 /* An ACME order as the API shows it. */
@@ -189,10 +190,10 @@ struct core_acme_order {
 	char account_id[64];
 	char credential_id[STORE_ID_LEN];
 	const char *names[CORE_ACME_NAMES + 1]; /* the ordered names (into e), NULL-terminated */
-	int valid;				 /* finalized: serial is the certificate */
-	int invalid;				 /* a validation failed: the order is dead */
-	uint32_t proved;			 /* authorizations valid, by index */
-	char serial[STORE_SERIAL_LEN];		 /* valid: the certificate; else "replaces" or "" */
+	int valid;				/* finalized: serial is the certificate */
+	int invalid;				/* a validation failed: the order is dead */
+	uint32_t proved;			/* authorizations valid, by index */
+	char serial[STORE_SERIAL_LEN];		/* valid: the certificate; else "replaces" or "" */
 	int64_t expires_at;
 	struct store_enrolment e;
 };
@@ -205,18 +206,32 @@ int core_acme_order_new(struct core *c, const char *account_id, const char *cons
 			const char *replaces, struct core_acme_order *out, char bad[254]);
 /* The number of names of order o. */
 int core_acme_order_count(const struct core_acme_order *o);
-/* The http-01 token of authorization index of order_id (43 base64url characters + NUL): derived
- * from the server's secret, never stored. */
-int core_acme_token(const struct core *c, const char *order_id, int index, char out[44]);
-/* The outcome of the http-01 validation of authorization index of account_id's order id: ok
- * marks it valid; otherwise the order becomes invalid (RFC 8555 §7.1.6). Audited
+/* The ways an ACME code asks for its names to be proved (spec/acme.md §4), a bit set. */
+#define CORE_ACME_HTTP01 1
+#define CORE_ACME_DNS01 2
+/* "http-01", "dns-01", or both joined by ',' (either order) → their bits; 0 if anything else. */
+int core_acme_validation_parse(const char *text);
+/* The bits → "http-01", "dns-01" or "http-01,dns-01" ("" for none). */
+const char *core_acme_validation_name(int bits);
+/* The token of challenge type (CORE_ACME_HTTP01 or CORE_ACME_DNS01) of authorization index of
+ * order_id (43 base64url characters + NUL): derived from the server's secret, never stored. */
+int core_acme_token(const struct core *c, const char *order_id, int index, int type, char out[44]);
+/* The type by which authorization index of o was proved (CORE_ACME_*), 0 if not proved by one. */
+int core_acme_proved_by(const struct core_acme_order *o, int index);
+/* The outcome of the validation by type (CORE_ACME_*) of authorization index of account_id's
+ * order id: ok marks it valid; otherwise the order becomes invalid (RFC 8555 §7.1.6). Audited
  * "acme.validate" with detail (never a secret). CF_ENOTFOUND, CF_EORDERNOTREADY (not pending). */
 int core_acme_validated(struct core *c, const struct core_who *who, const char *account_id,
-			const char *id, int index, int ok, const char *detail,
+			const char *id, int index, int type, int ok, const char *detail,
 			struct core_acme_order *out);
 /* The order id of account_id: CF_ENOTFOUND (also for another account's order). */
 int core_acme_order_get(struct core *c, const char *account_id, const char *id,
 			struct core_acme_order *out);
+#define CORE_ACME_ORDERS_MAX 100
+/* The ids of account_id's orders that are neither invalid nor expired, oldest first, at most
+ * CORE_ACME_ORDERS_MAX (ids: that many rows of STORE_ID_LEN), their number to *n. */
+int core_acme_order_list(struct core *c, const char *account_id, char (*ids)[STORE_ID_LEN],
+			 size_t *n);
 /* finalize: the CSR must ask for exactly the order's names (CF_EBADCSR); the order must be ready
  * (CF_EORDERNOTREADY). Issues the first certificate of the pending credential, or renews it (a
  * "replaces" certificate is then revoked as superseded). */
@@ -299,6 +314,10 @@ int core_reinstate(struct core *c, const struct core_who *who, const char *seria
 
 int core_account_deactivate(struct core *c, const struct core_who *who, const char *id,
 			    struct store_account *out);
+/* Replace an ACME account's contact URLs (one a line; audited account.contact):
+ * CF_EDEACTIVATED, CF_EMALFORMED (too long). */
+int core_account_contact_set(struct core *c, const struct core_who *who, const char *id,
+			     const char *contact, struct store_account *out);
 /* Replace the account's key (RFC 8555 §7.3.5): old_key must be its current key
  * (CF_EUNAUTHORIZED otherwise); CF_ECONFLICT if new_key belongs to an account already, whose id
  * is then copied to holder (64 bytes). */
@@ -703,7 +722,8 @@ int core_remote_credential_get(struct core *c, const struct core_session *s,
 
 /* The result of a PIN/PUK journey; written whatever the result. */
 struct core_remote_outcome {
-	int attempts_left; /* CF_EBADPIN, CF_EBADPUK: of that proof; CF_EBADOTP: OTP tries; else -1 */
+	int attempts_left; /* CF_EBADPIN, CF_EBADPUK: of that proof; CF_EBADOTP: OTP tries; else -1
+			    */
 	int activated;	   /* 1: the credential was pending and got its first certificate */
 };
 
@@ -719,9 +739,9 @@ int core_remote_activate(struct core *c, const struct core_who *who, const struc
 
 /* POST /v1/portal/pin (§24.5): change the PIN with the current one and an OTP. CF_EINACTIVE
  * (pending: activate it first), CF_EPINBLOCKED, CF_EBADPIN (counted) and the errors above. */
-int core_remote_pin_change(struct core *c, const struct core_who *who,
-			   const struct core_session *s, const char *credential_id, const char *pin,
-			   const char *new_pin, const char *otp, struct core_remote_outcome *out);
+int core_remote_pin_change(struct core *c, const struct core_who *who, const struct core_session *s,
+			   const char *credential_id, const char *pin, const char *new_pin,
+			   const char *otp, struct core_remote_outcome *out);
 
 /* ---- CSC API v2 subset (§25; core/csc.c) -------------------------------------------------- */
 
@@ -793,7 +813,7 @@ int core_csc_sign(struct core *c, const struct core_who *who, const struct core_
 
 /* Coupons (§26.3; core/coupon.c): 16 Crockford base32 characters (80 bits) shown as 4 groups
  * of 4, stored only as HMAC-SHA-256 under a key derived from the server key. */
-#define CORE_COUPON_DISPLAY 19	 /* "XXXX-XXXX-XXXX-XXXX" */
+#define CORE_COUPON_DISPLAY 19	  /* "XXXX-XXXX-XXXX-XXXX" */
 #define CORE_COUPON_ISSUE_MAX 100 /* coupons per coupon-issue */
 
 struct core_coupon_req {
@@ -805,9 +825,8 @@ struct core_coupon_req {
 /* Issue n (1..CORE_COUPON_ISSUE_MAX) coupons in one transaction (audit "coupon.issue", no
  * codes). out[i] the records, codes[i] their display form, which exists nowhere else: the
  * caller shows them once and wipes them. CF_EMALFORMED. */
-int core_coupon_issue(struct core *c, const struct core_who *who,
-		      const struct core_coupon_req *req, size_t n, struct store_coupon *out,
-		      char (*codes)[CORE_COUPON_DISPLAY + 1]);
+int core_coupon_issue(struct core *c, const struct core_who *who, const struct core_coupon_req *req,
+		      size_t n, struct store_coupon *out, char (*codes)[CORE_COUPON_DISPLAY + 1]);
 /* Every coupon, by id (no code: only ids and states are kept). */
 int core_coupon_list(struct core *c, const char *after,
 		     int (*cb)(const struct store_coupon *cp, void *ctx), void *ctx);
@@ -882,8 +901,8 @@ int core_update_complete(struct core *c, const struct core_who *who, const struc
 /* The entitlement program (§26.3; core/entitlement.c): run entitlement_command with the
  * credential's public facts in its environment, stdin /dev/null, at most 30 s. 0 = entitled,
  * CF_EENTITLEMENT (refused, failed, killed after the timeout or not runnable). */
-int core_entitlement_check(const struct core *c, const char *credential_id,
-			   const char *subject_id, const char *profile, const char *user_id);
+int core_entitlement_check(const struct core *c, const char *credential_id, const char *subject_id,
+			   const char *profile, const char *user_id);
 
 /* ---- QR login (§27; core/qrlogin.c) ------------------------------------------------------- */
 
@@ -912,8 +931,7 @@ int core_qr_start(struct core *c, const struct core_who *who, const char *user_i
  * CF_EUNAUTHORIZED (no such credential). The refusals after the challenge was found are audited
  * ("qrlogin.approve") and committed. user_id receives the approved login's user id. */
 int core_qr_approve(struct core *c, const struct core_who *who, const char *account_id,
-		    const char *challenge, const char *credential,
-		    char user_id[STORE_USER_ID_LEN]);
+		    const char *challenge, const char *credential, char user_id[STORE_USER_ID_LEN]);
 
 /* POST /v1/qr-login/poll: *pending = 1 while the challenge waits (out untouched); once approved,
  * *pending = 0 and a portal session for the approved login in *out as core_login gives it

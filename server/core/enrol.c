@@ -124,7 +124,7 @@ int core_enrolment_create(struct core *c, const struct core_who *who,
 			return CF_EMALFORMED;
 	if (i == 4 && req->dns_names[4])
 		return CF_EMALFORMED;
-	cc.e.acme_validate = req->eab_key_out && req->acme_validate;
+	cc.e.acme_validate = req->eab_key_out ? req->acme_validate : 0;
 	cc.e.state = ENROL_LIVE;
 	cc.e.failures = 0;
 	cc.e.created_at = now;

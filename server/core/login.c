@@ -297,8 +297,8 @@ int core_login_notices_txn(store_txn *txn, const char *subject_id, struct core_l
 static int unknown_login(struct login_ctx *g, store_txn *txn)
 {
 	int max = g->c->cfg.login_max_failures, failures = 0;
-	int ret = core_ghost_failures_txn(g->c, txn, "login", g->ls.user_id, 0, max, g->now,
-					  &failures);
+	int ret =
+	    core_ghost_failures_txn(g->c, txn, "login", g->ls.user_id, 0, max, g->now, &failures);
 
 	if (ret != 0)
 		return ret;

@@ -443,8 +443,8 @@ static int of_issuer(store_txn *txn, const struct store_credential *cr, const ch
 	if (!cert)
 		return CF_ENOMEM;
 	if (store_cert_get(txn, cr->current_serial, cert) == 0 &&
-	    ca_cert_names(cert->der, cert->der_len, subject, sizeof(subject), name,
-			  sizeof(name)) == 0)
+	    ca_cert_names(cert->der, cert->der_len, subject, sizeof(subject), name, sizeof(name)) ==
+		0)
 		yes = strcmp(name, issuer) == 0;
 	free(cert);
 	return yes;

@@ -134,6 +134,22 @@ int http_build_response(const struct http_resp *resp, const char *nonce, char **
 int http_fetch(const char *host, const char *address, int port, const char *path, int timeout_ms,
 	       char *body, size_t cap, int *status);
 
+#define HTTP_TXT_LEN 256
+/* The TXT records of name (dns.c; the ACME dns-01 validation), asked of resolver ("ADDR" or
+ * "ADDR:PORT", IPv4) or, when NULL or "", of /etc/resolv.conf's servers; one try per server within
+ * timeout_ms (whole seconds). Up to max values (each record's strings joined; longer records than
+ * HTTP_TXT_LEN - 1 skipped) to vals, their number to *n. 0 (possibly *n == 0: only other types),
+ * CF_ENOTFOUND (no such name or no TXT record), CF_ETIMEOUT (no answer, or the server failed),
+ * CF_EIO, CF_EPROTO (an answer that does not parse), CF_EMALFORMED (name or resolver). */
+int http_dns_txt(const char *name, const char *resolver, int timeout_ms, char (*vals)[HTTP_TXT_LEN],
+		 int max, int *n);
+/* The TXT records of a DNS answer message (ans, len octets) as http_dns_txt gives them: 0,
+ * CF_EPROTO (not a message, or a record's strings overrun it). */
+int http_dns_parse_txt(const unsigned char *ans, int len, char (*vals)[HTTP_TXT_LEN], int max,
+		       int *n);
+/* 1 if resolver is "" or a form http_dns_txt accepts. */
+int http_dns_resolver_ok(const char *resolver);
+
 #define HTTP_DEFAULT_THREADS 256
 #define HTTP_DEFAULT_PER_ADDRESS 16
 #define HTTP_DEFAULT_HEAD_TIMEOUT_MS 10000

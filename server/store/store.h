@@ -41,7 +41,7 @@ struct store_opts {
 	int pool_size; /* PostgreSQL connections, at most this many transactions at once (8 if 0) */
 };
 
-#define STORE_ID_LEN 32     /* ids: 26 Crockford base32 characters + NUL fit */
+#define STORE_ID_LEN 32	    /* ids: 26 Crockford base32 characters + NUL fit */
 #define STORE_REF_LEN 16    /* reference numbers: 12 digits */
 #define STORE_SERIAL_LEN 48 /* lower-case hex, ≤ 20 octets */
 #define STORE_NAME_LEN 128
@@ -62,20 +62,21 @@ struct store_enrolment {
 	uint8_t code_mac[32]; /* HMAC-SHA-256 of the normalised activation code */
 	char subject[STORE_NAME_LEN];
 	char profile[32];
-	char email[STORE_NAME_LEN];        /* optional, "" if none */
+	char email[STORE_NAME_LEN];	   /* optional, "" if none */
 	char dns_names[4][STORE_NAME_LEN]; /* optional SAN dNSNames, "" terminates */
 	int state;
 	int failures;
 	int64_t created_at, expires_at;
-	char credential_id[STORE_ID_LEN]; /* set when used */
+	char credential_id[STORE_ID_LEN];  /* set when used */
 	char application_id[STORE_ID_LEN]; /* "" for operator-made codes (enrolment-create) */
-	char replaces[STORE_ID_LEN];	   /* recovery: credential superseded on activation, or "" */
-	uint32_t envelope_number;	   /* number of the envelope that carried the code, 0 if none */
+	char replaces[STORE_ID_LEN]; /* recovery: credential superseded on activation, or "" */
+	uint32_t envelope_number;    /* number of the envelope that carried the code, 0 if none */
 	/* issue 12, ACME external account binding (spec/acme.md): the HMAC key, sealed under the
 	 * server's wrap key (aad "eab:<reference>"); length 0 = not an ACME enrolment */
 	uint8_t eab_key[STORE_WRAPPED_MAX_ENROL];
 	size_t eab_key_len;
-	int acme_validate; /* 1: ACME orders must also prove each name by http-01 (spec/acme.md) */
+	int acme_validate; /* ACME orders must also prove each name: 1 http-01, 2 dns-01, 3 either
+			    */
 };
 
 enum store_account_status { ACCOUNT_VALID = 1, ACCOUNT_DEACTIVATED };
@@ -84,8 +85,9 @@ enum store_account_role { ROLE_HOLDER = 1, ROLE_ADMIN };
 #define STORE_OPERATOR_NAME_LEN 65
 
 struct store_account {
-	char id[64];          /* RFC 7638 thumbprint of the account's first key */
-	char thumbprint[64];  /* thumbprint of the current key (indexed, unique) */
+	char id[64];	     /* RFC 7638 thumbprint of the account's first key */
+	char thumbprint[64]; /* thumbprint of the current key (indexed, unique) */
+	char contact[1024];  /* ACME: its contact URLs, one a line ("" none; spec/acme.md §2) */
 	char jwk[STORE_JWK_LEN]; /* current public key, JWK JSON text */
 	int status;
 	int role;
@@ -114,8 +116,8 @@ struct store_credential {
 	char application_id[STORE_ID_LEN]; /* "" for operator-made enrolments */
 	char subject_id[STORE_ID_LEN];	   /* "" when there is no subject record */
 	/* issue 4: remote credentials and updates on the operator's demand */
-	int remote;	       /* 1: the key is held by the server (custody record of the same id) */
-	int64_t update_by;     /* operator's deadline for an update (§26.4), 0 = none */
+	int remote;	   /* 1: the key is held by the server (custody record of the same id) */
+	int64_t update_by; /* operator's deadline for an update (§26.4), 0 = none */
 	char update_note[160]; /* operator's text shown with the notice, "" = none */
 };
 
@@ -207,8 +209,8 @@ int store_counter_next(store_txn *txn, const char *name, uint64_t *out);
 #define STORE_MOBILE_LEN 24
 #define STORE_QUESTION_LEN 256
 #define STORE_QUESTIONS 3
-#define STORE_WRAPPED_MAX 128	   /* AEAD-wrapped small secrets: nonce + ciphertext + tag */
-#define STORE_MESSAGE_MAX 16384	   /* sealed message body */
+#define STORE_WRAPPED_MAX 128	/* AEAD-wrapped small secrets: nonce + ciphertext + tag */
+#define STORE_MESSAGE_MAX 16384 /* sealed message body */
 #define STORE_CONSENTS_LEN 256
 
 /* Security questions in force: the text, and a verifier per answer (PBKDF2-HMAC-SHA-256 of the
@@ -265,13 +267,13 @@ struct store_application {
 	size_t envelope_key_len;
 	uint8_t envelope_salt[16];
 	uint32_t envelope_iterations;
-	uint32_t envelope_count; /* envelopes sent so far (the last envelope number) */
+	uint32_t envelope_count;   /* envelopes sent so far (the last envelope number) */
 	uint8_t emergency_mac[32]; /* HMAC of the normalised emergency code; zero = none yet */
 	int emergency_failures;
-	char reference[STORE_REF_LEN];	  /* current enrolment code, "" before approval */
-	char credential_id[STORE_ID_LEN]; /* current credential, "" before activation */
+	char reference[STORE_REF_LEN];		  /* current enrolment code, "" before approval */
+	char credential_id[STORE_ID_LEN];	  /* current credential, "" before activation */
 	char decided_by[STORE_OPERATOR_NAME_LEN]; /* operator name (older: id) or "policy" */
-	char reason[256];		  /* rejection reason */
+	char reason[256];			  /* rejection reason */
 	int64_t created_at, decided_at;
 };
 
@@ -286,9 +288,9 @@ struct store_challenge {
 	int kind;
 	int state;
 	char subject_id[STORE_ID_LEN];
-	char purpose[32];	     /* "recovery" */
+	char purpose[32];	       /* "recovery" */
 	char parent[STORE_ID_LEN * 2]; /* SMS OTP: id of the link challenge it belongs to, or "" */
-	uint8_t mac[32];	     /* SMS OTP: HMAC of the code */
+	uint8_t mac[32];	       /* SMS OTP: HMAC of the code */
 	int failures;
 	int64_t created_at, expires_at;
 };
@@ -314,9 +316,9 @@ struct store_message {
 struct store_audit {
 	uint64_t seq; /* assigned by store_audit_append, increasing */
 	int64_t at;
-	char actor[96];	 /* "account:<id>", "admin:<id>", "anonymous", "system", "policy" */
+	char actor[96]; /* "account:<id>", "admin:<id>", "anonymous", "system", "policy" */
 	char actor_name[STORE_OPERATOR_NAME_LEN]; /* operator's name for "admin:<id>", else "" */
-	char action[48]; /* "application.create", ... (spec/protocol.md) */
+	char action[48];			  /* "application.create", ... (spec/protocol.md) */
 	char object[96]; /* "application:<id>", "credential:<id>", "certificate:<serial>", ... */
 	char remote[64]; /* client address, "" for the server itself */
 	char result[48]; /* "ok" or a problem name */
@@ -332,10 +334,11 @@ int store_subject_put(store_txn *txn, const struct store_subject *s);
 int store_application_get(store_txn *txn, const char *id, struct store_application *out);
 int store_application_put(store_txn *txn, const struct store_application *a);
 /* All applications in creation order (by id: ids are ULIDs, see core_random_id). */
-int store_application_list(store_txn *txn,
-			   int (*cb)(const struct store_application *a, void *ctx), void *ctx);
+int store_application_list(store_txn *txn, int (*cb)(const struct store_application *a, void *ctx),
+			   void *ctx);
 int store_application_list_after(store_txn *txn, const char *after,
-				 int (*cb)(const struct store_application *a, void *ctx), void *ctx);
+				 int (*cb)(const struct store_application *a, void *ctx),
+				 void *ctx);
 /* Applications of one subject, in creation order. */
 int store_application_list_by_subject(store_txn *txn, const char *subject_id,
 				      int (*cb)(const struct store_application *a, void *ctx),
@@ -410,7 +413,7 @@ int store_custody_count(store_txn *txn, uint64_t *out);
 
 /* ---- holder logins, sessions, coupons (issue 4, spec/protocol.md §23-§26) ----------------- */
 
-#define STORE_USER_ID_LEN 16 /* user ids: 10 digits */
+#define STORE_USER_ID_LEN 16  /* user ids: 10 digits */
 #define STORE_TOKEN_ID_LEN 64 /* ids of token-named records: base64url HMAC-SHA-256 (43) */
 
 /* The portal login of a subject (one per subject): user id + password verifier
@@ -450,15 +453,15 @@ enum store_session_state { SESS_LIVE = 1, SESS_APPROVED, SESS_USED, SESS_INVALID
  * update: the credential's data key wrapped under HMAC(master key, token); never clear). */
 struct store_session {
 	char id[STORE_TOKEN_ID_LEN];
-	int kind;  /* enum store_session_kind */
-	int state; /* enum store_session_state */
-	char subject_id[STORE_ID_LEN];		/* "" for a QR challenge not approved yet */
-	char user_id[STORE_USER_ID_LEN];	/* portal sessions, "" otherwise */
-	char credential_id[STORE_ID_LEN];	/* SAD, update: the credential */
-	char parent[STORE_TOKEN_ID_LEN];	/* SAD, update: the portal session that made it */
-	int restricted;				/* portal: 1 = password change only */
-	uint8_t digest[32];			/* SAD: SHA-256 over the authorised hashes */
-	uint32_t count;				/* SAD: signatures left */
+	int kind;			  /* enum store_session_kind */
+	int state;			  /* enum store_session_state */
+	char subject_id[STORE_ID_LEN];	  /* "" for a QR challenge not approved yet */
+	char user_id[STORE_USER_ID_LEN];  /* portal sessions, "" otherwise */
+	char credential_id[STORE_ID_LEN]; /* SAD, update: the credential */
+	char parent[STORE_TOKEN_ID_LEN];  /* SAD, update: the portal session that made it */
+	int restricted;			  /* portal: 1 = password change only */
+	uint8_t digest[32];		  /* SAD: SHA-256 over the authorised hashes */
+	uint32_t count;			  /* SAD: signatures left */
 	uint8_t blob[STORE_WRAPPED_MAX];
 	size_t blob_len;
 	char detail[96]; /* QR: the user id the waiting side named, or ""; update: new PIN "keep" */
@@ -481,8 +484,8 @@ struct store_coupon {
 	uint8_t code_mac[32];
 	char profile[32]; /* "" = any profile */
 	int state;
-	char note[128];			  /* operator's text (order number ...) */
-	char used_by[STORE_ID_LEN];	  /* credential renewed with it */
+	char note[128];				 /* operator's text (order number ...) */
+	char used_by[STORE_ID_LEN];		 /* credential renewed with it */
 	int64_t created_at, expires_at, used_at; /* expires_at 0 = never */
 };
 int store_coupon_get(store_txn *txn, const char *id, struct store_coupon *out);

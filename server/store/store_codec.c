@@ -109,10 +109,11 @@ static const struct codec_field enrolment_fields[] = {
 };
 
 static const struct codec_field account_fields[] = {
-    FSTR(1, struct store_account, id, 1),  FSTR(2, struct store_account, thumbprint, 1),
-    FSTR(3, struct store_account, jwk, 0), FINT(4, struct store_account, status),
-    FINT(5, struct store_account, role),   FI64(6, struct store_account, created_at),
-    FSTR(7, struct store_account, name, 0), /* issue 10: "" in older records */
+    FSTR(1, struct store_account, id, 1),      FSTR(2, struct store_account, thumbprint, 1),
+    FSTR(3, struct store_account, jwk, 0),     FINT(4, struct store_account, status),
+    FINT(5, struct store_account, role),       FI64(6, struct store_account, created_at),
+    FSTR(7, struct store_account, name, 0),    /* issue 10: "" in older records */
+    FSTR(8, struct store_account, contact, 0), /* ACME contacts: "" in older records */
 };
 
 static const struct codec_field credential_fields[] = {
@@ -240,16 +241,11 @@ static const struct codec_field custody_fields[] = {
 };
 
 static const struct codec_field login_fields[] = {
-    FSTR(1, struct store_login, user_id, 1),
-    FSTR(2, struct store_login, subject_id, 0),
-    FBYTES(3, struct store_login, verifier),
-    FBYTES(4, struct store_login, salt),
-    FU32(5, struct store_login, iterations),
-    FINT(6, struct store_login, must_change),
-    FINT(7, struct store_login, failures),
-    FI64(8, struct store_login, created_at),
-    FI64(9, struct store_login, changed_at),
-    FI64(10, struct store_login, last_login_at),
+    FSTR(1, struct store_login, user_id, 1), FSTR(2, struct store_login, subject_id, 0),
+    FBYTES(3, struct store_login, verifier), FBYTES(4, struct store_login, salt),
+    FU32(5, struct store_login, iterations), FINT(6, struct store_login, must_change),
+    FINT(7, struct store_login, failures),   FI64(8, struct store_login, created_at),
+    FI64(9, struct store_login, changed_at), FI64(10, struct store_login, last_login_at),
 };
 
 static const struct codec_field session_fields[] = {

@@ -53,10 +53,12 @@ class AcmeTest(ConformanceTest):
         return r.json() if content_type.endswith("json") else None
 
     # ---- fixtures ----------------------------------------------------------------------------
-    def binding(self, names=None, dns=True):
+    def binding(self, names=None, dns=True, validation=None):
         """An enrolment code with an ACME binding: (enrolment doc, eab kid, eab hmac key)."""
         subject = "conf-" + cfclient.random_suffix()
         payload = {"subject": subject, "profile": self.profile(), "acme": True}
+        if validation:
+            payload["acmeValidation"] = validation
         if dns:
             payload["dnsNames"] = list(names or [subject + ".example"])
         r = self.client.admin("enrolment-create", payload)
@@ -75,8 +77,8 @@ class AcmeTest(ConformanceTest):
         self.assertNotIn("=", doc["eabHmacKey"], "eabHmacKey: base64url without padding")
         return doc, doc.pop("eabKid"), doc.pop("eabHmacKey")
 
-    def account(self, names=None, key=None):
-        enrol, kid, hkey = self.binding(names)
+    def account(self, names=None, key=None, validation=None):
+        enrol, kid, hkey = self.binding(names, validation=validation)
         key = key or Key.generate()
         r = self.acme.new_account(key, eab=self.acme.binding_for(key, kid, hkey))
         body = self.aexpect(r, 201)
@@ -302,6 +304,26 @@ class AcmeTest(ConformanceTest):
         self.aexpect(r, 400, "malformed")
         self.assert_enrolment_unchanged(enrol, failures=0)
 
+    def test_acme_contact_is_kept_shown_and_replaced_by_an_account_update(self):
+        enrol, kid, hkey = self.binding()
+        key = Key.generate()
+        first = ["mailto:ops@example.org", "mailto:night-shift@example.org"]
+        r = self.acme.new_account(key, eab=self.acme.binding_for(key, kid, hkey), contact=first)
+        body = self.aexpect(r, 201)
+        self.assertEqual(body["contact"], first)
+        url = r.header("location")
+        acct = Account(key, url, [], enrol, body)
+        self.assertEqual(self.aexpect(self.acme.get_as(acct, url), 200)["contact"], first)
+        r = self.acme.post(url, key, {"contact": ["mailto:new@example.org"]}, kid=url)
+        self.assertEqual(self.aexpect(r, 200)["contact"], ["mailto:new@example.org"])
+        self.assertEqual(self.aexpect(self.acme.get_as(acct, url), 200)["contact"], ["mailto:new@example.org"])
+        r = self.acme.post(url, key, {"contact": ["tel:+15145550000"]}, kid=url)
+        self.aexpect(r, 400, "malformed")
+        self.assertEqual(self.aexpect(self.acme.get_as(acct, url), 200)["contact"], ["mailto:new@example.org"],
+                         "a refused update changes nothing")
+        r = self.acme.post(url, key, {"contact": []}, kid=url)
+        self.assertEqual(self.aexpect(r, 200)["contact"], [])
+
     def test_acme_account_of_another_key_is_unauthorized(self):
         a, b = self.account(), self.account()
         self.aexpect(self.acme.post(b.url, a.key, None, kid=a.url, sign_url=b.url), 403, "unauthorized")
@@ -441,6 +463,66 @@ class AcmeTest(ConformanceTest):
         # the CN may be one of the names
         r = self.acme.finalize(acct, o["finalize"], make_csr(leaf, names[1], names))
         self.assertEqual(self.aexpect(r, 200)["status"], "valid")
+
+    def test_acme_account_orders_list_holds_its_live_orders_and_no_other_accounts(self):
+        acct = self.account()
+        self.assertTrue(acct.body.get("orders", "").startswith(self.acme.base + "/orders/"),
+                        "the account object's orders URL (RFC 8555 §7.1.2)")
+        first = self.order(acct)
+        second = self.order(acct)
+        doc = self.aexpect(self.acme.get_as(acct, acct.body["orders"]), 200)
+        self.assertEqual(doc["orders"], [first["url"], second["url"]], "oldest first")
+        other = self.account()
+        self.assertEqual(self.aexpect(self.acme.get_as(other, other.body["orders"]), 200)["orders"], [])
+        self.aexpect(self.acme.get_as(other, acct.body["orders"]), 404, "malformed")
+
+    def proof_challenges(self, validation):
+        """An account of a code asking validation, its pending order, and the challenges of its
+        first authorization (acme.md §4)."""
+        acct = self.account(validation=validation)
+        o = self.order(acct)
+        self.assertEqual(o["status"], "pending", "a code asking for proof makes pending orders")
+        a = self.aexpect(self.acme.get_as(acct, o["authorizations"][0]), 200)
+        self.assertEqual(a["status"], "pending")
+        return acct, o, a["challenges"]
+
+    def assert_pending_challenge(self, acct, c, type_):
+        self.assertEqual(c["type"], type_)
+        self.assertEqual(c["status"], "pending")
+        self.assertRegex(c.get("token", ""), r"^[A-Za-z0-9_-]{43}$", "token: 256 bits base64url")
+        again = self.aexpect(self.acme.get_as(acct, c["url"]), 200)
+        self.assertEqual(again, c, "POST-as-GET reads the challenge and validates nothing")
+
+    def test_acme_code_asking_for_dns01_offers_one_pending_dns01_challenge_and_finalize_waits(self):
+        acct, o, chs = self.proof_challenges("dns-01")
+        self.assertEqual([c["type"] for c in chs], ["dns-01"])
+        self.assert_pending_challenge(acct, chs[0], "dns-01")
+        r = self.acme.finalize(acct, o["finalize"], make_csr(Key.generate(), None, acct.names))
+        self.aexpect(r, 403, "orderNotReady")
+
+    def test_acme_code_taking_either_proof_offers_http01_and_dns01_with_their_own_urls_and_tokens(self):
+        acct, _, chs = self.proof_challenges("http-01,dns-01")
+        self.assertEqual(sorted(c["type"] for c in chs), ["dns-01", "http-01"])
+        for c in chs:
+            self.assert_pending_challenge(acct, c, c["type"])
+        self.assertNotEqual(chs[0]["url"], chs[1]["url"])
+        self.assertNotEqual(chs[0]["token"], chs[1]["token"], "one token per challenge")
+
+    def test_acme_code_asking_for_http01_has_no_dns01_challenge(self):
+        acct, _, chs = self.proof_challenges("http-01")
+        self.assertEqual([c["type"] for c in chs], ["http-01"])
+        self.assert_pending_challenge(acct, chs[0], "http-01")
+        # the dns-01 challenge of the same authorization does not exist for this code
+        r = self.acme.get_as(acct, chs[0]["url"] + "-dns")
+        self.aexpect(r, 404, "malformed")
+
+    def test_acme_validation_other_than_http01_or_dns01_is_refused_and_makes_no_code(self):
+        before = len(self.admin_all("enrolment-list", "enrolments"))
+        for bad in ("tls-alpn-01", "http-01,tls-alpn-01", "", "dns-01,dns-01"):
+            payload = {"subject": "conf-" + cfclient.random_suffix(), "profile": self.profile(),
+                       "acme": True, "acmeValidation": bad}
+            self.expect(self.client.admin("enrolment-create", payload), 400, "malformed")
+        self.assertEqual(len(self.admin_all("enrolment-list", "enrolments")), before, "nothing made")
 
     def test_acme_finalize_twice_is_orderNotReady(self):
         acct, done, leaf, cert, _ = self.issued()

@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$logs"
 /usr/bin/python3 "$here/seeds.py" "$work/seeds" || exit 1
 status=0
-for target in json jws csr http_head; do
+for target in json jws csr http_head dns; do
 	bin=$build/tests/fuzz/fuzz_$target
 	mkdir -p "$work/corpus_$target"
 	echo "--- fuzz_$target: $secs s"

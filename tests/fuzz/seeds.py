@@ -2,11 +2,12 @@
 """seeds.py OUTDIR — starting corpora for the fuzz targets, made when the tests run (no test
 PKI is committed): OUTDIR/json (the spec's examples), OUTDIR/jws (flattened JWS signed with fresh
 ES256/ES384/RS256 keys around those payloads), OUTDIR/csr (DER PKCS#10 of fresh P-256, P-384 and
-RSA keys), OUTDIR/http_head (request and response heads)."""
+RSA keys), OUTDIR/http_head (request and response heads), OUTDIR/dns (DNS answers)."""
 import base64
 import glob
 import json
 import os
+import struct
 import sys
 
 from cryptography import x509
@@ -89,6 +90,22 @@ def main(out):
     ]
     for i, h in enumerate(heads):
         write(os.path.join(out, "http_head"), "head%d" % i, h)
+    # DNS answers to "_acme-challenge.a.test TXT?": two TXT records (one of two strings), a CNAME,
+    # NXDOMAIN (RFC 1035 §4.1)
+    question = b"\x0f_acme-challenge\x01a\x04test\x00\x00\x10\x00\x01"
+
+    def rr(rtype, rdata):
+        return b"\xc0\x0c" + struct.pack("!HHIH", rtype, 1, 60, len(rdata)) + rdata
+
+    answers = [
+        struct.pack("!6H", 0x1234, 0x8180, 1, 2, 0, 0) + question
+        + rr(16, b"\x2b" + b"A" * 43) + rr(16, b"\x03abc\x02de"),
+        struct.pack("!6H", 0x1234, 0x8180, 1, 2, 0, 0) + question
+        + rr(5, b"\x01b\x04test\x00") + rr(16, b"\x05value"),
+        struct.pack("!6H", 0x1234, 0x8183, 1, 0, 0, 0) + question,
+    ]
+    for i, a in enumerate(answers):
+        write(os.path.join(out, "dns"), "answer%d" % i, a)
 
 
 if __name__ == "__main__":

@@ -179,7 +179,8 @@ static void print_created(const cf_json *resp, const char *code, const char *eab
 struct create_opts {
 	const char *subject, *profile, *email, *svg;
 	const char *dns[MAX_DNS];
-	int n_dns, qr, acme, acme_validate;
+	int n_dns, qr, acme;
+	const char *acme_validate; /* the ways every order proves its names, or NULL */
 };
 
 static int create_parse(int argc, char **argv, struct create_opts *o)
@@ -209,10 +210,16 @@ static int create_parse(int argc, char **argv, struct create_opts *o)
 			o->qr = 1;
 		else if (c == 'a')
 			o->acme = 1;
-		else if (c == 'V' && strcmp(optarg, "http-01") == 0)
-			o->acme = o->acme_validate = 1;
+		else if (c == 'V' &&
+			 (strcmp(optarg, "http-01") == 0 || strcmp(optarg, "dns-01") == 0 ||
+			  strcmp(optarg, "http-01,dns-01") == 0 ||
+			  strcmp(optarg, "dns-01,http-01") == 0))
+			o->acme = 1, o->acme_validate = optarg;
 		else if (c == 'V')
-			return admin_usage("--acme-validate takes http-01, not '%s'", optarg);
+			return admin_usage(
+			    "--acme-validate takes http-01, dns-01 or http-01,dns-01, "
+			    "not '%s'",
+			    optarg);
 		else if (c == 'S')
 			o->svg = optarg;
 		else if (c == 'd' && o->n_dns < MAX_DNS)
@@ -246,7 +253,7 @@ static cf_json *create_payload(const struct create_opts *o)
 	if (!ret && o->acme)
 		ret = cf_json_add_bool(p, "acme", 1);
 	if (!ret && o->acme_validate)
-		ret = cf_json_add_str(p, "acmeValidation", "http-01");
+		ret = cf_json_add_str(p, "acmeValidation", o->acme_validate);
 	if (!ret && o->n_dns) {
 		dns = cf_json_new_array();
 		for (int i = 0; dns && !ret && i < o->n_dns; i++)

@@ -23,7 +23,7 @@ struct command {
 static const struct command commands[] = {
     {"enrol", "create", cmd_enrol_create,
      "--subject NAME [--profile device|signing] [--dns NAME]... [--email ADDR] [--acme] "
-     "[--acme-validate http-01] [--qr] [--qr-svg FILE]",
+     "[--acme-validate http-01|dns-01|http-01,dns-01] [--qr] [--qr-svg FILE]",
      "Create an enrolment code for one subject (profile device by default; --dns up to 16\n"
      "times). Prints the reference number, the activation code and the expiry. The activation\n"
      "code is shown this once and never again: hand it to the holder over a separate channel.\n"
@@ -36,7 +36,9 @@ static const struct command commands[] = {
      "The client may then order certificates for the --dns names (and the subject when it is\n"
      "a host name), and renew them, for as long as the credential is not revoked.\n"
      "--acme-validate http-01 (implies --acme) also makes every order prove each name: certflowd\n"
-     "fetches http://NAME/.well-known/acme-challenge/TOKEN itself before the order is ready."},
+     "fetches http://NAME/.well-known/acme-challenge/TOKEN itself before the order is ready;\n"
+     "dns-01: certflowd looks up the TXT record of _acme-challenge.NAME; http-01,dns-01: the\n"
+     "client proves each name by either."},
     {"enrol", "list", cmd_enrol_list,
      "[--status live|used|expired|locked|cancelled] [--subject S] [--limit N]",
      "List enrolment codes by reference: reference, subject, profile, status, created,\n"

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <mbedtls/version.h>
+#include <sched.h>
 #include <openssl/opensslv.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,7 +65,10 @@ static const char usage_text[] =
     "build of common/ calls it. Per certificate the server makes one P-256 signature (the CA's, "
     "of\n"
     "the certificate) and two verifications (the request's JWS, the CSR's signature), so\n"
-    "limit = cores / (t_sign + 2 t_verify); achieved/limit is printed for the library certflowd\n"
+    "limit = cores / (t_sign + 2 t_verify), cores being the CPUs the server may run on (its\n"
+    "affinity, with --server-pid; tools/bench/run.sh gives the bench a CPU of its own when the\n"
+    "machine has two or more), else the machine's; achieved/limit is printed for the library "
+    "certflowd\n"
     "uses (OpenSSL) and for the faster of the two. When the bench runs on the server's machine\n"
     "its own signing takes CPU from the server: read the ratio with the bench CPU figure beside\n"
     "it. Server efficiency = (t_sign + 2 t_verify) / server CPU per certificate: how close the\n"
@@ -445,10 +449,11 @@ static void print_human(const struct bench *b, const struct fig *act, const stru
 	printf("certflow-bench: %s, %d clients, %zu activations, %d renewals each\n", b->o.server,
 	       b->o.clients, b->n_items, b->o.renewals);
 	for (int i = 0; i < 2; i++)
-		printf("%19s: %.1f/s = %ld cores / (sign %.4f ms + 2 x verify %.4f ms), %s%s\n",
-		       "crypto limit", l->lib[i].total, l->cores, l->lib[i].sign_ms,
-		       l->lib[i].verify_ms, l->lib[i].name,
-		       &l->lib[i] == l->server ? " (certflowd's)" : "");
+		printf(
+		    "%19s: %.1f/s = %ld server cores / (sign %.4f ms + 2 x verify %.4f ms), %s%s\n",
+		    "crypto limit", l->lib[i].total, l->cores, l->lib[i].sign_ms,
+		    l->lib[i].verify_ms, l->lib[i].name,
+		    &l->lib[i] == l->server ? " (certflowd's)" : "");
 	print_fig("issuances", "cert", act, l);
 	if (ren->n)
 		print_fig("renewals", "renewal", ren, l);
@@ -504,6 +509,20 @@ static void print_json(const struct bench *b, const struct fig *act, const struc
 	       l->lib[0].verify_ms, l->lib[0].total);
 }
 
+/* The CPUs the server may run on: its affinity (--server-pid), else the machine's online CPUs. */
+static long server_cores(const struct bench *b)
+{
+	cpu_set_t set;
+	long n;
+
+	CPU_ZERO(&set);
+	if (b->o.server_pid && sched_getaffinity((pid_t)b->o.server_pid, sizeof(set), &set) == 0 &&
+	    CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
 /* Wipe and free what each item holds; the items stay, zeroed. */
 static void clear_items(struct bench *b)
 {
@@ -553,8 +572,7 @@ static int run(struct bench *b)
 		ret = bench_crypto_times(&l.lib[1].sign_ms, &l.lib[1].verify_ms);
 	if (ret)
 		return fail(ret, "%s", "cannot measure the crypto limit");
-	l.cores = sysconf(_SC_NPROCESSORS_ONLN);
-	l.cores = l.cores > 0 ? l.cores : 1;
+	l.cores = server_cores(b);
 	for (int i = 0; i < 2; i++) {
 		l.lib[i].per_core = 1000.0 / (l.lib[i].sign_ms + 2 * l.lib[i].verify_ms);
 		l.lib[i].total = l.lib[i].per_core * (double)l.cores;
