@@ -45,10 +45,11 @@ static void test_file_sets_keys_and_ignores_comments(void)
 	char err[256] = "";
 
 	config_defaults(&c);
-	write_file("# a comment\n\n  data = /srv/cf  \nlisten=0.0.0.0:9443\nhostname = ca.example\n"
-		   "enrolment_code_days = 3\nmax_activation_attempts = 7\nthreads = 8\n"
-		   "nonce_capacity = 1024\nmax_connections_per_address = 4\nhead_timeout_ms = 2500\n"
-		   "body_timeout_ms = 3000\n");
+	write_file(
+	    "# a comment\n\n  data = /srv/cf  \nlisten=0.0.0.0:9443\nhostname = ca.example\n"
+	    "enrolment_code_days = 3\nmax_activation_attempts = 7\nthreads = 8\n"
+	    "nonce_capacity = 1024\nmax_connections_per_address = 4\nhead_timeout_ms = 2500\n"
+	    "body_timeout_ms = 3000\n");
 	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), 0);
 	CHECK_EQ_STR(c.data, "/srv/cf");
 	CHECK_EQ_STR(c.listen, "0.0.0.0:9443");
@@ -87,6 +88,30 @@ static void test_unknown_key_or_bad_value_is_one_clear_error(void)
 	config_defaults(&c);
 	CHECK_EQ_INT(config_set(&c, "signing_renewal_days", "2000", err, sizeof(err)), 0);
 	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), CF_EUSAGE);
+}
+
+static void test_store_is_lmdb_unless_postgresql_with_a_conninfo(void)
+{
+	struct config c;
+	char err[256] = "";
+
+	config_defaults(&c);
+	CHECK_EQ_STR(c.store, "lmdb");
+	CHECK_EQ_STR(c.store_conninfo, "");
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_set(&c, "store", "postgresql", err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), CF_EUSAGE);
+	CHECK(strstr(err, "store = postgresql needs store_conninfo") != NULL);
+	CHECK_EQ_INT(config_set(&c, "store_conninfo", "host=/run/postgresql dbname=certflow", err,
+				sizeof(err)),
+		     0);
+	CHECK_EQ_INT(config_set(&c, "store_connections", "4", err, sizeof(err)), 0);
+	CHECK_EQ_INT(c.store_connections, 4);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_set(&c, "store_connections", "0", err, sizeof(err)), CF_EUSAGE);
+	CHECK_EQ_INT(config_set(&c, "store", "mysql", err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), CF_EUSAGE);
+	CHECK(strstr(err, "store must be lmdb or postgresql") != NULL);
 }
 
 static void test_public_url_defaults_to_the_server_url_and_is_checked(void)
@@ -143,6 +168,7 @@ int main(int argc, char **argv)
 	RUN(test_file_sets_keys_and_ignores_comments);
 	RUN(test_unknown_key_or_bad_value_is_one_clear_error);
 	RUN(test_public_url_defaults_to_the_server_url_and_is_checked);
+	RUN(test_store_is_lmdb_unless_postgresql_with_a_conninfo);
 	RUN(test_example_file_in_the_tree_loads);
 	unlink(path);
 	return check_done();
