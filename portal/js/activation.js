@@ -5,7 +5,7 @@
 // and the password never leave the page; the server gets the CSR and the activation code only.
 
 import { h, screen, field, homeLink } from "./ui.js";
-import { t, has, language } from "./i18n.js";
+import { t, has, language, variant } from "./i18n.js";
 import { describe } from "./errors.js";
 import { ruleList, checkPassword } from "./policy.js";
 import { b64u } from "./jws.js";
@@ -14,12 +14,13 @@ import { newKeyPair, makeCsr, makePkcs12, pemCertificates } from "./pkcs12.js";
 let uid = 0;
 
 // The text for problem p (api.js) on `prefix`'s screens ("activate", "recovery"):
-// <prefix>.err.<name>, with <prefix>.err.<name>.left when tries are left; else the portal's.
-export function explain(p, prefix) {
+// <prefix>.err.<name> (its variant for the second factor otp first, e.g. ".totp"), with
+// <prefix>.err.<name>.left when tries are left; else the portal's.
+export function explain(p, prefix, otp) {
   const key = `${prefix}.err.${p.problem}`;
   if (!has(key)) return describe(p, prefix);
   const vars = { attempts: p.attemptsLeft === null ? "" : p.attemptsLeft };
-  let text = t(key, vars);
+  let text = t(variant(key, otp), vars);
   if (p.attemptsLeft !== null && has(`${key}.left`)) text += " " + t(`${key}.left`, vars);
   return text;
 }

@@ -5,7 +5,7 @@
 
 import { Problem } from "./api.js";
 import { h, field, busy } from "./ui.js";
-import { t, has, language } from "./i18n.js";
+import { t, has, language, variant } from "./i18n.js";
 import { describe } from "./errors.js";
 
 const STORE = "certflow.remote.session";
@@ -70,12 +70,13 @@ export async function portal(ctx, op, body) {
 }
 
 // The text for problem p on the remote screen `screen`: remote.err.<screen>.<name>, then
-// remote.err.<name>, then the portal's general texts.
-export function say(p, screen) {
+// remote.err.<name>, then the portal's general texts. otp is the holder's second factor ("sms",
+// "totp"): a text's variant for it comes first (no code can be sent to an authenticator app).
+export function say(p, screen, otp) {
   const vars = { attempts: p.attemptsLeft === null ? "" : p.attemptsLeft };
   for (const key of [`remote.err.${screen}.${p.problem}`, `remote.err.${p.problem}`]) {
     if (has(key)) {
-      let text = t(key, vars);
+      let text = t(variant(key, otp), vars);
       if (p.attemptsLeft !== null && has(`${key}.left`)) text += " " + t(`${key}.left`, vars);
       return text;
     }

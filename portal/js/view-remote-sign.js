@@ -89,7 +89,7 @@ function form(ctx, main, cred) {
   const { form: el, alert } = makeForm({
     screen: "sign",
     submitLabel: t("remote.sign.submit"),
-    describe: say,
+    describe: (e, s) => say(e, s, cred.otp),
     cancelHref: "#/remote",
     content: [file.el, pin.el, code.el],
     checks: () => {

@@ -4,7 +4,7 @@
 // (activate, change or unblock the PIN). Also #/remote-logout (§23.3).
 
 import { h, screen, homeLink } from "./ui.js";
-import { t, has } from "./i18n.js";
+import { t, has, variant } from "./i18n.js";
 import { day, endSession, flash, gate, portal, say, session } from "./remote.js";
 
 function row(name, label, value) {
@@ -41,7 +41,8 @@ function actions(c) {
   return links;
 }
 
-function credentialCard(c) {
+// otp: the holder's second factor ("sms", "totp"), for the texts that depend on it.
+function credentialCard(c, otp) {
   const state = has(`remote.state.${c.status}`) ? t(`remote.state.${c.status}`) : c.status;
   const rows = [row("status", t("remote.field.status"), state)];
   if (c.serial) rows.push(row("serial", t("remote.field.serial"), c.serial));
@@ -58,7 +59,7 @@ function credentialCard(c) {
       text: t(c.updateNote ? "remote.update.noteReason" : "remote.update.note",
         { date: day(c.updateBy), reason: c.updateNote || "" }) })
     : null;
-  const intro = c.status === "pending" ? h("p", { class: "hint", text: t("remote.pending.intro") }) : null;
+  const intro = c.status === "pending" ? h("p", { class: "hint", text: t(variant("remote.pending.intro", otp)) }) : null;
   return h("section", { class: "credential", "data-credential": c.id, "data-status": c.status,
     "aria-labelledby": `cred-${c.id}` },
   h("h2", { id: `cred-${c.id}`, text: t("remote.cred.title") }),
@@ -98,7 +99,7 @@ export async function render(ctx) {
     note ? h("p", { class: "done", role: "status", id: "remote-flash", text: t(note, noteVars) }) : null,
     h("p", { class: "intro", text: t("remote.home.hello", { name: `${who.givenName || ""} ${who.surname || ""}`.trim(),
       user: st.userId || "" }) }),
-    ...(creds.length ? creds.map(credentialCard) : [h("p", { text: t("remote.home.none") })]),
+    ...(creds.length ? creds.map((c) => credentialCard(c, st.otp)) : [h("p", { text: t("remote.home.none") })]),
     h("ul", { class: "links" },
       st.otp === "totp" ? null
         : h("li", {}, h("a", { href: "#/remote-totp", id: "remote-totp", text: t("remote.home.totp") })),

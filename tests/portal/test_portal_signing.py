@@ -132,6 +132,75 @@ class PortalSigning(PortalTestCase):
         items = events["events"] if isinstance(events, dict) else events
         self.assertIn("totp.confirm", [e.get("action") for e in items])
 
+    def test_totp_holder_told_to_use_the_apps_next_code_after_a_wrong_pin_not_to_send_one(self):
+        holder = remote.Holder(24)
+        self.active_holder(holder)
+        secret = self.setup_totp()
+        sent = self.sms_count(holder)
+
+        def next_code():
+            # each code is taken once (a wrong PIN uses it up): the app's next time step
+            self.srv.clock.advance(seconds=30)
+            return oath(secret, self.srv.clock.now)
+
+        def told_of_the_app(text, screen):
+            self.assertIn("authenticator app", text, screen)
+            self.assertNotIn("new code", text, f"{screen}: no code can be sent to an app")
+        # the PIN change: a wrong current PIN
+        self.css("main .credential a.button").click()
+        self.wait_heading("Change your PIN")
+        self.wait_css("main [name=pin]")
+        self.expect_problem(401)
+        self.expect_problem(403)
+        self.type("pin", "27051999")
+        self.type("newPin", "80316674")
+        self.type("newPin2", "80316674")
+        used = next_code()
+        self.type("otp", used)
+        self.submit()
+        told_of_the_app(self.wait_alert("PIN is not right", "4 tries left"), "pin")
+        self.step("totp-pin-wrong-pin")
+        # the same code again: taken already
+        self.type("pin", "27051998")
+        self.type("newPin", "80316674")
+        self.type("newPin2", "80316674")
+        self.type("otp", used)
+        self.submit()
+        told_of_the_app(self.wait_alert("code is not right"), "pin, code used")
+        # signing: a wrong PIN, then a used code
+        doc = os.path.join(self.tmp, "note.txt")
+        with open(doc, "wb") as f:
+            f.write(b"A note.\n")
+        self.follow("#/remote")
+        self.wait_css("main .credential a[href^='#/remote-sign/']")
+        self.css("main .credential a[href^='#/remote-sign/']").click()
+        self.wait_heading("Sign a file")
+        self.wait_css("main [name=file]")
+        self.field("file").send_keys(doc)
+        self.type("pin", "27051999")
+        used = next_code()
+        self.type("otp", used)
+        self.submit()
+        told_of_the_app(self.wait_alert("PIN is not right", "Nothing was signed", "3 tries left"),
+                        "sign")
+        self.step("totp-sign-wrong-pin")
+        self.type("pin", "27051998")
+        self.type("otp", used)
+        self.submit()
+        told_of_the_app(self.wait_alert("code is not right", "Nothing was signed"), "sign, code used")
+        # and in French
+        Select(self.css("#lang")).select_by_value("fr")
+        self.wait_heading("Signer un fichier")
+        self.wait_css("main [name=file]")
+        self.field("file").send_keys(doc)
+        self.type("pin", "27051999")
+        self.type("otp", next_code())
+        self.submit()
+        text = self.wait_alert("PIN n'est pas le bon", "application d'authentification")
+        self.assertNotIn("nouveau code", text)
+        self.step("totp-sign-wrong-pin-fr")
+        self.assertEqual(self.sms_count(holder), sent, "no SMS sent")
+
     def test_sign_a_file_in_the_page_and_openssl_verifies_the_detached_p7s(self):
         holder = remote.Holder(22)
         self.active_holder(holder)
