@@ -534,6 +534,61 @@ class PortalRemote(PortalTestCase):
         self.assertIn("Active (5 tries", self.fields()["pin"])
         self.step("remote-unblocked")
 
+    def test_two_credentials_alike_have_cards_with_headings_of_their_own(self):
+        holder = Holder(7)
+        user, first, _ = self.apply_remote(holder)
+        self.apply_remote(holder)  # the same person again: a second credential, same login
+        self.login(user, first)
+        self.wait_heading("Choose your own password")
+        self.type("password", first)
+        self.type("newPassword", NEW_PASSWORD)
+        self.type("newPassword2", NEW_PASSWORD)
+        self.submit()
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "main .credential")) == 2,
+                  "two credentials shown")
+
+        def headings():
+            return [(e.get_attribute("data-credential"), e.find_element(By.CSS_SELECTOR, "h2").text)
+                    for e in self.d.find_elements(By.CSS_SELECTOR, "main .credential")]
+        # both wait for activation: told apart by the end of their number
+        cards = headings()
+        self.assertEqual(len({text for _, text in cards}), 2, cards)
+        for cred, text in cards:
+            self.assertIn("Signing certificate kept for you, not activated yet", text)
+            self.assertTrue(text.endswith(f"number ending {cred[-6:]}"), text)
+        found = self.check_a11y("remote-two-cards")
+        self.assertNotIn("landmark-unique", [v["id"] for v in found], found)
+        self.step("remote-two-cards")
+        Select(self.css("#lang")).select_by_value("fr")
+        self.wait_heading("Votre certificat de signature à distance")
+        self.wait_css("main .credential")
+        cards = headings()
+        self.assertEqual(len({text for _, text in cards}), 2, cards)
+        for cred, text in cards:
+            self.assertIn("pas encore activé", text)
+            self.assertTrue(text.endswith(f"numéro finissant par {cred[-6:]}"), text)
+        found = self.check_a11y("remote-two-cards-fr")
+        self.assertNotIn("landmark-unique", [v["id"] for v in found], found)
+        Select(self.css("#lang")).select_by_value("en")
+        self.wait_heading("Your remote signing certificate")
+        # one activated: its end of validity tells it apart, no number needed
+        self.css("main .credential a[href^='#/remote-activate/']").click()
+        env = self.open_envelope(self.mail(holder, "certflow: your PIN and PUK", n=1))
+        self.wait_css("main [name=puk]")
+        self.type("puk", env["puk"])
+        self.type("newPin", "27051998")
+        self.type("newPin2", "27051998")
+        self.send_code(holder, self.sms_count(holder) + 1)
+        self.submit()
+        self.wait_css("main .credential[data-status=active]")
+        texts = [text for _, text in headings()]
+        self.assertEqual(len(set(texts)), 2, texts)
+        self.assertRegex(texts[0], r"^Signing certificate kept for you, valid until \d{1,2} \w+ \d{4}$")
+        self.assertEqual(texts[1], "Signing certificate kept for you, not activated yet")
+        found = self.check_a11y("remote-two-cards-one-active")
+        self.assertNotIn("landmark-unique", [v["id"] for v in found], found)
+        self.step("remote-two-cards-one-active")
+
     def test_remote_screens_in_french(self):
         holder = Holder(3)
         user, first, env = self.apply_remote(holder)
