@@ -269,7 +269,8 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 	if (ret == 0) {
 		api_who(req, &who, actor);
 		/* the binding is an activation: the same limits per address and per reference */
-		ret = api_rate(resp, req->core, &who, RATE_ACTIVATE_ADDR, RATE_ACTIVATE_REF, eab.kid);
+		ret =
+		    api_rate(resp, req->core, &who, RATE_ACTIVATE_ADDR, RATE_ACTIVATE_REF, eab.kid);
 	}
 	if (ret == 0) {
 		ret = core_acme_bind(req->core, &who, req->jws->jwk, jwk_text, eab.kid, eab.input,
@@ -291,26 +292,15 @@ int api_acme_new_account(const struct http_req *req, struct http_resp *resp)
 int api_acme_account(const struct http_req *req, struct http_resp *resp)
 {
 	struct store_account a;
-	struct core_who who;
-	char actor[API_WHO_LEN];
-	const char *status = NULL;
 	int ret;
 
 	if (strcmp(req->param, req->account->id) != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "an account can only read itself");
 		return CF_EUNAUTHORIZED;
 	}
-	if (req->payload && ((ret = check_contact(req->payload, resp)) != 0 ||
-			     cf_json_get_str_opt(req->payload, "status", 32, &status) != 0))
-		return ret ? ret : CF_EMALFORMED;
-	if (!status)
-		return answer_account(req, req->account, 200, resp);
-	if (strcmp(status, "deactivated") != 0) {
-		snprintf(resp->detail, sizeof(resp->detail), "status can only be \"deactivated\"");
-		return CF_EMALFORMED;
-	}
-	api_who(req, &who, actor);
-	ret = core_account_deactivate(req->core, &who, req->account->id, &a);
+	if (req->payload && (ret = check_contact(req->payload, resp)) != 0)
+		return ret;
+	ret = api_account_update(req, resp, &a);
 	return ret ? ret : answer_account(req, &a, 200, resp);
 }
 
@@ -636,8 +626,8 @@ static int http01(const struct http_req *req, const struct core_acme_order *o, i
 		return *type = "serverInternal", snprintf(detail, cap, "internal error"), 0;
 	snprintf(path, sizeof(path), "/.well-known/acme-challenge/%s", token);
 	snprintf(want, sizeof(want), "%s.%s", token, req->account->thumbprint);
-	ret = http_fetch(o->names[index], cfg->acme_validation_address, cfg->acme_http01_port,
-			 path, HTTP01_TIMEOUT_MS, body, sizeof(body), &status);
+	ret = http_fetch(o->names[index], cfg->acme_validation_address, cfg->acme_http01_port, path,
+			 HTTP01_TIMEOUT_MS, body, sizeof(body), &status);
 	*type = "connection";
 	if (ret == CF_ETIMEOUT)
 		snprintf(detail, cap, "%.100s did not answer within 5 seconds on port %d",
@@ -677,7 +667,8 @@ int api_acme_challenge(const struct http_req *req, struct http_resp *resp)
 	if (!o)
 		return CF_ENOMEM;
 	ret = authz_of(req, o, &index, resp);
-	/* a POST with a payload ({}) asks for the validation (RFC 8555 §7.5.1); POST-as-GET reads */
+	/* a POST with a payload ({}) asks for the validation (RFC 8555 §7.5.1); POST-as-GET reads
+	 */
 	if (ret == 0 && req->payload && o->e.acme_validate &&
 	    strcmp(authz_status(o, index), "pending") == 0) {
 		char id[STORE_ID_LEN];

@@ -22,6 +22,12 @@ int api_new_nonce(const struct http_req *req, struct http_resp *resp);
 int api_activate(const struct http_req *req, struct http_resp *resp);
 int api_renew(const struct http_req *req, struct http_resp *resp);
 int api_account(const struct http_req *req, struct http_resp *resp);
+/* A POST to the request's own account (account.c; §6 and RFC 8555 §7.3.6 alike): a payload
+ * without "status" leaves the account as it is, "status": "deactivated" deactivates it. *out: the
+ * account as it is now (a copy). CF_EMALFORMED (detail set) for another status, else
+ * core_account_deactivate's codes. */
+int api_account_update(const struct http_req *req, struct http_resp *resp,
+		       struct store_account *out);
 int api_key_change(const struct http_req *req, struct http_resp *resp);
 int api_credential(const struct http_req *req, struct http_resp *resp);
 int api_renewal_info(const struct http_req *req, struct http_resp *resp);
@@ -106,8 +112,8 @@ int api_portal_cred_json(const struct core_portal_status *st, const struct core_
 
 /* The actor of a portal request (portal.c): "login:<user id>" of the session; the remote
  * address. buf must outlive who. */
-void api_who_session(const struct http_req *req, const struct core_session *s,
-		     struct core_who *who, char buf[API_WHO_LEN]);
+void api_who_session(const struct http_req *req, const struct core_session *s, struct core_who *who,
+		     char buf[API_WHO_LEN]);
 
 /* The payload's "email" (recovery.c): one '@' with text on both sides, at most API_EMAIL_MAX
  * octets, no white space or control characters; copied in lower case into out. CF_EMALFORMED
