@@ -1,7 +1,7 @@
 // remote — what the screens of a remote credential share (spec/protocol.md §23–§24): the portal
 // session (its bearer token kept in sessionStorage only: never a cookie, never a URL, gone when
-// the tab closes or at logout), bearer requests to the directory's `portal` URL, dates and days
-// in words, the "send a new code" button, and the texts of problems on these screens.
+// the tab closes or at logout), bearer requests to the directory's `portal` and `csc` URLs, dates
+// and days in words, the "send a new code" button, and the texts of problems on these screens.
 
 import { Problem } from "./api.js";
 import { h, field, busy } from "./ui.js";
@@ -46,12 +46,22 @@ export function gate(s, allowRestricted) {
 
 // POST <portal>/<op> with the session's bearer token: the answer's body, or throws a Problem.
 // A session the server no longer knows is forgotten here too.
-export async function portal(ctx, op, body) {
+export function portal(ctx, op, body) {
+  return bearer(ctx, "portal", op, body);
+}
+
+// POST <csc>/<method> (the CSC API with the portal session, §25.1), as portal() does.
+export function csc(ctx, method, body) {
+  return bearer(ctx, "csc", method, body);
+}
+
+// POST <the directory's URL `resource`>/<op> with the session's bearer token.
+async function bearer(ctx, resource, op, body) {
   const s = session();
   if (!s) throw new Problem(401, { type: "urn:certflow:error:badSession" });
   const dir = await ctx.client.directory();
-  if (typeof dir.portal !== "string") throw new Problem(404, null);
-  const r = await ctx.client.fetch(`${new URL(dir.portal).pathname}/${op}`, {
+  if (typeof dir[resource] !== "string") throw new Problem(404, null);
+  const r = await ctx.client.fetch(`${new URL(dir[resource]).pathname}/${op}`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${s.token}` },
     body: JSON.stringify(body || {}),

@@ -147,6 +147,12 @@ class PortalRemote(PortalTestCase):
         self.type("newPassword", NEW_PASSWORD)
         self.type("newPassword2", NEW_PASSWORD)
         self.submit()
+        self.activate_first(holder, env)
+        return user, env
+
+    def activate_first(self, holder, env):
+        """From the dashboard: its first credential activated with the PUK of env, the PIN
+        27051998 and an SMS code."""
         self.wait_css("main .credential a.button")
         self.css("main .credential a.button").click()
         self.wait_css("main [name=puk]")
@@ -156,7 +162,6 @@ class PortalRemote(PortalTestCase):
         self.send_code(holder, self.sms_count(holder) + 1)
         self.submit()
         self.wait_css("main .credential[data-status=active]")
-        return user, env
 
     def sms_count(self, holder):
         return len([m for m in self.srv.mails() if m["X-Certflow-Channel"] == "sms" and
@@ -570,16 +575,8 @@ class PortalRemote(PortalTestCase):
         told_apart("remote-two-cards-fr", "pas encore activé", "numéro finissant par")
         Select(self.css("#lang")).select_by_value("en")
         self.wait_heading("Your remote signing certificate")
-        # one activated: its end of validity tells it apart, no number needed
-        self.css("main .credential a[href^='#/remote-activate/']").click()
-        env = self.open_envelope(self.mail(holder, "certflow: your PIN and PUK", n=1))
-        self.wait_css("main [name=puk]")
-        self.type("puk", env["puk"])
-        self.type("newPin", "27051998")
-        self.type("newPin2", "27051998")
-        self.send_code(holder, self.sms_count(holder) + 1)
-        self.submit()
-        self.wait_css("main .credential[data-status=active]")
+        # the first activated (its envelope the first): its end of validity tells it apart
+        self.activate_first(holder, self.open_envelope(self.mail(holder, "certflow: your PIN and PUK")))
         texts = [text for _, text in headings()]
         self.assertEqual(len(set(texts)), 2, texts)
         self.assertRegex(texts[0], r"^Signing certificate kept for you, valid until \d{1,2} \w+ \d{4}$")

@@ -36,6 +36,7 @@ class PortalSigning(PortalTestCase):
     login = remote.PortalRemote.login
     send_code = remote.PortalRemote.send_code
     active_holder = remote.PortalRemote.active_holder
+    activate_first = remote.PortalRemote.activate_first
     fields = remote.PortalRemote.fields
 
     def step(self, name):
