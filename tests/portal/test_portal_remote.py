@@ -141,14 +141,18 @@ class PortalRemote(PortalTestCase):
     def active_holder(self, holder):
         """Applied, approved, password changed and activated in the page: (user id, envelope)."""
         user, first, env = self.apply_remote(holder)
+        self.first_login(user, first)
+        self.activate_first(holder, env)
+        return user, env
+
+    def first_login(self, user, first):
+        """The first login: the first password, then NEW_PASSWORD chosen."""
         self.login(user, first)
         self.wait_heading("Choose your own password")
         self.type("password", first)
         self.type("newPassword", NEW_PASSWORD)
         self.type("newPassword2", NEW_PASSWORD)
         self.submit()
-        self.activate_first(holder, env)
-        return user, env
 
     def activate_first(self, holder, env):
         """From the dashboard: its first credential activated with the PUK of env, the PIN
@@ -543,12 +547,7 @@ class PortalRemote(PortalTestCase):
         holder = Holder(7)
         user, first, _ = self.apply_remote(holder)
         self.apply_remote(holder)  # the same person again: a second credential, same login
-        self.login(user, first)
-        self.wait_heading("Choose your own password")
-        self.type("password", first)
-        self.type("newPassword", NEW_PASSWORD)
-        self.type("newPassword2", NEW_PASSWORD)
-        self.submit()
+        self.first_login(user, first)
         self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "main .credential")) == 2,
                   "two credentials shown")
 

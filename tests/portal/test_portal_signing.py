@@ -37,6 +37,7 @@ class PortalSigning(PortalTestCase):
     send_code = remote.PortalRemote.send_code
     active_holder = remote.PortalRemote.active_holder
     activate_first = remote.PortalRemote.activate_first
+    first_login = remote.PortalRemote.first_login
     fields = remote.PortalRemote.fields
 
     def step(self, name):
