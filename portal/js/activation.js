@@ -4,22 +4,23 @@
 // CSR signed here, the request signed here) and the screen that offers the PKCS#12 file. The key
 // and the password never leave the page; the server gets the CSR and the activation code only.
 
-import { h, screen, field, homeLink } from "./ui.js";
-import { t, has, language } from "./i18n.js";
+import { h, screen, homeLink } from "./ui.js";
+import { t, has, language, variant } from "./i18n.js";
 import { describe } from "./errors.js";
-import { ruleList, checkPassword } from "./policy.js";
+import { passwordPair } from "./policy.js";
 import { b64u } from "./jws.js";
 import { newKeyPair, makeCsr, makePkcs12, pemCertificates } from "./pkcs12.js";
 
 let uid = 0;
 
 // The text for problem p (api.js) on `prefix`'s screens ("activate", "recovery"):
-// <prefix>.err.<name>, with <prefix>.err.<name>.left when tries are left; else the portal's.
-export function explain(p, prefix) {
+// <prefix>.err.<name> (its variant for the second factor otp first, e.g. ".totp"), with
+// <prefix>.err.<name>.left when tries are left; else the portal's.
+export function explain(p, prefix, otp) {
   const key = `${prefix}.err.${p.problem}`;
   if (!has(key)) return describe(p, prefix);
   const vars = { attempts: p.attemptsLeft === null ? "" : p.attemptsLeft };
-  let text = t(key, vars);
+  let text = t(variant(key, otp), vars);
   if (p.attemptsLeft !== null && has(`${key}.left`)) text += " " + t(`${key}.left`, vars);
   return text;
 }
@@ -46,32 +47,10 @@ export function envelopeField(name, label, hint) {
   return f;
 }
 
-// The password of the file, typed twice, each rule of the policy shown as it is met:
-// {els, checks(), value(), wipe()}. id names the rule list (`${id}-rules`) and the match note.
+// The password of the file, typed twice under the policy (policy.js passwordPair):
+// {els, checks(), value(), wipe()}. labels: {first, second, hint}.
 export function passwordFields(policy, id, labels) {
-  const rules = ruleList(policy, `${id}-rules`);
-  const pw = field({ name: "password", label: labels.first, type: "password",
-    autocomplete: "new-password", hint: labels.hint });
-  pw.input.setAttribute("aria-describedby", `${pw.input.getAttribute("aria-describedby")} ${id}-rules`);
-  const pw2 = field({ name: "password2", label: labels.second, type: "password",
-    autocomplete: "new-password" });
-  const match = h("p", { class: "hint", id: `${id}-match`, "aria-live": "polite" });
-  const showMatch = () => {
-    const same = pw.input.value === pw2.input.value;
-    match.textContent = pw2.input.value ? t(same ? "activate.password.match" : "activate.password.noMatch") : "";
-    match.setAttribute("data-match", pw2.input.value ? String(same) : "");
-  };
-  pw.input.addEventListener("input", () => { rules.update(pw.input.value); showMatch(); });
-  pw2.input.addEventListener("input", showMatch);
-  return {
-    els: [pw.el, rules.el, pw2.el, match],
-    checks: () => [
-      [pw, checkPassword(pw.input.value, policy).every((r) => r.ok) ? null : "activate.check.password"],
-      [pw2, pw2.input.value === pw.input.value ? null : "activate.check.password.same"],
-    ],
-    value: () => pw.input.value,
-    wipe: () => { pw.input.value = ""; pw2.input.value = ""; rules.update(""); showMatch(); },
-  };
+  return passwordPair(policy, id, { ...labels, names: ["password", "password2"], texts: "activate" });
 }
 
 // An activation code as a person may type it (§8): 20 characters of Crockford base32 once

@@ -62,3 +62,9 @@ export function t(key, vars) {
 export function has(key) {
   return typeof texts[key] === "string" || typeof fallback[key] === "string";
 }
+
+// key's variant for v (e.g. "remote.err.badPIN.totp" for a holder whose codes come from an
+// authenticator app) when the catalogue has one, else key itself.
+export function variant(key, v) {
+  return v && has(`${key}.${v}`) ? `${key}.${v}` : key;
+}

@@ -2,7 +2,7 @@
 // types (the server checks it again: weakPassword). The rules come from the directory's
 // meta.passwordPolicy; each rule is shown with whether it is met.
 
-import { h } from "./ui.js";
+import { h, field } from "./ui.js";
 import { t } from "./i18n.js";
 
 const SPECIAL = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ ";
@@ -61,4 +61,34 @@ export function ruleList(policy, id) {
   };
   update("");
   return { el, update };
+}
+
+// A new password typed twice, each rule of policy shown as it is met and a note whether the two
+// are the same: {els, checks(), value(), wipe()}. id names the rule list (`${id}-rules`) and the
+// note (`${id}-match`); o: {names: [first, second], first, second, hint (labels), texts: the
+// prefix of the note's and the checks' texts (<texts>.password.match, <texts>.check.password…)}.
+export function passwordPair(policy, id, o) {
+  const rules = ruleList(policy, `${id}-rules`);
+  const pw = field({ name: o.names[0], label: o.first, type: "password",
+    autocomplete: "new-password", hint: o.hint });
+  pw.input.setAttribute("aria-describedby", `${pw.input.getAttribute("aria-describedby")} ${id}-rules`);
+  const pw2 = field({ name: o.names[1], label: o.second, type: "password",
+    autocomplete: "new-password" });
+  const match = h("p", { class: "hint", id: `${id}-match`, "aria-live": "polite" });
+  const showMatch = () => {
+    const same = pw.input.value === pw2.input.value;
+    match.textContent = pw2.input.value ? t(`${o.texts}.password.${same ? "match" : "noMatch"}`) : "";
+    match.setAttribute("data-match", pw2.input.value ? String(same) : "");
+  };
+  pw.input.addEventListener("input", () => { rules.update(pw.input.value); showMatch(); });
+  pw2.input.addEventListener("input", showMatch);
+  return {
+    els: [pw.el, rules.el, pw2.el, match],
+    checks: () => [
+      [pw, checkPassword(pw.input.value, policy).every((r) => r.ok) ? null : `${o.texts}.check.password`],
+      [pw2, pw2.input.value === pw.input.value ? null : `${o.texts}.check.password.same`],
+    ],
+    value: () => pw.input.value,
+    wipe: () => { pw.input.value = ""; pw2.input.value = ""; rules.update(""); showMatch(); },
+  };
 }

@@ -1,11 +1,11 @@
 // remote — what the screens of a remote credential share (spec/protocol.md §23–§24): the portal
 // session (its bearer token kept in sessionStorage only: never a cookie, never a URL, gone when
-// the tab closes or at logout), bearer requests to the directory's `portal` URL, dates and days
-// in words, the "send a new code" button, and the texts of problems on these screens.
+// the tab closes or at logout), bearer requests to the directory's `portal` and `csc` URLs, dates
+// and days in words, the "send a new code" button, and the texts of problems on these screens.
 
 import { Problem } from "./api.js";
 import { h, field, busy } from "./ui.js";
-import { t, has, language } from "./i18n.js";
+import { t, has, language, variant } from "./i18n.js";
 import { describe } from "./errors.js";
 
 const STORE = "certflow.remote.session";
@@ -46,12 +46,22 @@ export function gate(s, allowRestricted) {
 
 // POST <portal>/<op> with the session's bearer token: the answer's body, or throws a Problem.
 // A session the server no longer knows is forgotten here too.
-export async function portal(ctx, op, body) {
+export function portal(ctx, op, body) {
+  return bearer(ctx, "portal", op, body);
+}
+
+// POST <csc>/<method> (the CSC API with the portal session, §25.1), as portal() does.
+export function csc(ctx, method, body) {
+  return bearer(ctx, "csc", method, body);
+}
+
+// POST <the directory's URL `resource`>/<op> with the session's bearer token.
+async function bearer(ctx, resource, op, body) {
   const s = session();
   if (!s) throw new Problem(401, { type: "urn:certflow:error:badSession" });
   const dir = await ctx.client.directory();
-  if (typeof dir.portal !== "string") throw new Problem(404, null);
-  const r = await ctx.client.fetch(`${new URL(dir.portal).pathname}/${op}`, {
+  if (typeof dir[resource] !== "string") throw new Problem(404, null);
+  const r = await ctx.client.fetch(`${new URL(dir[resource]).pathname}/${op}`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${s.token}` },
     body: JSON.stringify(body || {}),
@@ -70,12 +80,13 @@ export async function portal(ctx, op, body) {
 }
 
 // The text for problem p on the remote screen `screen`: remote.err.<screen>.<name>, then
-// remote.err.<name>, then the portal's general texts.
-export function say(p, screen) {
+// remote.err.<name>, then the portal's general texts. otp is the holder's second factor ("sms",
+// "totp"): a text's variant for it comes first (no code can be sent to an authenticator app).
+export function say(p, screen, otp) {
   const vars = { attempts: p.attemptsLeft === null ? "" : p.attemptsLeft };
   for (const key of [`remote.err.${screen}.${p.problem}`, `remote.err.${p.problem}`]) {
     if (has(key)) {
-      let text = t(key, vars);
+      let text = t(variant(key, otp), vars);
       if (p.attemptsLeft !== null && has(`${key}.left`)) text += " " + t(`${key}.left`, vars);
       return text;
     }

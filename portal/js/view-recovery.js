@@ -152,6 +152,7 @@ function answersStep(ctx) {
     second: t("recovery.password2"), hint: t("activate.password.hint") });
   const creds = Array.isArray(state.start.credentials) ? state.start.credentials : [];
   const { form, alert } = makeForm(pass({
+    describe: (p, s) => explain(p, s, kind),
     submitLabel: t("recovery.submit"),
     content: [
       h("p", { class: "chosen", id: "recovery-chosen", text: t("recovery.chosen", { item: itemText(state.credential) }) }),

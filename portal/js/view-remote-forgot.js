@@ -2,8 +2,9 @@
 // §23.6). #/remote-forgot: the professional e-mail address; the same answer whether or not it
 // is known; the e-mail ("set a new portal password") carries the user id and a token.
 // #/remote-reset: the token (pasted, or taken from the link #/remote-reset/<token>, which is
-// then removed from the address bar and history at once), a code sent to the phone, and the new
-// password typed twice under the live policy.
+// then removed from the address bar and history at once), a code sent to the phone (or the code
+// of the authenticator app: the page knows which once "send a new code" is refused as conflict),
+// and the new password typed twice under the live policy.
 
 import { h, screen, field, homeLink } from "./ui.js";
 import { t } from "./i18n.js";
@@ -46,17 +47,23 @@ export function reset(ctx) {
     autocomplete: "off", spellcheck: false, hint: t("remote.reset.token.hint") });
   if (TOKEN.test(fromLink)) token.input.value = fromLink;
   const box = {};
-  const send = () => {
+  let otp = "sms"; // until the server says that this login's codes come from an app
+  const send = async () => {
     const v = token.input.value.trim();
-    if (!TOKEN.test(v)) return Promise.reject({ problem: "tokenMissing", attemptsLeft: null, status: 400 });
-    return ctx.client.post("passwordResetOtp", { token: v });
+    if (!TOKEN.test(v)) throw { problem: "tokenMissing", attemptsLeft: null, status: 400 };
+    try {
+      return await ctx.client.post("passwordResetOtp", { token: v });
+    } catch (e) {
+      if (e && e.problem === "conflict") otp = "totp";
+      throw e;
+    }
   };
   const code = codeField("sms", send, box, "reset");
   const fresh = newPasswordFields(ctx.client.meta().passwordPolicy, "remote-reset");
   const { form, alert } = makeForm({
     screen: "reset",
     submitLabel: t("remote.reset.submit"),
-    describe: say,
+    describe: (e, s) => say(e, s, otp),
     cancelHref: "#/remote-login",
     content: [token.el, code.el, ...fresh.els],
     checks: () => [

@@ -6,34 +6,14 @@
 import { h, screen, field } from "./ui.js";
 import { t } from "./i18n.js";
 import { makeForm } from "./form.js";
-import { ruleList, checkPassword } from "./policy.js";
+import { passwordPair } from "./policy.js";
 import { flash, gate, portal, say, session, saveSession } from "./remote.js";
 
-// The new password twice with its live rules: {els, checks(), value()}.
+// The new password twice with its live rules (policy.js passwordPair): {els, checks(), value(),
+// wipe()}.
 export function newPasswordFields(policy, id) {
-  const rules = ruleList(policy, `${id}-rules`);
-  const pw = field({ name: "newPassword", label: t("remote.password.new"), type: "password",
-    autocomplete: "new-password" });
-  pw.input.setAttribute("aria-describedby", `${pw.input.getAttribute("aria-describedby")} ${id}-rules`);
-  const pw2 = field({ name: "newPassword2", label: t("remote.password.new2"), type: "password",
-    autocomplete: "new-password" });
-  const match = h("p", { class: "hint", id: `${id}-match`, "aria-live": "polite" });
-  const showMatch = () => {
-    const same = pw.input.value === pw2.input.value;
-    match.textContent = pw2.input.value ? t(same ? "remote.password.match" : "remote.password.noMatch") : "";
-    match.setAttribute("data-match", pw2.input.value ? String(same) : "");
-  };
-  pw.input.addEventListener("input", () => { rules.update(pw.input.value); showMatch(); });
-  pw2.input.addEventListener("input", showMatch);
-  return {
-    els: [pw.el, rules.el, pw2.el, match],
-    checks: () => [
-      [pw, checkPassword(pw.input.value, policy).every((r) => r.ok) ? null : "remote.check.password"],
-      [pw2, pw2.input.value === pw.input.value ? null : "remote.check.password.same"],
-    ],
-    value: () => pw.input.value,
-    wipe: () => { pw.input.value = ""; pw2.input.value = ""; rules.update(""); showMatch(); },
-  };
+  return passwordPair(policy, id, { names: ["newPassword", "newPassword2"],
+    first: t("remote.password.new"), second: t("remote.password.new2"), texts: "remote" });
 }
 
 export function render(ctx) {

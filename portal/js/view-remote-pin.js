@@ -5,7 +5,7 @@
 // code") or from the authenticator app. Every secret is wiped from the page once sent.
 
 import { h, screen } from "./ui.js";
-import { t } from "./i18n.js";
+import { t, variant } from "./i18n.js";
 import { makeForm } from "./form.js";
 import { codeField, digitsField, flash, gate, isCode, isPin, isPuk, portal, say, session } from "./remote.js";
 
@@ -63,7 +63,7 @@ function form(ctx, kind, screenName, cred, otpKind, main) {
   const { form: el, alert } = makeForm({
     screen: screenName,
     submitLabel: t(`remote.${screenName}.submit`),
-    describe: say,
+    describe: (e, s) => say(e, s, otpKind),
     cancelHref: "#/remote",
     content: [old.el, pin.el, pin2.el, code.el],
     checks: () => {
@@ -99,5 +99,5 @@ function form(ctx, kind, screenName, cred, otpKind, main) {
   });
   box.alert = alert;
   main.replaceChildren(main.firstChild,
-    ...[h("p", { class: "intro", text: t(`remote.${screenName}.intro`) }), triesEl, el].filter(Boolean));
+    ...[h("p", { class: "intro", text: t(variant(`remote.${screenName}.intro`, otpKind)) }), triesEl, el].filter(Boolean));
 }

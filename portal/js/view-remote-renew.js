@@ -83,7 +83,7 @@ function form(ctx, st, cred, main) {
   const { form: el, alert } = makeForm({
     screen: "renew",
     submitLabel: t("remote.renew.submit"),
-    describe: say,
+    describe: (e, s) => say(e, s, st.otp),
     cancelHref: "#/remote",
     content: [
       h("fieldset", {}, h("legend", { text: t("remote.renew.section.identity") }),

@@ -5,36 +5,13 @@
 // signatures/signHash makes with the key the server holds. The page then offers the detached
 // signature <file>.p7s from its memory. PIN, code and SAD leave the page once used.
 
-import { Problem } from "./api.js";
 import { h, screen, field } from "./ui.js";
 import { t } from "./i18n.js";
 import { makeForm } from "./form.js";
-import { codeField, digitsField, flash, gate, isCode, isPin, portal, say, session } from "./remote.js";
+import { codeField, csc, digitsField, flash, gate, isCode, isPin, portal, say, session } from "./remote.js";
 import { SHA256, b64, detachedSignature, sha256, signAlgoFor, signedAttributes, unb64 } from "./cms.js";
 
 const MAX_FILE = 512 * 1024 * 1024; // read whole into memory to be hashed
-
-// POST <csc>/<method> with the session's bearer token (§25.1): the answer's body, or a Problem.
-async function csc(ctx, method, body) {
-  const s = session();
-  if (!s) throw new Problem(401, { type: "urn:certflow:error:badSession" });
-  const dir = await ctx.client.directory();
-  if (typeof dir.csc !== "string") throw new Problem(404, null);
-  const r = await ctx.client.fetch(`${new URL(dir.csc).pathname}/${method}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${s.token}` },
-    body: JSON.stringify(body),
-  });
-  const text = await r.text();
-  let doc = null;
-  try {
-    doc = text ? JSON.parse(text) : null;
-  } catch {
-    doc = null;
-  }
-  if (r.ok) return doc;
-  throw new Problem(r.status, doc, r.headers.get("Retry-After"));
-}
 
 function credentialId() {
   return decodeURIComponent(location.hash.replace(/^#\/?[^/]*\/?/, "").split(/[/?]/)[0] || "");
@@ -89,7 +66,7 @@ function form(ctx, main, cred) {
   const { form: el, alert } = makeForm({
     screen: "sign",
     submitLabel: t("remote.sign.submit"),
-    describe: say,
+    describe: (e, s) => say(e, s, cred.otp),
     cancelHref: "#/remote",
     content: [file.el, pin.el, code.el],
     checks: () => {

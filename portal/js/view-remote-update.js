@@ -6,7 +6,7 @@
 // superseded. Every secret is wiped from the page once sent.
 
 import { h, screen, field } from "./ui.js";
-import { t } from "./i18n.js";
+import { t, variant } from "./i18n.js";
 import { makeForm } from "./form.js";
 import { ruleList, checkPassword } from "./policy.js";
 import { codeField, day, digitsField, flash, gate, isCode, isPin, portal, say, session } from "./remote.js";
@@ -54,7 +54,7 @@ function start(ctx, st, cred, main) {
   const { form, alert } = makeForm({
     screen: "update",
     submitLabel: t("remote.update.start.submit"),
-    describe: say,
+    describe: (e, s) => say(e, s, st.otp),
     cancelHref: "#/remote",
     content: [
       h("fieldset", {}, h("legend", { text: t("remote.renew.section.consents") }), ...consents.map((c) => c.el)),
@@ -99,7 +99,7 @@ function complete(ctx, st, cred, ticket, expiresAt) {
   const { form, alert } = makeForm({
     screen: "update",
     submitLabel: t("remote.update.complete.submit"),
-    describe: say,
+    describe: (e, s) => say(e, s, st.otp),
     cancelHref: "#/remote",
     content: [
       h("fieldset", {}, h("legend", { text: t("remote.update.section.code") }), code.el),
@@ -133,7 +133,7 @@ function complete(ctx, st, cred, ticket, expiresAt) {
   box.alert = alert;
   screen(t("remote.update.complete.title"),
     h("div", { class: "done", role: "status" }, h("p", { id: "remote-update-step2",
-      text: t("remote.update.step2", { time: new Date(expiresAt).toLocaleTimeString(
+      text: t(variant("remote.update.step2", st.otp), { time: new Date(expiresAt).toLocaleTimeString(
         document.documentElement.lang === "fr" ? "fr-FR" : "en-GB", { hour: "2-digit", minute: "2-digit" }) }) })),
     form);
 }

@@ -4,7 +4,7 @@
 // (activate, change or unblock the PIN). Also #/remote-logout (§23.3).
 
 import { h, screen, homeLink } from "./ui.js";
-import { t, has } from "./i18n.js";
+import { t, has, variant } from "./i18n.js";
 import { day, endSession, flash, gate, portal, say, session } from "./remote.js";
 
 function row(name, label, value) {
@@ -41,7 +41,22 @@ function actions(c) {
   return links;
 }
 
-function credentialCard(c) {
+// The heading of each credential's card: its product and end of validity; two alike (e.g. both
+// waiting for activation) are told apart by the end of their number, so that each card (a
+// region named by its heading) has a name of its own.
+function headings(creds) {
+  const texts = creds.map((c) => {
+    const product = c.profile !== "remote" && has(`profile.${c.profile}`) ? t(`profile.${c.profile}`)
+      : t("remote.cred.title");
+    return c.notAfter ? t("remote.cred.heading", { product, date: day(c.notAfter) })
+      : t("remote.cred.heading.none", { product });
+  });
+  return texts.map((text, i) => (texts.indexOf(text) !== texts.lastIndexOf(text)
+    ? t("remote.cred.headingId", { heading: text, id: String(creds[i].id).slice(-6) }) : text));
+}
+
+// otp: the holder's second factor ("sms", "totp"), for the texts that depend on it.
+function credentialCard(c, heading, otp) {
   const state = has(`remote.state.${c.status}`) ? t(`remote.state.${c.status}`) : c.status;
   const rows = [row("status", t("remote.field.status"), state)];
   if (c.serial) rows.push(row("serial", t("remote.field.serial"), c.serial));
@@ -58,10 +73,10 @@ function credentialCard(c) {
       text: t(c.updateNote ? "remote.update.noteReason" : "remote.update.note",
         { date: day(c.updateBy), reason: c.updateNote || "" }) })
     : null;
-  const intro = c.status === "pending" ? h("p", { class: "hint", text: t("remote.pending.intro") }) : null;
+  const intro = c.status === "pending" ? h("p", { class: "hint", text: t(variant("remote.pending.intro", otp)) }) : null;
   return h("section", { class: "credential", "data-credential": c.id, "data-status": c.status,
     "aria-labelledby": `cred-${c.id}` },
-  h("h2", { id: `cred-${c.id}`, text: t("remote.cred.title") }),
+  h("h2", { id: `cred-${c.id}`, text: heading }),
   h("p", { class: "hint" }, t("remote.cred.id"), " ", h("span", { class: "id", text: c.id })),
   notice, intro, h("dl", { class: "facts" }, ...rows.flat()),
   h("div", { class: "actions" }, ...actions(c)));
@@ -94,11 +109,12 @@ export async function render(ctx) {
   flash.vars = null;
   const who = st.subject || {};
   const creds = st.credentials || [];
+  const titles = headings(creds);
   main.replaceChildren(...[main.firstChild,
     note ? h("p", { class: "done", role: "status", id: "remote-flash", text: t(note, noteVars) }) : null,
     h("p", { class: "intro", text: t("remote.home.hello", { name: `${who.givenName || ""} ${who.surname || ""}`.trim(),
       user: st.userId || "" }) }),
-    ...(creds.length ? creds.map(credentialCard) : [h("p", { text: t("remote.home.none") })]),
+    ...(creds.length ? creds.map((c, i) => credentialCard(c, titles[i], st.otp)) : [h("p", { text: t("remote.home.none") })]),
     h("ul", { class: "links" },
       st.otp === "totp" ? null
         : h("li", {}, h("a", { href: "#/remote-totp", id: "remote-totp", text: t("remote.home.totp") })),

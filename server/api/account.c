@@ -22,12 +22,30 @@ static int answer_account(const struct http_req *req, const struct store_account
 	return http_resp_json(resp, 200, doc);
 }
 
-int api_account(const struct http_req *req, struct http_resp *resp)
+int api_account_update(const struct http_req *req, struct http_resp *resp,
+		       struct store_account *out)
 {
-	struct store_account a;
 	struct core_who who;
 	char actor[API_WHO_LEN];
 	const char *status = NULL;
+
+	if (req->payload && cf_json_get_str_opt(req->payload, "status", 32, &status) != 0)
+		return CF_EMALFORMED;
+	if (!status) {
+		*out = *req->account;
+		return 0;
+	}
+	if (strcmp(status, "deactivated") != 0) {
+		snprintf(resp->detail, sizeof(resp->detail), "status can only be \"deactivated\"");
+		return CF_EMALFORMED;
+	}
+	api_who(req, &who, actor);
+	return core_account_deactivate(req->core, &who, req->account->id, out);
+}
+
+int api_account(const struct http_req *req, struct http_resp *resp)
+{
+	struct store_account a;
 	int ret;
 
 	if (strcmp(req->param, req->account->id) != 0) {
@@ -37,16 +55,7 @@ int api_account(const struct http_req *req, struct http_resp *resp)
 					     : "an account can only read itself");
 		return ret == CF_ENOTFOUND ? CF_ENOTFOUND : CF_EUNAUTHORIZED;
 	}
-	if (req->payload && cf_json_get_str_opt(req->payload, "status", 32, &status) != 0)
-		return CF_EMALFORMED;
-	if (!status)
-		return answer_account(req, req->account, resp);
-	if (strcmp(status, "deactivated") != 0) {
-		snprintf(resp->detail, sizeof(resp->detail), "status can only be \"deactivated\"");
-		return CF_EMALFORMED;
-	}
-	api_who(req, &who, actor);
-	ret = core_account_deactivate(req->core, &who, req->account->id, &a);
+	ret = api_account_update(req, resp, &a);
 	return ret ? ret : answer_account(req, &a, resp);
 }
 

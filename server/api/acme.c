@@ -313,31 +313,22 @@ int api_acme_account(const struct http_req *req, struct http_resp *resp)
 {
 	struct store_account a;
 	struct core_who who;
-	char actor[API_WHO_LEN];
-	const char *status = NULL;
-	char contact[CONTACT_LEN];
+	char actor[API_WHO_LEN], contact[CONTACT_LEN];
 	int ret, given = 0;
 
 	if (strcmp(req->param, req->account->id) != 0) {
 		snprintf(resp->detail, sizeof(resp->detail), "an account can only read itself");
 		return CF_EUNAUTHORIZED;
 	}
-	if (req->payload && ((ret = read_contact(req->payload, contact, &given, resp)) != 0 ||
-			     cf_json_get_str_opt(req->payload, "status", 32, &status) != 0))
-		return ret ? ret : CF_EMALFORMED;
-	if (!status && !given)
-		return answer_account(req, req->account, 200, resp);
-	if (!status) { /* an update of the contacts (RFC 8555 §7.3.2) */
+	if (req->payload && (ret = read_contact(req->payload, contact, &given, resp)) != 0)
+		return ret;
+	/* an update of the contacts (RFC 8555 §7.3.2); a deactivation ignores them */
+	if (given && !cf_json_get(req->payload, "status")) {
 		api_who(req, &who, actor);
 		ret = core_account_contact_set(req->core, &who, req->account->id, contact, &a);
 		return ret ? ret : answer_account(req, &a, 200, resp);
 	}
-	if (strcmp(status, "deactivated") != 0) {
-		snprintf(resp->detail, sizeof(resp->detail), "status can only be \"deactivated\"");
-		return CF_EMALFORMED;
-	}
-	api_who(req, &who, actor);
-	ret = core_account_deactivate(req->core, &who, req->account->id, &a);
+	ret = api_account_update(req, resp, &a);
 	return ret ? ret : answer_account(req, &a, 200, resp);
 }
 

@@ -22,6 +22,12 @@ int api_new_nonce(const struct http_req *req, struct http_resp *resp);
 int api_activate(const struct http_req *req, struct http_resp *resp);
 int api_renew(const struct http_req *req, struct http_resp *resp);
 int api_account(const struct http_req *req, struct http_resp *resp);
+/* A POST to the request's own account (account.c; §6 and RFC 8555 §7.3.6 alike): a payload
+ * without "status" leaves the account as it is, "status": "deactivated" deactivates it. *out: the
+ * account as it is now (a copy). CF_EMALFORMED (detail set) for another status, else
+ * core_account_deactivate's codes. */
+int api_account_update(const struct http_req *req, struct http_resp *resp,
+		       struct store_account *out);
 int api_key_change(const struct http_req *req, struct http_resp *resp);
 int api_credential(const struct http_req *req, struct http_resp *resp);
 int api_renewal_info(const struct http_req *req, struct http_resp *resp);

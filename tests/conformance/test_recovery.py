@@ -8,7 +8,6 @@ the server's maildir; with --clock-file too it moves time for the TOTP window an
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import time
 import unittest
@@ -136,12 +135,24 @@ class TestRecovery(ConformanceTest):
         return self.expect(r, status, "recovery-complete-response", problem)
 
     # ---- no enumeration, malformed input, unknown tokens ----------------------------------------
-    def test_recovery_answers_alike_for_known_and_unknown_addresses(self):
+    def recovery_round(self):
+        """A new known address and a new unknown one asked about three times each (3 an hour per
+        address, §28.2), interleaved with the order alternating (load hits both alike), their
+        answers alike: (fastest known, fastest unknown, noise). Noise only adds time, so the
+        fastest answer shows the work best; the noise of the moment is how far apart the fastest
+        of equal work fall: before each request two malformed ones (refused before any limit
+        counts them), in four groups as the addresses' requests."""
         known = self.apply().email
         unknown = "nobody-%s@example.org" % cfclient.random_suffix()
         answers, times = {}, {known: [], unknown: []}
-        for _ in range(3):  # interleaved (load hits both alike); 3 an hour per address (§28.2)
-            for email in (known, unknown):
+        alike = {(email, n): [] for email in (known, unknown) for n in (0, 1)}
+        for i in range(3):
+            for email in (known, unknown) if i % 2 == 0 else (unknown, known):
+                for n in (0, 1):
+                    t = time.monotonic()
+                    r = self.public("recovery", "/v1/recovery", {"email": "no-at-sign"})
+                    alike[email, n].append(time.monotonic() - t)
+                    self.expect(r, 400, problem="malformed")
                 t = time.monotonic()
                 r = self.public("recovery", "/v1/recovery", {"email": email})
                 times[email].append(time.monotonic() - t)
@@ -149,11 +160,32 @@ class TestRecovery(ConformanceTest):
                 heads = sorted((k, v) for k, v in r.headers if k not in ("replay-nonce", "date"))
                 answers.setdefault(email, (r.status, r.body, heads))
         self.assertEqual(answers[known], answers[unknown], "status, body and headers differ")
-        # Noise only adds time: the fastest answers show a difference of work best.
-        fk, fu = min(times[known]), min(times[unknown])
-        self.assertLess(abs(fk - fu), 0.010, "fastest answers: known %.1f ms, unknown %.1f ms (medians %.1f, %.1f)"
-                        % (fk * 1000, fu * 1000, statistics.median(times[known]) * 1000,
-                           statistics.median(times[unknown]) * 1000))
+        fastest = [min(v) for v in alike.values()]
+        return min(times[known]), min(times[unknown]), max(fastest) - min(fastest)
+
+    def test_recovery_answers_alike_for_known_and_unknown_addresses(self):
+        # The fastest answers may differ by 10 ms, or by the noise of the moment where that is
+        # more. A loaded machine can still slow one side's three answers by chance, so with
+        # --clock-file a difference counts only when it stands in each of three rounds (each an
+        # hour later, for fresh limits), on the same side; without, one round decides. More work
+        # for a known address than the margin shows in every round and fails.
+        rounds, start = [], None
+        for n in range(3 if CONFIG.get("clock_file") else 1):
+            if n:
+                if start is None:
+                    self.addCleanup(setattr, self.client, "nonce", None)  # one of the hour moved to
+                    start = self.clock()
+                self.set_clock(start + 3601 * n)
+                self.client.nonce = None  # expired an hour later
+            fk, fu, noise = self.recovery_round()
+            rounds.append((fk, fu, noise))
+            if abs(fk - fu) < max(0.010, noise):
+                return
+        if len({fk > fu for fk, fu, _ in rounds}) == 1:
+            self.fail("the %s address answers slower in each round; fastest answers (known/unknown, "
+                      "noise), ms: %s" % ("known" if rounds[0][0] > rounds[0][1] else "unknown",
+                                          "; ".join("%.1f/%.1f (%.1f)" % (fk * 1000, fu * 1000, nz * 1000)
+                                                    for fk, fu, nz in rounds)))
 
     def test_recovery_with_a_malformed_email_is_malformed(self):
         for email in ("", "no-at-sign", "a@b@example.org", "a b@example.org", "@example.org", "a@",

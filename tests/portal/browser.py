@@ -230,8 +230,8 @@ class PortalTestCase(CertflowTestCase):
 
     def check_a11y(self, step):
         """Run axe-core on the screen as it is: fail on any serious or critical violation (the
-        rule, its help text and the first elements named); log every finding. Call it on any
-        screen a test shows; step() calls it."""
+        rule, its help text and the first elements named); log every finding and return them
+        ([{id, impact, help, nodes}]). Call it on any screen a test shows; step() calls it."""
         if not self.d.execute_script("return typeof window.axe === 'object'"):
             self.d.execute_script(axe_source())
         found = self.d.execute_async_script("""
@@ -252,6 +252,7 @@ class PortalTestCase(CertflowTestCase):
         bad = [f"{v['impact']} {v['id']}: {v['help']} at {', '.join(v['nodes'])}"
                for v in found if v["impact"] in A11Y_FAIL]
         self.assertEqual(bad, [], f"accessibility violations (axe-core) at {step!r}")
+        return found
 
     def step(self, name):
         """A screenshot, the console checked and axe-core run, after each step of a journey."""

@@ -141,12 +141,22 @@ class PortalRemote(PortalTestCase):
     def active_holder(self, holder):
         """Applied, approved, password changed and activated in the page: (user id, envelope)."""
         user, first, env = self.apply_remote(holder)
+        self.first_login(user, first)
+        self.activate_first(holder, env)
+        return user, env
+
+    def first_login(self, user, first):
+        """The first login: the first password, then NEW_PASSWORD chosen."""
         self.login(user, first)
         self.wait_heading("Choose your own password")
         self.type("password", first)
         self.type("newPassword", NEW_PASSWORD)
         self.type("newPassword2", NEW_PASSWORD)
         self.submit()
+
+    def activate_first(self, holder, env):
+        """From the dashboard: its first credential activated with the PUK of env, the PIN
+        27051998 and an SMS code."""
         self.wait_css("main .credential a.button")
         self.css("main .credential a.button").click()
         self.wait_css("main [name=puk]")
@@ -156,7 +166,6 @@ class PortalRemote(PortalTestCase):
         self.send_code(holder, self.sms_count(holder) + 1)
         self.submit()
         self.wait_css("main .credential[data-status=active]")
-        return user, env
 
     def sms_count(self, holder):
         return len([m for m in self.srv.mails() if m["X-Certflow-Channel"] == "sms" and
@@ -533,6 +542,47 @@ class PortalRemote(PortalTestCase):
         self.assertIn("unblocked", self.css("#remote-flash").text)
         self.assertIn("Active (5 tries", self.fields()["pin"])
         self.step("remote-unblocked")
+
+    def test_two_credentials_alike_have_cards_with_headings_of_their_own(self):
+        holder = Holder(7)
+        user, first, _ = self.apply_remote(holder)
+        self.apply_remote(holder)  # the same person again: a second credential, same login
+        self.first_login(user, first)
+        self.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "main .credential")) == 2,
+                  "two credentials shown")
+
+        def headings():
+            return [(e.get_attribute("data-credential"), e.find_element(By.CSS_SELECTOR, "h2").text)
+                    for e in self.d.find_elements(By.CSS_SELECTOR, "main .credential")]
+
+        def told_apart(step, same, ending):
+            """Both wait for activation: told apart by the end of their number; each card (a
+            region) has a name of its own for axe-core."""
+            cards = headings()
+            self.assertEqual(len({text for _, text in cards}), 2, cards)
+            for cred, text in cards:
+                self.assertIn(same, text)
+                self.assertTrue(text.endswith(f"{ending} {cred[-6:]}"), text)
+            found = self.check_a11y(step)
+            self.assertNotIn("landmark-unique", [v["id"] for v in found], found)
+            self.step(step)
+        told_apart("remote-two-cards", "Signing certificate kept for you, not activated yet",
+                   "number ending")
+        Select(self.css("#lang")).select_by_value("fr")
+        self.wait_heading("Votre certificat de signature à distance")
+        self.wait_css("main .credential")
+        told_apart("remote-two-cards-fr", "pas encore activé", "numéro finissant par")
+        Select(self.css("#lang")).select_by_value("en")
+        self.wait_heading("Your remote signing certificate")
+        # the first activated (its envelope the first): its end of validity tells it apart
+        self.activate_first(holder, self.open_envelope(self.mail(holder, "certflow: your PIN and PUK")))
+        texts = [text for _, text in headings()]
+        self.assertEqual(len(set(texts)), 2, texts)
+        self.assertRegex(texts[0], r"^Signing certificate kept for you, valid until \d{1,2} \w+ \d{4}$")
+        self.assertEqual(texts[1], "Signing certificate kept for you, not activated yet")
+        found = self.check_a11y("remote-two-cards-one-active")
+        self.assertNotIn("landmark-unique", [v["id"] for v in found], found)
+        self.step("remote-two-cards-one-active")
 
     def test_remote_screens_in_french(self):
         holder = Holder(3)

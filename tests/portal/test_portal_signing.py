@@ -36,6 +36,8 @@ class PortalSigning(PortalTestCase):
     login = remote.PortalRemote.login
     send_code = remote.PortalRemote.send_code
     active_holder = remote.PortalRemote.active_holder
+    activate_first = remote.PortalRemote.activate_first
+    first_login = remote.PortalRemote.first_login
     fields = remote.PortalRemote.fields
 
     def step(self, name):
@@ -131,6 +133,116 @@ class PortalSigning(PortalTestCase):
         events = self.admin_ok(self.srv, "audit", json_out=True)
         items = events["events"] if isinstance(events, dict) else events
         self.assertIn("totp.confirm", [e.get("action") for e in items])
+
+    def test_totp_holder_told_to_use_the_apps_next_code_after_a_wrong_pin_not_to_send_one(self):
+        holder = remote.Holder(24)
+        self.active_holder(holder)
+        secret = self.setup_totp()
+        sent = self.sms_count(holder)
+
+        def next_code():
+            # each code is taken once (a wrong PIN uses it up): the app's next time step
+            self.srv.clock.advance(seconds=30)
+            return oath(secret, self.srv.clock.now)
+
+        def told_of_the_app(text, screen):
+            self.assertIn("authenticator app", text, screen)
+            self.assertNotIn("new code", text, f"{screen}: no code can be sent to an app")
+        # the PIN change: a wrong current PIN
+        self.css("main .credential a.button").click()
+        self.wait_heading("Change your PIN")
+        self.wait_css("main [name=pin]")
+        self.expect_problem(401)
+        self.expect_problem(403)
+        self.type("pin", "27051999")
+        self.type("newPin", "80316674")
+        self.type("newPin2", "80316674")
+        used = next_code()
+        self.type("otp", used)
+        self.submit()
+        told_of_the_app(self.wait_alert("PIN is not right", "4 tries left"), "pin")
+        self.step("totp-pin-wrong-pin")
+        # the same code again: taken already
+        self.type("pin", "27051998")
+        self.type("newPin", "80316674")
+        self.type("newPin2", "80316674")
+        self.type("otp", used)
+        self.submit()
+        told_of_the_app(self.wait_alert("code is not right"), "pin, code used")
+        # signing: a wrong PIN, then a used code
+        doc = os.path.join(self.tmp, "note.txt")
+        with open(doc, "wb") as f:
+            f.write(b"A note.\n")
+        self.follow("#/remote")
+        self.wait_css("main .credential a[href^='#/remote-sign/']")
+        self.css("main .credential a[href^='#/remote-sign/']").click()
+        self.wait_heading("Sign a file")
+        self.wait_css("main [name=file]")
+        self.field("file").send_keys(doc)
+        self.type("pin", "27051999")
+        used = next_code()
+        self.type("otp", used)
+        self.submit()
+        told_of_the_app(self.wait_alert("PIN is not right", "Nothing was signed", "3 tries left"),
+                        "sign")
+        self.step("totp-sign-wrong-pin")
+        self.type("pin", "27051998")
+        self.type("otp", used)
+        self.submit()
+        told_of_the_app(self.wait_alert("code is not right", "Nothing was signed"), "sign, code used")
+        # and in French
+        Select(self.css("#lang")).select_by_value("fr")
+        self.wait_heading("Signer un fichier")
+        self.wait_css("main [name=file]")
+        self.field("file").send_keys(doc)
+        self.type("pin", "27051999")
+        self.type("otp", next_code())
+        self.submit()
+        text = self.wait_alert("PIN n'est pas le bon", "application d'authentification")
+        self.assertNotIn("nouveau code", text)
+        self.step("totp-sign-wrong-pin-fr")
+        self.assertEqual(self.sms_count(holder), sent, "no SMS sent")
+
+    def test_totp_holder_resets_the_password_with_the_apps_code_and_is_told_so(self):
+        holder = remote.Holder(25)
+        user, _ = self.active_holder(holder)
+        secret = self.setup_totp()
+        sent = self.sms_count(holder)
+        self.open("#/remote-forgot")
+        self.wait_css("main [name=email]")
+        self.type("email", holder.email)
+        self.submit()
+        self.wait_heading("Check your e-mail")
+        text = self.mail(holder, "certflow: set a new portal password")
+        self.assertIn("authenticator app", " ".join(text.split()), "the e-mail promises no SMS only")
+        self.open("#/remote-reset/" + remote.TOKEN_RE.search(text).group(1))
+        self.wait_css("main [name=otp]")
+        self.assertIn("authenticator app", self.css("main .intro").text)
+        # "send a new code": refused, and said to come from the app
+        self.expect_problem(409)
+        self.expect_problem(403)
+        self.expect_problem(401)
+        self.css("#remote-otp-send").click()
+        self.wait_alert("authenticator app")
+        self.step("totp-reset-send-refused")
+        # a wrong code: said in words that fit the app, no new code to send
+        good = oath(secret, self.srv.clock.now + 30)
+        self.type("otp", "000000" if good != "000000" else "111111")
+        self.type("newPassword", remote.RESET_PASSWORD)
+        self.type("newPassword2", remote.RESET_PASSWORD)
+        self.submit()
+        text = self.wait_alert("code is not right", "authenticator app")
+        self.assertNotIn("new code", text)
+        self.step("totp-reset-wrong-code")
+        self.srv.clock.advance(seconds=30)
+        self.type("otp", good)
+        self.type("newPassword", remote.RESET_PASSWORD)
+        self.type("newPassword2", remote.RESET_PASSWORD)
+        self.submit()
+        self.wait_heading("Your new password is saved")
+        self.assertEqual(self.sms_count(holder), sent, "no SMS sent")
+        self.login(user, remote.RESET_PASSWORD)
+        self.wait_heading("Your remote signing certificate")
 
     def test_sign_a_file_in_the_page_and_openssl_verifies_the_detached_p7s(self):
         holder = remote.Holder(22)
