@@ -106,7 +106,7 @@ static int answer_account(const struct http_req *req, const struct store_account
 	return http_resp_json(resp, status, doc);
 }
 
-#define CONTACT_LEN 1024
+#define CONTACT_LEN sizeof(((struct store_account *)0)->contact)
 /* contact: an array of at most 4 "mailto:" URLs, joined one a line into out (CONTACT_LEN);
  * *given 0 when the payload has none (out ""). */
 static int read_contact(const cf_json *p, char *out, int *given, struct http_resp *resp)

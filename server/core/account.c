@@ -33,21 +33,34 @@ static int account_audit(store_txn *txn, const struct acct_ctx *ac, const char *
 	return core_audit(txn, ac->who, action, object, "ok", NULL);
 }
 
+/* Load account ac->id into ac->a: CF_EDEACTIVATED unless it is valid. */
+static int load_live(store_txn *txn, struct acct_ctx *ac)
+{
+	int ret = store_account_get(txn, ac->id, &ac->a);
+
+	return ret ? ret : ac->a.status != ACCOUNT_VALID ? CF_EDEACTIVATED : 0;
+}
+
+/* Store ac->a, changed, and audit action. */
+static int save(store_txn *txn, struct acct_ctx *ac, const char *action)
+{
+	int ret = store_account_put(txn, &ac->a);
+
+	return ret ? ret : account_audit(txn, ac, action);
+}
+
 static int deactivate_txn(store_txn *txn, void *ctx)
 {
 	struct acct_ctx *ac = ctx;
-	int ret = store_account_get(txn, ac->id, &ac->a);
+	int ret = load_live(txn, ac);
 
 	if (ret != 0)
 		return ret;
-	if (ac->a.status == ACCOUNT_DEACTIVATED)
-		return CF_EDEACTIVATED;
 	/* an operator leaves by operator-remove, whose rules keep one operator at least (§12) */
 	if (ac->a.role == ROLE_ADMIN)
 		return CF_ECONFLICT;
 	ac->a.status = ACCOUNT_DEACTIVATED;
-	ret = store_account_put(txn, &ac->a);
-	return ret ? ret : account_audit(txn, ac, "account.deactivate");
+	return save(txn, ac, "account.deactivate");
 }
 
 int core_account_deactivate(struct core *c, const struct core_who *who, const char *id,
@@ -66,15 +79,12 @@ int core_account_deactivate(struct core *c, const struct core_who *who, const ch
 static int contact_txn(store_txn *txn, void *ctx)
 {
 	struct acct_ctx *ac = ctx;
-	int ret = store_account_get(txn, ac->id, &ac->a);
+	int ret = load_live(txn, ac);
 
 	if (ret != 0)
 		return ret;
-	if (ac->a.status == ACCOUNT_DEACTIVATED)
-		return CF_EDEACTIVATED;
 	snprintf(ac->a.contact, sizeof(ac->a.contact), "%s", ac->contact);
-	ret = store_account_put(txn, &ac->a);
-	return ret ? ret : account_audit(txn, ac, "account.contact");
+	return save(txn, ac, "account.contact");
 }
 
 int core_account_contact_set(struct core *c, const struct core_who *who, const char *id,
@@ -109,12 +119,10 @@ static int key_change_txn(store_txn *txn, void *ctx)
 {
 	struct acct_ctx *ac = ctx;
 	struct store_account other;
-	int ret = store_account_get(txn, ac->id, &ac->a);
+	int ret = load_live(txn, ac);
 
 	if (ret != 0)
 		return ret;
-	if (ac->a.status != ACCOUNT_VALID)
-		return CF_EDEACTIVATED;
 	if (!account_key_is(&ac->a, ac->old_key))
 		return CF_EUNAUTHORIZED;
 	ret = store_account_by_thumbprint(txn, ac->new_tp, &other);
@@ -129,8 +137,7 @@ static int key_change_txn(store_txn *txn, void *ctx)
 		return CF_EBADKEY;
 	snprintf(ac->a.thumbprint, sizeof(ac->a.thumbprint), "%s", ac->new_tp);
 	strcpy(ac->a.jwk, ac->new_jwk);
-	ret = store_account_put(txn, &ac->a);
-	return ret ? ret : account_audit(txn, ac, "account.key-change");
+	return save(txn, ac, "account.key-change");
 }
 
 int core_account_key_change(struct core *c, const struct core_who *who, const char *id,
