@@ -321,6 +321,10 @@ class AcmeTest(ConformanceTest):
         self.aexpect(r, 400, "malformed")
         self.assertEqual(self.aexpect(self.acme.get_as(acct, url), 200)["contact"], ["mailto:new@example.org"],
                          "a refused update changes nothing")
+        # a line break would split one stored contact into two: refused, nothing changes
+        for bad in (["mailto:a@example.org\nmailto:b@example.org"], ["mailto:a@example.org"] * 5, "mailto:a@example.org"):
+            self.aexpect(self.acme.post(url, key, {"contact": bad}, kid=url), 400, "malformed")
+        self.assertEqual(self.aexpect(self.acme.get_as(acct, url), 200)["contact"], ["mailto:new@example.org"])
         r = self.acme.post(url, key, {"contact": []}, kid=url)
         self.assertEqual(self.aexpect(r, 200)["contact"], [])
 
