@@ -1,0 +1,174 @@
+/*
+ * test_store_group_durable — group commit acknowledges nothing before it is durable.
+ *
+ * store_group.c is linked here against a model of LMDB with MDB_NOMETASYNC instead of LMDB: a
+ * commit that wrote something syncs the file (making every earlier meta page durable) and then
+ * writes its own meta page without a sync; store_lmdb_sync syncs. The model knows, for every
+ * write, which commit holds it and which commits are on disk, so each caller can check, the
+ * moment store_write returns, that its write would survive a power cut.
+ */
+#include "check.h"
+#include "store_group.h"
+
+#include "cf_err.h"
+
+#include <pthread.h>
+
+static pthread_mutex_t model_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t written; /* the last commit whose meta page was written */
+static uint64_t durable; /* the last commit whose meta page is on disk */
+static unsigned long commits, syncs;
+
+struct job {
+	int write; /* fn changes something */
+	int fail;  /* fn fails: its changes go */
+	uint64_t commit;
+};
+
+static int job_fn(store_txn *txn, void *ctx)
+{
+	(void)txn;
+	return ((struct job *)ctx)->fail ? CF_ECONFLICT : 0;
+}
+
+/* One commit holding the writes of jobs[0..n) whose fn succeeded; nothing if none wrote. */
+static void model_commit(struct store_req *const *reqs, size_t n)
+{
+	int dirty = 0;
+
+	for (size_t i = 0; i < n; i++)
+		dirty |= reqs[i]->ret == 0 && ((struct job *)reqs[i]->ctx)->write;
+	if (!dirty)
+		return;
+	usleep(300); /* the data pages' write and sync: long enough for callers to queue */
+	pthread_mutex_lock(&model_mu);
+	durable = written; /* the data sync flushes the earlier meta pages too */
+	written++;
+	commits++;
+	for (size_t i = 0; i < n; i++)
+		((struct job *)reqs[i]->ctx)->commit = written;
+	pthread_mutex_unlock(&model_mu);
+}
+
+uint64_t store_lmdb_last_commit(store *st)
+{
+	uint64_t v;
+
+	(void)st;
+	pthread_mutex_lock(&model_mu);
+	v = written;
+	pthread_mutex_unlock(&model_mu);
+	return v;
+}
+
+int store_lmdb_sync(store *st)
+{
+	(void)st;
+	pthread_mutex_lock(&model_mu);
+	durable = written;
+	syncs++;
+	pthread_mutex_unlock(&model_mu);
+	return 0;
+}
+
+int store_lmdb_write_one(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx)
+{
+	struct store_req r = {.fn = fn, .ctx = ctx}, *rp = &r;
+
+	(void)st;
+	r.ret = fn(NULL, ctx);
+	model_commit(&rp, 1);
+	return r.ret;
+}
+
+int store_lmdb_batch(store *st, struct store_req *const *reqs, size_t n)
+{
+	(void)st;
+	for (size_t i = 0; i < n; i++)
+		reqs[i]->ret = reqs[i]->fn(NULL, reqs[i]->ctx);
+	model_commit(reqs, n);
+	return 0;
+}
+
+struct worker {
+	struct store_group *g;
+	int rounds;
+	int early;  /* acknowledged while its commit was not on disk */
+	int wrong;  /* the result was not fn's */
+	int landed; /* acknowledged writes */
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < w->rounds; i++) {
+		struct job j = {.write = (int)(check_rand() % 10) < 8,
+				.fail = check_rand() % 10 == 0};
+		int ret = store_group_write(w->g, NULL, job_fn, &j);
+
+		w->wrong += ret != (j.fail ? CF_ECONFLICT : 0);
+		if (ret == 0 && j.write) {
+			pthread_mutex_lock(&model_mu);
+			w->early += j.commit == 0 || durable < j.commit;
+			pthread_mutex_unlock(&model_mu);
+			w->landed++;
+		}
+	}
+	return NULL;
+}
+
+static void run(int threads, int rounds, int *early, int *wrong, int *landed)
+{
+	struct store_group *g = NULL;
+	pthread_t t[16];
+	struct worker w[16];
+
+	CHECK(store_group_new(&g) == 0);
+	for (int i = 0; i < threads; i++) {
+		w[i] = (struct worker){.g = g, .rounds = rounds};
+		CHECK(pthread_create(&t[i], NULL, work, &w[i]) == 0);
+	}
+	*early = *wrong = *landed = 0;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		*early += w[i].early;
+		*wrong += w[i].wrong;
+		*landed += w[i].landed;
+	}
+	store_group_free(g);
+}
+
+static void test_a_lone_writer_is_told_only_after_its_commit_is_on_disk(void)
+{
+	int early, wrong, landed;
+
+	syncs = commits = 0;
+	run(1, 200, &early, &wrong, &landed);
+	CHECK_EQ_INT(early, 0);
+	CHECK_EQ_INT(wrong, 0);
+	CHECK(landed > 100);
+	CHECK_EQ_INT(syncs, commits); /* nobody follows: each commit is synced by its own leader */
+}
+
+static void test_concurrent_writers_are_told_only_after_their_commit_is_on_disk(void)
+{
+	int early, wrong, landed;
+
+	syncs = commits = 0;
+	run(8, 300, &early, &wrong, &landed);
+	CHECK_EQ_INT(early, 0);
+	CHECK_EQ_INT(wrong, 0);
+	CHECK(landed > 8 * 150);
+	/* under load a batch is made durable by the next one's data sync, not by a sync of its own
+	 */
+	CHECK(syncs < commits);
+	printf("  %lu commits, %lu extra syncs\n", commits, syncs);
+}
+
+int main(void)
+{
+	RUN(test_a_lone_writer_is_told_only_after_its_commit_is_on_disk);
+	RUN(test_concurrent_writers_are_told_only_after_their_commit_is_on_disk);
+	return check_done();
+}
