@@ -1100,7 +1100,7 @@ int agent_remote_renew(const struct agent_opts *o)
 int agent_update(const struct agent_opts *o)
 {
 	struct agent_jw w = {0};
-	char next[PATH_MAX * 2 + 160];
+	char next[PATH_MAX * 2 + 256];
 	int ret;
 
 	if (o->consents) { /* the first step: consents, PIN, code → a ticket */
@@ -1116,10 +1116,12 @@ int agent_update(const struct agent_opts *o)
 			agent_jw_str(&w, "otp", o->otp);
 			ret = put_renewal_secrets(&w, o, 1);
 		}
-		snprintf(next, sizeof(next),
-			 "certflow-agent update --session-file %s --ticket-file %s --otp CODE "
-			 "--passphrase-file FILE [--new-pin-file FILE] (--send-otp for a new code)",
-			 o->session_file, strcmp(o->ticket_file, "-") ? o->ticket_file : "FILE");
+		snprintf(
+		    next, sizeof(next),
+		    "certflow-agent update --session-file %s --ticket-file %s --otp CODE "
+		    "--passphrase-file FILE [--new-pin-file FILE] (--send-otp for a new SMS code; "
+		    "with an authenticator app, give its next code)",
+		    o->session_file, strcmp(o->ticket_file, "-") ? o->ticket_file : "FILE");
 		return send_built(o, &w, ret, "/v1/portal/update", NULL, next);
 	}
 	agent_jw_open(&w, NULL, '{');
