@@ -351,14 +351,15 @@ class Fleet:
     servers[i].direct is that server's own address (https://127.0.0.1:PORT) for a client that
     picks a server itself (cfclient.Client(direct, ...) then sends the URLs of the directory)."""
 
-    def __init__(self, workdir, n, conninfo, config=None):
+    def __init__(self, workdir, n, conninfo, config=None, url=None):
+        """url: the base URL of a balancer of the caller's (then the proxy is not used)."""
         import rrproxy
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
         self.data = os.path.join(workdir, "data")
         self.clock = Clock(os.path.join(workdir, "clock"))
         self.proxy = rrproxy.RoundRobinProxy().start()
-        self.url = f"https://127.0.0.1:{self.proxy.port}"
+        self.url = url or f"https://127.0.0.1:{self.proxy.port}"
         cfg = dict(config or {}, store="postgresql", store_conninfo=conninfo, base_url=self.url)
         self.servers = [Server(os.path.join(workdir, f"srv{i}"), data=self.data, clock=self.clock,
                                config=cfg) for i in range(n)]
