@@ -1,6 +1,7 @@
 """Two certflowd on one PostgreSQL database (harness.Fleet: one private cluster, tests/integration/
 pgcluster.py), raced from many threads at once: the store's guarantees hold across processes —
-an activation code is used once, a counted secret never gets more tries than its limit, and when
+an activation code is used once, a counted secret never gets more tries than its limit, a SAD
+signs once, and when
 one process is killed with SIGKILL under load the other carries on, with every issuance that was
 acknowledged found afterwards and no serial twice.
 
@@ -8,6 +9,7 @@ Each client talks to one server directly (cfclient.Client(server.direct)): its n
 the process it posts to, so these tests do not depend on nonces shared across processes. Skipped
 when PostgreSQL's binaries (Debian postgresql-15) are absent."""
 
+import json
 import os
 import sys
 import threading
@@ -48,12 +50,17 @@ class TwoServersOnePostgresql(CertflowTestCase):
         if cls.pg:
             cls.pg.stop()
 
-    def start_fleet(self, n=2, config=None):
+    def start_fleet(self, n=2, config=None, started=None):
+        """n servers on a fresh database; the first `started` of them running (default all)."""
         type(self).databases += 1
         conninfo = self.pg.create_database("races_%d" % self.databases)
         fleet = Fleet(os.path.join(self.tmp, "fleet"), n, conninfo, dict(RACE_CONFIG, **(config or {})))
         self.addCleanup(self._finish_fleet, fleet)
-        fleet.start()
+        if started is None:
+            fleet.start()
+        else:
+            for srv in fleet.servers[:started]:
+                Fleet.start_server(srv)
         self.admin_key = Key.load_pem(os.path.join(fleet.data, "admin.key"))
         return fleet
 
@@ -164,6 +171,38 @@ class TwoServersOnePostgresql(CertflowTestCase):
         self.assertEqual(sorted(a.json()["attemptsLeft"] for a in bad), [1, 2, 3, 4],
                          f"each of the four tries left answered once: {got}")
         self.assertEqual(got.count((403, "proofLocked")), 30 - 4, got)
+
+    def test_a_sad_raced_on_two_servers_signs_once(self):
+        # a remote credential made through the first server alone (its mails read from the
+        # maildir while no second process delivers the same outbox), then its one SAD sent to
+        # signatures/signHash 20 times at once on both (protocol.md §25.5)
+        import base64
+        import hashlib
+        import urllib.parse
+        import cfremote
+        fleet = self.start_fleet(n=2, started=1, config={"otp_resend_secs": 0})
+        first, second = fleet.servers
+        c = self.client(first)
+        h = cfremote.make_active(c, fleet.maildir, set())
+        csc = urllib.parse.urlsplit(c.directory()["csc"]).path
+        hashes = [base64.b64encode(hashlib.sha256(b"race-%d" % i).digest()).decode()
+                  for i in range(2)]
+        sha256, ecdsa_sha256 = "2.16.840.1.101.3.4.2.1", "1.2.840.10045.4.3.2"
+        r = h.bearer(csc + "/credentials/authorize", {
+            "credentialID": h.credential_id, "numSignatures": 2, "hashes": hashes,
+            "hashAlgorithmOID": sha256,
+            "authData": [{"id": "PIN", "value": h.pin}, {"id": "OTP", "value": h.sms()}]})
+        self.assertEqual(r.status, 200, r)
+        sad = r.json()["SAD"]
+        Fleet.start_server(second)
+        sign = {"credentialID": h.credential_id, "SAD": sad, "hashes": hashes,
+                "hashAlgorithmOID": sha256, "signAlgo": ecdsa_sha256}
+        answers = self.at_once(fleet, 20, lambda cl, i: cl.http(
+            "POST", cl.origin + csc + "/signatures/signHash", json.dumps(sign).encode(),
+            {"Authorization": "Bearer " + h.token, "Content-Type": "application/json"}))
+        got = [(a.status, problem(a)) for a in answers]
+        self.assertEqual([a.status for a in answers].count(200), 1, got)
+        self.assertEqual(got.count((403, "badSAD")), 19, got)
 
     def test_a_server_killed_under_load_leaves_the_other_serving_and_nothing_acknowledged_lost(self):
         fleet = self.start_fleet()
