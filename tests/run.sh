@@ -170,7 +170,7 @@ fi
 # failures are reported but do not fail the run; CERTFLOW_FLEET_STRICT=1 makes them count.
 FLEET_STRICT=${CERTFLOW_FLEET_STRICT:-0}
 if [ -n "${BUILT[build]:-}" ]; then
-	if ! step "conformance postgresql two servers" 900 "$PY" "$ROOT/tests/integration/harness.py" \
+	if ! step "conformance postgresql two servers" 1200 "$PY" "$ROOT/tests/integration/harness.py" \
 		with-server --postgresql --servers 2 --build "$ROOT/build" -- "$PY" \
 		"$ROOT/tests/conformance/run.py" --server '{url}' --ca '{ca}' \
 		--admin-key '{admin_key}' --clock-file '{clock}' --maildir '{maildir}' &&
