@@ -133,6 +133,7 @@ static const struct key_row keys[] = {
     INT("store_connections", store_connections, 1, 1024),
     STR("metrics", metrics),
     STR("public_url", core.public_url),
+    STR("base_url", base_url),
 };
 
 static int set_int(const struct key_row *k, struct config *cfg, const char *value, char *err,
@@ -358,6 +359,14 @@ int config_check(const struct config *cfg, char *err, size_t cap)
 		snprintf(err, cap,
 			 "public_url must be an http:// or https:// URL without spaces, "
 			 "query, fragment or trailing slash (https://certs.example.org)");
+		return CF_EUSAGE;
+	}
+	/* base_url: the scheme, host and port of a load balancer; no path (the routes are at /) */
+	if (cfg->base_url[0] &&
+	    (!public_url_ok(cfg->base_url) || strchr(strstr(cfg->base_url, "//") + 2, '/'))) {
+		snprintf(err, cap,
+			 "base_url must be http:// or https://, a host and an optional port, "
+			 "nothing after them (https://certs.example.org)");
 		return CF_EUSAGE;
 	}
 	if (!http_dns_resolver_ok(cfg->core.acme_dns_resolver)) {

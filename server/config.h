@@ -18,6 +18,7 @@ struct config {
 	char listen[128];		  /* ADDR:PORT, default 127.0.0.1:8443 */
 	char hostname[200];		  /* default localhost */
 	int hostname_set;		  /* given in the file or on the command line */
+	char base_url[256]; /* the URL clients reach the server by (a load balancer's), "" = own */
 	struct core_config core;
 	struct notify_config notify; /* the outbox: maildir, programs, templates, retries */
 	int threads;		     /* CivetWeb worker threads, default 256 */

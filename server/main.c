@@ -433,11 +433,18 @@ static int load_master(struct server *s, const struct config *cfg)
 	return 0;
 }
 
-/* Base URL: the configured host name when one was given, else the listen address. */
+/* Base URL: base_url when set (several servers behind one load balancer all answer to its
+ * URL: the JWS url, the directory and the CRL URL in certificates), else the configured host name
+ * when one was given, else the listen address, with the port bound. */
 static void make_base_url(struct server *s, const struct opts *o, const char *listen_host, int port)
 {
 	const char *host = listen_host;
 	int v6 = strchr(listen_host, ':') != NULL;
+
+	if (o->cfg.base_url[0]) {
+		snprintf(s->base_url, sizeof(s->base_url), "%s", o->cfg.base_url);
+		return;
+	}
 
 	if (o->cfg.hostname_set || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
 		host = o->cfg.hostname;

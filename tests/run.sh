@@ -9,7 +9,8 @@
 #    (build-fuzz/, clang; CERTFLOW_FUZZ_SECONDS changes it), the integration tests against both builds,
 #    the portal in headless Chromium (tests/portal) against both builds' servers, the agent under
 #    valgrind, tests/conformance/run.py against a fresh server of each build, the store unit tests
-#    and the conformance suite once more on PostgreSQL (a private cluster, store = postgresql);
+#    and the conformance suite once more on PostgreSQL (a private cluster, store = postgresql), then
+#    against two servers on that database behind a round-robin proxy;
 # 4. prints a summary and exits non-zero if any step failed.
 # Every step runs under `timeout`. Logs are kept in build-logs/.
 set -uo pipefail
@@ -162,17 +163,36 @@ else
 	skip "conformance postgresql" "build failed"
 fi
 
+# --- 7c. the conformance suite against two servers on one PostgreSQL database ----------------
+# harness.py --servers 2: two certflowd on one database and one data directory behind a
+# round-robin proxy on 127.0.0.1, each request of the suite on the other process than the one
+# before. Until nonces, the CRL cache and the background work are shared across processes, its
+# failures are reported but do not fail the run; CERTFLOW_FLEET_STRICT=1 makes them count.
+FLEET_STRICT=${CERTFLOW_FLEET_STRICT:-0}
+if [ -n "${BUILT[build]:-}" ]; then
+	if ! step "conformance postgresql two servers" 1200 "$PY" "$ROOT/tests/integration/harness.py" \
+		with-server --postgresql --servers 2 --build "$ROOT/build" -- "$PY" \
+		"$ROOT/tests/conformance/run.py" --server '{url}' --ca '{ca}' \
+		--admin-key '{admin_key}' --clock-file '{clock}' --maildir '{maildir}' &&
+		[ "$FLEET_STRICT" != 1 ]; then
+		STATUS[${#STATUS[@]} - 1]="ALLOWED ${STATUS[${#STATUS[@]} - 1]} (CERTFLOW_FLEET_STRICT=1: counts)"
+	fi
+else
+	skip "conformance postgresql two servers" "build failed"
+fi
+
 # --- summary -----------------------------------------------------------------------------------
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 allowed=0
 note "summary"
 for i in "${!NAMES[@]}"; do
 	printf '  %-28s %s\n' "${NAMES[$i]}" "${STATUS[$i]}"
 	case ${STATUS[$i]} in
 	PASS) passed=$((passed + 1)) ;;
 	SKIP*) skipped=$((skipped + 1)) ;;
+	ALLOWED*) allowed=$((allowed + 1)) ;;
 	*) failed=$((failed + 1)) ;;
 	esac
 done
 echo "logs: $LOGS"
-echo "steps: $passed passed, $failed failed, $skipped skipped"
+echo "steps: $passed passed, $failed failed, $skipped skipped, $allowed failed but allowed"
 [ "$failed" -eq 0 ]

@@ -13,10 +13,10 @@ certflow_deps() {
 	# already on the PATH (e.g. newer than Debian's) serve as well
 	command -v npm >/dev/null && command -v node >/dev/null || pkgs+=(nodejs npm)
 	if [ "$what" = bench ]; then
-		pkgs+=(pebble lego python3)
+		pkgs+=(pebble lego python3 postgresql)
 	fi
 	if [ "$what" = test ]; then
-		pkgs+=(postgresql lmdb-utils zbar-tools librsvg2-bin clang libclang-rt-14-dev valgrind faketime strace oathtool time
+		pkgs+=(postgresql nginx-light lmdb-utils zbar-tools librsvg2-bin clang libclang-rt-14-dev valgrind faketime strace oathtool time
 			python3 python3-cryptography python3-jsonschema python3-prometheus-client
 			chromium chromium-driver python3-selenium
 			certbot lego)

@@ -10,7 +10,8 @@ any program make the test fail.
 
 Also a command line, for tests/run.sh:
     python3 tests/integration/harness.py with-server --build DIR -- CMD ARG...
-starts a fresh server, runs CMD with {url}, {ca}, {data}, {admin_key}, {clock} replaced (and
+starts a fresh server (with --postgresql --servers N: N servers on one private PostgreSQL
+database behind a round-robin proxy, whose URL is {url}; see Fleet), runs CMD with {url}, {ca}, {data}, {admin_key}, {clock} replaced (and
 exported as CERTFLOW_SERVER (= CERTFLOW_URL), CERTFLOW_CA, CERTFLOW_DATA, CERTFLOW_ADMIN_KEY,
 CERTFLOW_CLOCK_FILE), stops the server and exits non-zero
 if CMD failed, the server did not stop cleanly, or a sanitizer reported anything.
@@ -182,6 +183,7 @@ class Server:
         self.config = dict(self.TEST_CONFIG, **(config or {}))
         self.proc = None
         self.url = None
+        self.direct = None  # Fleet: this server's own https://127.0.0.1:PORT (url: the proxy's)
         self.returncode = None
         self.starts = 0
 
@@ -330,6 +332,84 @@ class Server:
         with open(self.ca_file, "rb") as f:
             cert = x509.load_pem_x509_certificate(f.read())
         return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 that nothing listens on right now (bound, read, released)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Fleet:
+    """Several certflowd on one PostgreSQL database behind a round-robin proxy (rrproxy.py) on
+    127.0.0.1: self.url is the proxy's URL, which every server takes as its base_url (the JWS url
+    and every URL they publish). The servers share one data directory — secret.key, the CA
+    (ca/), server.pem, admin.key, the master key beside it (DATA.master.key) and the maildir — as
+    hosts given the same key files would; with store = postgresql none of them opens db/.
+    servers[i].direct is that server's own address (https://127.0.0.1:PORT) for a client that
+    picks a server itself (cfclient.Client(direct, ...) then sends the URLs of the directory)."""
+
+    def __init__(self, workdir, n, conninfo, config=None, url=None):
+        """url: the base URL of a balancer of the caller's (then the proxy is not used)."""
+        import rrproxy
+        os.makedirs(workdir, exist_ok=True)
+        self.workdir = workdir
+        self.data = os.path.join(workdir, "data")
+        self.clock = Clock(os.path.join(workdir, "clock"))
+        self.proxy = rrproxy.RoundRobinProxy().start()
+        self.url = url or f"https://127.0.0.1:{self.proxy.port}"
+        cfg = dict(config or {}, store="postgresql", store_conninfo=conninfo, base_url=self.url)
+        self.servers = [Server(os.path.join(workdir, f"srv{i}"), data=self.data, clock=self.clock,
+                               config=cfg) for i in range(n)]
+
+    def start(self):
+        # one at a time: the first start makes the keys and server.pem that the others read
+        for srv in self.servers:
+            self.start_server(srv)
+        self.proxy.set_backends([("127.0.0.1", int(s.listen.rsplit(":", 1)[1]))
+                                 for s in self.servers])
+        return self
+
+    @staticmethod
+    def start_server(srv, tries=3):
+        """Start srv on a free port of its own (a few tries: another program may take the port
+        between the look and the bind)."""
+        fixed = srv.direct is not None  # a restart keeps its port
+        for i in range(tries):
+            if not fixed:
+                srv.listen = f"127.0.0.1:{free_port()}"
+            try:
+                srv.start()
+                srv.direct = "https://" + srv.listen
+                return srv
+            except AssertionError:
+                if fixed or i == tries - 1:
+                    raise
+        return srv
+
+    # the first server stands for the fleet in the helpers that take one (admin --data, ca_file)
+    @property
+    def ca_file(self):
+        return self.servers[0].ca_file
+
+    @property
+    def maildir(self):
+        return self.servers[0].maildir
+
+    @property
+    def stderr(self):
+        return "".join(s.stderr for s in self.servers)
+
+    def stop(self):
+        """SIGTERM each running server; a list of (server, exit status) of those that ran."""
+        out = []
+        for srv in self.servers:
+            if srv.running():
+                out.append((srv, srv.stop()))
+        self.proxy.stop()
+        return out
 
 
 class Enrolment:
@@ -531,15 +611,21 @@ def _with_server(argv):
                     default=os.environ.get("CERTFLOW_STORE") == "postgresql",
                     help="store = postgresql on a private cluster (tests/integration/pgcluster.py)"
                          "; also CERTFLOW_STORE=postgresql")
+    ap.add_argument("--servers", type=int, default=1,
+                    help="with --postgresql: N certflowd on the one database behind a round-robin "
+                         "proxy on 127.0.0.1 whose URL is {url} (Fleet)")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args(argv)
     cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
     if not cmd:
         ap.error("no command")
+    if a.servers < 1 or (a.servers > 1 and not a.postgresql):
+        ap.error("--servers N > 1 needs --postgresql")
     if a.build:
         os.environ["CERTFLOW_BUILD"] = os.path.abspath(a.build)
     work = tempfile.mkdtemp(prefix="certflow-srv-")
-    pg = srv = None
+    pg = None
+    servers = []
     status = 1
     try:
         config = None
@@ -548,18 +634,28 @@ def _with_server(argv):
             pg = pgcluster.PgCluster().start()
             config = {"store": "postgresql",
                       "store_conninfo": pg.create_database("certflow")}
-        srv = Server(work, config=config)
-        srv.start()
-        subst = {"url": srv.url, "ca": srv.ca_file, "data": srv.data,
+        if a.servers > 1:
+            fleet = Fleet(work, a.servers, config["store_conninfo"])
+            servers = fleet.servers
+            fleet.start()
+            srv, url = servers[0], fleet.url
+        else:
+            srv = Server(work, config=config)
+            servers = [srv]
+            srv.start()
+            url = srv.url
+        subst = {"url": url, "ca": srv.ca_file, "data": srv.data,
                  "admin_key": os.path.join(srv.data, "admin.key"), "clock": srv.clock.path,
                  "maildir": srv.maildir}
         cmd = [c.format(**subst) if "{" in c else c for c in cmd]
-        env = dict(os.environ, CERTFLOW_URL=srv.url, CERTFLOW_SERVER=srv.url,
+        env = dict(os.environ, CERTFLOW_URL=url, CERTFLOW_SERVER=url,
                    CERTFLOW_CA=srv.ca_file, CERTFLOW_DATA=srv.data,
                    CERTFLOW_ADMIN_KEY=subst["admin_key"], CERTFLOW_CLOCK_FILE=srv.clock.path)
         if pg:
             env["CERTFLOW_STORE_CONNINFO"] = srv.config["store_conninfo"]
-        print(f"harness: server {srv.url} (data {srv.data}); running: {' '.join(cmd)}", flush=True)
+        where = ", ".join(s.direct or s.url for s in servers)
+        print(f"harness: server {url} ({where}; data {srv.data}); running: {' '.join(cmd)}",
+              flush=True)
         try:
             status = subprocess.run(cmd, env=env, timeout=a.timeout).returncode
         except subprocess.TimeoutExpired:
@@ -569,16 +665,19 @@ def _with_server(argv):
         print(f"harness: {e}", file=sys.stderr)
         status = 1
     finally:
-        running = srv.running() if srv else False
-        rc = srv.stop() if srv else 0
-        reports = sanitizer_lines(srv.stderr) if srv else None
-        if reports:
-            print("harness: sanitizer report in certflowd stderr:\n" + srv.stderr[-6000:],
-                  file=sys.stderr)
-            status = status or 1
-        if running and rc != 0:
-            print(f"harness: certflowd exit status {rc} after SIGTERM", file=sys.stderr)
-            status = status or 1
+        for srv in servers:
+            running = srv.running()
+            rc = srv.stop()
+            reports = sanitizer_lines(srv.stderr)
+            if reports:
+                print("harness: sanitizer report in certflowd stderr:\n" + srv.stderr[-6000:],
+                      file=sys.stderr)
+                status = status or 1
+            if running and rc != 0:
+                print(f"harness: certflowd exit status {rc} after SIGTERM", file=sys.stderr)
+                status = status or 1
+        if len(servers) > 1:
+            fleet.proxy.stop()
         if pg:
             pg.stop()
         shutil.rmtree(work, ignore_errors=True)

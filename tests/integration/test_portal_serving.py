@@ -156,6 +156,26 @@ class PortalServingTest(CertflowTestCase):
             srv.start()
         self.assertIn("public_url must be", str(cm.exception))
 
+    def test_base_url_is_the_origin_of_the_urls_the_server_publishes(self):
+        # several servers behind one load balancer answer to its URL, not their own port
+        from harness import free_port
+        port = free_port()
+        base = "https://127.0.0.1:%d" % free_port()
+        srv = self.start_server(listen="127.0.0.1:%d" % port, config={"base_url": base})
+        self.assertEqual(srv.url, base)  # the ready file (and url) name it
+        status, _, body = srv.get("https://127.0.0.1:%d/v1/directory" % port)
+        d = json.loads(body)
+        self.assertEqual(d["newNonce"], base + "/v1/new-nonce")
+        self.assertEqual(d["crl"], base + "/v1/crl")
+
+    def test_a_base_url_with_a_path_stops_the_start_with_one_line(self):
+        from harness import Server
+        for bad in ("https://lb.example/certflow", "lb.example", "https://lb.example/"):
+            srv = Server(os.path.join(self.tmp, "bad"), config={"base_url": bad})
+            with self.assertRaises(AssertionError, msg=bad) as cm:
+                srv.start()
+            self.assertIn("base_url must be", str(cm.exception))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -146,6 +146,31 @@ static void test_public_url_defaults_to_the_server_url_and_is_checked(void)
 	}
 }
 
+static void test_base_url_is_unset_by_default_and_takes_no_path(void)
+{
+	static const char *const bad[] = {
+	    "certs.example.org",	   "https://certs.example.org/",
+	    "https://lb.example/certflow", "https://lb.example:443/v1",
+	    "https://lb.example?x=1",	   "https://",
+	};
+	struct config c;
+	char err[256] = "";
+
+	config_defaults(&c);
+	CHECK_EQ_STR(c.base_url, "");
+	write_file("base_url = https://certs.example.org:8443\n");
+	CHECK_EQ_INT(config_load(path, &c, err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_check(&c, err, sizeof(err)), 0);
+	CHECK_EQ_STR(c.base_url, "https://certs.example.org:8443");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_defaults(&c);
+		CHECK_EQ_INT(config_set(&c, "base_url", bad[i], err, sizeof(err)), 0);
+		err[0] = '\0';
+		CHECK_EQ_INT(config_check(&c, err, sizeof(err)), CF_EUSAGE);
+		CHECK(strstr(err, "base_url") != NULL);
+	}
+}
+
 static void test_example_file_in_the_tree_loads(void)
 {
 	struct config c;
@@ -169,6 +194,7 @@ int main(int argc, char **argv)
 	RUN(test_unknown_key_or_bad_value_is_one_clear_error);
 	RUN(test_public_url_defaults_to_the_server_url_and_is_checked);
 	RUN(test_store_is_lmdb_unless_postgresql_with_a_conninfo);
+	RUN(test_base_url_is_unset_by_default_and_takes_no_path);
 	RUN(test_example_file_in_the_tree_loads);
 	unlink(path);
 	return check_done();

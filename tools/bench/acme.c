@@ -89,13 +89,14 @@ int bench_acme_enrol_step(struct bench *b, int worker, size_t i, double *ms)
 	int ret;
 
 	(void)ms;
-	snprintf(url, sizeof(url), "%s/enrolment-create", b->admin_url);
+	snprintf(url, sizeof(url), "%s/enrolment-create", BENCH_SRV(b, worker)->admin_url);
 	snprintf(payload, sizeof(payload),
 		 "{\"subject\":\"bench-%zu\",\"profile\":\"device\",\"acme\":true,"
 		 "\"dnsNames\":[\"bench-%zu.example\"]}",
 		 i, i);
 	memset(&prob, 0, sizeof(prob));
-	ret = client_post(b->cl[worker], url, b->admin, b->admin_kid, payload, &resp, NULL, &prob);
+	ret = client_post(b->cl[worker], url, b->admin, BENCH_SRV(b, worker)->admin_kid, payload,
+			  &resp, NULL, &prob);
 	if (!ret && (cf_json_get_str(resp, "eabKid", sizeof(it->ref) - 1, &ref) ||
 		     cf_json_get_str(resp, "eabHmacKey", 64, &key) ||
 		     cf_b64url_decode(key, strlen(key), it->eab, sizeof(it->eab), &n) ||

@@ -20,11 +20,20 @@
 #define BENCH_MAX_CLIENTS 256
 #define BENCH_MAX_ACTIVATIONS 100000
 #define BENCH_MAX_RENEWALS 16
+#define BENCH_MAX_SERVERS 8 /* --server URL,URL,...: front ends of one database */
 
 struct bench_opts {
 	const char *server, *ca, *admin_key, *clock_file;
+	/* --server URL,URL,...: client w talks to servers[w % n_servers] (one list, one copy) */
+	char *server_list;
+	const char *servers[BENCH_MAX_SERVERS];
+	int n_servers;
 	int clients, activations, renewals, json;
-	long server_pid;    /* 0: no server CPU figures */
+	long server_pid; /* 0: no server CPU figures; else the first of server_pids */
+	long server_pids[BENCH_MAX_SERVERS]; /* --server-pid PID,PID,...: their CPU is summed */
+	int n_pids;
+	long db_pids[64]; /* --db-pid PID,...: a database's processes, CPU summed apart */
+	int n_db;
 	int server_mbedtls; /* --server-library mbedtls: the server's crypto is mbedTLS's */
 	int timeout_s;	    /* deadline for the whole run */
 	int acme;	    /* --acme: the same phases through the ACME resources afterwards */
@@ -41,6 +50,12 @@ struct bench_item {
 	char ari[640];		       /* renewal-info URL of the current certificate */
 	int64_t not_before, not_after; /* of the current certificate */
 	uint8_t eab[32];	       /* --acme: the binding's HMAC key (secret) */
+	int srv;		       /* the server (index of o.servers) that activated it */
+};
+
+/* The resources of one server (its directory's URLs: each front end names its own origin). */
+struct bench_server {
+	char admin_kid[768], admin_url[512], activate_url[512], renew_url[512];
 };
 
 struct bench;
@@ -52,7 +67,7 @@ struct bench {
 	size_t n_items;
 	client *cl[BENCH_MAX_CLIENTS]; /* one connection per worker, kept across phases */
 	cf_key *admin;
-	char admin_kid[768], admin_url[512], activate_url[512], renew_url[512];
+	struct bench_server srv[BENCH_MAX_SERVERS];
 	int round;   /* renewal round: which CSR to use */
 	int acme;    /* the ACME phases are running: CSRs for bench-<i>.example */
 	double *lat; /* latency of each step of the current phase, ms */
@@ -70,6 +85,9 @@ struct bench {
 /* Run step for i = 0..n-1 on o.clients threads, each with its own connection; stops at the first
  * failure or the deadline. 0 or the first error (its text in b->err_text). *secs: wall time. */
 int bench_phase(struct bench *b, bench_step step, size_t n, double *secs);
+/* The server index of a worker's connection, and its resources. */
+#define BENCH_SRV_OF(b, worker) ((worker) % (b)->o.n_servers)
+#define BENCH_SRV(b, worker) (&(b)->srv[BENCH_SRV_OF(b, worker)])
 /* Record the first failure of a phase (later ones are dropped) and stop the phase. */
 void bench_fail(struct bench *b, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -92,6 +110,8 @@ int bench_acme_renew_step(struct bench *b, int worker, size_t i, double *ms);
 double bench_now_ms(void);
 /* utime + stime of pid in milliseconds from /proc/PID/stat; CF_EIO if unreadable. */
 int bench_proc_cpu_ms(long pid, double *ms);
+/* The same summed over pids[0..n); CF_EIO if one is unreadable. */
+int bench_procs_cpu_ms(const long *pids, int n, double *ms);
 /* CPU time of the calling thread in milliseconds. */
 double bench_cpu_ms(void);
 /* CPU time per operation of P-256 sign and verify with cf_sign/cf_verify, as certflowd does

@@ -24,15 +24,18 @@
 #define PROG "certflow-bench"
 
 static const char usage_text[] =
-    "usage: certflow-bench [--data DIR | --server URL --ca FILE --admin-key FILE]\n"
+    "usage: certflow-bench [--data DIR | --server URL[,URL...] --ca FILE --admin-key FILE]\n"
     "                      [--clients N] [--activations N] [--renewals N --clock-file FILE]\n"
-    "                      [--server-pid PID] [--server-library openssl|mbedtls]\n"
+    "                      [--server-pid PID[,PID...]] [--db-pid PID[,PID...]]\n"
+    "                      [--server-library openssl|mbedtls]\n"
     "                      [--timeout SECONDS] [--acme] [--json]\n"
     "\n"
     "Load generator for a running certflowd over HTTPS keep-alive (one connection per client).\n"
     "\n"
     "  --data DIR          the server's data directory: DIR/url, DIR/ca/root.pem, DIR/admin.key\n"
     "  --server URL        base URL of the server;  --ca FILE  its trust anchors (PEM)\n"
+    "                      URL,URL,...: several servers on one database (up to 8, the same CA\n"
+    "                      and admin key); client w talks to the (w mod n)-th (not with --acme)\n"
     "  --admin-key FILE    the admin account's key (creates the enrolment codes)\n"
     "  --clients N         client threads, each with its own connection (default 8, max 256)\n"
     "  --activations N     certificates to issue by activation, in total (default 200,\n"
@@ -41,7 +44,9 @@ static const char usage_text[] =
     "                      needs --clock-file: the server must run with --test-clock FILE, and\n"
     "                      the bench moves that clock into each renewal window itself\n"
     "  --clock-file FILE   the server's --test-clock file (set to the wall clock at the start)\n"
-    "  --server-pid PID    read the server's CPU time (/proc/PID/stat) around timed phases\n"
+    "  --server-pid PID    read the server's CPU time (/proc/PID/stat) around timed phases;\n"
+    "                      PID,PID,...: the sum of several servers' (the cores: the first's)\n"
+    "  --db-pid PID,...    the database's processes (PostgreSQL's): their CPU time apart\n"
     "  --server-library L  the crypto library of the server measured: openssl (certflowd today,\n"
     "                      the default) or mbedtls (a certflowd built before its OpenSSL backend)\n"
     "  --timeout SECONDS   deadline for the whole run (default 600)\n"
@@ -78,8 +83,8 @@ static const char usage_text[] =
 
 struct fig {
 	size_t n;
-	double secs, srv_cpu, cli_cpu, p50, p99;
-	int have_srv;
+	double secs, srv_cpu, db_cpu, cli_cpu, p50, p99;
+	int have_srv, have_db;
 };
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -132,6 +137,8 @@ static int resolve_data(struct bench_opts *o, struct paths *p)
 		if (!n)
 			return fail(CF_EIO, "cannot read a URL from %s", path);
 		o->server = p->url;
+		o->servers[0] = p->url;
+		o->n_servers = 1;
 	}
 	snprintf(p->ca, sizeof(p->ca), "%s/ca/root.pem", p->data);
 	snprintf(p->key, sizeof(p->key), "%s/admin.key", p->data);
@@ -140,9 +147,45 @@ static int resolve_data(struct bench_opts *o, struct paths *p)
 	return 0;
 }
 
+/* --server URL,URL,...: o->servers point into one copy of the list. */
+static int split_servers(struct bench_opts *o)
+{
+	char *save = NULL, *tok;
+
+	free(o->server_list);
+	o->n_servers = 0;
+	if (!(o->server_list = strdup(o->server)))
+		return fail(CF_ENOMEM, "%s", "out of memory");
+	for (tok = strtok_r(o->server_list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->n_servers == BENCH_MAX_SERVERS)
+			return fail(CF_EUSAGE, "at most %d servers", BENCH_MAX_SERVERS);
+		o->servers[o->n_servers++] = tok;
+	}
+	if (!o->n_servers)
+		return fail(CF_EUSAGE, "%s", "--server takes a URL");
+	return 0;
+}
+
+/* PID,PID,... into pids[0..cap): the count, or a negative CF_E* after a message. */
+static int split_pids(const char *arg, long *pids, int cap)
+{
+	char buf[1024], *save = NULL, *tok;
+	int n = 0, v = 0, ret;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == cap)
+			return fail(CF_EUSAGE, "at most %d process ids", cap);
+		if ((ret = int_arg(tok, 1, INT_MAX, &v)) != 0)
+			return ret;
+		pids[n++] = v;
+	}
+	return n ? n : fail(CF_EUSAGE, "%s", "--server-pid and --db-pid take process ids");
+}
+
 static int parse_opt(int c, const char *arg, struct bench_opts *o, struct paths *p)
 {
-	int v = 0, ret = 0;
+	int ret = 0;
 
 	switch (c) {
 	case 'd':
@@ -150,6 +193,7 @@ static int parse_opt(int c, const char *arg, struct bench_opts *o, struct paths 
 		break;
 	case 's':
 		o->server = arg;
+		ret = split_servers(o);
 		break;
 	case 'c':
 		o->ca = arg;
@@ -179,7 +223,16 @@ static int parse_opt(int c, const char *arg, struct bench_opts *o, struct paths 
 		ret = int_arg(arg, 1, 86400, &o->timeout_s);
 		break;
 	case 'p':
-		ret = int_arg(arg, 1, INT_MAX, &v), o->server_pid = v;
+		ret = split_pids(arg, o->server_pids, BENCH_MAX_SERVERS);
+		o->n_pids = ret > 0 ? ret : 0;
+		o->server_pid = ret > 0 ? o->server_pids[0] : 0;
+		ret = ret > 0 ? 0 : ret;
+		break;
+	case 'D':
+		ret =
+		    split_pids(arg, o->db_pids, (int)(sizeof(o->db_pids) / sizeof(o->db_pids[0])));
+		o->n_db = ret > 0 ? ret : 0;
+		ret = ret > 0 ? 0 : ret;
 		break;
 	case 'L':
 		if (strcmp(arg, "openssl") == 0 || strcmp(arg, "mbedtls") == 0)
@@ -206,6 +259,7 @@ static int parse(int argc, char **argv, struct bench_opts *o, struct paths *p)
 	    {"renewals", required_argument, NULL, 'r'},
 	    {"clock-file", required_argument, NULL, 'f'},
 	    {"server-pid", required_argument, NULL, 'p'},
+	    {"db-pid", required_argument, NULL, 'D'},
 	    {"server-library", required_argument, NULL, 'L'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"json", no_argument, NULL, 'j'},
@@ -232,6 +286,10 @@ static int parse(int argc, char **argv, struct bench_opts *o, struct paths *p)
 	if (!o->server || !o->ca || !o->admin_key)
 		return fail(CF_EUSAGE, "%s",
 			    "give --data DIR, or --server URL --ca FILE --admin-key FILE");
+	if (o->n_servers > 1 && o->acme)
+		return fail(CF_EUSAGE, "%s", "--acme takes one --server");
+	if (o->n_servers > o->clients)
+		return fail(CF_EUSAGE, "%s", "--clients must be at least the number of servers");
 	if (o->renewals && !o->clock_file)
 		return fail(
 		    CF_EUSAGE, "%s",
@@ -239,18 +297,19 @@ static int parse(int argc, char **argv, struct bench_opts *o, struct paths *p)
 	return 0;
 }
 
-static int dir_url(struct bench *b, const char *name, char *out, size_t cap)
+/* A URL of server k's directory, read through its first client (worker k). */
+static int dir_url(struct bench *b, int k, const char *name, char *out, size_t cap)
 {
 	struct client_problem prob;
 	const char *u;
 	int ret;
 
 	memset(&prob, 0, sizeof(prob));
-	ret = client_directory(b->cl[0], &prob);
+	ret = client_directory(b->cl[k], &prob);
 	if (ret)
-		return fail(ret, "cannot read the directory of %s: %s", b->o.server,
+		return fail(ret, "cannot read the directory of %s: %s", b->o.servers[k],
 			    prob.detail[0] ? prob.detail : cf_strerror(ret));
-	u = client_dir_url(b->cl[0], name);
+	u = client_dir_url(b->cl[k], name);
 	if (!u || strlen(u) >= cap)
 		return fail(CF_EPROTO, "the directory has no usable '%s' URL", name);
 	strcpy(out, u);
@@ -266,27 +325,33 @@ static int setup(struct bench *b)
 
 	if (ret)
 		return fail(ret, "cannot load the admin key %s", b->o.admin_key);
-	if (b->o.server_pid && bench_proc_cpu_ms(b->o.server_pid, &cpu) != 0)
-		return fail(CF_EIO, "cannot read /proc/%ld/stat (--server-pid)", b->o.server_pid);
+	if (b->o.n_pids && bench_procs_cpu_ms(b->o.server_pids, b->o.n_pids, &cpu) != 0)
+		return fail(CF_EIO, "%s", "cannot read /proc/PID/stat of a --server-pid");
 	for (int w = 0; w < b->o.clients; w++) {
-		ret = client_new(b->o.server, b->o.ca, &b->cl[w]);
+		ret = client_new(b->o.servers[BENCH_SRV_OF(b, w)], b->o.ca, &b->cl[w]);
 		if (ret)
-			return fail(ret, "cannot use server %s", b->o.server);
+			return fail(ret, "cannot use server %s", b->o.servers[BENCH_SRV_OF(b, w)]);
 	}
-	if ((ret = dir_url(b, "admin", b->admin_url, sizeof(b->admin_url))) ||
-	    (ret = dir_url(b, "activate", b->activate_url, sizeof(b->activate_url))) ||
-	    (ret = dir_url(b, "renew", b->renew_url, sizeof(b->renew_url))))
-		return ret;
 	ret = cf_key_thumbprint(b->admin, tp);
 	if (ret)
 		return fail(ret, "%s", "cannot compute the admin key's thumbprint");
-	/* The admin account's URL sits beside the admin URL: "…/v1/admin" → "…/v1/account/<tp>". */
-	n = strlen(b->admin_url);
-	if (n > 6 && strcmp(b->admin_url + n - 6, "/admin") == 0)
-		snprintf(b->admin_kid, sizeof(b->admin_kid), "%.*s/account/%s", (int)(n - 6),
-			 b->admin_url, tp);
-	else
-		snprintf(b->admin_kid, sizeof(b->admin_kid), "%s/v1/account/%s", b->o.server, tp);
+	for (int k = 0; k < b->o.n_servers; k++) {
+		struct bench_server *sv = &b->srv[k];
+
+		if ((ret = dir_url(b, k, "admin", sv->admin_url, sizeof(sv->admin_url))) ||
+		    (ret = dir_url(b, k, "activate", sv->activate_url, sizeof(sv->activate_url))) ||
+		    (ret = dir_url(b, k, "renew", sv->renew_url, sizeof(sv->renew_url))))
+			return ret;
+		/* The admin account's URL sits beside the admin URL: "…/v1/admin" →
+		 * "…/v1/account/<tp>". */
+		n = strlen(sv->admin_url);
+		if (n > 6 && strcmp(sv->admin_url + n - 6, "/admin") == 0)
+			snprintf(sv->admin_kid, sizeof(sv->admin_kid), "%.*s/account/%s",
+				 (int)(n - 6), sv->admin_url, tp);
+		else
+			snprintf(sv->admin_kid, sizeof(sv->admin_kid), "%s/v1/account/%s",
+				 b->o.servers[k], tp);
+	}
 	if (b->o.clock_file && bench_clock_write(b->o.clock_file, (int64_t)time(NULL)))
 		return fail(CF_EIO, "cannot write the clock file %s", b->o.clock_file);
 	b->n_items = (size_t)b->o.activations;
@@ -309,16 +374,20 @@ static double self_cpu_ms(void)
 /* One timed phase over every item; adds its time, CPU and count to f. */
 static int timed(struct bench *b, bench_step step, double *lat, struct fig *f)
 {
-	double c0 = 0, c1 = 0, u0 = self_cpu_ms(), secs = 0;
-	int have = b->o.server_pid && bench_proc_cpu_ms(b->o.server_pid, &c0) == 0;
+	double c0 = 0, c1 = 0, d0 = 0, d1 = 0, u0 = self_cpu_ms(), secs = 0;
+	int have_db = b->o.n_db && bench_procs_cpu_ms(b->o.db_pids, b->o.n_db, &d0) == 0;
+	int have = b->o.n_pids && bench_procs_cpu_ms(b->o.server_pids, b->o.n_pids, &c0) == 0;
 	int ret;
 
 	b->lat = lat;
 	ret = bench_phase(b, step, b->n_items, &secs);
 	b->lat = NULL;
-	have = have && bench_proc_cpu_ms(b->o.server_pid, &c1) == 0;
+	have = have && bench_procs_cpu_ms(b->o.server_pids, b->o.n_pids, &c1) == 0;
 	f->have_srv = (f->n == 0 || f->have_srv) && have;
 	f->srv_cpu += c1 - c0;
+	have_db = have_db && bench_procs_cpu_ms(b->o.db_pids, b->o.n_db, &d1) == 0;
+	f->have_db = (f->n == 0 || f->have_db) && have_db;
+	f->db_cpu += d1 - d0;
 	f->cli_cpu += self_cpu_ms() - u0;
 	f->secs += secs;
 	f->n += b->n_items;
@@ -431,6 +500,9 @@ static void print_fig(const char *what, const char *unit, const struct fig *f,
 	snprintf(label, sizeof(label), "server CPU/%s", unit);
 	if (f->have_srv)
 		printf("%19s: %.2f ms\n", label, f->srv_cpu / (double)f->n);
+	snprintf(label, sizeof(label), "database CPU/%s", unit);
+	if (f->have_db)
+		printf("%19s: %.2f ms\n", label, f->db_cpu / (double)f->n);
 	snprintf(label, sizeof(label), "bench CPU/%s", unit);
 	printf("%19s: %.2f ms\n", label, f->cli_cpu / (double)f->n);
 	printf("%19s: %.3f (server's library, %s)\n", "achieved/limit", ratio(f, l->server),
@@ -476,6 +548,8 @@ static void json_fig(const char *prefix, const struct fig *f, const struct limit
 	       prefix, f->n, prefix, f->secs, prefix, rate(f), prefix, f->p50, prefix, f->p99,
 	       prefix, f->n ? f->cli_cpu / (double)f->n : 0, prefix, ratio(f, l->server), prefix,
 	       ratio(f, l->fastest));
+	if (f->have_db)
+		printf("\"%sDbCpuMsPerCert\":%.3f,", prefix, f->db_cpu / (double)f->n);
 	if (f->have_srv)
 		printf("\"%sServerCpuMsPerCert\":%.3f,\"%sServerEfficiency\":%.4f,", prefix,
 		       f->srv_cpu / (double)f->n, prefix, srv_efficiency(f, l->server));
@@ -543,6 +617,7 @@ static void cleanup(struct bench *b)
 	for (int w = 0; w < b->o.clients; w++)
 		client_free(b->cl[w]);
 	cf_key_free(b->admin);
+	free(b->o.server_list);
 }
 
 static int run(struct bench *b)

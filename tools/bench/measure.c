@@ -57,6 +57,19 @@ int bench_proc_cpu_ms(long pid, double *ms)
 	return 0;
 }
 
+int bench_procs_cpu_ms(const long *pids, int n, double *ms)
+{
+	double sum = 0, one;
+
+	for (int i = 0; i < n; i++) {
+		if (bench_proc_cpu_ms(pids[i], &one) != 0)
+			return CF_EIO;
+		sum += one;
+	}
+	*ms = sum;
+	return 0;
+}
+
 /* Average ms of one sign (verify == 0) or verify over a bounded loop. */
 static int time_op(const cf_key *key, int verify, double *ms)
 {

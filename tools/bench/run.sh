@@ -16,20 +16,46 @@
 # database's size and the server's resident memory (VmRSS, peak VmHWM), so that the figures at
 # 1k, 100k and 1M credentials can be compared.
 #
+# --store lmdb|postgresql (default lmdb) and --frontends N (default 1; N > 1 needs postgresql),
+# taken by run.sh: with postgresql, run.sh runs itself again inside a private PostgreSQL cluster
+# (tests/integration/pgcluster.py: initdb + pg_ctl in a temporary directory, a Unix socket only,
+# fsync on) and starts N certflowd on its one database and one data directory, each on its own
+# port; certflow-bench spreads its clients over them directly (client w on server w mod N, no
+# proxy in between) and sums their CPU time. tools/bench/stores.sh runs LMDB, PostgreSQL x1 and
+# PostgreSQL x2 in a row and prints one table.
+#
 # On a machine with two CPUs or more (and taskset), the bench gets the last CPU for itself and
 # certflowd the others, so that the bench's own signing does not take the server's CPU; the
 # crypto limit is then that of the server's CPUs. BENCH_PIN=0 runs both anywhere.
 set -eu
 
+# --store postgresql: run again inside a private cluster (CERTFLOW_TEST_PG: its connection string)
+if [ -z "${CERTFLOW_TEST_PG:-}" ]; then
+	prev=
+	for a in "$@"; do
+		if [ "$prev" = --store ] && [ "$a" = postgresql ]; then
+			exec /usr/bin/python3 "$(dirname "$0")/../../tests/integration/pgcluster.py" run -- \
+				sh "$0" "$@"
+		fi
+		prev=$a
+	done
+fi
+
 prefill=0
+store=lmdb
+frontends=1
 nargs=$#
 i=0
 while [ $i -lt $nargs ]; do
 	a=$1
 	shift
 	i=$((i + 1))
-	if [ "$a" = --prefill ]; then
-		prefill=${1:-}
+	if [ "$a" = --prefill ] || [ "$a" = --store ] || [ "$a" = --frontends ]; then
+		case $a in
+		--prefill) prefill=${1:-} ;;
+		--store) store=${1:-} ;;
+		--frontends) frontends=${1:-} ;;
+		esac
 		shift
 		i=$((i + 1))
 		continue
@@ -42,6 +68,17 @@ case $prefill in
 	exit 2
 	;;
 esac
+case $store:$frontends in
+lmdb:1 | postgresql:[1-8]) ;;
+*)
+	echo "run.sh: --store lmdb or postgresql; --frontends 1 to 8, more than 1 on postgresql" >&2
+	exit 2
+	;;
+esac
+if [ "$store" = postgresql ] && [ "$prefill" -gt 0 ]; then
+	echo "run.sh: --prefill writes an LMDB store; not with --store postgresql" >&2
+	exit 2
+fi
 
 build=./build
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
@@ -62,26 +99,29 @@ done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/certflow-bench.XXXXXX")
 pid=
+pids=
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		# Bounded wait for a clean stop, then force.
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
+	for p in $pid $pids; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p" 2>/dev/null || true
+			# Bounded wait for a clean stop, then force.
+			i=0
+			while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+			kill -KILL "$p" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# Wait for $tmp/ready (certflowd $pid writes it once it listens).
+# Wait for $tmp/ready (certflowd $pid writes it once it listens), or for the file $1.
 wait_ready() {
 	i=0
-	while [ ! -s "$tmp/ready" ]; do
+	while [ ! -s "${1:-$tmp/ready}" ]; do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			echo "run.sh: certflowd exited during start-up:" >&2
 			cat "$tmp/server.log" >&2
@@ -123,14 +163,40 @@ date +%s >"$tmp/clock"
 # All requests come from 127.0.0.1: the per-address limit of activation would answer 429 after
 # the first 600 (spec/protocol.md §28; 0 = no limit), and an address gets 16 connections at once.
 printf 'rate_activate_addr = 0\nmax_connections_per_address = 1024\n' >"$tmp/certflowd.conf"
-$server_pin "$certflowd" --data "$tmp/data" --config "$tmp/certflowd.conf" --listen 127.0.0.1:0 --ready-file "$tmp/ready" \
-	--test-clock "$tmp/clock" >"$tmp/server.log" 2>&1 &
-pid=$!
-wait_ready
+if [ "$store" = postgresql ]; then
+	printf 'store = postgresql\nstore_conninfo = %s\n' "$CERTFLOW_TEST_PG" >>"$tmp/certflowd.conf"
+fi
+# one after the other: the first start makes the data directory's keys that the others read
+servers= k=0
+while [ $k -lt "$frontends" ]; do
+	k=$((k + 1))
+	$server_pin "$certflowd" --data "$tmp/data" --config "$tmp/certflowd.conf" --listen 127.0.0.1:0 \
+		--ready-file "$tmp/ready.$k" --test-clock "$tmp/clock" >"$tmp/server.$k.log" 2>&1 &
+	pid=$!
+	ln -sf "server.$k.log" "$tmp/server.log"
+	wait_ready "$tmp/ready.$k"
+	pids="${pids:+$pids }$pid"
+	servers="${servers:+$servers,}$(cat "$tmp/ready.$k")"
+done
+pid=
+[ "$frontends" -gt 1 ] && echo "run.sh: $frontends certflowd on one PostgreSQL database: $servers" >&2
+
+# PostgreSQL's processes (the postmaster and its children: a backend per pooled connection of
+# each certflowd, opened at its start, and the WAL writer, checkpointer, ...): their CPU is the
+# bench's "database CPU" figure, apart from certflowd's.
+db=
+if [ "$store" = postgresql ]; then
+	pgdir=$(printf '%s\n' "$CERTFLOW_TEST_PG" | sed -n 's/.*host=\([^ ]*\).*/\1/p')
+	pm=$(head -n 1 "$pgdir/data/postmaster.pid" 2>/dev/null || true)
+	if [ -n "$pm" ]; then
+		db="--db-pid $(echo $pm $(ps -o pid= --ppid "$pm") | tr ' ' ,)"
+	fi
+fi
 
 status=0
-timeout -k 5 "$bench_timeout" $bench_pin "$bench" --data "$tmp/data" --server-pid "$pid" \
-	--clock-file "$tmp/clock" --timeout "$bench_timeout" "$@" || status=$?
+timeout -k 5 "$bench_timeout" $bench_pin "$bench" --data "$tmp/data" --server "$servers" \
+	--server-pid "$(echo $pids | tr ' ' ,)" $db --clock-file "$tmp/clock" \
+	--timeout "$bench_timeout" "$@" || status=$?
 if [ $status -eq 0 ] && [ "$prefill" -gt 0 ]; then
 	# stdout carries the bench's figures (one JSON line with --json): these go to stderr then
 	out=1
@@ -143,11 +209,11 @@ if [ $status -eq 0 ] && [ "$prefill" -gt 0 ]; then
 			EOF
 		awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 }
 			END { printf "          server RSS: %.1f MiB (peak %.1f MiB)\n", r / 1024, h / 1024 }' \
-			"/proc/$pid/status"
+			"/proc/$pids/status"
 	} >&$out
 fi
 if [ $status -ne 0 ]; then
 	echo "run.sh: certflow-bench failed (exit $status); server log:" >&2
-	tail -n 20 "$tmp/server.log" >&2
+	for f in "$tmp"/server.*.log; do tail -n 20 "$f" >&2; done
 fi
 exit $status

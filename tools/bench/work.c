@@ -162,9 +162,10 @@ int bench_enrol_step(struct bench *b, int worker, size_t i, double *ms)
 	cf_json *resp = NULL;
 	int ret;
 
-	snprintf(url, sizeof(url), "%s/enrolment-create", b->admin_url);
+	snprintf(url, sizeof(url), "%s/enrolment-create", BENCH_SRV(b, worker)->admin_url);
 	snprintf(payload, sizeof(payload), "{\"subject\":\"bench-%zu\",\"profile\":\"device\"}", i);
-	ret = post(b, worker, url, b->admin, b->admin_kid, payload, &resp, ms, "enrolment-create");
+	ret = post(b, worker, url, b->admin, BENCH_SRV(b, worker)->admin_kid, payload, &resp, ms,
+		   "enrolment-create");
 	if (ret)
 		return ret;
 	if (cf_json_get_str(resp, "reference", sizeof(it->ref) - 1, &ref) ||
@@ -218,7 +219,9 @@ int bench_activate_step(struct bench *b, int worker, size_t i, double *ms)
 	}
 	snprintf(payload, cap, "{\"reference\":\"%s\",\"activationCode\":\"%s\",\"csr\":\"%s\"}",
 		 it->ref, it->code, it->csr[0]);
-	ret = post(b, worker, b->activate_url, it->account, NULL, payload, &resp, ms, "activate");
+	ret = post(b, worker, BENCH_SRV(b, worker)->activate_url, it->account, NULL, payload, &resp,
+		   ms, "activate");
+	it->srv = BENCH_SRV_OF(b, worker);
 	cf_zeroize(payload, cap);
 	free(payload);
 	if (!ret)
@@ -241,7 +244,10 @@ int bench_renew_step(struct bench *b, int worker, size_t i, double *ms)
 		return ret;
 	}
 	snprintf(payload, cap, "{\"credential\":\"%s\",\"csr\":\"%s\"}", it->cred, csr);
-	ret = post(b, worker, b->renew_url, it->account, it->kid, payload, &resp, ms, "renew");
+	/* the account URL names the server that activated it: renew there (another connection of
+	 * this worker's client when that is another server) */
+	ret = post(b, worker, b->srv[it->srv].renew_url, it->account, it->kid, payload, &resp, ms,
+		   "renew");
 	free(payload);
 	if (!ret)
 		ret = take_result(b, it, resp, 0);
