@@ -35,6 +35,9 @@
 
 #define DAY 86400
 #define SERVER_CERT_MARGIN (30 * DAY)
+/* Each server wakes hourly; a housekeeping run counts for the servers of one PostgreSQL database
+ * for a minute less than that, so one of them does it about every hour. */
+#define HOUSEKEEPING_TURN (3600 - 60)
 
 struct opts {
 	struct config cfg;
@@ -567,7 +570,8 @@ static void renew_tls(struct server *s, const struct opts *o, const char *listen
 
 /* Serve until SIGTERM or SIGINT. Every hour, and at once on SIGHUP, the TLS certificate is
  * checked (renew_tls), so a server left running for years never serves an expired one; at start
- * and then every hour, expired recovery tokens and SMS codes are removed. */
+ * and then every hour, expired recovery tokens and SMS codes are removed — on PostgreSQL by one
+ * of the servers that share the database, at most once in HOUSEKEEPING_TURN seconds. */
 static void serve(struct server *s, const struct opts *o, const char *listen_host,
 		  const sigset_t *sigs)
 {
@@ -575,10 +579,14 @@ static void serve(struct server *s, const struct opts *o, const char *listen_hos
 	int ret;
 
 	for (;;) {
-		int sig;
+		int sig, ran = 0;
 
-		if ((ret = core_housekeeping(&s->core)) != 0)
+		if ((ret = core_housekeeping_turn(&s->core, HOUSEKEEPING_TURN, &ran)) != 0)
 			cf_error("housekeeping: %s; trying again in an hour", cf_strerror(ret));
+		else if (ran)
+			cf_info("housekeeping: expired records removed");
+		else
+			cf_info("housekeeping: another server did it less than an hour ago");
 		sig = sigtimedwait(sigs, NULL, &hour);
 		if (sig == SIGTERM || sig == SIGINT) {
 			cf_info("signal %d: stopping", sig);

@@ -552,6 +552,11 @@ const char *core_rate_name(int kind);
  * core_challenge_cutoff(c, now) (below) and the session records (§23) expired before now; store
  * errors. */
 int core_housekeeping(struct core *c);
+/* The hourly housekeeping of a server: on a store shared by several servers (store_shared), done
+ * only if no server did it in the last period seconds (the turn is taken in the purge's own
+ * transaction, so two servers never both do it); on LMDB, core_housekeeping every time.
+ * *ran: 1 if this call purged, 0 if another server's run was recent. Store errors. */
+int core_housekeeping_turn(struct core *c, int64_t period, int *ran);
 /* The expiry before which a challenge may go: max(link token life, 1 hour + SMS code life) before
  * now, so that a purge never forgets an SMS code of the last hour (the hourly rate limit counts
  * them) nor a token that could still be answered. */

@@ -213,14 +213,49 @@ static int purge_txn(store_txn *txn, void *ctx)
 	return ret ? ret : store_session_purge(txn, t[1]);  /* expired sessions are of no use */
 }
 
+static void purge_times(const struct core *c, int64_t t[3])
+{
+	t[1] = cf_now();
+	t[2] = t[1] - (int64_t)c->cfg.outbox_keep_days * 86400;
+	t[0] = core_challenge_cutoff(&c->cfg, t[1]);
+}
+
 int core_housekeeping(struct core *c)
 {
 	int64_t t[3];
 
-	t[1] = cf_now();
-	t[2] = t[1] - (int64_t)c->cfg.outbox_keep_days * 86400;
-	t[0] = core_challenge_cutoff(&c->cfg, t[1]);
+	purge_times(c, t);
 	return store_write(c->st, purge_txn, t);
+}
+
+struct turn_ctx {
+	int64_t t[3], period;
+	int ran;
+};
+
+static int purge_turn_txn(store_txn *txn, void *ctx)
+{
+	struct turn_ctx *p = ctx;
+	int ret = store_job_turn(txn, "housekeeping", p->t[1], p->period, &p->ran);
+
+	return ret || !p->ran ? ret : purge_txn(txn, p->t);
+}
+
+int core_housekeeping_turn(struct core *c, int64_t period, int *ran)
+{
+	struct turn_ctx p = {.period = period};
+	int ret;
+
+	if (!store_shared(c->st)) {
+		ret = core_housekeeping(c);
+		*ran = ret == 0;
+		return ret;
+	}
+	purge_times(c, p.t);
+	ret = store_write(c->st, purge_turn_txn, &p);
+	if (ret == 0)
+		*ran = p.ran;
+	return ret;
 }
 
 /* ---- POST /v1/recovery/start and /v1/recovery/otp --------------------------------------- */

@@ -7,6 +7,17 @@
  * erased, after max_attempts). A crash between delivery and that record delivers the message
  * again on restart: at least once, never lost.
  *
+ * On a store that several servers share (store_shared: PostgreSQL), each server runs this worker
+ * and a message is claimed before it is delivered: a short write transaction sets claimed_by to
+ * this server's random owner id and next_attempt_at to now + LEASE_SECS, if the message is still
+ * queued and due (two servers that race: one claim commits, the other's transaction runs again
+ * and finds the message not due). The claimed message leaves the other servers' due list until
+ * the lease ends; the outcome is recorded only while the claim is still this server's, and gives
+ * it back (claimed_by ""). A server killed mid-delivery leaves its claim to run out: then another
+ * server takes the message over and delivers it (again, if the first got as far as a target).
+ * A live server's delivery is bounded (NOTIFY_PROGRAM_TIMEOUT) well inside the lease, so no two
+ * live servers deliver one message.
+ *
  * Message ids come from store_counter_next("message") inside the caller's transaction, before
  * sealing, so the aad "message:<id>" binds each sealed body to its record.
  */
@@ -30,6 +41,9 @@
 #define BATCH 8	     /* messages taken per store_read */
 #define MAX_WAIT 30  /* seconds between two looks at the outbox, at most */
 #define MAX_WORDS 32 /* words of a delivery command */
+/* A claim on a shared store: four times the longest a program may run, so a live server always
+ * records its delivery before its claim runs out (hosts' clocks must agree within a minute). */
+#define LEASE_SECS (4 * NOTIFY_PROGRAM_TIMEOUT)
 
 struct program {
 	char *buf;		   /* the command, split in place; NULL = none */
@@ -52,6 +66,8 @@ struct notify {
 	int stop;	   /* read by deliver_program while a program runs */
 	char footer[1024]; /* under lock: the server's address and root fingerprint, "" = none */
 	char portal[256];  /* under lock: {{portal}}, the base URL without a final '/' */
+	int shared;	   /* store_shared(st): messages are claimed before delivery */
+	char owner[sizeof(((struct store_message *)0)->claimed_by)]; /* this server's claims */
 };
 
 void notify_config_defaults(struct notify_config *cfg)
@@ -160,6 +176,26 @@ static int sync_init(notify *n)
 	return 0;
 }
 
+/* On a shared store, a random id for this server's claims (16 hex digits; not a secret). */
+static int owner_init(notify *n)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t r[8];
+	int ret;
+
+	n->shared = store_shared(n->st);
+	if (!n->shared)
+		return 0;
+	if ((ret = cf_random(r, sizeof(r))) != 0)
+		return ret;
+	for (size_t i = 0; i < sizeof(r); i++) {
+		n->owner[2 * i] = hex[r[i] >> 4];
+		n->owner[2 * i + 1] = hex[r[i] & 15];
+	}
+	n->owner[2 * sizeof(r)] = '\0';
+	return 0;
+}
+
 int notify_open(const struct notify_config *cfg, const char *data, const char *hostname, store *st,
 		const uint8_t key[32], notify **out)
 {
@@ -171,7 +207,9 @@ int notify_open(const struct notify_config *cfg, const char *data, const char *h
 	n->cfg = *cfg;
 	n->st = st;
 	memcpy(n->key, key, sizeof(n->key));
-	ret = paths_init(n, data, hostname);
+	ret = owner_init(n);
+	if (ret == 0)
+		ret = paths_init(n, data, hostname);
 	if (ret == 0 && (ret = sync_init(n)) == 0) {
 		*out = n;
 		return 0;
@@ -507,8 +545,10 @@ static int deliver(notify *n, const struct store_message *m, const uint8_t *plai
 }
 
 struct update {
+	const notify *n;
 	struct store_message *m;   /* the new record */
 	struct store_message *cur; /* scratch */
+	int lost;		   /* shared store: the claim ran out and another server has it */
 };
 
 static int update_fn(store_txn *txn, void *ctx)
@@ -516,9 +556,66 @@ static int update_fn(store_txn *txn, void *ctx)
 	struct update *u = ctx;
 	int ret = store_message_get(txn, u->m->id, u->cur);
 
-	if (ret != 0 || u->cur->state != MSG_QUEUED)
+	u->lost = 0;
+	if (ret != 0)
 		return ret;
+	/* shared store: recorded only while the claim is still this server's */
+	if (u->n->shared &&
+	    (u->cur->state != MSG_QUEUED || strcmp(u->cur->claimed_by, u->n->owner) != 0)) {
+		u->lost = 1;
+		return 0;
+	}
+	if (u->cur->state != MSG_QUEUED)
+		return 0;
 	return store_message_put(txn, u->m);
+}
+
+struct claim {
+	const notify *n;
+	struct store_message *m; /* in: a message seen due; out: as claimed, or as it is now */
+	int64_t now;
+	int got;       /* 1: this server's until now + LEASE_SECS */
+	int took_over; /* from another server, whose claim had run out */
+};
+
+static int claim_fn(store_txn *txn, void *ctx)
+{
+	struct claim *c = ctx;
+	struct store_message *m = c->m;
+	int ret = store_message_get(txn, m->id, m);
+
+	c->got = c->took_over = 0;
+	if (ret == CF_ENOTFOUND) {
+		m->state = 0; /* purged meanwhile: nothing to wait for */
+		return 0;
+	}
+	if (ret != 0 || m->state != MSG_QUEUED || m->next_attempt_at > c->now)
+		return ret; /* sent meanwhile, or another server's until next_attempt_at */
+	c->took_over = m->claimed_by[0] != '\0';
+	snprintf(m->claimed_by, sizeof(m->claimed_by), "%s", c->n->owner);
+	m->next_attempt_at = c->now + LEASE_SECS;
+	if ((ret = store_message_put(txn, m)) == 0)
+		c->got = 1;
+	return ret;
+}
+
+/* Claim m (shared store) in a transaction of its own, m then as the store has it: 1 if this
+ * server may deliver it now, 0 if not (sent, or another server's), -1 on a store error. */
+static int claim(notify *n, struct store_message *m)
+{
+	struct claim c = {.n = n, .m = m, .now = cf_now()};
+	int ret = store_write(n->st, claim_fn, &c);
+
+	if (ret != 0) {
+		cf_error("outbox: message %llu: cannot claim it: %s", (unsigned long long)m->id,
+			 cf_strerror(ret));
+		return -1;
+	}
+	if (c.took_over)
+		cf_warn("outbox: message %llu: the server that was delivering it stopped before it "
+			"was recorded; delivering it now",
+			(unsigned long long)m->id);
+	return c.got;
 }
 
 static void erase_body(struct store_message *m)
@@ -568,34 +665,46 @@ static void settle(notify *n, struct store_message *m, uint8_t *plain, size_t le
 	remember_done(n, m, plain, len, done);
 }
 
-/* One due message: open, deliver outside any transaction, record. 0, or -1 if not recorded. */
+/* One due message: claim it (shared store), open, deliver outside any transaction, record.
+ * 0, or -1 if not claimed or not recorded for a store error. */
 static int process(notify *n, struct store_message *m, struct store_message *scratch,
 		   uint8_t *plain)
 {
-	struct update u = {.m = m, .cur = scratch};
+	struct update u = {.n = n, .m = m, .cur = scratch};
 	char err[sizeof(m->last_error)] = "";
 	size_t len = 0;
 	int done = 0, stopped = 0, ret;
 
+	if (n->shared && (ret = claim(n, m)) <= 0)
+		return ret;
 	ret = unseal(n, m, plain, &len);
 	if (ret != 0) {
 		settle(n, m, plain, 0, 0, "the sealed body cannot be opened", 1);
 	} else {
 		done = deliver(n, m, plain, len, err, sizeof(err), &stopped);
-		if (stopped && done == plain[1]) {
+		if (stopped && done == plain[1] && !n->shared) {
 			cf_zeroize(plain, len);
 			return 0; /* nothing to record: the message stays as it was */
 		}
-		if (stopped)
+		if (stopped) {
 			remember_done(n, m, plain, len, done); /* not an attempt */
-		else
+			if (n->shared)
+				m->next_attempt_at = cf_now(); /* the claim given back: due now */
+		} else {
 			settle(n, m, plain, len, done, err, 0);
+		}
 	}
 	cf_zeroize(plain, len);
+	m->claimed_by[0] = '\0';
 	ret = store_write(n->st, update_fn, &u);
 	if (ret != 0)
 		cf_error("outbox: message %llu: cannot record the attempt: %s",
 			 (unsigned long long)m->id, cf_strerror(ret));
+	else if (u.lost)
+		cf_warn(
+		    "outbox: message %llu: its claim ran out during delivery and another server "
+		    "took it over; it may be delivered twice",
+		    (unsigned long long)m->id);
 	return ret ? -1 : 0;
 }
 
@@ -691,7 +800,8 @@ static void *worker(void *arg)
 		}
 		for (size_t i = 0; i < d.n && !__atomic_load_n(&n->stop, __ATOMIC_ACQUIRE); i++) {
 			failed |= process(n, &d.m[i], scratch, plain) != 0;
-			/* A retry may fall due before the messages that were already waiting. */
+			/* A retry, or the end of another server's claim, may fall due before the
+			 * messages that were already waiting. */
 			if (d.m[i].state == MSG_QUEUED &&
 			    (!d.next || d.m[i].next_attempt_at < d.next))
 				d.next = d.m[i].next_attempt_at;

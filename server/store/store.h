@@ -310,6 +310,9 @@ struct store_message {
 	int attempts;
 	int64_t created_at, next_attempt_at, sent_at;
 	char last_error[128]; /* never a secret */
+	/* On a shared store (store_shared): the server delivering it now, "" if none. Its claim
+	 * lasts until next_attempt_at, then any server may take the message over. */
+	char claimed_by[24];
 };
 
 /* One audit event; never a secret in any field. */
@@ -513,5 +516,19 @@ int store_rate_purge(store_txn *txn, int64_t before);
 /* Remove up to 512 sent or failed messages created before `before` (housekeeping: their bodies
  * are of no use once delivered); queued ones stay. *purged (may be NULL): how many. */
 int store_message_purge(store_txn *txn, int64_t before, size_t *purged);
+
+/* ---- background work of several servers on one store (issue 14) ---- */
+
+/* 1 if several certflowd processes may use st at once (PostgreSQL), 0 if it is one server's own
+ * (LMDB in its data directory). On a shared store, work that must be done once and not once per
+ * server (delivering a message, housekeeping) is claimed in the store before it is done. */
+int store_shared(const store *st);
+/* Whose turn a periodic job is, among the servers of one store: *turn = 1 and now recorded as
+ * its last run if the job never ran, last ran period seconds or more before now, or more than
+ * period seconds after now (a clock set back); else *turn = 0 and nothing is written. Call it
+ * in the write transaction that does the job: of two servers that race, one does it and the
+ * other's transaction is run again (store_write on PostgreSQL) and finds it done.
+ * job: 1..32 characters. CF_EINTERNAL on bad arguments. */
+int store_job_turn(store_txn *txn, const char *job, int64_t now, int64_t period, int *turn);
 
 #endif

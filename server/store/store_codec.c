@@ -208,6 +208,7 @@ static const struct codec_field message_fields[] = {
     FI64(9, struct store_message, next_attempt_at),
     FI64(10, struct store_message, sent_at),
     FSTR(11, struct store_message, last_error, 0),
+    FSTR(12, struct store_message, claimed_by, 0), /* issue 14: "" in older records */
 };
 
 static const struct codec_field audit_fields[] = {

@@ -38,7 +38,7 @@ enum {
 	DBI_CERTS,
 	DBI_CERTS_BY_CRED, /* credential_id NUL not_before serial → "" */
 	DBI_CERTS_REVOKED, /* serial → "" while revoked or suspended */
-	DBI_META,	   /* "schema" (LMDB only), "counter/<name>" */
+	DBI_META,	   /* "schema" (LMDB only), "counter/<name>", "job/<name>" */
 	DBI_SUBJECTS,
 	DBI_SUBJECT_EMAIL,   /* lower-case e-mail → subject id (unique) */
 	DBI_APPLICATIONS,    /* by id: ULIDs (core_random_id), so key order is creation order */
@@ -103,6 +103,8 @@ struct store_backend {
 		    void *ctx);
 	/* Number of entries of dbi. */
 	int (*count)(store_txn *t, int dbi, uint64_t *out);
+	/* 1: several processes may use the database at once (store_shared) */
+	int shared;
 };
 
 /* The first member of each backend's store and txn. */

@@ -682,4 +682,5 @@ static const struct store_backend pg_backend = {
     .del = pg_del,
     .walk = pg_walk,
     .count = pg_count,
+    .shared = 1,
 };

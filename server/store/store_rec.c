@@ -767,6 +767,48 @@ int store_counter_next(store_txn *txn, const char *name, uint64_t *out)
 	return 0;
 }
 
+/* ---- periodic jobs of a shared store ---- */
+
+int store_shared(const store *st)
+{
+	return st && st->be->shared;
+}
+
+int store_job_turn(store_txn *txn, const char *job, int64_t now, int64_t period, int *turn)
+{
+	char key[48];
+	uint8_t b[8];
+	int64_t last;
+	struct kv k, v;
+	int ret, n;
+
+	if (!txn || !turn || !key_ok(job, 33) || period < 0)
+		return CF_EINTERNAL;
+	n = snprintf(key, sizeof(key), "job/%s", job);
+	k.len = (size_t)n;
+	k.data = key;
+	ret = kv_get(txn, DBI_META, &k, &v);
+	if (ret == 0) {
+		if (v.len != 8)
+			return CF_EINTERNAL;
+		last = (int64_t)codec_be_u64(v.data);
+		/* not yet due; a last run far in the future is a clock that was set back */
+		if (now - last < period && last - now <= period) {
+			*turn = 0;
+			return 0;
+		}
+	} else if (ret != CF_ENOTFOUND) {
+		return ret;
+	}
+	codec_u64_be((uint64_t)now, b);
+	v.len = 8;
+	v.data = b;
+	if ((ret = db_put(txn, DBI_META, &k, &v, 0)) != 0)
+		return ret;
+	*turn = 1;
+	return 0;
+}
+
 /* ---- subjects ---- */
 
 /* E-mail addresses are matched without case: the store keeps and looks them up in lower case
