@@ -120,6 +120,18 @@ class MigrateRefusals(MigrateBase):
         self.assertIn("already holds records", r.err)
         self.assertEqual(tree_digest(copy), before)
 
+    def test_copy_of_a_served_database_is_one_snapshot_that_agrees(self):
+        srv = self.start_server(name="again", data=self.data)
+        copy = os.path.join(self.tmp, "copy")
+        t = self.migrate_ok("lmdb:" + self.data, "lmdb:" + copy)
+        self.assertEqual(t["certs"][0], 1)
+        self.enrolled_agent(srv, subject="device-0043", dns=("device-0043.example",),
+                            name="later")
+        self.stop_server(srv)
+        self.before = tree_digest(os.path.join(self.data, "db"))  # the server wrote: fine
+        later = self.migrate_ok("lmdb:" + self.data, "lmdb:" + os.path.join(self.tmp, "c2"))
+        self.assertEqual(later["certs"][0], 2, "what the server wrote after the copy stays")
+
     def test_same_database_as_source_and_target_is_refused(self):
         r = self.migrate("--from", "lmdb:" + self.data,
                          "--to", "lmdb:" + os.path.join(self.data, "db"))
