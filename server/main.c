@@ -28,6 +28,7 @@
 #include "core.h"
 #include "custody.h"
 #include "http.h"
+#include "migrate.h"
 #include "nonce.h"
 #include "notify.h"
 #include "store.h"
@@ -70,6 +71,7 @@ static void usage(FILE *f)
 	    "                 [--help] [--version]\n"
 	    "       certflowd backup --data DIR DEST\n"
 	    "       certflowd check [--data DIR] [--config FILE] [--listen ADDR:PORT] ...\n"
+	    "       certflowd migrate --from lmdb:DIR|postgresql:CONNINFO --to lmdb:DIR|...\n"
 	    "\n"
 	    "  --data DIR         data directory (default ./certflow-data)\n"
 	    "  --config FILE      config file (key = value; see certflowd.conf.example)\n"
@@ -86,6 +88,12 @@ static void usage(FILE *f)
 	    "                     is wrong and exit 1 (2 for a bad option or configuration)\n"
 	    "  backup             hot, compacted copy of the database into the new directory "
 	    "DEST\n"
+	    "  migrate            copy every record of one store into an empty other one (LMDB\n"
+	    "                     to PostgreSQL or back) in one transaction, then compare the\n"
+	    "                     tables' counts and digests on both sides (exit 1 if any "
+	    "differ);\n"
+	    "                     DIR is a data directory (database in DIR/db); stop the server\n"
+	    "                     first, or what it writes after the copy's snapshot stays behind\n"
 	    "\n"
 	    "Signals: SIGTERM/SIGINT stop cleanly (exit 0); SIGHUP checks the TLS certificate now\n"
 	    "(it is checked hourly and renewed 30 days before it expires, without a restart).\n");
@@ -832,6 +840,8 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if (argc > 1 && strcmp(argv[1], "backup") == 0)
 		return backup(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+		return migrate_main(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "check") == 0) {
 		checking = 1;
 		argv[1] = argv[0]; /* the options after "check" are the server's */

@@ -154,6 +154,32 @@ int store_write(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);
  * PostgreSQL: CF_EUSAGE, with a log line that says to use pg_dump. */
 int store_backup(store *st, const char *path);
 
+/* What store_copy found: per table, the entries and a digest of the source (side 0, of the
+ * snapshot it copied) and of the target (side 1, read after the commit). The digest is a SHA-256
+ * chain over the table's entries in key order: d = SHA-256(d || len(k) || k || len(v) || v),
+ * lengths as 4 octets big-endian, d first the SHA-256 of the table's name. */
+#define STORE_TABLES_MAX 48
+struct store_copy_report {
+	size_t tables;
+	uint64_t copied; /* entries written */
+	struct {
+		const char *name; /* static */
+		uint64_t records[2];
+		uint8_t digest[2][32];
+	} t[STORE_TABLES_MAX];
+};
+
+/* Copy every record of from into to (each store of either backend; certflowd migrate): every
+ * table's entries (records, indexes, audit, counters; the schema version is each store's own,
+ * the same once both are open) read in one transaction of from (one snapshot: from may be in
+ * use meanwhile) and written in one write transaction of to (all or nothing), then counted and
+ * digested on both sides into rep. 0 when copied (compare with store_copy_mismatches);
+ * CF_ECONFLICT if to holds any record (nothing written); a store error otherwise. Must not be
+ * called inside a transaction of either store. */
+int store_copy(store *from, store *to, struct store_copy_report *rep);
+/* The number of tables whose count or digest differs between the two sides of rep. */
+int store_copy_mismatches(const struct store_copy_report *rep);
+
 /* Records. put = insert or replace (indexes updated). List callbacks stop the walk when they
  * return non-zero, which the list function then returns. A callback must not put records of the
  * kind being walked (a changed index entry may be met again): collect the keys, then put. */

@@ -208,6 +208,14 @@ static int prepare_all(PGconn *c)
 	return ret;
 }
 
+/* PostgreSQL's notices ("relation kv already exists, skipping" at each open) are not errors: not
+ * printed (libpq's default prints them on stderr, under a command's one-line answer). */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static int connect_one(const char *conninfo, PGconn **out)
 {
 	PGconn *c = PQconnectdb(conninfo);
@@ -223,6 +231,7 @@ static int connect_one(const char *conninfo, PGconn **out)
 		PQfinish(c);
 		return CF_EUNAVAILABLE;
 	}
+	PQsetNoticeProcessor(c, quiet, NULL);
 	*out = c;
 	return 0;
 }
