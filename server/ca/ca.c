@@ -27,7 +27,8 @@
 struct level {
 	const char *base; /* file name stem: "root", "issuing" */
 	const char *cn;
-	cf_key *key;
+	cf_key *key;	  /* NULL: the root's key kept offline (key_optional) */
+	int key_optional; /* the certificate may come without its key */
 	mbedtls_x509_crt *crt;
 	char name[512]; /* subject as an mbedTLS name string, checked to re-encode exactly */
 	uint8_t ski[CA_SKI_MAX];
@@ -162,9 +163,15 @@ static int open_level(const char *dir, const char *org, const struct level *pare
 		return CF_EIO;
 	have_key = ca_file_exists(kpath);
 	have_crt = ca_file_exists(cpath);
-	if (have_crt && !have_key) {
+	if (have_crt && !have_key && !lv->key_optional) {
 		cf_error("ca: %s exists without %s: refusing to start", cpath, kpath);
 		return CF_EIO;
+	}
+	if (have_crt && !have_key) { /* the root's key kept offline: its certificate is enough */
+		cf_info("ca: %s without its key (kept offline): the issuing CA signs", cpath);
+		if ((ret = load_crt(cpath, lv->crt)) != 0)
+			return ret;
+		goto named;
 	}
 	if ((ret = open_key(kpath, have_key, &lv->key)) != 0)
 		return ret;
@@ -180,6 +187,7 @@ static int open_level(const char *dir, const char *org, const struct level *pare
 		cf_error("ca: %s does not match %s: refusing to start", kpath, cpath);
 		return ret;
 	}
+named:
 	if ((ret = name_string(lv->crt, lv->name, sizeof(lv->name))) != 0)
 		return ret;
 	if (ca_crt_find_ski(lv->crt, lv->ski, &lv->ski_len) != 0) {
@@ -188,6 +196,16 @@ static int open_level(const char *dir, const char *org, const struct level *pare
 		lv->ski_len = 20;
 	}
 	return 0;
+}
+
+/* Both the key and the certificate of lv are in dir. */
+static int level_files_exist(const char *dir, const struct level *lv)
+{
+	char kpath[4096], cpath[4096];
+
+	return (size_t)snprintf(kpath, sizeof(kpath), "%s/%s.key", dir, lv->base) < sizeof(kpath) &&
+	       (size_t)snprintf(cpath, sizeof(cpath), "%s/%s.pem", dir, lv->base) < sizeof(cpath) &&
+	       ca_file_exists(kpath) && ca_file_exists(cpath);
 }
 
 /* The issuing CA must be signed by the root (a root re-created beside an old issuing CA is
@@ -262,6 +280,9 @@ static int open_levels(ca *c, const char *dir, const char *org)
 	int ret;
 
 	mbedtls_x509_crt_init(&root_crt);
+	/* the root's key signs only the issuing CA's certificate: once that exists with its key,
+	 * the root key may live offline (several front ends need not hold it) */
+	root.key_optional = level_files_exist(dir, &issuing);
 	/* the issuing key's signing context is made here, not by the first request */
 	if ((ret = open_level(dir, org, NULL, &root)) != 0 ||
 	    (ret = open_level(dir, org, &root, &issuing)) != 0 ||

@@ -140,6 +140,32 @@ static void test_ca_certificate_without_key_refused(void)
 	CHECK(access(tpath("nokey/issuing.key"), F_OK) != 0); /* nothing was made up */
 }
 
+static void test_ca_root_key_kept_offline_once_the_issuing_ca_exists(void)
+{
+	ca *c = NULL;
+	char fp[80] = "";
+
+	CHECK_EQ_INT(ca_open(tpath("offline"), NULL, &c), 0);
+	if (c)
+		snprintf(fp, sizeof(fp), "%s", ca_root_fingerprint(c));
+	ca_free(c);
+	CHECK(unlink(tpath("offline/root.key")) == 0);
+	c = NULL;
+	CHECK_EQ_INT(ca_open(tpath("offline"), NULL, &c), 0); /* the issuing CA signs */
+	if (c)
+		CHECK_EQ_STR(ca_root_fingerprint(c), fp);
+	ca_free(c);
+	CHECK(access(tpath("offline/root.key"), F_OK) != 0); /* no new root key made up */
+	/* without the issuing CA the root key would be needed to make it: refused, nothing made */
+	CHECK(unlink(tpath("offline/issuing.key")) == 0 &&
+	      unlink(tpath("offline/issuing.pem")) == 0);
+	c = NULL;
+	CHECK(ca_open(tpath("offline"), NULL, &c) != 0);
+	CHECK(c == NULL);
+	CHECK(access(tpath("offline/issuing.pem"), F_OK) != 0);
+	CHECK(access(tpath("offline/root.key"), F_OK) != 0);
+}
+
 static void test_ca_new_root_beside_old_issuing_refused(void)
 {
 	ca *c = NULL;
@@ -196,6 +222,7 @@ int main(void)
 	RUN(test_ca_reopen_loads_same_keys);
 	RUN(test_ca_key_not_matching_certificate_refused);
 	RUN(test_ca_certificate_without_key_refused);
+	RUN(test_ca_root_key_kept_offline_once_the_issuing_ca_exists);
 	RUN(test_ca_new_root_beside_old_issuing_refused);
 	RUN(test_ca_missing_issuing_is_created_under_same_root);
 	RUN(test_ca_bad_options_refused);
