@@ -154,6 +154,15 @@ int store_write(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);
  * PostgreSQL: CF_EUSAGE, with a log line that says to use pg_dump. */
 int store_backup(store *st, const char *path);
 
+/* 1 if several server processes may serve this store at once (PostgreSQL), 0 (LMDB: one
+ * process, which keeps its replay nonces in memory). */
+int store_shared(store *st);
+/* Shared stores: record the replay nonce named by id (len octets, 1..64) as used, until `until`
+ * (seconds, cf_now): 0 the first time, CF_ECONFLICT if any process recorded it before; outside
+ * any transaction, durable on return. Records past their `until` are purged on the way.
+ * CF_EUSAGE on a store that is not shared; CF_EUNAVAILABLE if the database cannot be reached. */
+int store_nonce_use(store *st, const uint8_t *id, size_t len, int64_t until);
+
 /* Records. put = insert or replace (indexes updated). List callbacks stop the walk when they
  * return non-zero, which the list function then returns. A callback must not put records of the
  * kind being walked (a changed index entry may be met again): collect the keys, then put. */
@@ -202,6 +211,12 @@ int store_cert_list_revoked(store_txn *txn, int (*cb)(const struct store_cert *c
 
 /* A 64-bit counter in the meta table (e.g. "crl_number"): *out = old + 1, stored. */
 int store_counter_next(store_txn *txn, const char *name, uint64_t *out);
+/* Its current value (0 if never counted). */
+int store_counter_get(store_txn *txn, const char *name, uint64_t *out);
+/* The counter "revocations": store_cert_put counts every put that adds, changes or removes a
+ * certificate of store_cert_list_revoked, so one read tells whether a CRL made from an earlier
+ * snapshot is still current, whichever process made the change. */
+#define STORE_COUNTER_REVOCATIONS "revocations"
 
 /* ---- subjects, applications, challenges, outbox, audit (issue 3) ------------------------ */
 
