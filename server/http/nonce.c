@@ -188,9 +188,9 @@ static int shared_consume(nonce_store *ns, const uint8_t raw[16])
 		return CF_EBADNONCE; /* not one of ours */
 	issued = (int64_t)((uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 |
 			   raw[3]);
-	/* too old is wrong, and so is one from too far ahead (a clock moved backwards, as the test
-	 * clock may): its used record may be gone already */
-	if (now - issued >= NONCE_LIFETIME_SECS || issued - now >= NONCE_LIFETIME_SECS)
+	/* Too old is wrong; a clock moved backwards (test clock) is not, as in memory: the used
+	 * records are purged by the earlier of this clock and the wall clock (store_nonce_use). */
+	if (now - issued >= NONCE_LIFETIME_SECS)
 		return CF_EBADNONCE;
 	/* kept until the nonce is too old anyway; any answer but "first use" refuses it */
 	return ns->mark_used(ns->mark_ctx, raw, SH_ID, issued + NONCE_LIFETIME_SECS) == 0

@@ -159,7 +159,8 @@ int store_backup(store *st, const char *path);
 int store_shared(store *st);
 /* Shared stores: record the replay nonce named by id (len octets, 1..64) as used, until `until`
  * (seconds, cf_now): 0 the first time, CF_ECONFLICT if any process recorded it before; outside
- * any transaction, durable on return. Records past their `until` are purged on the way.
+ * any transaction, durable on return. Records whose `until` is past (by the earlier of cf_now and
+ * the wall clock) are purged on the way.
  * CF_EUSAGE on a store that is not shared; CF_EUNAVAILABLE if the database cannot be reached. */
 int store_nonce_use(store *st, const uint8_t *id, size_t len, int64_t until);
 
