@@ -334,6 +334,29 @@ static int open_outbox(struct server *s, const struct config *cfg)
 	return ret;
 }
 
+static int nonce_mark_used(void *ctx, const uint8_t *id, size_t len, int64_t until)
+{
+	return store_nonce_use(ctx, id, len, until);
+}
+
+/* Replay nonces: in memory for a store that only this process serves (LMDB); on a shared one
+ * (PostgreSQL, several front ends) nonces that every front end checks with a key derived from
+ * the secret.key they share, and uses recorded in the store. */
+static int open_nonces(struct server *s, const struct config *cfg)
+{
+	static const char label[] = "certflow-nonce-v1";
+	uint8_t key[32];
+	int ret;
+
+	if (!store_shared(s->st))
+		return nonce_store_new(cfg->nonce_capacity, &s->nonces);
+	ret = cf_hmac_sha256(s->secret, sizeof(s->secret), label, sizeof(label) - 1, key);
+	if (ret == 0)
+		ret = nonce_store_new_shared(key, nonce_mark_used, s->st, &s->nonces);
+	cf_zeroize(key, sizeof(key));
+	return ret;
+}
+
 static int ensure_admin(struct server *s, const char *data, const char *name)
 {
 	cf_key *key = NULL;
@@ -684,8 +707,7 @@ static int run(struct opts *o, sigset_t *sigs)
 		fail("outbox", ret);
 		goto out;
 	}
-	if ((ret = nonce_store_new(o->cfg.nonce_capacity, &s->nonces)) != 0 ||
-	    (ret = start_http(s, o, host)) != 0) {
+	if ((ret = open_nonces(s, &o->cfg)) != 0 || (ret = start_http(s, o, host)) != 0) {
 		fail("HTTP", ret);
 		goto out;
 	}

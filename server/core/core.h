@@ -106,6 +106,7 @@ struct core {
 	uint8_t *crl_der;
 	size_t crl_len;
 	int64_t crl_this_update;
+	uint64_t crl_gen; /* the store's revocations counter that the cached CRL reflects */
 	int crl_dirty;
 	/* GET /metrics (__atomic): certificates issued by activation, by renewal */
 	uint64_t issued, renewed;

@@ -190,6 +190,7 @@ struct crl_ctx {
 	struct crl_row *rows;
 	size_t n, cap;
 	uint64_t number;
+	uint64_t gen; /* the store's revocations counter in the snapshot the rows come from */
 };
 
 static int crl_collect(const struct store_cert *cert, void *ctx)
@@ -218,6 +219,8 @@ static int crl_txn(store_txn *txn, void *ctx)
 
 	cc->n = 0; /* the transaction may run again */
 	int ret = store_cert_list_revoked(txn, crl_collect, cc);
+	if (ret == 0)
+		ret = store_counter_get(txn, STORE_COUNTER_REVOCATIONS, &cc->gen);
 	if (ret != 0)
 		return ret;
 	return store_counter_next(txn, "crl_number", &cc->number);
@@ -252,6 +255,7 @@ static int crl_generate(struct core *c, int64_t now)
 	c->crl_der = der;
 	c->crl_len = der_len;
 	c->crl_this_update = now;
+	c->crl_gen = cc.gen;
 	c->crl_dirty = 0;
 	cf_info("CRL %llu generated with %zu entries", (unsigned long long)cc.number, cc.n);
 out:
@@ -267,15 +271,25 @@ void core_crl_invalidate(struct core *c)
 	pthread_mutex_unlock(&c->crl_lock);
 }
 
+static int gen_txn(store_txn *txn, void *ctx)
+{
+	return store_counter_get(txn, STORE_COUNTER_REVOCATIONS, ctx);
+}
+
 int core_crl(struct core *c, uint8_t **der, size_t *len)
 {
 	int64_t now = cf_now();
 	uint8_t *copy = NULL;
-	int ret = 0;
+	uint64_t gen = 0;
+	int ret;
 
+	/* A change made by another process (several front ends on one database) is seen by the
+	 * store's revocations counter: one read. */
+	if ((ret = store_read(c->st, gen_txn, &gen)) != 0)
+		return ret;
 	pthread_mutex_lock(&c->crl_lock);
 	/* Regenerate after a change, a day before nextUpdate, or if the clock went backwards. */
-	if (c->crl_dirty || !c->crl_der || now < c->crl_this_update ||
+	if (c->crl_dirty || !c->crl_der || gen != c->crl_gen || now < c->crl_this_update ||
 	    now >= c->crl_this_update + CORE_CRL_NEXT_UPDATE_SECS - DAY)
 		ret = crl_generate(c, now);
 	if (ret == 0) {

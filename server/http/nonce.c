@@ -3,6 +3,12 @@
  * two doubly linked lists: its hash bucket (for O(1) lookup) and the FIFO of issue order (for
  * O(1) eviction of the oldest). Consuming unlinks from both, so a used nonce frees its slot at
  * once. The nonce text is never logged (it is not a secret, but there is no reason to).
+ *
+ * Shared mode (several front ends on one database): a nonce carries its issue time and a MAC
+ * under a key that every front end derives from the same secret.key, so any of them checks it
+ * without having seen it; the single use is a "used" record that the caller's hook writes where
+ * all front ends see it (a unique key: the second use fails on every process). Nothing is kept in
+ * memory then. The key never leaves this file.
  */
 #include "nonce.h"
 
@@ -32,7 +38,18 @@ struct nonce_store {
 	uint32_t capacity;
 	uint32_t count;
 	uint32_t oldest, newest, free_list;
+	/* shared mode (mark_used set): the pool above is empty */
+	uint8_t key[32];
+	nonce_used_fn mark_used;
+	void *mark_ctx;
 };
+
+/* A shared nonce's 16 octets: issue time (4, big-endian seconds) ‖ random (6) ‖ the first 6 octets
+ * of HMAC-SHA-256(key, time ‖ random). The 10 first octets name it in the used records. */
+#define SH_TIME 4
+#define SH_RAND 6
+#define SH_ID (SH_TIME + SH_RAND)
+#define SH_TAG (16 - SH_ID)
 
 static uint32_t bucket_of(const nonce_store *ns, const uint8_t raw[16])
 {
@@ -74,10 +91,27 @@ int nonce_store_new(size_t capacity, nonce_store **out)
 	return 0;
 }
 
+int nonce_store_new_shared(const uint8_t key[32], nonce_used_fn mark_used, void *ctx,
+			   nonce_store **out)
+{
+	nonce_store *ns;
+
+	if (!key || !mark_used || !out)
+		return CF_EINTERNAL;
+	if (!(ns = calloc(1, sizeof(*ns))))
+		return CF_ENOMEM;
+	memcpy(ns->key, key, sizeof(ns->key));
+	ns->mark_used = mark_used;
+	ns->mark_ctx = ctx;
+	*out = ns;
+	return 0;
+}
+
 void nonce_store_free(nonce_store *ns)
 {
 	if (!ns)
 		return;
+	cf_zeroize(ns->key, sizeof(ns->key));
 	if (ns->pool)
 		pthread_mutex_destroy(&ns->lock);
 	free(ns->pool);
@@ -118,6 +152,52 @@ static void expire_old(nonce_store *ns, int64_t now)
 		entry_remove(ns, ns->oldest);
 }
 
+static int shared_tag(const nonce_store *ns, const uint8_t raw[16], uint8_t tag[SH_TAG])
+{
+	uint8_t mac[32];
+	int ret = cf_hmac_sha256(ns->key, sizeof(ns->key), raw, SH_ID, mac);
+
+	memcpy(tag, mac, SH_TAG);
+	cf_zeroize(mac, sizeof(mac));
+	return ret;
+}
+
+static int shared_issue(nonce_store *ns, char out[NONCE_LEN + 1])
+{
+	uint8_t raw[16];
+	uint32_t t = (uint32_t)cf_now();
+	size_t len;
+	int ret;
+
+	raw[0] = (uint8_t)(t >> 24);
+	raw[1] = (uint8_t)(t >> 16);
+	raw[2] = (uint8_t)(t >> 8);
+	raw[3] = (uint8_t)t;
+	if ((ret = cf_random(raw + SH_TIME, SH_RAND)) != 0 ||
+	    (ret = shared_tag(ns, raw, raw + SH_ID)) != 0)
+		return ret;
+	return cf_b64url_encode(raw, sizeof(raw), out, NONCE_LEN + 1, &len);
+}
+
+static int shared_consume(nonce_store *ns, const uint8_t raw[16])
+{
+	uint8_t tag[SH_TAG];
+	int64_t now = cf_now(), issued;
+
+	if (shared_tag(ns, raw, tag) != 0 || !cf_ct_equal(tag, raw + SH_ID, SH_TAG))
+		return CF_EBADNONCE; /* not one of ours */
+	issued = (int64_t)((uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 |
+			   raw[3]);
+	/* Too old is wrong; a clock moved backwards (test clock) is not, as in memory: the used
+	 * records are purged by the earlier of this clock and the wall clock (store_nonce_use). */
+	if (now - issued >= NONCE_LIFETIME_SECS)
+		return CF_EBADNONCE;
+	/* kept until the nonce is too old anyway; any answer but "first use" refuses it */
+	return ns->mark_used(ns->mark_ctx, raw, SH_ID, issued + NONCE_LIFETIME_SECS) == 0
+		   ? 0
+		   : CF_EBADNONCE;
+}
+
 int nonce_issue(nonce_store *ns, char out[NONCE_LEN + 1])
 {
 	uint8_t raw[16];
@@ -127,6 +207,8 @@ int nonce_issue(nonce_store *ns, char out[NONCE_LEN + 1])
 	size_t len;
 	int ret;
 
+	if (ns->mark_used)
+		return shared_issue(ns, out);
 	ret = cf_random(raw, sizeof(raw));
 	if (ret != 0)
 		return ret;
@@ -168,6 +250,8 @@ int nonce_consume(nonce_store *ns, const char *nonce)
 	if (!nonce || strlen(nonce) != NONCE_LEN ||
 	    cf_b64url_decode(nonce, NONCE_LEN, raw, sizeof(raw), &len) != 0 || len != sizeof(raw))
 		return CF_EBADNONCE;
+	if (ns->mark_used)
+		return shared_consume(ns, raw);
 	pthread_mutex_lock(&ns->lock);
 	for (i = ns->buckets[bucket_of(ns, raw)]; i != NIL; i = ns->pool[i].hnext) {
 		if (memcmp(ns->pool[i].raw, raw, sizeof(raw)) != 0)
@@ -187,6 +271,8 @@ size_t nonce_count(nonce_store *ns)
 {
 	size_t n;
 
+	if (ns->mark_used)
+		return 0;
 	pthread_mutex_lock(&ns->lock);
 	n = ns->count;
 	pthread_mutex_unlock(&ns->lock);

@@ -179,6 +179,12 @@ struct store_copy_report {
 int store_copy(store *from, store *to, struct store_copy_report *rep);
 /* The number of tables whose count or digest differs between the two sides of rep. */
 int store_copy_mismatches(const struct store_copy_report *rep);
+/* Shared stores: record the replay nonce named by id (len octets, 1..64) as used, until `until`
+ * (seconds, cf_now): 0 the first time, CF_ECONFLICT if any process recorded it before; outside
+ * any transaction, durable on return. Records whose `until` is past (by the earlier of cf_now and
+ * the wall clock) are purged on the way.
+ * CF_EUSAGE on a store that is not shared; CF_EUNAVAILABLE if the database cannot be reached. */
+int store_nonce_use(store *st, const uint8_t *id, size_t len, int64_t until);
 
 /* Records. put = insert or replace (indexes updated). List callbacks stop the walk when they
  * return non-zero, which the list function then returns. A callback must not put records of the
@@ -228,6 +234,12 @@ int store_cert_list_revoked(store_txn *txn, int (*cb)(const struct store_cert *c
 
 /* A 64-bit counter in the meta table (e.g. "crl_number"): *out = old + 1, stored. */
 int store_counter_next(store_txn *txn, const char *name, uint64_t *out);
+/* Its current value (0 if never counted). */
+int store_counter_get(store_txn *txn, const char *name, uint64_t *out);
+/* The counter "revocations": store_cert_put counts every put that adds, changes or removes a
+ * certificate of store_cert_list_revoked, so one read tells whether a CRL made from an earlier
+ * snapshot is still current, whichever process made the change. */
+#define STORE_COUNTER_REVOCATIONS "revocations"
 
 /* ---- subjects, applications, challenges, outbox, audit (issue 3) ------------------------ */
 

@@ -105,6 +105,8 @@ struct store_backend {
 	int (*count)(store_txn *t, int dbi, uint64_t *out);
 	/* 1: several processes may use the database at once (store_shared) */
 	int shared;
+	/* store_nonce_use; NULL on a backend that only one process serves (store_shared 0). */
+	int (*nonce_use)(store *st, const uint8_t *id, size_t len, int64_t until);
 };
 
 /* The first member of each backend's store and txn. */

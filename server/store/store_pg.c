@@ -8,15 +8,24 @@
  * advisory lock, so that servers starting together do not race.
  *
  * A pool of connections, one per transaction at a time. store_write runs fn in a SERIALIZABLE
- * transaction, one write of this process at a time, and runs it again, after a short random
- * pause, when PostgreSQL reports a serialisation failure or a deadlock (or a unique key taken
- * meanwhile) with another process's: fn is re-runnable by store.h's contract. store_read is a READ
- * ONLY REPEATABLE READ transaction: one snapshot. Statements are prepared once per connection and
- * take every key and value as a binary parameter: no SQL is ever built from data. Never log a
- * value; error lines carry PostgreSQL's primary message and SQLSTATE only.
+ * transaction, one write of this process at a time, whose first statement locks the table kv
+ * against the other processes' writes (EXCLUSIVE: reads go on): nearly every write appends an
+ * audit event (one counter row), so concurrent writers of several processes would mostly fail
+ * each other and pay a pause and a rerun; queued, they run one after the other. The lock comes
+ * before any read, so the transaction's snapshot is taken after the writer before it committed.
+ * fn still runs again, after a short random pause, when PostgreSQL reports a serialisation
+ * failure or a deadlock (or a unique key taken meanwhile): fn is re-runnable by store.h's
+ * contract. store_read is a READ ONLY REPEATABLE READ transaction: one snapshot.
+ *
+ * Replay nonces of all processes (store_nonce_use) are rows of nonce_used(id, until): one
+ * INSERT ... ON CONFLICT DO NOTHING outside any transaction of kv, so it never waits for a
+ * writer; every NONCE_PURGE_EVERY-th use deletes the rows past their time. Statements are prepared
+ * once per connection and take every key and value as a binary parameter: no SQL is ever built from
+ * data. Never log a value; error lines carry PostgreSQL's primary message and SQLSTATE only.
  */
 #include "store_kv.h"
 
+#include "cf_clock.h"
 #include "cf_crypto.h"
 #include "cf_err.h"
 #include "cf_log.h"
@@ -35,9 +44,11 @@
 #define WALK_FIRST 16	     /* rows of a walk's first batch; each next one doubles */
 #define WALK_MAX 256
 #define MIGRATE_LOCK "7308070133530117733" /* pg_advisory_xact_lock key of the migration */
+#define NONCE_PURGE_EVERY 256		   /* nonce uses of this process between two purges */
 
 #define OID_INT2 21
 #define OID_INT4 23
+#define OID_INT8 20
 #define OID_BYTEA 17
 
 struct pg_store {
@@ -53,6 +64,7 @@ struct pg_store {
 	PGconn **idle; /* connections not in a transaction */
 	int n_idle, n;
 	int bad_logged; /* a lost database was reported (until a connection works again) */
+	unsigned nonce_uses;
 };
 
 struct pg_txn {
@@ -108,6 +120,11 @@ static const struct stmt stmts[] = {
      {OID_INT2, OID_BYTEA, OID_BYTEA, OID_INT4}},
     {"count", "SELECT count(*) FROM kv WHERE dbi = $1", 1, {OID_INT2}},
     {"size", "SELECT pg_total_relation_size('kv')", 0, {0}},
+    {"nonce",
+     "INSERT INTO nonce_used (id, until) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+     2,
+     {OID_BYTEA, OID_INT8}},
+    {"nonce_purge", "DELETE FROM nonce_used WHERE until < $1", 1, {OID_INT8}},
 };
 
 static const char migrate_sql[] =
@@ -116,6 +133,8 @@ static const char migrate_sql[] =
     "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);"
     "CREATE TABLE IF NOT EXISTS kv (dbi smallint NOT NULL, k bytea NOT NULL, v bytea NOT NULL,"
     " PRIMARY KEY (dbi, k));"
+    "CREATE TABLE IF NOT EXISTS nonce_used (id bytea PRIMARY KEY, until bigint NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS nonce_used_until ON nonce_used (until);"
     "INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS "
     "(SELECT 1 FROM schema_version);";
 
@@ -489,7 +508,8 @@ static int pg_write(store *s, int (*fn)(store_txn *txn, void *ctx), void *ctx)
 
 	/* the writer's turn first, then a connection: waiting writers hold no connection */
 	pthread_mutex_lock(&st->write_mu);
-	ret = txn_run_fn(s, "BEGIN ISOLATION LEVEL SERIALIZABLE", fn, ctx);
+	ret = txn_run_fn(s, "BEGIN ISOLATION LEVEL SERIALIZABLE; LOCK TABLE kv IN EXCLUSIVE MODE",
+			 fn, ctx);
 	pthread_mutex_unlock(&st->write_mu);
 	return ret;
 }
@@ -680,6 +700,59 @@ static int pg_count(store_txn *tx, int dbi, uint64_t *out)
 	return ret;
 }
 
+/* ---- replay nonces ---- */
+
+static void i64_param(int64_t v, uint32_t be[2])
+{
+	be[0] = htonl((uint32_t)((uint64_t)v >> 32));
+	be[1] = htonl((uint32_t)v);
+}
+
+static int pg_nonce_use(store *s, const uint8_t *id, size_t len, int64_t until)
+{
+	struct pg_store *st = S(s);
+	uint32_t u[2];
+	const char *vals[2] = {(const char *)id, (const char *)u};
+	int lens[2] = {(int)len, 8}, ret = CF_EUNAVAILABLE;
+	PGconn *c = pool_take(st);
+	PGresult *r = NULL;
+
+	i64_param(until, u);
+	/* once more on a connection that broke (a restarted database) */
+	for (int i = 0; i < 2; i++) {
+		if (PQstatus(c) == CONNECTION_BAD && (ret = revive(st, c)) != 0)
+			break;
+		r = run(c, "nonce", 2, vals, lens);
+		if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+			ret = strcmp(PQcmdTuples(r), "1") == 0 ? 0 : CF_ECONFLICT;
+			break;
+		}
+		ret = pg_err(NULL, c, r, "nonce");
+		PQclear(r);
+		r = NULL;
+		if (PQstatus(c) != CONNECTION_BAD)
+			break;
+	}
+	PQclear(r);
+	if (ret == 0 &&
+	    __atomic_add_fetch(&st->nonce_uses, 1, __ATOMIC_RELAXED) % NONCE_PURGE_EVERY == 0) {
+		/* A nonce past its until is refused by its time before its record is asked. The
+		 * earlier of the two clocks: a test clock may go back to where a purged nonce is
+		 * young again. */
+		const char *pv[1] = {(const char *)u};
+		int pl[1] = {8};
+		int64_t now = cf_now(), wall = (int64_t)time(NULL);
+
+		i64_param(now < wall ? now : wall, u);
+		r = run(c, "nonce_purge", 1, pv, pl);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			pg_err(NULL, c, r, "nonce purge"); /* logged; the next purge tries again */
+		PQclear(r);
+	}
+	pool_give(st, c);
+	return ret;
+}
+
 static const struct store_backend pg_backend = {
     .close = pg_close,
     .size = pg_size,
@@ -692,4 +765,5 @@ static const struct store_backend pg_backend = {
     .walk = pg_walk,
     .count = pg_count,
     .shared = 1,
+    .nonce_use = pg_nonce_use,
 };

@@ -86,6 +86,13 @@ int store_write(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx)
 	return st && fn ? st->be->write(st, fn, ctx) : CF_EINTERNAL;
 }
 
+int store_nonce_use(store *st, const uint8_t *id, size_t len, int64_t until)
+{
+	if (!st || !id || len == 0 || len > 64)
+		return CF_EINTERNAL;
+	return st->be->nonce_use ? st->be->nonce_use(st, id, len, until) : CF_EUSAGE;
+}
+
 /* ---- keys and values ---- */
 
 static int key_ok(const char *s, size_t cap)
@@ -706,6 +713,12 @@ int store_cert_put(store_txn *txn, const struct store_cert *c, int insert_only)
 	} else if (had && cert_is_revoked(old)) {
 		ret = db_del(txn, DBI_CERTS_REVOKED, &k);
 	}
+	/* the CRL of every process learns of it by this counter (a reason or date may change too)
+	 */
+	if (ret == 0 && (cert_is_revoked(c) || (had && cert_is_revoked(old)))) {
+		uint64_t gen;
+		ret = store_counter_next(txn, STORE_COUNTER_REVOCATIONS, &gen);
+	}
 	if (ret)
 		goto out;
 	ret = rec_put(txn, DBI_CERTS, &codec_cert, c, n, 0);
@@ -806,6 +819,30 @@ int store_job_turn(store_txn *txn, const char *job, int64_t now, int64_t period,
 	if ((ret = db_put(txn, DBI_META, &k, &v, 0)) != 0)
 		return ret;
 	*turn = 1;
+	return 0;
+}
+
+int store_counter_get(store_txn *txn, const char *name, uint64_t *out)
+{
+	char key[80];
+	struct kv k, v;
+	int ret, n;
+
+	if (!txn || !out || !key_ok(name, 64))
+		return CF_EINTERNAL;
+	n = snprintf(key, sizeof(key), "counter/%s", name);
+	k.len = (size_t)n;
+	k.data = key;
+	ret = kv_get(txn, DBI_META, &k, &v);
+	if (ret == CF_ENOTFOUND) {
+		*out = 0;
+		return 0;
+	}
+	if (ret != 0)
+		return ret;
+	if (v.len != 8)
+		return CF_EINTERNAL;
+	*out = codec_be_u64(v.data);
 	return 0;
 }
 

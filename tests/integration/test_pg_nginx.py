@@ -3,10 +3,8 @@ the README's location block (TLS with a copy of server.pem, proxy_pass https to 
 upstream's certificate verified against the root), and the real certflow-agent enrolling and
 renewing through it, its requests spread over both by nginx.
 
-Needs nginx (Debian nginx-light or nginx) and PostgreSQL's binaries, and nonces shared across
-processes (a nonce of one front end good on the other): until that has landed it runs only with
-CERTFLOW_FLEET_STRICT=1, as tests/run.sh's step "conformance postgresql two servers" counts only
-then."""
+Needs nginx (Debian nginx-light or nginx, installed by tools/deps.sh test) and PostgreSQL's
+binaries."""
 
 import os
 import shutil
@@ -63,8 +61,6 @@ http {{
 
 @unittest.skipUnless(os.access(NGINX, os.X_OK), "nginx absent")
 @unittest.skipUnless(pgcluster.available(), "PostgreSQL binaries absent (Debian postgresql-15)")
-@unittest.skipUnless(os.environ.get("CERTFLOW_FLEET_STRICT") == "1",
-                     "nonces shared across processes not yet required (CERTFLOW_FLEET_STRICT=1)")
 class NginxInFrontOfTwoServers(CertflowTestCase):
     def start_nginx(self, fleet, port):
         tmp = os.path.join(self.tmp, "nginx")

@@ -588,6 +588,52 @@ static void test_counter_next_counts_from_one(void)
 	cleanup(st);
 }
 
+static int get_revocations(store_txn *t, void *ctx)
+{
+	return store_counter_get(t, STORE_COUNTER_REVOCATIONS, ctx);
+}
+
+static uint64_t revocations(store *st)
+{
+	uint64_t v = 99;
+
+	CHECK_EQ_INT(store_read(st, get_revocations, &v), 0);
+	return v;
+}
+
+static void test_revocations_counter_moves_with_every_change_of_the_revoked_set(void)
+{
+	char dir[600];
+	store *st = store_test_open(dir, sizeof(dir), NULL);
+	static struct store_cert a;
+	uint64_t v;
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_EQ_INT(revocations(st), 0);
+	make_cert(&a, "aa", "cred", 1);
+	CHECK_EQ_INT(put(st, put_cert, &a, 1), 0);
+	CHECK_EQ_INT(revocations(st), 0); /* a valid certificate: the CRL stays as it is */
+	a.status = CERT_SUSPENDED;
+	a.reason = 6;
+	CHECK_EQ_INT(put(st, put_cert, &a, 0), 0);
+	CHECK((v = revocations(st)) > 0);
+	a.status = CERT_REVOKED; /* suspended, then revoked: another entry on the CRL */
+	a.reason = 1;
+	CHECK_EQ_INT(put(st, put_cert, &a, 0), 0);
+	CHECK(revocations(st) > v);
+	v = revocations(st);
+	a.status = CERT_VALID;
+	a.reason = -1;
+	CHECK_EQ_INT(put(st, put_cert, &a, 0), 0);
+	CHECK(revocations(st) > v);
+	v = revocations(st);
+	CHECK_EQ_INT(put(st, put_cert, &a, 0), 0);
+	CHECK_EQ_INT(revocations(st), v);
+	cleanup(st);
+}
+
 static void test_put_rejects_empty_or_unterminated_fields(void)
 {
 	char dir[600];
@@ -630,6 +676,7 @@ int main(int argc, char **argv)
 	RUN(test_enrolment_list_walks_all);
 	RUN(test_enrolment_list_after_starts_strictly_after_the_cursor);
 	RUN(test_counter_next_counts_from_one);
+	RUN(test_revocations_counter_moves_with_every_change_of_the_revoked_set);
 	RUN(test_put_rejects_empty_or_unterminated_fields);
 	return check_done();
 }

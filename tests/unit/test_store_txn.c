@@ -475,6 +475,42 @@ static void test_postgresql_backup_is_refused(void)
 	cleanup(st);
 }
 
+static void test_nonce_use_counts_once_across_two_servers_of_one_database(void)
+{
+	char dir[600];
+	store *st = open_fresh(dir, sizeof(dir), 0, 0), *other = NULL;
+	const uint8_t id[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, id2[10] = {9};
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_EQ_INT(store_shared(st), 1);
+	/* a second process's store on the same database */
+	CHECK_EQ_INT(store_test_reopen(dir, NULL, &other), 0);
+	if (other) {
+		CHECK_EQ_INT(store_nonce_use(st, id, sizeof(id), 2000000000), 0);
+		CHECK_EQ_INT(store_nonce_use(other, id, sizeof(id), 2000000000), CF_ECONFLICT);
+		CHECK_EQ_INT(store_nonce_use(st, id, sizeof(id), 2000000000), CF_ECONFLICT);
+		CHECK_EQ_INT(store_nonce_use(other, id2, sizeof(id2), 2000000000), 0);
+		store_close(other);
+	}
+	cleanup(st);
+}
+
+static void test_lmdb_store_is_not_shared_and_keeps_no_nonces(void)
+{
+	char dir[600];
+	store *st = open_fresh(dir, sizeof(dir), 0, 0);
+	const uint8_t id[10] = {1};
+
+	CHECK(st != NULL);
+	if (!st)
+		return;
+	CHECK_EQ_INT(store_shared(st), 0);
+	CHECK_EQ_INT(store_nonce_use(st, id, sizeof(id), 2000000000), CF_EUSAGE);
+	cleanup(st);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -484,6 +520,7 @@ int main(int argc, char **argv)
 		RUN(test_concurrent_writers_all_land);
 		RUN(test_group_commit_concurrent_writers_all_land);
 		RUN(test_postgresql_backup_is_refused);
+		RUN(test_nonce_use_counts_once_across_two_servers_of_one_database);
 		return check_done();
 	}
 	RUN(test_fn_error_aborts_whole_txn);
@@ -497,5 +534,6 @@ int main(int argc, char **argv)
 	RUN(test_group_commit_concurrent_writers_all_land);
 	RUN(test_group_commit_grows_map_under_concurrent_load);
 	RUN(test_group_commit_map_full_at_limit);
+	RUN(test_lmdb_store_is_not_shared_and_keeps_no_nonces);
 	return check_done();
 }
