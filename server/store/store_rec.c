@@ -747,31 +747,50 @@ int store_cert_list_revoked(store_txn *txn, int (*cb)(const struct store_cert *c
 
 /* ---- counters ---- */
 
+static struct kv counter_key(const char *name, char key[80])
+{
+	int n = snprintf(key, 80, "counter/%s", name);
+
+	return (struct kv){(size_t)n, key};
+}
+
+int store_counter_get(store_txn *txn, const char *name, uint64_t *out)
+{
+	char key[80];
+	struct kv k, v;
+	int ret;
+
+	if (!txn || !out || !key_ok(name, 64))
+		return CF_EINTERNAL;
+	k = counter_key(name, key);
+	ret = kv_get(txn, DBI_META, &k, &v);
+	if (ret == CF_ENOTFOUND) {
+		*out = 0;
+		return 0;
+	}
+	if (ret != 0)
+		return ret;
+	if (v.len != 8)
+		return CF_EINTERNAL;
+	*out = codec_be_u64(v.data);
+	return 0;
+}
+
 int store_counter_next(store_txn *txn, const char *name, uint64_t *out)
 {
 	char key[80];
 	uint8_t b[8];
-	uint64_t cur = 0;
+	uint64_t cur;
 	struct kv k, v;
-	int ret, n;
+	int ret;
 
-	if (!txn || !out || !key_ok(name, 64))
-		return CF_EINTERNAL;
-	n = snprintf(key, sizeof(key), "counter/%s", name);
-	k.len = (size_t)n;
-	k.data = key;
-	ret = kv_get(txn, DBI_META, &k, &v);
-	if (ret == 0) {
-		if (v.len != 8)
-			return CF_EINTERNAL;
-		cur = codec_be_u64(v.data);
-	} else if (ret != CF_ENOTFOUND) {
+	if ((ret = store_counter_get(txn, name, &cur)) != 0)
 		return ret;
-	}
 	if (cur == UINT64_MAX)
 		return CF_EINTERNAL;
 	cur++;
 	codec_u64_be(cur, b);
+	k = counter_key(name, key);
 	v.len = 8;
 	v.data = b;
 	if ((ret = db_put(txn, DBI_META, &k, &v, 0)) != 0)
@@ -819,30 +838,6 @@ int store_job_turn(store_txn *txn, const char *job, int64_t now, int64_t period,
 	if ((ret = db_put(txn, DBI_META, &k, &v, 0)) != 0)
 		return ret;
 	*turn = 1;
-	return 0;
-}
-
-int store_counter_get(store_txn *txn, const char *name, uint64_t *out)
-{
-	char key[80];
-	struct kv k, v;
-	int ret, n;
-
-	if (!txn || !out || !key_ok(name, 64))
-		return CF_EINTERNAL;
-	n = snprintf(key, sizeof(key), "counter/%s", name);
-	k.len = (size_t)n;
-	k.data = key;
-	ret = kv_get(txn, DBI_META, &k, &v);
-	if (ret == CF_ENOTFOUND) {
-		*out = 0;
-		return 0;
-	}
-	if (ret != 0)
-		return ret;
-	if (v.len != 8)
-		return CF_EINTERNAL;
-	*out = codec_be_u64(v.data);
 	return 0;
 }
 
