@@ -72,25 +72,43 @@ class TestEnumeration(ConformanceTest):
         self.assertEqual(events[unknown], events[enrol["reference"]])
         self.assertEqual(events[unknown], [("activate", "badActivationCode")] * 2)
 
-    def test_activation_timing_does_not_tell_unknown_references_from_known_ones(self):
-        # Wall time on a shared machine is noisy and noise only adds time, so the fastest of
-        # interleaved samples is compared, with a tolerant bound: this catches a skipped KDF or
-        # signature; the one skipped commit of old is proved by the test above.
+    def activation_round(self):
+        """Fastest and median answers to wrong codes for known and unknown references, the order
+        alternating (behind a balancer consecutive requests may land on different servers, and
+        load hits both kinds alike)."""
         times = {"known": [], "unknown": []}
+        n = 0
         for _ in range(5):
             enrol, code = self.new_enrolment()
             for _ in range(self.dir["meta"]["maxActivationAttempts"] - 1):
-                for kind, ref in (("known", enrol["reference"]), ("unknown", random_reference())):
+                pair = (("known", enrol["reference"]), ("unknown", random_reference()))
+                for kind, ref in pair if n % 2 == 0 else pair[::-1]:
                     csr, key = make_csr(Key.generate()), Key.generate()
                     t = time.monotonic()
                     r = self.client.activate(key, ref, self.wrong(code), csr)
                     times[kind].append(time.monotonic() - t)
                     self.expect(r, 403, problem="badActivationCode")
-        fk, fu = min(times["known"]), min(times["unknown"])
-        mk, mu = statistics.median(times["known"]), statistics.median(times["unknown"])
-        self.assertLess(abs(fk - fu), 0.0005 + 0.25 * min(fk, fu),
-                        "fastest answers: known %.2f ms, unknown %.2f ms (medians %.2f, %.2f)"
-                        % (fk * 1000, fu * 1000, mk * 1000, mu * 1000))
+                n += 1
+        return (min(times["known"]), min(times["unknown"]),
+                statistics.median(times["known"]), statistics.median(times["unknown"]))
+
+    def test_activation_timing_does_not_tell_unknown_references_from_known_ones(self):
+        # Wall time on a shared machine is noisy and noise only adds time, so the fastest of
+        # interleaved samples is compared, with a tolerant bound: this catches a skipped KDF or
+        # signature; the one skipped commit of old is proved by the test above. A loaded machine
+        # can still slow one side's fastest answer by chance, so a difference counts only when
+        # it stands in each of three rounds, on the same side.
+        rounds = []
+        for _ in range(3):
+            fk, fu, mk, mu = self.activation_round()
+            rounds.append((fk, fu, mk, mu))
+            if abs(fk - fu) < 0.0005 + 0.25 * min(fk, fu):
+                return
+        if len({fk > fu for fk, fu, _, _ in rounds}) == 1:
+            self.fail("the %s reference answers slower in each round; fastest answers known/unknown "
+                      "(medians), ms: %s" % ("known" if rounds[0][0] > rounds[0][1] else "unknown",
+                                             "; ".join("%.2f/%.2f (%.2f/%.2f)" % tuple(x * 1000 for x in r)
+                                                       for r in rounds)))
 
     def test_unknown_user_id_locks_like_a_known_one(self):
         user_id = random_user_id()
