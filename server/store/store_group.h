@@ -5,15 +5,6 @@
  * store_lmdb run every fn in its own nested transaction of one parent transaction, committed
  * with one fsync; each caller gets its own result. A fn therefore may run on another caller's
  * thread. Knows nothing of LMDB.
- *
- * One fsync per commit, not two: the environment runs with LMDB's MDB_NOMETASYNC, so a commit
- * syncs its data pages and then writes its meta page without a sync. That meta page becomes
- * durable with the next sync of the file: the data sync of the next commit (which writes its
- * pages before its own meta page), or an explicit store_lmdb_sync. So a batch is acknowledged
- * (its callers return) only after the following batch committed something, or after a sync when
- * no batch follows: under load one fdatasync per batch, when idle two, as before. Nothing is
- * acknowledged before it is durable. A reader may see a batch that is not yet acknowledged (as
- * it could in the moment between LMDB's two syncs before).
  */
 #ifndef STORE_GROUP_H
 #define STORE_GROUP_H
@@ -40,13 +31,6 @@ void store_group_free(struct store_group *g);
 /* store_write through the group of st. */
 int store_group_write(struct store_group *g, store *st, int (*fn)(store_txn *txn, void *ctx),
 		      void *ctx);
-
-/* In store_lmdb.c. The id of the last commit of the environment. A commit that changed it synced
- * its data pages before writing its meta page, which made every earlier commit durable. */
-uint64_t store_lmdb_last_commit(store *st);
-
-/* In store_lmdb.c. Make the last commit durable (fdatasync); 0 or CF_ESTORE. */
-int store_lmdb_sync(store *st);
 
 /* In store_lmdb.c. One write txn for one fn, with map growth (plain store_write). */
 int store_lmdb_write_one(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);

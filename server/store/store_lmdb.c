@@ -302,12 +302,7 @@ static int env_open(lstore *st, const char *dir, const struct store_opts *opts)
 		cf_warn("store: cleared %d stale reader(s) in %s", dead, dir);
 	mdb_env_info(st->env, &info);
 	st->map_size = info.me_mapsize;
-	if ((ret = open_dbis(st)) != 0)
-		goto out;
-	/* group commit acknowledges a batch only once a later sync made its meta page durable
-	 * (store_group.h): one fdatasync per commit instead of two */
-	if (st->group && (rc = mdb_env_set_flags(st->env, MDB_NOMETASYNC, 1)) != 0)
-		ret = map_err(NULL, rc, "flags");
+	ret = open_dbis(st);
 out:
 	return ret;
 }
@@ -352,11 +347,8 @@ static void lmdb_close(store *s)
 {
 	lstore *st = S(s);
 
-	if (st->env) {
-		if (st->group) /* every acknowledged batch is durable already; this is tidiness */
-			mdb_env_sync(st->env, 1);
+	if (st->env)
 		mdb_env_close(st->env);
-	}
 	store_group_free(st->group);
 	pthread_rwlock_destroy(&st->map_lock);
 	free(st);
@@ -512,28 +504,6 @@ static int run_nested(lstore *st, MDB_txn *parent, struct store_req *r, int *ful
 	rc = mdb_txn_commit(t.txn); /* into the parent */
 	*full = rc == MDB_MAP_FULL;
 	return map_err(NULL, rc, "commit nested");
-}
-
-uint64_t store_lmdb_last_commit(store *s)
-{
-	lstore *st = S(s);
-	MDB_envinfo info;
-
-	pthread_rwlock_rdlock(&st->map_lock); /* a resize moves the meta pages */
-	mdb_env_info(st->env, &info);
-	pthread_rwlock_unlock(&st->map_lock);
-	return (uint64_t)info.me_last_txnid;
-}
-
-int store_lmdb_sync(store *s)
-{
-	lstore *st = S(s);
-	int rc;
-
-	pthread_rwlock_rdlock(&st->map_lock);
-	rc = mdb_env_sync(st->env, 1);
-	pthread_rwlock_unlock(&st->map_lock);
-	return commit_err(st, rc, "sync");
 }
 
 int store_lmdb_batch(store *s, struct store_req *const *reqs, size_t n)
