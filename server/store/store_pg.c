@@ -617,7 +617,8 @@ static int pg_walk(store_txn *tx, int dbi, const struct kv *start, size_t plen, 
 		ret = CF_ENOMEM;
 		goto out;
 	}
-	memcpy(from, start->data, start->len);
+	if (start->len) /* an empty start may have no data */
+		memcpy(from, start->data, start->len);
 	if (plen)
 		end_len = prefix_end(start->data, plen, end);
 	dbi_param(dbi, &d);
