@@ -146,13 +146,16 @@ done
 
 # --- 7b. the store unit tests and the conformance suite on PostgreSQL --------------------------
 # A private cluster each (tests/integration/pgcluster.py: initdb + pg_ctl in a temporary directory,
-# a Unix socket only) and a fresh database; the normal build.
-if [ -n "${BUILT[build]:-}" ]; then
-	step "store postgresql" 600 "$PY" "$ROOT/tests/integration/pgcluster.py" run -- \
-		ctest --test-dir "$ROOT/build" -R '^test_store_' --output-on-failure
-else
-	skip "store postgresql" "build failed"
-fi
+# a Unix socket only) and a fresh database; the store tests on both builds, the suite on the
+# normal one (the ASan build meets PostgreSQL in the integration tests too).
+for tree in build build-asan; do
+	if [ -n "${BUILT[$tree]:-}" ]; then
+		step "store postgresql $tree" 600 "$PY" "$ROOT/tests/integration/pgcluster.py" run -- \
+			ctest --test-dir "$ROOT/$tree" -R '^test_store_' --output-on-failure
+	else
+		skip "store postgresql $tree" "build failed"
+	fi
+done
 
 if [ -n "${BUILT[build]:-}" ]; then
 	step "conformance postgresql" 900 "$PY" "$ROOT/tests/integration/harness.py" with-server \
