@@ -1,10 +1,13 @@
 /*
  * cf_clock — "now" for server and agent: the wall clock, or the integer in a clock file
  * (tests move time by rewriting the file). Each cf_now() with a clock file stats it once and
- * re-reads it only when its identity, size or times changed, or when it was modified in the last
- * two seconds (file times are only as fine as the kernel's tick, so a rewrite within one tick and
- * with the same size would otherwise go unseen). A file that cannot be read or parsed keeps the
- * last good value (the wall clock if there was none). Thread-safe: one mutex guards the cache.
+ * re-reads it only when its identity, size or times changed, or when the last read came too soon
+ * after the file's modification time to trust the stat: file times are only as fine as the
+ * kernel's tick (and whole seconds on some file systems), so a rewrite within one tick and with
+ * the same size would otherwise go unseen. A read made more than TRUST_NS (TRUST_COARSE_NS when
+ * the time has no sub-second part) after the modification time it saw is trusted: any later
+ * rewrite gets a later time. A file that cannot be read or parsed keeps the last good value (the
+ * wall clock if there was none). Thread-safe: one mutex guards the cache.
  */
 #include "cf_clock.h"
 #include "cf_err.h"
@@ -21,12 +24,15 @@
 #include <unistd.h>
 
 #define MAX_TIME 253402300799LL /* 9999-12-31T23:59:59Z */
+#define TRUST_NS 100000000LL	       /* 100 ms: ten ticks of a 100 Hz kernel */
+#define TRUST_COARSE_NS 2000000000LL   /* 2 s: file systems with whole-second times */
 
 static pthread_mutex_t clock_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int clock_file_set;
 static char *clock_path;
 static struct stat clock_st;
-static int clock_valid; /* clock_value came from the file described by clock_st */
+static int clock_valid;	  /* clock_value came from the file described by clock_st */
+static int clock_trusted; /* ... and was read late enough after its modification to keep */
 static int64_t clock_value;
 
 static int64_t wall_now(void)
@@ -68,19 +74,30 @@ static int same_file_state(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+static int64_t ns_of(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
 static int64_t file_now(void)
 {
 	struct stat st;
-	int64_t v, wall = wall_now();
+	struct timespec before;
+	int64_t v, wall = wall_now(), margin;
 
 	if (!clock_path || stat(clock_path, &st) != 0)
 		return clock_valid ? clock_value : wall;
-	if (clock_valid && same_file_state(&st, &clock_st) && wall - st.st_mtim.tv_sec > 2)
+	if (clock_valid && clock_trusted && same_file_state(&st, &clock_st))
 		return clock_value;
+	/* the time before the read: a rewrite after it gets a later time than st's, if st's is
+	 * older than it by more than the file system's and the kernel clock's granularity */
+	clock_gettime(CLOCK_REALTIME, &before);
 	if (read_clock_file(clock_path, &v) == 0) {
+		margin = st.st_mtim.tv_nsec == 0 ? TRUST_COARSE_NS : TRUST_NS;
 		clock_value = v;
 		clock_st = st;
 		clock_valid = 1;
+		clock_trusted = ns_of(&before) - ns_of(&st.st_mtim) > margin;
 	}
 	return clock_valid ? clock_value : wall;
 }
@@ -105,6 +122,7 @@ void cf_clock_set_file(const char *path)
 	free(clock_path);
 	clock_path = copy;
 	clock_valid = 0;
+	clock_trusted = 0;
 	atomic_store_explicit(&clock_file_set, copy != NULL, memory_order_release);
 	pthread_mutex_unlock(&clock_lock);
 }

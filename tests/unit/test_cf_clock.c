@@ -1,6 +1,7 @@
 /* test_cf_clock — the injectable clock file, RFC 3339 formatting and parsing. */
 #include "check.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,35 @@ static void test_clock_follows_rewrites_of_the_same_size_at_once(void)
 	CHECK_EQ_INT(cf_now(), 1701296000);
 	write_file(path, "  1701296001  \n");
 	CHECK_EQ_INT(cf_now(), 1701296001);
+	cf_clock_set_file(NULL);
+	unlink(path);
+}
+
+/* A read made long after the file's modification is kept without reading again; a rewrite after
+ * it is still seen at once, and so is every one of many same-size rewrites within a tick. */
+static void test_clock_trusts_an_old_file_and_still_sees_every_rewrite(void)
+{
+	char path[600], text[32];
+	struct timespec old[2];
+	int seen = 0;
+
+	snprintf(path, sizeof(path), "%s/clock3", dir);
+	write_file(path, "1700000000");
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 10;
+	old[1] = old[0];
+	CHECK(utimensat(AT_FDCWD, path, old, 0) == 0);
+	cf_clock_set_file(path);
+	CHECK_EQ_INT(cf_now(), 1700000000);
+	CHECK_EQ_INT(cf_now(), 1700000000);
+	write_file(path, "1700000007");
+	CHECK_EQ_INT(cf_now(), 1700000007);
+	for (int i = 0; i < 300; i++) {
+		snprintf(text, sizeof(text), "%d", 1700001000 + i);
+		write_file(path, text);
+		seen += cf_now() == 1700001000 + i;
+	}
+	CHECK_EQ_INT(seen, 300);
 	cf_clock_set_file(NULL);
 	unlink(path);
 }
@@ -187,6 +217,7 @@ int main(void)
 	RUN(test_clock_without_file_is_wall_clock);
 	RUN(test_clock_reads_time_from_file);
 	RUN(test_clock_follows_rewrites_of_the_same_size_at_once);
+	RUN(test_clock_trusts_an_old_file_and_still_sees_every_rewrite);
 	RUN(test_clock_keeps_last_value_when_file_is_bad_or_gone);
 	RUN(test_clock_is_safe_to_read_from_many_threads);
 	RUN(test_time_format_gives_rfc3339_utc);

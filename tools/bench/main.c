@@ -531,6 +531,9 @@ static void print_human(const struct bench *b, const struct fig *act, const stru
 		print_fig("renewals", "renewal", ren, l);
 	printf("%19s: %.1f (%zu in %.3f s)\n", "renewal-info/s", rate(ari), ari->n, ari->secs);
 	printf("%19s: %.2f / %.2f ms\n", "latency p50/p99", ari->p50, ari->p99);
+	/* the cost of a request without crypto: HTTPS keep-alive, one store read, JSON */
+	if (ari->have_srv && ari->n)
+		printf("%19s: %.3f ms\n", "server CPU/request", ari->srv_cpu / (double)ari->n);
 	if (aact->n)
 		print_fig("ACME issuances", "cert", aact, l);
 	if (aren->n)
@@ -570,6 +573,8 @@ static void print_json(const struct bench *b, const struct fig *act, const struc
 	printf("\"renewalInfoCount\":%zu,\"renewalInfoPerSec\":%.2f,\"renewalInfoP50Ms\":%.3f,"
 	       "\"renewalInfoP99Ms\":%.3f,",
 	       ari->n, rate(ari), ari->p50, ari->p99);
+	if (ari->have_srv && ari->n)
+		printf("\"renewalInfoServerCpuMsPerRequest\":%.4f,", ari->srv_cpu / (double)ari->n);
 	if (aact->n) {
 		json_fig("acmeIssuance", aact, l);
 		json_fig("acmeRenewal", aren, l);
