@@ -34,6 +34,8 @@ static struct stat clock_st;
 static int clock_valid;	  /* clock_value came from the file described by clock_st */
 static int clock_trusted; /* ... and was read late enough after its modification to keep */
 static int64_t clock_value;
+static __thread int pin_set; /* cf_clock_pin: this thread's requests see pin_value */
+static __thread int64_t pin_value;
 
 static int64_t wall_now(void)
 {
@@ -108,10 +110,26 @@ int64_t cf_now(void)
 
 	if (!atomic_load_explicit(&clock_file_set, memory_order_acquire))
 		return wall_now();
+	if (pin_set)
+		return pin_value;
 	pthread_mutex_lock(&clock_lock);
 	t = file_now();
 	pthread_mutex_unlock(&clock_lock);
 	return t;
+}
+
+void cf_clock_pin(void)
+{
+	pin_set = 0;
+	if (!atomic_load_explicit(&clock_file_set, memory_order_acquire))
+		return;
+	pin_value = cf_now();
+	pin_set = 1;
+}
+
+void cf_clock_unpin(void)
+{
+	pin_set = 0;
 }
 
 void cf_clock_set_file(const char *path)

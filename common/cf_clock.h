@@ -14,6 +14,13 @@
 /* Seconds since the epoch. */
 int64_t cf_now(void);
 
+/* With a clock file: pin "now" for the calling thread (one read of the file) until
+ * cf_clock_unpin, so that one request of certflowd sees one time and stats the file once, not at
+ * every cf_now. Without a clock file both do nothing (cf_now is the wall clock, which costs no
+ * system call). A second pin reads the file again. */
+void cf_clock_pin(void);
+void cf_clock_unpin(void);
+
 /* Use path as the clock (NULL restores the wall clock). Not thread-safe against cf_now: call
  * before starting threads. */
 void cf_clock_set_file(const char *path);

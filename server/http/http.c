@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cf_crypto.h"
+#include "cf_clock.h"
 #include "cf_err.h"
 #include "cf_log.h"
 #include "envelope.h"
@@ -390,6 +391,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 	int ret, status = 0, head;
 
 	memset(&resp, 0, sizeof(resp));
+	cf_clock_pin(); /* one time per request (a test clock file is read once) */
 	ret = dispatch(srv, conn, ri, &resp, &status, &matched);
 	/* spec/errors.md lists what each resource answers: say so when it answers something else */
 	if (ret != 0 && matched && !http_route_declares(srv->problems, matched, ret))
@@ -419,6 +421,7 @@ static int on_request(struct mg_connection *conn, void *cbdata)
 	cf_zeroize(resp.body, resp.body_len);
 	free(resp.body);
 	cf_json_free(resp.extra); /* a handler that succeeded after all */
+	cf_clock_unpin();
 	return resp.status ? resp.status : 200;
 }
 

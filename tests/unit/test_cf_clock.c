@@ -106,6 +106,45 @@ static void test_clock_trusts_an_old_file_and_still_sees_every_rewrite(void)
 	unlink(path);
 }
 
+static void *other_thread_now(void *arg)
+{
+	*(int64_t *)arg = cf_now();
+	return NULL;
+}
+
+/* A pinned thread keeps one time until it unpins; other threads see a rewrite at once. */
+static void test_clock_pin_holds_one_time_for_the_thread_until_unpinned(void)
+{
+	char path[600];
+	pthread_t th;
+	int64_t other = 0;
+
+	snprintf(path, sizeof(path), "%s/clock4", dir);
+	write_file(path, "1700000000");
+	cf_clock_set_file(path);
+	cf_clock_pin();
+	CHECK_EQ_INT(cf_now(), 1700000000);
+	write_file(path, "1700000500");
+	CHECK_EQ_INT(cf_now(), 1700000000);
+	CHECK(pthread_create(&th, NULL, other_thread_now, &other) == 0);
+	pthread_join(th, NULL);
+	CHECK_EQ_INT(other, 1700000500);
+	cf_clock_unpin();
+	CHECK_EQ_INT(cf_now(), 1700000500);
+	/* a second pin reads the file again */
+	cf_clock_pin();
+	write_file(path, "1700000900");
+	cf_clock_pin();
+	CHECK_EQ_INT(cf_now(), 1700000900);
+	cf_clock_unpin();
+	cf_clock_set_file(NULL);
+	/* without a clock file a pin does nothing: the wall clock */
+	cf_clock_pin();
+	CHECK(cf_now() >= (int64_t)time(NULL) - 1);
+	cf_clock_unpin();
+	unlink(path);
+}
+
 static void test_clock_keeps_last_value_when_file_is_bad_or_gone(void)
 {
 	char path[600];
@@ -218,6 +257,7 @@ int main(void)
 	RUN(test_clock_reads_time_from_file);
 	RUN(test_clock_follows_rewrites_of_the_same_size_at_once);
 	RUN(test_clock_trusts_an_old_file_and_still_sees_every_rewrite);
+	RUN(test_clock_pin_holds_one_time_for_the_thread_until_unpinned);
 	RUN(test_clock_keeps_last_value_when_file_is_bad_or_gone);
 	RUN(test_clock_is_safe_to_read_from_many_threads);
 	RUN(test_time_format_gives_rfc3339_utc);
