@@ -382,6 +382,16 @@ static int drain(struct http_server *srv, struct mg_connection *conn,
 	return 0;
 }
 
+/* Authorization is the handlers' (JWS, sessions, the admin key): without this, CivetWeb looks
+ * for a "/.htpasswd" at every request (a stat that fails) and would ask for HTTP basic auth if
+ * one appeared. */
+static int on_authorize(struct mg_connection *conn, void *cbdata)
+{
+	(void)conn;
+	(void)cbdata;
+	return 1;
+}
+
 static int on_request(struct mg_connection *conn, void *cbdata)
 {
 	struct http_server *srv = cbdata;
@@ -632,6 +642,7 @@ int http_start(const struct http_opts *opts, http_server **out, int *port)
 		free(srv);
 		return CF_EIO;
 	}
+	mg_set_auth_handler(srv->mg, "/", on_authorize, NULL);
 	mg_set_request_handler(srv->mg, "/", on_request, srv);
 	n = mg_get_server_ports(srv->mg, 4, ports);
 	if (n < 1) {
