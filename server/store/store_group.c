@@ -1,16 +1,29 @@
 /*
  * store_group — the queue and leader hand-over of group commit (see store_group.h).
  * Whoever finds no batch running becomes the leader, runs up to GROUP_MAX queued calls as one
- * commit, wakes their callers and hands leadership to the next queued caller. Must never hold
- * the queue mutex while a transaction runs.
+ * commit, hands leadership to the next queued caller and then wakes the callers of its batch.
+ * Must never hold the queue mutex while a transaction runs.
+ *
+ * Each caller sleeps on its own futex word (req->state), not on a condition variable under the
+ * queue's mutex: a woken caller returns at once instead of queueing for the mutex the leader
+ * holds, which on one CPU cost a context switch or two per caller. The leader's last touch of a
+ * finished caller's request is the release store of REQ_DONE; the FUTEX_WAKE after it names
+ * only an address (the caller's stack stays mapped), and a wake that reaches a later waiter at
+ * that address is a spurious one, which every wait loop re-checks.
  */
 #include "store_group.h"
 
 #include "cf_err.h"
 
+#include <linux/futex.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define GROUP_MAX 64
+
+enum { REQ_QUEUED, REQ_LEAD, REQ_DONE };
 
 struct store_group {
 	pthread_mutex_t mu;
@@ -40,6 +53,18 @@ void store_group_free(struct store_group *g)
 	free(g);
 }
 
+/* Sleep while *w holds v (spurious and interrupted wakes loop). */
+static void wait_while(atomic_int *w, int v)
+{
+	while (atomic_load_explicit(w, memory_order_acquire) == v)
+		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void wake(atomic_int *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static void run_batch(store *st, struct store_req **batch, size_t n)
 {
 	/* a lone caller gets a plain transaction: no nesting cost when there is no contention */
@@ -54,46 +79,80 @@ static void run_batch(store *st, struct store_req **batch, size_t n)
 		batch[i]->ret = store_lmdb_write_one(st, batch[i]->fn, batch[i]->ctx);
 }
 
+/* As the leader (g->busy set by the caller, mu not held): run one batch from the queue's head,
+ * pass the lead on, wake the batch's other callers. 1 if self was in the batch. */
+static int lead(struct store_group *g, store *st, struct store_req *self)
+{
+	struct store_req *batch[GROUP_MAX], *next;
+	size_t n;
+	int mine = 0;
+
+	pthread_mutex_lock(&g->mu);
+	for (n = 0; g->head && n < GROUP_MAX; n++) {
+		batch[n] = g->head;
+		batch[n]->batched = 1;
+		mine |= batch[n] == self;
+		g->head = g->head->next;
+	}
+	if (!g->head)
+		g->tail = NULL;
+	pthread_mutex_unlock(&g->mu);
+	run_batch(st, batch, n);
+	pthread_mutex_lock(&g->mu);
+	g->busy = 0;
+	next = g->head;
+	if (next && next != self) {
+		atomic_store_explicit(&next->state, REQ_LEAD, memory_order_release);
+		wake(&next->state);
+	}
+	pthread_mutex_unlock(&g->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (batch[i] == self)
+			continue;
+		/* the last touch of batch[i]: its caller may return and reuse the memory */
+		atomic_store_explicit(&batch[i]->state, REQ_DONE, memory_order_release);
+		wake(&batch[i]->state);
+	}
+	return mine;
+}
+
 int store_group_write(struct store_group *g, store *st, int (*fn)(store_txn *txn, void *ctx),
 		      void *ctx)
 {
 	struct store_req r = {.fn = fn, .ctx = ctx};
-	struct store_req *batch[GROUP_MAX];
-	size_t n;
 
-	if (pthread_cond_init(&r.cv, NULL) != 0)
-		return CF_ENOMEM;
+	atomic_init(&r.state, REQ_QUEUED);
 	pthread_mutex_lock(&g->mu);
 	if (g->tail)
 		g->tail->next = &r;
 	else
 		g->head = &r;
 	g->tail = &r;
-	while (!r.done) {
-		if (g->busy) {
-			pthread_cond_wait(&r.cv, &g->mu);
+	for (;;) {
+		/* under mu */
+		if (!g->busy && !r.batched) {
+			g->busy = 1;
+			pthread_mutex_unlock(&g->mu);
+			if (lead(g, st, &r))
+				return r.ret;
+			pthread_mutex_lock(&g->mu); /* more than GROUP_MAX were ahead of us */
 			continue;
 		}
-		g->busy = 1;
-		for (n = 0; g->head && n < GROUP_MAX; n++) {
-			batch[n] = g->head;
-			g->head = g->head->next;
+		if (r.batched) {
+			/* in a leader's batch: only its REQ_DONE remains (a REQ_LEAD may have come
+			 * first) */
+			pthread_mutex_unlock(&g->mu);
+			while (atomic_load_explicit(&r.state, memory_order_acquire) != REQ_DONE)
+				wait_while(&r.state, atomic_load_explicit(&r.state,
+									 memory_order_relaxed));
+			return r.ret;
 		}
-		if (!g->head)
-			g->tail = NULL;
+		/* queued behind a running batch: sleep until made leader or done */
+		atomic_store_explicit(&r.state, REQ_QUEUED, memory_order_relaxed);
 		pthread_mutex_unlock(&g->mu);
-		run_batch(st, batch, n);
+		wait_while(&r.state, REQ_QUEUED);
+		if (atomic_load_explicit(&r.state, memory_order_acquire) == REQ_DONE)
+			return r.ret;
 		pthread_mutex_lock(&g->mu);
-		/* a woken caller needs the mutex to return, so batch[] stays valid in this loop */
-		for (size_t i = 0; i < n; i++) {
-			batch[i]->done = 1;
-			pthread_cond_signal(&batch[i]->cv);
-		}
-		g->busy = 0;
-		if (g->head)
-			pthread_cond_signal(&g->head->cv); /* the next leader */
 	}
-	pthread_mutex_unlock(&g->mu);
-	pthread_cond_destroy(&r.cv);
-	return r.ret;
 }

@@ -11,15 +11,16 @@
 
 #include "store.h"
 
-#include <pthread.h>
+#include <stdatomic.h>
 
-/* One queued store_write call; lives on its caller's stack. */
+/* One queued store_write call; lives on its caller's stack. Its caller sleeps on state (a
+ * futex word) and returns, without the queue's mutex, once a leader stores REQ_DONE. */
 struct store_req {
 	int (*fn)(store_txn *txn, void *ctx);
 	void *ctx;
 	int ret;
-	int done;
-	pthread_cond_t cv;
+	int batched; /* taken into a leader's batch (under the queue's mutex) */
+	atomic_int state;
 	struct store_req *next;
 };
 
