@@ -59,10 +59,8 @@
 
 /* ---- randomness and digests ------------------------------------------------------------------ */
 
-int cf_ossl_random(void *buf, size_t len)
+static int rand_direct(unsigned char *p, size_t len)
 {
-	unsigned char *p = buf;
-
 	while (len > 0) {
 		int n = len > INT_MAX ? INT_MAX : (int)len;
 		if (RAND_bytes(p, n) != 1)
@@ -70,6 +68,51 @@ int cf_ossl_random(void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/*
+ * Small draws (a nonce, an id, a serial, mbedTLS's blinding values: several per request) come
+ * from a per-thread buffer of RAND_bytes output: each RAND_bytes call costs a getpid system call
+ * (OpenSSL's fork check) and the DRBG's set-up besides its AES. Bytes handed out are wiped from
+ * the buffer at once, so it only ever holds bytes no caller has seen. A child of fork() starts
+ * with an empty buffer (rand_atfork), so no two processes hand out the same bytes.
+ */
+#define RAND_BUF 512
+#define RAND_SMALL 64
+static __thread unsigned char rand_buf[RAND_BUF];
+static __thread size_t rand_left; /* the unused bytes are rand_buf[RAND_BUF - rand_left ..) */
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+
+static void rand_atfork_child(void)
+{
+	OPENSSL_cleanse(rand_buf, sizeof(rand_buf));
+	rand_left = 0;
+}
+
+static void rand_init(void)
+{
+	pthread_atfork(NULL, NULL, rand_atfork_child);
+}
+
+int cf_ossl_random(void *buf, size_t len)
+{
+	unsigned char *src;
+
+	if (len > RAND_SMALL)
+		return rand_direct(buf, len);
+	pthread_once(&rand_once, rand_init);
+	if (rand_left < len) {
+		if (rand_direct(rand_buf, RAND_BUF) != 0) {
+			rand_atfork_child();
+			return CF_ECRYPTO;
+		}
+		rand_left = RAND_BUF;
+	}
+	src = rand_buf + (RAND_BUF - rand_left);
+	memcpy(buf, src, len);
+	OPENSSL_cleanse(src, len);
+	rand_left -= len;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "check.h"
 
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,6 +108,56 @@ static void test_random_differs_between_calls_and_threads(void)
 	pthread_join(th1, NULL);
 	pthread_join(th2, NULL);
 	CHECK(memcmp(t1, t2, 32) != 0 && memcmp(t1, a, 32) != 0);
+}
+
+/* Draws of 8 octets in a child of fork() and in its parent after it: 1 if one value is in both. */
+static int fork_draws_meet(void)
+{
+	enum { D = 16 };
+	uint8_t parent[D][8], child[D][8];
+	int fds[2], status = 0, meet = 0;
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < D; i++)
+			cf_random(child[i], 8);
+		_exit(write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child) ? 0 : 1);
+	}
+	for (int i = 0; i < D; i++)
+		CHECK_EQ_INT(cf_random(parent[i], 8), 0);
+	CHECK(read(fds[0], child, sizeof(child)) == (ssize_t)sizeof(child));
+	waitpid(pid, &status, 0);
+	close(fds[0]);
+	close(fds[1]);
+	for (int i = 0; i < D; i++)
+		for (int j = 0; j < D; j++)
+			meet |= memcmp(parent[i], child[j], 8) == 0;
+	return meet;
+}
+
+/* Many small draws (as nonces, ids and serials take them) never repeat a value, and a child of
+ * fork() never draws what its parent draws next, wherever the fork falls among the draws. */
+static void test_small_random_draws_never_repeat_even_across_fork(void)
+{
+	enum { N = 2000 };
+	static uint8_t draws[N][8];
+	uint8_t skip[8];
+	int repeats = 0, met = 0;
+
+	for (int i = 0; i < N; i++)
+		CHECK_EQ_INT(cf_random(draws[i], i % 2 ? 8 : 6), 0);
+	for (int i = 0; i < N; i++)
+		for (int j = i + 1; j < N; j++)
+			repeats += (i % 2) == (j % 2) && memcmp(draws[i], draws[j], 6) == 0;
+	CHECK_EQ_INT(repeats, 0);
+	for (int k = 1; k <= 8; k++) {
+		CHECK_EQ_INT(cf_random(skip, (size_t)k), 0);
+		met += fork_draws_meet();
+	}
+	CHECK_EQ_INT(met, 0);
 }
 
 static void roundtrip(cf_key *key, enum cf_alg alg, size_t want_len)
@@ -578,6 +629,7 @@ int main(int argc, char **argv)
 	RUN(test_sha256_and_hmac_match_known_answers);
 	RUN(test_ct_equal_and_zeroize);
 	RUN(test_random_differs_between_calls_and_threads);
+	RUN(test_small_random_draws_never_repeat_even_across_fork);
 	RUN(test_es256_sign_verify_roundtrip_and_tamper);
 	RUN(test_es384_sign_verify_roundtrip_and_tamper);
 	RUN(test_rs256_sign_verify_roundtrip_and_tamper);
