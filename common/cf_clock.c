@@ -5,8 +5,8 @@
  * after the file's modification time to trust the stat: file times are only as fine as the
  * kernel's tick (and whole seconds on some file systems), so a rewrite within one tick and with
  * the same size would otherwise go unseen. A read made more than TRUST_NS (TRUST_COARSE_NS when
- * the time has no sub-second part) after the modification time it saw is trusted: any later
- * rewrite gets a later time. A file that cannot be read or parsed keeps the last good value (the
+ * the time has no sub-second part) after the later of the modification and change times it saw
+ * is trusted: any later rewrite gets a later change time. A file that cannot be read or parsed keeps the last good value (the
  * wall clock if there was none). Thread-safe: one mutex guards the cache.
  */
 #include "cf_clock.h"
@@ -85,6 +85,7 @@ static int64_t file_now(void)
 {
 	struct stat st;
 	struct timespec before;
+	const struct timespec *changed;
 	int64_t v, wall = wall_now(), margin;
 
 	if (!clock_path || stat(clock_path, &st) != 0)
@@ -95,11 +96,13 @@ static int64_t file_now(void)
 	 * older than it by more than the file system's and the kernel clock's granularity */
 	clock_gettime(CLOCK_REALTIME, &before);
 	if (read_clock_file(clock_path, &v) == 0) {
-		margin = st.st_mtim.tv_nsec == 0 ? TRUST_COARSE_NS : TRUST_NS;
+		/* the later of the two times: a writer may set mtime back (touch -d, cp -p) */
+		changed = ns_of(&st.st_mtim) > ns_of(&st.st_ctim) ? &st.st_mtim : &st.st_ctim;
+		margin = changed->tv_nsec == 0 ? TRUST_COARSE_NS : TRUST_NS;
 		clock_value = v;
 		clock_st = st;
 		clock_valid = 1;
-		clock_trusted = ns_of(&before) - ns_of(&st.st_mtim) > margin;
+		clock_trusted = ns_of(&before) - ns_of(changed) > margin;
 	}
 	return clock_valid ? clock_value : wall;
 }
@@ -130,6 +133,22 @@ void cf_clock_pin(void)
 void cf_clock_unpin(void)
 {
 	pin_set = 0;
+}
+
+int cf_clock_pinned(int64_t *at)
+{
+	if (pin_set && at)
+		*at = pin_value;
+	return pin_set;
+}
+
+void cf_clock_pin_at(int64_t at)
+{
+	pin_set = 0;
+	if (!atomic_load_explicit(&clock_file_set, memory_order_acquire))
+		return;
+	pin_value = at;
+	pin_set = 1;
 }
 
 void cf_clock_set_file(const char *path)

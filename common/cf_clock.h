@@ -20,6 +20,11 @@ int64_t cf_now(void);
  * system call). A second pin reads the file again. */
 void cf_clock_pin(void);
 void cf_clock_unpin(void);
+/* The calling thread's pin: 1 and *at when it has one, else 0. */
+int cf_clock_pinned(int64_t *at);
+/* Pin the calling thread at `at` (another thread's pin, for work done on its behalf: group
+ * commit runs a request's transaction on the leader's thread). Nothing without a clock file. */
+void cf_clock_pin_at(int64_t at);
 
 /* Use path as the clock (NULL restores the wall clock). Not thread-safe against cf_now: call
  * before starting threads. */

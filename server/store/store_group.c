@@ -13,6 +13,7 @@
  */
 #include "store_group.h"
 
+#include "cf_clock.h"
 #include "cf_err.h"
 
 #include <linux/futex.h>
@@ -63,6 +64,26 @@ static void wait_while(atomic_int *w, int v)
 static void wake(atomic_int *w)
 {
 	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The caller's fn, run with the caller's time: a request of certflowd pins one time (test clock)
+ * and its transaction may run on the leader's thread, whose own pin is another request's. */
+static int as_caller(store_txn *txn, void *ctx)
+{
+	struct store_req *r = ctx;
+	int64_t own = 0;
+	int had = cf_clock_pinned(&own), ret;
+
+	if (r->pinned)
+		cf_clock_pin_at(r->pin);
+	else
+		cf_clock_unpin();
+	ret = r->call(txn, r->call_ctx);
+	if (had)
+		cf_clock_pin_at(own);
+	else
+		cf_clock_unpin();
+	return ret;
 }
 
 static void run_batch(store *st, struct store_req **batch, size_t n)
@@ -119,8 +140,10 @@ static int lead(struct store_group *g, store *st, struct store_req *self)
 int store_group_write(struct store_group *g, store *st, int (*fn)(store_txn *txn, void *ctx),
 		      void *ctx)
 {
-	struct store_req r = {.fn = fn, .ctx = ctx};
+	struct store_req r = {.fn = as_caller, .call = fn, .call_ctx = ctx};
 
+	r.ctx = &r;
+	r.pinned = cf_clock_pinned(&r.pin);
 	atomic_init(&r.state, REQ_QUEUED);
 	pthread_mutex_lock(&g->mu);
 	if (g->tail)

@@ -16,8 +16,12 @@
 /* One queued store_write call; lives on its caller's stack. Its caller sleeps on state (a
  * futex word) and returns, without the queue's mutex, once a leader stores REQ_DONE. */
 struct store_req {
-	int (*fn)(store_txn *txn, void *ctx);
+	int (*fn)(store_txn *txn, void *ctx); /* as_caller (store_group.c), with ctx the request */
 	void *ctx;
+	int (*call)(store_txn *txn, void *ctx); /* the caller's fn and ctx */
+	void *call_ctx;
+	int pinned; /* the caller's test-clock pin (cf_clock_pinned), for fn on another thread */
+	int64_t pin;
 	int ret;
 	int batched; /* taken into a leader's batch (under the queue's mutex) */
 	atomic_int state;
