@@ -6,8 +6,9 @@
  * kernel's tick (and whole seconds on some file systems), so a rewrite within one tick and with
  * the same size would otherwise go unseen. A read made more than TRUST_NS (TRUST_COARSE_NS when
  * the time has no sub-second part) after the later of the modification and change times it saw
- * is trusted: any later rewrite gets a later change time. A file that cannot be read or parsed keeps the last good value (the
- * wall clock if there was none). Thread-safe: one mutex guards the cache.
+ * is trusted: any later rewrite gets a later change time. A file that cannot be read or parsed
+ * keeps the last good value (the wall clock if there was none). Thread-safe: one mutex guards
+ * the cache; a pin (cf_clock_pin) is the calling thread's own.
  */
 #include "cf_clock.h"
 #include "cf_err.h"
@@ -23,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_TIME 253402300799LL /* 9999-12-31T23:59:59Z */
-#define TRUST_NS 100000000LL	       /* 100 ms: ten ticks of a 100 Hz kernel */
-#define TRUST_COARSE_NS 2000000000LL   /* 2 s: file systems with whole-second times */
+#define MAX_TIME 253402300799LL	     /* 9999-12-31T23:59:59Z */
+#define TRUST_NS 100000000LL	     /* 100 ms: ten ticks of a 100 Hz kernel */
+#define TRUST_COARSE_NS 2000000000LL /* 2 s: file systems with whole-second times */
 
 static pthread_mutex_t clock_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int clock_file_set;
@@ -124,10 +125,7 @@ int64_t cf_now(void)
 void cf_clock_pin(void)
 {
 	pin_set = 0;
-	if (!atomic_load_explicit(&clock_file_set, memory_order_acquire))
-		return;
-	pin_value = cf_now();
-	pin_set = 1;
+	cf_clock_pin_at(cf_now());
 }
 
 void cf_clock_unpin(void)

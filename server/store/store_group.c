@@ -61,16 +61,24 @@ static void wait_while(atomic_int *w, int v)
 		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
 }
 
+/* Sleep until *w holds REQ_DONE, its last value (a REQ_LEAD may come before it). */
+static void wait_done(atomic_int *w)
+{
+	int v;
+
+	while ((v = atomic_load_explicit(w, memory_order_acquire)) != REQ_DONE)
+		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
 static void wake(atomic_int *w)
 {
 	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* The caller's fn, run with the caller's time: a request of certflowd pins one time (test clock)
- * and its transaction may run on the leader's thread, whose own pin is another request's. */
-static int as_caller(store_txn *txn, void *ctx)
+/* A request of certflowd pins one time (test clock) and its transaction may run on the leader's
+ * thread, whose own pin is another request's. */
+int store_req_run(struct store_req *r, store_txn *txn)
 {
-	struct store_req *r = ctx;
 	int64_t own = 0;
 	int had = cf_clock_pinned(&own), ret;
 
@@ -78,7 +86,7 @@ static int as_caller(store_txn *txn, void *ctx)
 		cf_clock_pin_at(r->pin);
 	else
 		cf_clock_unpin();
-	ret = r->call(txn, r->call_ctx);
+	ret = r->fn(txn, r->ctx);
 	if (had)
 		cf_clock_pin_at(own);
 	else
@@ -86,18 +94,24 @@ static int as_caller(store_txn *txn, void *ctx)
 	return ret;
 }
 
+/* store_req_run for store_lmdb_write_one, whose fn takes ctx only */
+static int as_caller(store_txn *txn, void *ctx)
+{
+	return store_req_run(ctx, txn);
+}
+
 static void run_batch(store *st, struct store_req **batch, size_t n)
 {
 	/* a lone caller gets a plain transaction: no nesting cost when there is no contention */
 	if (n == 1) {
-		batch[0]->ret = store_lmdb_write_one(st, batch[0]->fn, batch[0]->ctx);
+		batch[0]->ret = store_lmdb_write_one(st, as_caller, batch[0]);
 		return;
 	}
 	if (store_lmdb_batch(st, batch, n) == 0)
 		return;
 	/* the map filled: nothing was written; each alone, growing the map as it needs */
 	for (size_t i = 0; i < n; i++)
-		batch[i]->ret = store_lmdb_write_one(st, batch[i]->fn, batch[i]->ctx);
+		batch[i]->ret = store_lmdb_write_one(st, as_caller, batch[i]);
 }
 
 /* As the leader (g->busy set by the caller, mu not held): run one batch from the queue's head,
@@ -140,9 +154,8 @@ static int lead(struct store_group *g, store *st, struct store_req *self)
 int store_group_write(struct store_group *g, store *st, int (*fn)(store_txn *txn, void *ctx),
 		      void *ctx)
 {
-	struct store_req r = {.fn = as_caller, .call = fn, .call_ctx = ctx};
+	struct store_req r = {.fn = fn, .ctx = ctx};
 
-	r.ctx = &r;
 	r.pinned = cf_clock_pinned(&r.pin);
 	atomic_init(&r.state, REQ_QUEUED);
 	pthread_mutex_lock(&g->mu);
@@ -165,9 +178,7 @@ int store_group_write(struct store_group *g, store *st, int (*fn)(store_txn *txn
 			/* in a leader's batch: only its REQ_DONE remains (a REQ_LEAD may have come
 			 * first) */
 			pthread_mutex_unlock(&g->mu);
-			while (atomic_load_explicit(&r.state, memory_order_acquire) != REQ_DONE)
-				wait_while(&r.state, atomic_load_explicit(&r.state,
-									 memory_order_relaxed));
+			wait_done(&r.state);
 			return r.ret;
 		}
 		/* queued behind a running batch: sleep until made leader or done */

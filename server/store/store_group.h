@@ -16,10 +16,8 @@
 /* One queued store_write call; lives on its caller's stack. Its caller sleeps on state (a
  * futex word) and returns, without the queue's mutex, once a leader stores REQ_DONE. */
 struct store_req {
-	int (*fn)(store_txn *txn, void *ctx); /* as_caller (store_group.c), with ctx the request */
+	int (*fn)(store_txn *txn, void *ctx); /* run it with store_req_run */
 	void *ctx;
-	int (*call)(store_txn *txn, void *ctx); /* the caller's fn and ctx */
-	void *call_ctx;
 	int pinned; /* the caller's test-clock pin (cf_clock_pinned), for fn on another thread */
 	int64_t pin;
 	int ret;
@@ -36,6 +34,9 @@ void store_group_free(struct store_group *g);
 /* store_write through the group of st. */
 int store_group_write(struct store_group *g, store *st, int (*fn)(store_txn *txn, void *ctx),
 		      void *ctx);
+
+/* r->fn in txn, on whichever thread, with the time of r's caller (its test-clock pin). */
+int store_req_run(struct store_req *r, store_txn *txn);
 
 /* In store_lmdb.c. One write txn for one fn, with map growth (plain store_write). */
 int store_lmdb_write_one(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx);

@@ -495,7 +495,7 @@ static int run_nested(lstore *st, MDB_txn *parent, struct store_req *r, int *ful
 		*full = t.map_full;
 		return ret;
 	}
-	ret = r->fn(&t.base, r->ctx);
+	ret = store_req_run(r, &t.base);
 	if (t.map_full || ret) {
 		mdb_txn_abort(t.txn); /* only this fn's changes go */
 		*full = t.map_full;

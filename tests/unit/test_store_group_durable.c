@@ -35,10 +35,9 @@ static int job_fn(store_txn *txn, void *ctx)
 	return ((struct job *)ctx)->fail ? CF_ECONFLICT : 0;
 }
 
-/* The job of a queued call: store_group hands the store a fn whose ctx is the call itself. */
 static struct job *job_of(const struct store_req *r)
 {
-	return r->call_ctx;
+	return r->ctx;
 }
 
 /* One commit holding the writes of jobs[0..n) whose fn succeeded; nothing if none wrote. */
@@ -63,7 +62,7 @@ static void model_commit(struct store_req *const *reqs, size_t n)
 
 int store_lmdb_write_one(store *st, int (*fn)(store_txn *txn, void *ctx), void *ctx)
 {
-	struct store_req *rp = ctx; /* store_group's call: fn runs it as its caller */
+	struct store_req *rp = ctx; /* store_group hands over the call: fn runs it as its caller */
 
 	(void)st;
 	rp->ret = fn(NULL, ctx);
@@ -75,7 +74,7 @@ int store_lmdb_batch(store *st, struct store_req *const *reqs, size_t n)
 {
 	(void)st;
 	for (size_t i = 0; i < n; i++)
-		reqs[i]->ret = reqs[i]->fn(NULL, reqs[i]->ctx);
+		reqs[i]->ret = store_req_run(reqs[i], NULL);
 	model_commit(reqs, n);
 	return 0;
 }
@@ -192,7 +191,8 @@ static void test_a_writers_fn_sees_its_callers_pinned_time_on_any_thread(void)
 	cf_clock_set_file(path);
 	CHECK(store_group_new(&g) == 0);
 	for (int i = 0; i < 8; i++) {
-		w[i] = (struct pinned_worker){.g = g, .at = 1700000000 + 1000 * (i + 1), .rounds = 100};
+		w[i] = (struct pinned_worker){
+		    .g = g, .at = 1700000000 + 1000 * (i + 1), .rounds = 100};
 		CHECK(pthread_create(&t[i], NULL, pinned_work, &w[i]) == 0);
 	}
 	for (int i = 0; i < 8; i++) {
