@@ -74,17 +74,37 @@ static const char usage_text[] =
     "affinity, with --server-pid; tools/bench/run.sh gives the bench a CPU of its own when the\n"
     "machine has two or more), else the machine's; achieved/limit is printed for the library "
     "certflowd\n"
-    "uses (OpenSSL) and for the faster of the two. When the bench runs on the server's machine\n"
-    "its own signing takes CPU from the server: read the ratio with the bench CPU figure beside\n"
-    "it. Server efficiency = (t_sign + 2 t_verify) / server CPU per certificate: how close the\n"
-    "server is to the crypto bound on the CPU it actually got.\n"
+    "uses (OpenSSL) and for the faster of the two. Each timed phase gets its own limit, timed\n"
+    "right after it (the server idle) on the server's CPUs (this thread moves there for the\n"
+    "while, with --server-pid), the mean over its rounds: a virtual machine's CPU speed drifts\n"
+    "over seconds, and a limit timed at another moment or on another CPU would skew the ratio.\n"
+    "With --json the top-level signMs, verifyMs and limit* are the issuance phase's; each phase\n"
+    "has its own <phase>LimitPerSec, <phase>SignMs and <phase>VerifyMs. When the bench runs on\n"
+    "the server's machine its own signing takes CPU from the server: read the ratio with the\n"
+    "bench CPU figure beside it. Server efficiency = (t_sign + 2 t_verify) / server CPU per\n"
+    "certificate: how close the server is to the crypto bound on the CPU it actually got.\n"
     "\n"
     "Exit status: 0 done, 1 failed (the first error is printed), 2 usage error.\n";
 
+/* The crypto-bound limit with one library. */
+struct lib_limit {
+	const char *name;
+	double sign_ms, verify_ms, per_core, total;
+};
+
+struct limit {
+	struct lib_limit lib[2]; /* mbedTLS, OpenSSL */
+	const struct lib_limit *server, *fastest;
+	long cores;
+};
+
+/* One timed phase's figures, with the crypto limit measured right after it (l: sums over its
+ * rounds, n_lim of them, until finish_limit averages them). */
 struct fig {
 	size_t n;
 	double secs, srv_cpu, db_cpu, cli_cpu, p50, p99;
-	int have_srv, have_db;
+	int have_srv, have_db, n_lim;
+	struct limit l;
 };
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -371,8 +391,78 @@ static double self_cpu_ms(void)
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
 }
 
-/* One timed phase over every item; adds its time, CPU and count to f. */
-static int timed(struct bench *b, bench_step step, double *lat, struct fig *f)
+/* The CPUs the server may run on (its affinity, with --server-pid): 0, or -1 when unknown. */
+static int server_cpus(const struct bench *b, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	if (b->o.server_pid && sched_getaffinity((pid_t)b->o.server_pid, sizeof(*set), set) == 0 &&
+	    CPU_COUNT(set) > 0)
+		return 0;
+	return -1;
+}
+
+/* How many CPUs the server may run on: its affinity, else the machine's online CPUs. */
+static long server_cores(const struct bench *b)
+{
+	cpu_set_t set;
+	long n;
+
+	if (server_cpus(b, &set) == 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? n : 1;
+}
+
+/* Time both libraries' sign and verify, in CPU time, on the server's own CPUs (this thread moves
+ * there for the while: the server is idle between phases), and add them to f's sums. A VM's CPU
+ * speed drifts over seconds, so each phase is compared with a limit measured just after it. */
+static int measure_limit(const struct bench *b, struct fig *f)
+{
+	cpu_set_t srv, own;
+	double s0 = 0, v0 = 0, s1 = 0, v1 = 0;
+	int moved = server_cpus(b, &srv) == 0 &&
+		    pthread_getaffinity_np(pthread_self(), sizeof(own), &own) == 0 &&
+		    pthread_setaffinity_np(pthread_self(), sizeof(srv), &srv) == 0;
+	int ret = bench_mbedtls_times(&s0, &v0);
+
+	if (!ret)
+		ret = bench_crypto_times(&s1, &v1);
+	if (moved)
+		pthread_setaffinity_np(pthread_self(), sizeof(own), &own);
+	if (ret)
+		return fail(ret, "%s", "cannot measure the crypto limit");
+	f->l.lib[0].sign_ms += s0;
+	f->l.lib[0].verify_ms += v0;
+	f->l.lib[1].sign_ms += s1;
+	f->l.lib[1].verify_ms += v1;
+	f->n_lim++;
+	return 0;
+}
+
+/* f's limit from its sums: the mean over its rounds, times the server's cores. */
+static void finish_limit(const struct bench *b, struct fig *f)
+{
+	struct limit *l = &f->l;
+
+	l->lib[0].name = "mbedTLS " MBEDTLS_VERSION_STRING;
+	l->lib[1].name = "OpenSSL " OPENSSL_FULL_VERSION_STR;
+	l->cores = server_cores(b);
+	for (int i = 0; i < 2 && f->n_lim > 0; i++) {
+		struct lib_limit *x = &l->lib[i];
+
+		x->sign_ms /= f->n_lim;
+		x->verify_ms /= f->n_lim;
+		x->per_core = 1000.0 / (x->sign_ms + 2 * x->verify_ms);
+		x->total = x->per_core * (double)l->cores;
+	}
+	f->n_lim = f->n_lim > 0; /* averaged */
+	l->server = &l->lib[b->o.server_mbedtls ? 0 : 1];
+	l->fastest = l->lib[0].total > l->lib[1].total ? &l->lib[0] : &l->lib[1];
+}
+
+/* One timed phase over every item; adds its time, CPU and count to f, and with crypto the
+ * crypto limit measured right after it. */
+static int timed(struct bench *b, bench_step step, double *lat, struct fig *f, int crypto)
 {
 	double c0 = 0, c1 = 0, d0 = 0, d1 = 0, u0 = self_cpu_ms(), secs = 0;
 	int have_db = b->o.n_db && bench_procs_cpu_ms(b->o.db_pids, b->o.n_db, &d0) == 0;
@@ -391,7 +481,7 @@ static int timed(struct bench *b, bench_step step, double *lat, struct fig *f)
 	f->cli_cpu += self_cpu_ms() - u0;
 	f->secs += secs;
 	f->n += b->n_items;
-	return ret;
+	return ret || !crypto ? ret : measure_limit(b, f);
 }
 
 /* Move the server's test clock just inside the renewal window of every current certificate
@@ -428,18 +518,19 @@ static int run_phases(struct bench *b, struct fig *act, struct fig *ren, struct 
 	ret = ret ? ret
 		  : bench_phase(b, b->acme ? bench_acme_enrol_step : bench_enrol_step, b->n_items,
 				&secs);
-	ret = ret ? ret : timed(b, b->acme ? bench_acme_issue_step : bench_activate_step, lat, act);
+	ret = ret ? ret
+		  : timed(b, b->acme ? bench_acme_issue_step : bench_activate_step, lat, act, 1);
 	for (int r = 1; !ret && r <= b->o.renewals; r++) {
 		/* ACME renews outside the window too (spec/acme.md §5): the clock stays */
 		ret = b->acme ? 0 : move_clock(b);
 		b->round = r;
 		ret = ret ? ret
 			  : timed(b, b->acme ? bench_acme_renew_step : bench_renew_step,
-				  lat + b->n_items * (size_t)r, ren);
+				  lat + b->n_items * (size_t)r, ren, 1);
 	}
 	/* the renewal-info of each current certificate, the read an agent makes most often */
 	if (ari)
-		ret = ret ? ret : timed(b, bench_renewal_info_step, ari_lat, ari);
+		ret = ret ? ret : timed(b, bench_renewal_info_step, ari_lat, ari, 0);
 	if (ret && b->err)
 		fail(ret, "%s", b->err_text);
 	else if (ret == CF_ENOMEM)
@@ -457,18 +548,6 @@ static int run_phases(struct bench *b, struct fig *act, struct fig *ren, struct 
 	free(lat);
 	return ret;
 }
-
-/* The crypto-bound limit with one library. */
-struct lib_limit {
-	const char *name;
-	double sign_ms, verify_ms, per_core, total;
-};
-
-struct limit {
-	struct lib_limit lib[2]; /* mbedTLS, OpenSSL */
-	const struct lib_limit *server, *fastest;
-	long cores;
-};
 
 static double rate(const struct fig *f)
 {
@@ -489,10 +568,20 @@ static double srv_efficiency(const struct fig *f, const struct lib_limit *l)
 	return (l->sign_ms + 2 * l->verify_ms) / (f->srv_cpu / (double)f->n);
 }
 
-static void print_fig(const char *what, const char *unit, const struct fig *f,
-		      const struct limit *l)
+static void print_fig(const char *what, const char *unit, const struct fig *f)
 {
+	const struct limit *l = &f->l;
 	char label[64];
+
+	/* the server's library first */
+	for (int k = 0; k < 2; k++) {
+		const struct lib_limit *x = k == 0 ? l->server : &l->lib[l->server == &l->lib[0]];
+
+		printf("%19s: %.1f/s = %ld server cores / (sign %.4f ms + 2 x verify %.4f ms), "
+		       "%s%s\n",
+		       "crypto limit", x->total, l->cores, x->sign_ms, x->verify_ms, x->name,
+		       k == 0 ? " (certflowd's)" : "");
+	}
 
 	snprintf(label, sizeof(label), "%s/s", what);
 	printf("%19s: %.1f (%zu in %.3f s)\n", label, rate(f), f->n, f->secs);
@@ -515,36 +604,33 @@ static void print_fig(const char *what, const char *unit, const struct fig *f,
 }
 
 static void print_human(const struct bench *b, const struct fig *act, const struct fig *ren,
-			const struct fig *ari, const struct fig *aact, const struct fig *aren,
-			const struct limit *l)
+			const struct fig *ari, const struct fig *aact, const struct fig *aren)
 {
 	printf("certflow-bench: %s, %d clients, %zu activations, %d renewals each\n", b->o.server,
 	       b->o.clients, b->n_items, b->o.renewals);
-	for (int i = 0; i < 2; i++)
-		printf(
-		    "%19s: %.1f/s = %ld server cores / (sign %.4f ms + 2 x verify %.4f ms), %s%s\n",
-		    "crypto limit", l->lib[i].total, l->cores, l->lib[i].sign_ms,
-		    l->lib[i].verify_ms, l->lib[i].name,
-		    &l->lib[i] == l->server ? " (certflowd's)" : "");
-	print_fig("issuances", "cert", act, l);
+	print_fig("issuances", "cert", act);
 	if (ren->n)
-		print_fig("renewals", "renewal", ren, l);
+		print_fig("renewals", "renewal", ren);
 	printf("%19s: %.1f (%zu in %.3f s)\n", "renewal-info/s", rate(ari), ari->n, ari->secs);
 	printf("%19s: %.2f / %.2f ms\n", "latency p50/p99", ari->p50, ari->p99);
 	/* the cost of a request without crypto: HTTPS keep-alive, one store read, JSON */
 	if (ari->have_srv && ari->n)
 		printf("%19s: %.3f ms\n", "server CPU/request", ari->srv_cpu / (double)ari->n);
 	if (aact->n)
-		print_fig("ACME issuances", "cert", aact, l);
+		print_fig("ACME issuances", "cert", aact);
 	if (aren->n)
-		print_fig("ACME renewals", "renewal", aren, l);
+		print_fig("ACME renewals", "renewal", aren);
 	if (aact->n && rate(act) > 0)
 		printf("%19s: %.3f (ACME issuances/s over native activations/s)\n", "ACME/native",
 		       rate(aact) / rate(act));
 }
 
-static void json_fig(const char *prefix, const struct fig *f, const struct limit *l)
+static void json_fig(const char *prefix, const struct fig *f)
 {
+	const struct limit *l = &f->l;
+
+	printf("\"%sLimitPerSec\":%.2f,\"%sSignMs\":%.4f,\"%sVerifyMs\":%.4f,", prefix,
+	       l->server->total, prefix, l->server->sign_ms, prefix, l->server->verify_ms);
 	printf("\"%sCount\":%zu,\"%sSeconds\":%.4f,\"%sPerSec\":%.2f,\"%sP50Ms\":%.3f,"
 	       "\"%sP99Ms\":%.3f,\"%sBenchCpuMsPerCert\":%.3f,\"%sRatio\":%.4f,"
 	       "\"%sRatioFastest\":%.4f,",
@@ -562,44 +648,31 @@ static void json_fig(const char *prefix, const struct fig *f, const struct limit
 }
 
 static void print_json(const struct bench *b, const struct fig *act, const struct fig *ren,
-		       const struct fig *ari, const struct fig *aact, const struct fig *aren,
-		       const struct limit *l)
+		       const struct fig *ari, const struct fig *aact, const struct fig *aren)
 {
+	const struct limit *l = &act->l; /* the top-level limit: the issuance phase's */
+
 	/* The server URL is ours (a file or the command line) and holds no '"' or '\\'. */
 	printf("{\"server\":\"%s\",\"clients\":%d,\"renewalsPerCredential\":%d,", b->o.server,
 	       b->o.clients, b->o.renewals);
-	json_fig("issuance", act, l);
-	json_fig("renewal", ren, l);
+	json_fig("issuance", act);
+	json_fig("renewal", ren);
 	printf("\"renewalInfoCount\":%zu,\"renewalInfoPerSec\":%.2f,\"renewalInfoP50Ms\":%.3f,"
 	       "\"renewalInfoP99Ms\":%.3f,",
 	       ari->n, rate(ari), ari->p50, ari->p99);
 	if (ari->have_srv && ari->n)
 		printf("\"renewalInfoServerCpuMsPerRequest\":%.4f,", ari->srv_cpu / (double)ari->n);
 	if (aact->n) {
-		json_fig("acmeIssuance", aact, l);
-		json_fig("acmeRenewal", aren, l);
+		json_fig("acmeIssuance", aact);
+		json_fig("acmeRenewal", aren);
 	}
-	/* signMs, verifyMs and limit*: the server's library (OpenSSL) */
+	/* signMs, verifyMs and limit*: the server's library (OpenSSL), after the issuance phase */
 	printf("\"serverLibrary\":\"%s\",\"fastestLibrary\":\"%s\",\"signMs\":%.4f,"
 	       "\"verifyMs\":%.4f,\"cores\":%ld,\"limitPerCorePerSec\":%.2f,\"limitPerSec\":%.2f,"
 	       "\"mbedtlsSignMs\":%.4f,\"mbedtlsVerifyMs\":%.4f,\"mbedtlsLimitPerSec\":%.2f}\n",
 	       l->server->name, l->fastest->name, l->server->sign_ms, l->server->verify_ms,
 	       l->cores, l->server->per_core, l->server->total, l->lib[0].sign_ms,
 	       l->lib[0].verify_ms, l->lib[0].total);
-}
-
-/* The CPUs the server may run on: its affinity (--server-pid), else the machine's online CPUs. */
-static long server_cores(const struct bench *b)
-{
-	cpu_set_t set;
-	long n;
-
-	CPU_ZERO(&set);
-	if (b->o.server_pid && sched_getaffinity((pid_t)b->o.server_pid, sizeof(set), &set) == 0 &&
-	    CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? n : 1;
 }
 
 /* Wipe and free what each item holds; the items stay, zeroed. */
@@ -628,7 +701,6 @@ static void cleanup(struct bench *b)
 static int run(struct bench *b)
 {
 	struct fig act = {0}, ren = {0}, ari = {0}, aact = {0}, aren = {0};
-	struct limit l = {0};
 	int ret = setup(b);
 
 	if (ret)
@@ -644,25 +716,14 @@ static int run(struct bench *b)
 	}
 	if (ret)
 		return ret;
-	/* The limits are measured after the load, with the server idle, in this process. */
-	l.lib[0].name = "mbedTLS " MBEDTLS_VERSION_STRING;
-	l.lib[1].name = "OpenSSL " OPENSSL_FULL_VERSION_STR;
-	ret = bench_mbedtls_times(&l.lib[0].sign_ms, &l.lib[0].verify_ms);
-	if (!ret)
-		ret = bench_crypto_times(&l.lib[1].sign_ms, &l.lib[1].verify_ms);
-	if (ret)
-		return fail(ret, "%s", "cannot measure the crypto limit");
-	l.cores = server_cores(b);
-	for (int i = 0; i < 2; i++) {
-		l.lib[i].per_core = 1000.0 / (l.lib[i].sign_ms + 2 * l.lib[i].verify_ms);
-		l.lib[i].total = l.lib[i].per_core * (double)l.cores;
-	}
-	l.server = &l.lib[b->o.server_mbedtls ? 0 : 1];
-	l.fastest = l.lib[0].total > l.lib[1].total ? &l.lib[0] : &l.lib[1];
+	finish_limit(b, &act);
+	finish_limit(b, &ren);
+	finish_limit(b, &aact);
+	finish_limit(b, &aren);
 	if (b->o.json)
-		print_json(b, &act, &ren, &ari, &aact, &aren, &l);
+		print_json(b, &act, &ren, &ari, &aact, &aren);
 	else
-		print_human(b, &act, &ren, &ari, &aact, &aren, &l);
+		print_human(b, &act, &ren, &ari, &aact, &aren);
 	return 0;
 }
 
