@@ -455,7 +455,6 @@ static void finish_limit(const struct bench *b, struct fig *f)
 		x->per_core = 1000.0 / (x->sign_ms + 2 * x->verify_ms);
 		x->total = x->per_core * (double)l->cores;
 	}
-	f->n_lim = f->n_lim > 0; /* averaged */
 	l->server = &l->lib[b->o.server_mbedtls ? 0 : 1];
 	l->fastest = l->lib[0].total > l->lib[1].total ? &l->lib[0] : &l->lib[1];
 }
